@@ -1,0 +1,44 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Morlaif.Learning.Models;
+
+/// <summary>
+/// A preference model: the policy's trunk with a scalar head read at the last real token of
+/// "bos prompt sep response eos". Initialised from the SFT policy, as in the paper.
+/// </summary>
+public sealed class PreferenceModel : Module
+{
+    private readonly TransformerTrunk trunk;
+    private readonly Linear reward_head;
+
+    public PreferenceModel(TransformerConfig config) : base(nameof(PreferenceModel))
+    {
+        trunk = new TransformerTrunk(config);
+        reward_head = Linear(config.DModel, 1);
+        RegisterComponents();
+        using (no_grad())
+        {
+            reward_head.weight!.zero_();
+            reward_head.bias!.zero_();
+        }
+    }
+
+    public TransformerConfig Config => trunk.Config;
+
+    public static PreferenceModel FromPolicy(PolicyModel policy)
+    {
+        var pm = new PreferenceModel(policy.Config);
+        ModuleWeights.Copy(policy.Trunk, pm.trunk);
+        return pm;
+    }
+
+    /// <summary>Scalar scores [B] of right-padded sequences whose last real token is at <paramref name="lastIndex"/> [B].</summary>
+    public Tensor Score(Tensor tokens, Tensor valid, Tensor lastIndex)
+    {
+        var h = trunk.Forward(tokens, valid);
+        var idx = lastIndex.view(-1, 1, 1).expand(-1, 1, h.shape[2]);
+        return reward_head.forward(h.gather(1, idx).squeeze(1)).squeeze(-1);
+    }
+}

@@ -1,0 +1,191 @@
+using Morlaif.Learning.Models;
+using Morlaif.Learning.Training;
+using static TorchSharp.torch;
+
+namespace Morlaif.Learning.Ppo;
+
+/// <summary>What one PPO iteration did, for logs and reports.</summary>
+public sealed record PpoIterationStats(int Iteration, double MeanScore, double MeanKl, double KlCoef, double PolicyLoss, double ValueLoss, double MeanResponseTokens);
+
+/// <summary>
+/// PPO against a frozen reference (the SFT policy): sample rollouts, score them at the end of the
+/// response, add the per-token KL penalty -β (log π - log π_ref), estimate advantages with GAE, and take
+/// clipped policy and value steps. One call of <see cref="Step"/> is one bounded chunk of work, and the
+/// learner checkpoints between chunks, so a restarted learner continues exactly where it stopped.
+/// </summary>
+public sealed class PpoLearner : IDisposable
+{
+    private const string Magic = "MORLAIF-PPO";
+    private const int FormatVersion = 1;
+
+    private readonly PolicyModel _policy;
+    private readonly PolicyModel _reference;
+    private readonly IRewardModel _reward;
+    private readonly PpoSettings _s;
+    private readonly long _seed;
+    private readonly TorchSharp.Modules.AdamW _optimizer;
+
+    public AdaptiveKlController Kl { get; }
+    public RunningMoments RewardMoments { get; } = new();
+    public int Iteration { get; private set; }
+    public PolicyModel Policy => _policy;
+
+    public PpoLearner(PolicyModel policy, PolicyModel reference, IRewardModel reward, PpoSettings settings, long seed)
+    {
+        _policy = policy;
+        _reference = reference;
+        _reference.eval();
+        foreach (var p in _reference.parameters()) p.requires_grad = false;
+        _reward = reward;
+        _s = settings;
+        _seed = seed;
+        _optimizer = optim.AdamW(policy.parameters(), settings.LearningRate, settings.Beta1, settings.Beta2);
+        Kl = new AdaptiveKlController(settings.InitKlCoef, settings.KlTarget, settings.KlHorizon);
+    }
+
+    /// <summary>One iteration: rollouts for <paramref name="prompts"/> (bos prompt sep), then the PPO epochs.</summary>
+    public PpoIterationStats Step(IReadOnlyList<int[]> prompts)
+    {
+        // Seeds derive from (seed, iteration) so a resumed learner samples what the uninterrupted one would have.
+        using var generator = new Generator((ulong)(_seed * 1_000_003 + Iteration));
+        var rng = new Random(HashCode.Combine(_seed, Iteration));
+        var responses = Sampler.Generate(_policy, prompts, _s.MaxNewTokens, generator);
+        var sequences = prompts.Zip(responses, (p, r) => (int[])[.. p, .. r]).ToList();
+        var scores = _reward.Score(sequences);
+        RewardMoments.Update(scores);
+
+        using var scope = NewDisposeScope();
+        var device = _policy.parameters().First().device;
+        var batch = SequenceBatch.RightPadded(sequences, device);
+        var b = sequences.Count;
+        var width = (int)batch.Tokens.shape[1] - 1;
+        var actions = batch.Tokens[.., 1..];
+        var maskArr = new float[b * width];
+        for (var i = 0; i < b; i++)
+            for (var j = prompts[i].Length - 1; j < sequences[i].Length - 1; j++) maskArr[i * width + j] = 1;
+        var mask = tensor(maskArr, [b, width], device: device);
+
+        Tensor oldLogp, oldValues, refLogp;
+        using (no_grad())
+        {
+            _policy.eval();
+            var (logits, values) = _policy.LogitsAndValues(batch.Tokens, batch.Valid);
+            oldLogp = TokenLogProbs(logits, actions);
+            oldValues = values[.., ..^1] * mask;
+            refLogp = TokenLogProbs(_reference.Logits(batch.Tokens, batch.Valid), actions);
+        }
+
+        var klPerToken = ((oldLogp - refLogp) * mask).cpu().to(ScalarType.Float64).data<double>().ToArray();
+        var valuesArr = oldValues.cpu().to(ScalarType.Float64).data<double>().ToArray();
+        var advArr = new float[b * width];
+        var retArr = new float[b * width];
+        var seqKl = new double[b];
+        for (var i = 0; i < b; i++)
+        {
+            var start = prompts[i].Length - 1;
+            var len = sequences[i].Length - 1 - start;
+            var score = _s.ScaleReward ? scores[i] / Math.Max(RewardMoments.Std, 1e-8) : scores[i];
+            score = Math.Clamp(score, -_s.RewardClip, _s.RewardClip);
+            var rewards = new double[len];
+            var vals = new double[len];
+            for (var t = 0; t < len; t++)
+            {
+                var kl = klPerToken[i * width + start + t];
+                seqKl[i] += kl;
+                rewards[t] = -Kl.Value * kl;
+                vals[t] = valuesArr[i * width + start + t];
+            }
+            rewards[len - 1] += score;
+            var (adv, ret) = Gae.Compute(rewards, vals, _s.Gamma, _s.Lambda);
+            for (var t = 0; t < len; t++)
+            {
+                advArr[i * width + start + t] = (float)adv[t];
+                retArr[i * width + start + t] = (float)ret[t];
+            }
+        }
+        var advantages = Whiten(tensor(advArr, [b, width], device: device), mask);
+        var returns = tensor(retArr, [b, width], device: device);
+
+        _policy.train();
+        double pgSum = 0, vfSum = 0;
+        var updates = 0;
+        for (var epoch = 0; epoch < _s.Epochs; epoch++)
+        {
+            var order = Enumerable.Range(0, b).OrderBy(_ => rng.Next()).ToArray();
+            foreach (var chunk in order.Chunk((int)Math.Ceiling(b / (double)_s.MiniBatches)))
+            {
+                using var inner = NewDisposeScope();
+                var idx = tensor(chunk.Select(i => (long)i).ToArray(), device: device);
+                var (logits, values) = _policy.LogitsAndValues(batch.Tokens.index_select(0, idx), batch.Valid.index_select(0, idx));
+                var m = mask.index_select(0, idx);
+                var logp = TokenLogProbs(logits, actions.index_select(0, idx));
+                var v = values[.., ..^1];
+                var a = advantages.index_select(0, idx);
+                var ratio = (logp - oldLogp.index_select(0, idx)).exp();
+                var pg = MaskedMean(maximum(-a * ratio, -a * ratio.clamp(1 - _s.ClipRange, 1 + _s.ClipRange)), m);
+                var vOld = oldValues.index_select(0, idx);
+                var ret = returns.index_select(0, idx);
+                var vClipped = vOld + (v - vOld).clamp(-_s.ValueClipRange, _s.ValueClipRange);
+                var vf = 0.5 * MaskedMean(maximum((v - ret).square(), (vClipped - ret).square()), m);
+                var loss = pg + _s.ValueCoef * vf;
+                _optimizer.zero_grad();
+                loss.backward();
+                nn.utils.clip_grad_norm_(_policy.parameters(), 1.0);
+                _optimizer.step();
+                pgSum += pg.item<float>();
+                vfSum += vf.item<float>();
+                updates++;
+            }
+        }
+
+        var meanKl = seqKl.Average();
+        Kl.Update(meanKl, b);
+        Iteration++;
+        return new PpoIterationStats(Iteration, scores.Average(), meanKl, Kl.Value, pgSum / updates, vfSum / updates,
+            responses.Average(r => r.Length));
+    }
+
+    /// <summary>log π(a_t | s_t) [B, T-1] for logits [B, T, V] and the actions that followed, tokens[:, 1:].</summary>
+    private static Tensor TokenLogProbs(Tensor logits, Tensor actions) =>
+        logits[.., ..^1].log_softmax(-1).gather(2, actions.unsqueeze(2)).squeeze(2);
+
+    private static Tensor MaskedMean(Tensor x, Tensor mask) => (x * mask).sum() / mask.sum().clamp_min(1);
+
+    private static Tensor Whiten(Tensor x, Tensor mask)
+    {
+        var mean = MaskedMean(x, mask);
+        var variance = MaskedMean((x - mean).square(), mask);
+        return (x - mean) * (variance + 1e-8).rsqrt() * mask;
+    }
+
+    /// <summary>Policy (with value head), optimizer state, KL coefficient, reward moments and iteration.</summary>
+    public void SaveCheckpoint(Stream stream)
+    {
+        using var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+        w.Write(Magic);
+        w.Write(FormatVersion);
+        w.Write(Iteration);
+        w.Write(Kl.Value);
+        w.Write(RewardMoments.Mean);
+        w.Write(RewardMoments.Variance);
+        w.Write(RewardMoments.Count);
+        _policy.save(w);
+        _optimizer.save_state_dict(w);
+    }
+
+    /// <summary>Restores a checkpoint written by <see cref="SaveCheckpoint"/> into this learner.</summary>
+    public void LoadCheckpoint(Stream stream)
+    {
+        using var r = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+        if (r.ReadString() != Magic) throw new InvalidDataException("not a MORLAIF PPO checkpoint");
+        var version = r.ReadInt32();
+        if (version != FormatVersion) throw new InvalidDataException($"PPO checkpoint format {version} is not supported (expected {FormatVersion})");
+        Iteration = r.ReadInt32();
+        Kl.Restore(r.ReadDouble());
+        RewardMoments.Restore(r.ReadDouble(), r.ReadDouble(), r.ReadInt64());
+        _policy.load(r);
+        _optimizer.load_state_dict(r);
+    }
+
+    public void Dispose() => _optimizer.Dispose();
+}

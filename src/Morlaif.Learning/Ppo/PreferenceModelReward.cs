@@ -1,0 +1,26 @@
+using Morlaif.Learning.Models;
+using Morlaif.Learning.Scalarization;
+using Morlaif.Learning.Training;
+using Morlaif.Learning.Weights;
+
+namespace Morlaif.Learning.Ppo;
+
+/// <summary>
+/// The reward PPO optimises: each principle's PM scores the sequence, the score is normalised with that
+/// PM's statistics, and the scalarized reward combines them. The single-objective baseline is the same
+/// thing with one PM, weight 1 and the linear function.
+/// </summary>
+public sealed class PreferenceModelReward(IReadOnlyList<(PreferenceModel Model, ScoreNormalizer Normalizer)> models, ScalarizedReward objective) : IRewardModel
+{
+    public double[] Score(IReadOnlyList<int[]> sequences)
+    {
+        var perPrinciple = NormalizedScores(sequences);
+        return Enumerable.Range(0, sequences.Count)
+            .Select(n => objective.Reward(perPrinciple.Select(s => s[n]).ToArray()))
+            .ToArray();
+    }
+
+    /// <summary>Normalised scores, one array per principle.</summary>
+    public double[][] NormalizedScores(IReadOnlyList<int[]> sequences) =>
+        models.Select(m => PreferenceModelTraining.Score(m.Model, sequences).Select(m.Normalizer.Normalize).ToArray()).ToArray();
+}

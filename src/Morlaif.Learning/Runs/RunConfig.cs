@@ -1,0 +1,201 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Morlaif.Learning.Ppo;
+using Morlaif.Learning.Scalarization;
+using Morlaif.Learning.World;
+
+namespace Morlaif.Learning.Runs;
+
+/// <summary>
+/// Everything a run needs, with the built-in defaults sized for two CPU cores (a few minutes end to end).
+/// Loaded from JSON (camelCase, comments allowed, unknown fields rejected) and validated before any work.
+/// </summary>
+public sealed record RunConfig
+{
+    public long Seed { get; init; } = 1;
+    public string[] Principles { get; init; } = GroundTruth.Principles.Select(p => p.Name).ToArray();
+    public string Scalarization { get; init; } = "linear";
+    /// <summary>The single-objective baseline: "overall" (one PM on the judge's overall labels).</summary>
+    public string Baseline { get; init; } = "overall";
+    public JudgeConfig Judge { get; init; } = new();
+    public ModelConfig Model { get; init; } = new();
+    public SftConfig Sft { get; init; } = new();
+    public PairsConfig Pairs { get; init; } = new();
+    public PreferenceModelConfig PreferenceModel { get; init; } = new();
+    public PpoSettings Ppo { get; init; } = new();
+    public EvaluationConfig Evaluation { get; init; } = new();
+
+    public sealed record JudgeConfig
+    {
+        public double Sharpness { get; init; } = 1.5;
+        public double PositionBias { get; init; } = 0.5;
+        public double NoiseSd { get; init; } = 1.0;
+    }
+
+    public sealed record ModelConfig
+    {
+        public int DModel { get; init; } = 64;
+        public int Layers { get; init; } = 2;
+        public int Heads { get; init; } = 4;
+        public int ContextLength { get; init; } = 80;
+    }
+
+    public sealed record SftConfig
+    {
+        public int Demonstrations { get; init; } = 4000;
+        public int Epochs { get; init; } = 4;
+        public int BatchSize { get; init; } = 64;
+        public double LearningRate { get; init; } = 3e-3;
+    }
+
+    public sealed record PairsConfig
+    {
+        /// <summary>Pairs the judge labels for PM training.</summary>
+        public int Train { get; init; } = 1500;
+        /// <summary>Held-out pairs: half fit the principle weights, half measure PM and objective accuracy.</summary>
+        public int Test { get; init; } = 600;
+    }
+
+    public sealed record PreferenceModelConfig
+    {
+        public int Epochs { get; init; } = 2;
+        public int BatchSize { get; init; } = 32;
+        public double LearningRate { get; init; } = 1e-3;
+    }
+
+    public sealed record EvaluationConfig
+    {
+        public int Prompts { get; init; } = 300;
+        /// <summary>Differences in true preference at most this large count as ties.</summary>
+        public double TieTolerance { get; init; } = 0.05;
+    }
+
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        WriteIndented = true,
+        // An accuracy over zero decided pairs is NaN; written as "NaN" rather than failing the report.
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    /// <summary>Reads and validates a config file; every failure is a <see cref="ConfigException"/> naming the file and field.</summary>
+    public static RunConfig Load(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new ConfigException($"config file '{path}': cannot be read ({e.Message})");
+        }
+        return Parse(text, path);
+    }
+
+    public static RunConfig Parse(string json, string source = "config")
+    {
+        RunConfig? config;
+        try
+        {
+            config = JsonSerializer.Deserialize<RunConfig>(json, Json);
+        }
+        catch (JsonException e)
+        {
+            var field = string.IsNullOrEmpty(e.Path) ? "" : $" field '{e.Path.TrimStart('$', '.')}'";
+            throw new ConfigException($"{source}{field}: {FirstSentence(e.Message)}");
+        }
+        if (config is null) throw new ConfigException($"{source}: is empty (null)");
+        config.Validate(source);
+        return config;
+    }
+
+    public RunConfig WithSeed(long seed) => this with { Seed = seed };
+
+    public void Validate(string source = "config")
+    {
+        void Fail(string field, string why) => throw new ConfigException($"{source} field '{field}': {why}");
+        void Positive(string field, double value)
+        {
+            if (!(value > 0) || double.IsInfinity(value)) Fail(field, $"must be a positive number (got {value})");
+        }
+        void NonNegative(string field, double value)
+        {
+            if (!(value >= 0) || double.IsInfinity(value)) Fail(field, $"must be zero or more (got {value})");
+        }
+
+        if (Principles is null || Principles.Length == 0) Fail("principles", "must name at least one principle");
+        for (var i = 0; i < Principles!.Length; i++)
+        {
+            if (GroundTruth.Find(Principles[i]) is null)
+                Fail($"principles[{i}]", $"unknown principle '{Principles[i]}' (known: {string.Join(", ", GroundTruth.Principles.Select(p => p.Name))})");
+            if (Array.IndexOf(Principles, Principles[i]) != i) Fail($"principles[{i}]", $"'{Principles[i]}' is listed twice");
+        }
+        if (Scalarizers.Find(Scalarization) is null)
+            Fail("scalarization", $"unknown scalarization function '{Scalarization}' (known: {string.Join(", ", Scalarizers.Names)})");
+        if (Baseline != "overall") Fail("baseline", $"unknown baseline '{Baseline}' (known: overall)");
+
+        Positive("judge.sharpness", Judge.Sharpness);
+        NonNegative("judge.noiseSd", Judge.NoiseSd);
+        if (!double.IsFinite(Judge.PositionBias)) Fail("judge.positionBias", "must be a finite number");
+
+        Positive("model.dModel", Model.DModel);
+        Positive("model.layers", Model.Layers);
+        Positive("model.heads", Model.Heads);
+        Positive("model.contextLength", Model.ContextLength);
+        if (Model.DModel % Model.Heads != 0) Fail("model.heads", $"must divide model.dModel ({Model.DModel} / {Model.Heads})");
+
+        Positive("sft.demonstrations", Sft.Demonstrations);
+        Positive("sft.epochs", Sft.Epochs);
+        Positive("sft.batchSize", Sft.BatchSize);
+        Positive("sft.learningRate", Sft.LearningRate);
+
+        Positive("pairs.train", Pairs.Train);
+        if (Pairs.Test < 20) Fail("pairs.test", $"must be at least 20, to fit weights on half and test on the other half (got {Pairs.Test})");
+
+        Positive("preferenceModel.epochs", PreferenceModel.Epochs);
+        Positive("preferenceModel.batchSize", PreferenceModel.BatchSize);
+        Positive("preferenceModel.learningRate", PreferenceModel.LearningRate);
+
+        NonNegative("ppo.iterations", Ppo.Iterations);
+        Positive("ppo.rolloutsPerIteration", Ppo.RolloutsPerIteration);
+        Positive("ppo.maxNewTokens", Ppo.MaxNewTokens);
+        Positive("ppo.epochs", Ppo.Epochs);
+        Positive("ppo.miniBatches", Ppo.MiniBatches);
+        if (Ppo.MiniBatches > Ppo.RolloutsPerIteration) Fail("ppo.miniBatches", "must not exceed ppo.rolloutsPerIteration");
+        Positive("ppo.learningRate", Ppo.LearningRate);
+        Positive("ppo.klTarget", Ppo.KlTarget);
+        Positive("ppo.klHorizon", Ppo.KlHorizon);
+        NonNegative("ppo.initKlCoef", Ppo.InitKlCoef);
+        Positive("ppo.clipRange", Ppo.ClipRange);
+        Positive("ppo.valueClipRange", Ppo.ValueClipRange);
+        Positive("ppo.rewardClip", Ppo.RewardClip);
+        NonNegative("ppo.valueCoef", Ppo.ValueCoef);
+        if (Ppo.Gamma is < 0 or > 1) Fail("ppo.gamma", $"must be in [0, 1] (got {Ppo.Gamma})");
+        if (Ppo.Lambda is < 0 or > 1) Fail("ppo.lambda", $"must be in [0, 1] (got {Ppo.Lambda})");
+        if (Ppo.Beta1 is < 0 or >= 1) Fail("ppo.beta1", $"must be in [0, 1) (got {Ppo.Beta1})");
+        if (Ppo.Beta2 is < 0 or >= 1) Fail("ppo.beta2", $"must be in [0, 1) (got {Ppo.Beta2})");
+
+        Positive("evaluation.prompts", Evaluation.Prompts);
+        NonNegative("evaluation.tieTolerance", Evaluation.TieTolerance);
+
+        var longestPrompt = Catalog.AllTexts().Where(t => !Catalog.Sentences.ContainsKey(t)).Max(t => t.Split(' ').Length) + 2;
+        var longestDemo = longestPrompt + Demonstrator.MaxSentences * Catalog.Sentences.Keys.Max(s => s.Split(' ').Length) + 1;
+        if (Model.ContextLength < longestDemo)
+            Fail("model.contextLength", $"must be at least {longestDemo} to hold the world's longest demonstration (got {Model.ContextLength})");
+        if (Model.ContextLength < longestPrompt + Ppo.MaxNewTokens)
+            Fail("ppo.maxNewTokens", $"prompt ({longestPrompt}) plus response must fit model.contextLength ({Model.ContextLength})");
+    }
+
+    private static string FirstSentence(string message)
+    {
+        var cut = message.IndexOf(". Path:", StringComparison.Ordinal);
+        return cut > 0 ? message[..cut] : message;
+    }
+}
+
+/// <summary>A config that cannot be used; the message is one line that names the field and what is wrong.</summary>
+public sealed class ConfigException(string message) : Exception(message);

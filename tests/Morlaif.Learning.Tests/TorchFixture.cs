@@ -1,0 +1,20 @@
+using Morlaif.Learning.Models;
+using Morlaif.Learning.Text;
+using Morlaif.Learning.World;
+
+namespace Morlaif.Learning.Tests;
+
+/// <summary>Small shared pieces for tests that build models.</summary>
+internal static class Tiny
+{
+    public static readonly WordTokenizer Tokenizer = new(Catalog.AllTexts());
+
+    public static TransformerConfig Config(int dModel = 32, int layers = 1, int heads = 2, int context = 80) =>
+        new(Tokenizer.VocabSize, dModel, layers, heads, context);
+
+    public static PolicyModel Policy(long seed, int dModel = 32, int layers = 1)
+    {
+        TorchSharp.torch.manual_seed(seed);
+        return new PolicyModel(Config(dModel, layers));
+    }
+}
