@@ -1,6 +1,6 @@
 // Marks TorchSharp's unsatisfiable GLIBCXX_3.4.32 version need as weak so that
 // libLibTorchSharp.so loads on hosts whose libstdc++ predates GCC 13 (Debian 12).
-// See build/README-libstdcxx.md.
+// See README.md, "TorchSharp on Debian 12".
 //
 // This one file serves two compilers, hence its constraints:
 //  * MSBuild's RoslynCodeTaskFactory compiles it against netstandard 2.0 reference

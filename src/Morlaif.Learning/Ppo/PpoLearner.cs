@@ -47,15 +47,15 @@ public sealed class PpoLearner : IDisposable
     public PpoIterationStats Step(IReadOnlyList<int[]> prompts)
     {
         // Seeds derive from (seed, iteration) so a resumed learner samples what the uninterrupted one would have.
-        using var generator = new Generator((ulong)(_seed * 1_000_003 + Iteration));
-        var rng = new Random(HashCode.Combine(_seed, Iteration));
+        var device = _policy.parameters().First().device;
+        using var generator = new Generator((ulong)Seeds.Derive(_seed, "sampling", Iteration), device);
+        var rng = new Random(Seeds.Derive(_seed, "minibatches", Iteration));
         var responses = Sampler.Generate(_policy, prompts, _s.MaxNewTokens, generator);
         var sequences = prompts.Zip(responses, (p, r) => (int[])[.. p, .. r]).ToList();
         var scores = _reward.Score(sequences);
         RewardMoments.Update(scores);
 
         using var scope = NewDisposeScope();
-        var device = _policy.parameters().First().device;
         var batch = SequenceBatch.RightPadded(sequences, device);
         var b = sequences.Count;
         var width = (int)batch.Tokens.shape[1] - 1;

@@ -7,12 +7,12 @@ namespace Morlaif.Learning.Ppo;
 /// </summary>
 public sealed record PpoSettings
 {
-    public int Iterations { get; init; } = 30;
+    public int Iterations { get; init; } = 40;
     public int RolloutsPerIteration { get; init; } = 64;
     public int MaxNewTokens { get; init; } = 40;
     public int Epochs { get; init; } = 4;
     public int MiniBatches { get; init; } = 2;
-    public double LearningRate { get; init; } = 3e-4;
+    public double LearningRate { get; init; } = 1e-4;
     public double Beta1 { get; init; } = 0.9;
     public double Beta2 { get; init; } = 0.95;
     public double ClipRange { get; init; } = 0.2;

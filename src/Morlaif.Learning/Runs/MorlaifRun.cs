@@ -223,7 +223,7 @@ public sealed class MorlaifRun(RunConfig config, Device device, Action<string>? 
         {
             cancel.ThrowIfCancellationRequested();
             // Both arms see the same prompts in the same order: the same budget, spent on the same data.
-            var prompts = Prompts.Sample(new Random(HashCode.Combine(Seed("ppo-prompts"), learner.Iteration)), config.Ppo.RolloutsPerIteration)
+            var prompts = Prompts.Sample(new Random(Seeds.Derive(config.Seed, "ppo-prompts", learner.Iteration)), config.Ppo.RolloutsPerIteration)
                 .Select(p => tokenizer.EncodePrompt(p.Text)).ToList();
             var s = learner.Step(prompts);
             stats.Add(s);
@@ -278,14 +278,7 @@ public sealed class MorlaifRun(RunConfig config, Device device, Action<string>? 
     private void Time(string stage, Action work) => Time(stage, () => { work(); return 0; });
 
     /// <summary>A seed per purpose, so changing one stage's sizes does not reshuffle another stage's data.</summary>
-    private int Seed(string purpose) => (int)((Fnv1a(purpose) ^ (ulong)config.Seed * 0x9E3779B97F4A7C15UL) & 0x7FFF_FFFF);
-
-    private static ulong Fnv1a(string s)
-    {
-        var h = 14695981039346656037UL;
-        foreach (var c in s) h = (h ^ c) * 1099511628211UL;
-        return h;
-    }
+    private int Seed(string purpose) => Seeds.Derive(config.Seed, purpose);
 
     private void Save(string name, Action<Stream> write)
     {

@@ -43,8 +43,8 @@ public sealed record RunConfig
     public sealed record SftConfig
     {
         public int Demonstrations { get; init; } = 4000;
-        public int Epochs { get; init; } = 4;
-        public int BatchSize { get; init; } = 64;
+        public int Epochs { get; init; } = 8;
+        public int BatchSize { get; init; } = 128;
         public double LearningRate { get; init; } = 3e-3;
     }
 
@@ -58,7 +58,7 @@ public sealed record RunConfig
 
     public sealed record PreferenceModelConfig
     {
-        public int Epochs { get; init; } = 2;
+        public int Epochs { get; init; } = 3;
         public int BatchSize { get; init; } = 32;
         public double LearningRate { get; init; } = 1e-3;
     }
