@@ -84,7 +84,8 @@ public sealed class PpoLearner : IDisposable
         {
             var start = prompts[i].Length - 1;
             var len = sequences[i].Length - 1 - start;
-            var score = _s.ScaleReward ? scores[i] / Math.Max(RewardMoments.Std, 1e-8) : scores[i];
+            // trlx's running scaling divides by the running std; constant rewards (std 0) are left unscaled.
+            var score = _s.ScaleReward && RewardMoments.Std > 1e-6 ? scores[i] / RewardMoments.Std : scores[i];
             score = Math.Clamp(score, -_s.RewardClip, _s.RewardClip);
             var rewards = new double[len];
             var vals = new double[len];

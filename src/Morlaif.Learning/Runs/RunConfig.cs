@@ -79,6 +79,7 @@ public sealed record RunConfig
         WriteIndented = true,
         // An accuracy over zero decided pairs is NaN; written as "NaN" rather than failing the report.
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 
     /// <summary>Reads and validates a config file; every failure is a <see cref="ConfigException"/> naming the file and field.</summary>

@@ -1,6 +1,6 @@
-using System.Text.Json.Serialization;
 using Morlaif.Learning.Evaluation;
 using Morlaif.Learning.Ppo;
+using Morlaif.Learning.Stages;
 
 namespace Morlaif.Learning.Runs;
 
@@ -27,6 +27,40 @@ public sealed record RunReport
     /// <summary>Seconds per stage.</summary>
     public required IReadOnlyDictionary<string, double> Timings { get; init; }
     public required RunConfig Config { get; init; }
+
+    public const string TruePreferenceFormula =
+        "1.2 tanh(help/2) + 0.9 tanh(fact/2) + 0.5 tanh(syc/2) + w_det(intent) tanh(detail/3) + w_con(intent) tanh(concise/2) "
+        + "+ w_emp(intent) tanh(empathy/2) + (ethics < 0 ? 1.5 ethics : 0.3 tanh(ethics)); w_det 0.9 on detail requests else 0.15, "
+        + "w_con 0.9 on brief requests else 0.25, w_emp 0.8 on distress else 0.1";
+
+    /// <summary>Puts the stages' results together; the in-process run and the evaluator worker both use it.</summary>
+    public static RunReport Assemble(string runId, RunContext ctx, int policyParameters, PairSet pairs,
+        IReadOnlyDictionary<string, double> ordersDisagreed, IReadOnlyDictionary<string, PreferenceModelStats> pms, ObjectiveFit fit,
+        IReadOnlyDictionary<string, IReadOnlyList<PpoIterationStats>> ppo, EvaluationResult evaluation, IReadOnlyDictionary<string, double> timings)
+    {
+        var judge = ctx.Judge;
+        return new RunReport
+        {
+            RunId = runId,
+            Seed = ctx.Config.Seed,
+            CreatedAt = DateTimeOffset.UtcNow,
+            Device = ctx.Device.ToString(),
+            Principles = ctx.Config.Principles,
+            Scalarization = ctx.Config.Scalarization,
+            Baseline = ctx.Config.Baseline,
+            World = new WorldDescription(ctx.Tokenizer.VocabSize, policyParameters, judge.Sharpness, judge.PositionBias, judge.NoiseSd,
+                TruePreferenceFormula, "logit(A) = sharpness * (s(A) - s(B)) + positionBias + N(0, noiseSd^2), clipped to ±10; asked in both orders"),
+            Judge = new JudgeStats(pairs.Train.Count, pairs.Test.Count, ordersDisagreed),
+            PreferenceModels = pms,
+            Weights = fit.Principles.Select((p, i) => (p, w: fit.Weights[i])).ToDictionary(x => x.p, x => x.w),
+            ObjectiveAccuracy = fit.Accuracy,
+            Ablation = fit.Ablation,
+            Evaluation = evaluation,
+            Ppo = ppo,
+            Timings = new Dictionary<string, double>(timings),
+            Config = ctx.Config,
+        };
+    }
 }
 
 public sealed record WorldDescription(

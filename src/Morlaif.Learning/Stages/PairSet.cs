@@ -1,0 +1,32 @@
+using System.Text.Json;
+using Morlaif.Learning.Runs;
+using Morlaif.Learning.World;
+
+namespace Morlaif.Learning.Stages;
+
+/// <summary>A prompt with two different responses sampled from the SFT policy (token ids without bos/sep, and text).</summary>
+public sealed record ResponsePair(SyntheticPrompt Prompt, int[] PromptIds, int[] A, int[] B, string TextA, string TextB)
+{
+    public int[] SequenceA() => [.. PromptIds, .. A];
+    public int[] SequenceB() => [.. PromptIds, .. B];
+}
+
+/// <summary>The pairs a run labels: the training split for PMs and the held-out split for accuracies and weights.</summary>
+public sealed record PairSet(IReadOnlyList<ResponsePair> Train, IReadOnlyList<ResponsePair> Test)
+{
+    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, RunConfig.Json);
+
+    public static PairSet FromJson(byte[] json) =>
+        JsonSerializer.Deserialize<PairSet>(json, RunConfig.Json) ?? throw new InvalidDataException("pair set is empty");
+}
+
+/// <summary>The judge's labels for every pair of a <see cref="PairSet"/>, for one question (a principle or "overall").</summary>
+public sealed record LabelSet(string Question, IReadOnlyList<PreferenceLabel> Train, IReadOnlyList<PreferenceLabel> Test)
+{
+    public double OrdersDisagreed => Train.Concat(Test).Average(l => l.OrdersDisagreed ? 1.0 : 0.0);
+
+    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, RunConfig.Json);
+
+    public static LabelSet FromJson(byte[] json) =>
+        JsonSerializer.Deserialize<LabelSet>(json, RunConfig.Json) ?? throw new InvalidDataException("label set is empty");
+}

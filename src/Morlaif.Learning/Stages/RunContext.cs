@@ -1,0 +1,41 @@
+using TorchSharp;
+using Morlaif.Learning.Models;
+using Morlaif.Learning.Runs;
+using Morlaif.Learning.Text;
+using Morlaif.Learning.World;
+using static TorchSharp.torch;
+
+namespace Morlaif.Learning.Stages;
+
+/// <summary>
+/// What every stage of a run derives from its config alone: the tokenizer, the model shape, the judge,
+/// the questions asked and the seeds. Any process that holds the config rebuilds the same context.
+/// </summary>
+public sealed class RunContext(RunConfig config, Device device)
+{
+    public RunConfig Config { get; } = config;
+    public Device Device { get; } = device;
+    public WordTokenizer Tokenizer { get; } = new(Catalog.AllTexts());
+
+    public TransformerConfig ModelConfig =>
+        new(Tokenizer.VocabSize, Config.Model.DModel, Config.Model.Layers, Config.Model.Heads, Config.Model.ContextLength);
+
+    public SyntheticJudge Judge => new(Config.Judge.Sharpness, Config.Judge.PositionBias, Config.Judge.NoiseSd);
+
+    /// <summary>The MORLAIF principles, then "overall" for the single-objective baseline.</summary>
+    public IReadOnlyList<string> Questions => [.. Config.Principles, Principle.Overall];
+
+    /// <summary>A seed per purpose, so changing one stage's sizes does not reshuffle another stage's data.</summary>
+    public int Seed(params object[] purpose) => Seeds.Derive(Config.Seed, purpose);
+
+    public PolicyModel NewPolicy() => new(ModelConfig);
+
+    /// <summary>Loads policy weights saved by <see cref="ModuleWeights.Save"/> onto this run's device.</summary>
+    public PolicyModel LoadPolicy(byte[] weights)
+    {
+        var policy = NewPolicy();
+        ModuleWeights.Load(policy, weights);
+        policy.to(Device);
+        return policy;
+    }
+}

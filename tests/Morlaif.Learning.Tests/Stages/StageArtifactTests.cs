@@ -1,0 +1,83 @@
+using Morlaif.Learning.Runs;
+using Morlaif.Learning.Stages;
+using Morlaif.Learning.Training;
+using Morlaif.Learning.World;
+using TorchSharp;
+
+namespace Morlaif.Learning.Tests.Stages;
+
+// Stages hand their results to the next stage as bytes (a worker on another machine reads them back),
+// so every artifact must survive the trip unchanged.
+public class StageArtifactTests
+{
+    private static readonly RunContext Ctx = new(RunConfig.Parse("""{ "model": { "dModel": 32, "layers": 1, "heads": 2 } }"""), torch.CPU);
+
+    private static PairSet SomePairs()
+    {
+        var rng = new Random(21);
+        ResponsePair Make()
+        {
+            var p = Prompts.Sample(rng);
+            string a = Demonstrator.Respond(p, rng), b = Demonstrator.Respond(p, rng) + " " + Catalog.Fillers[0];
+            return new ResponsePair(p, Ctx.Tokenizer.EncodePrompt(p.Text), [.. Ctx.Tokenizer.Encode(a), 3], [.. Ctx.Tokenizer.Encode(b), 3], a, b);
+        }
+        return new PairSet(Enumerable.Range(0, 30).Select(_ => Make()).ToList(), Enumerable.Range(0, 10).Select(_ => Make()).ToList());
+    }
+
+    [Fact]
+    public void Pairs_and_labels_round_trip_through_json()
+    {
+        var pairs = SomePairs();
+        var back = PairSet.FromJson(pairs.ToJson());
+        Assert.Equal(pairs.Train.Count, back.Train.Count);
+        for (var i = 0; i < pairs.Train.Count; i++)
+        {
+            Assert.Equal(pairs.Train[i].Prompt, back.Train[i].Prompt);
+            Assert.Equal(pairs.Train[i].SequenceA(), back.Train[i].SequenceA());
+            Assert.Equal(pairs.Train[i].TextB, back.Train[i].TextB);
+        }
+        var labels = LabellingStage.Label(Ctx, pairs, "conciseness");
+        var labelsBack = LabelSet.FromJson(labels.ToJson());
+        Assert.Equal(labels.Question, labelsBack.Question);
+        Assert.Equal(labels.Train, labelsBack.Train);
+        Assert.Equal(labels.Test, labelsBack.Test);
+    }
+
+    [Fact]
+    public void Labels_of_a_question_do_not_depend_on_the_other_questions()
+    {
+        var pairs = SomePairs();
+        var alone = LabellingStage.Label(Ctx, pairs, "detail");
+        _ = LabellingStage.Label(Ctx, pairs, "helpfulness");
+        Assert.Equal(alone.Train, LabellingStage.Label(Ctx, pairs, "detail").Train);
+        Assert.NotEqual(alone.Train, LabellingStage.Label(Ctx, pairs, "conciseness").Train);
+    }
+
+    [Fact]
+    public void A_trained_preference_model_round_trips_with_its_normalisation()
+    {
+        var pairs = SomePairs();
+        var sft = Ctx.NewPolicy();
+        var labels = LabellingStage.Label(Ctx, pairs, "conciseness");
+        var pm = PreferenceModelStage.Train(Ctx, sft, pairs, labels);
+        var back = TrainedPreferenceModel.FromBytes(pm.ToBytes(), Ctx);
+        Assert.Equal(pm.Question, back.Question);
+        Assert.Equal(pm.Normalizer, back.Normalizer);
+        Assert.Equal(pm.Stats, back.Stats);
+        var seqs = pairs.Test.Select(p => p.SequenceA()).ToList();
+        Assert.Equal(PreferenceModelTraining.Score(pm.Model, seqs), PreferenceModelTraining.Score(back.Model, seqs));
+        var e = Assert.Throws<InvalidDataException>(() => TrainedPreferenceModel.FromBytes(new byte[] { 1, 2, 3, 4 }, Ctx));
+        Assert.Contains("preference model", e.Message);
+    }
+
+    [Fact]
+    public void An_objective_fit_round_trips_through_json()
+    {
+        var fit = new ObjectiveFit(["a", "b"], [0.5, -0.25], [1.0, -0.5],
+            new Dictionary<string, double> { ["linear"] = 0.7, ["single"] = 0.65 }, [new AblationPoint(["a", "b"], 0.7), new AblationPoint(["a"], 0.6)]);
+        var back = ObjectiveFit.FromJson(fit.ToJson());
+        Assert.Equal(fit.Weights, back.Weights);
+        Assert.Equal(fit.Accuracy, back.Accuracy);
+        Assert.Equal(fit.Ablation.Select(x => (string.Join(',', x.Principles), x.Accuracy)), back.Ablation.Select(x => (string.Join(',', x.Principles), x.Accuracy)));
+    }
+}
