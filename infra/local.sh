@@ -52,6 +52,14 @@ wait_port() {
   return 1
 }
 
+# alive PID [COMM]: the process exists, is not a zombie and (when given) has that command name.
+alive() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ ${stat##*) } != Z* ]] || return 1
+  [[ -z ${2:-} || $(cat "/proc/$1/comm" 2>/dev/null) == "$2" ]]
+}
+
 started_has() { [[ -f $STARTED ]] && grep -qx "$1" "$STARTED"; }
 started_add() { started_has "$1" || echo "$1" >>"$STARTED"; }
 started_del() {
@@ -80,6 +88,7 @@ apt_install() {
 # /usr/sbin/rabbitmqctl) run the real scripts as the `rabbitmq` user via `su` (environment kept, HOME
 # set to /var/lib/rabbitmq, where the package put the Erlang cookie), so both sides share one cookie.
 rabbit_env() {
+  id rabbitmq >/dev/null 2>&1 || die "rabbitmq-server is not installed (run: infra/local.sh up)"
   # Node state must be writable by the rabbitmq user; fall back to its home when it cannot reach .infra/.
   RMQ_STATE="$STATE/rabbitmq"
   mkdir -p "$RMQ_STATE"
@@ -168,45 +177,55 @@ rabbit_up() {
 
   local epmd_was_up=0
   listening 4369 && epmd_was_up=1
+  rm -f "$RABBITMQ_PID_FILE" # a stale one; the new node writes its own early in its boot
   log "rabbitmq: starting node $RABBITMQ_NODENAME (state in $RMQ_STATE)"
-  rabbitmq-server -detached >"$STATE/rabbitmq-start.log" 2>&1 < /dev/null || {
-    rabbit_log_tail
-    die "rabbitmq-server -detached failed"
-  }
   started_add rabbitmq
   ((epmd_was_up)) || started_add epmd
+  if ! rabbitmq-server -detached >"$STATE/rabbitmq-start.log" 2>&1 </dev/null; then
+    rabbit_log_tail
+    rabbit_stop 10 || true
+    die "rabbitmq-server -detached failed"
+  fi
   if ! wait_port "$RABBIT_PORT" open "$WAIT_S"; then
     rabbit_log_tail
+    log "rabbitmq: stopping the node that did not come up"
+    rabbit_stop 20 || true
     die "rabbitmq did not listen on 127.0.0.1:$RABBIT_PORT within ${WAIT_S}s"
   fi
   log "rabbitmq: listening on 127.0.0.1:$RABBIT_PORT"
 }
 
-rabbit_down() {
-  if ! started_has rabbitmq; then
-    listening "$RABBIT_PORT" && log "rabbitmq: running but not started by this script; left alone"
-    return 0
-  fi
-  rabbit_env
-  local pid=""
-  [[ -f $RABBITMQ_PID_FILE ]] && pid=$(cat "$RABBITMQ_PID_FILE" 2>/dev/null || true)
-  if listening "$RABBIT_PORT" || [[ -n $pid && -d /proc/$pid ]]; then
-    log "rabbitmq: stopping $RABBITMQ_NODENAME"
-    if ! timeout 60 rabbitmqctl -q stop >/dev/null 2>&1; then
-      if [[ -n $pid && -d /proc/$pid ]]; then
-        log "rabbitmq: rabbitmqctl stop failed; sending TERM to pid $pid"
-        kill "$pid" 2>/dev/null || true
-      fi
+# The broker's Erlang VM, from its pid file, if that process is still a beam.smp.
+rabbit_pid() {
+  local pid
+  pid=$(cat "$RABBITMQ_PID_FILE" 2>/dev/null || true)
+  [[ $pid =~ ^[0-9]+$ ]] && alive "$pid" beam.smp && echo "$pid"
+  return 0
+}
+
+# rabbit_stop GRACE_S: stop the node this script started. GRACE_S: how long to wait for the pid
+# file of a node that is still booting (0 when none can be).
+rabbit_stop() {
+  local grace=$1 pid i
+  pid=$(rabbit_pid)
+  for ((i = 0; i < grace * 2; i++)); do
+    [[ -z $pid ]] || break
+    sleep 0.5
+    pid=$(rabbit_pid)
+  done
+  if [[ -n $pid ]] || listening "$RABBIT_PORT"; then
+    log "rabbitmq: stopping $RABBITMQ_NODENAME${pid:+ (pid $pid)}"
+    if ! timeout 60 rabbitmqctl -q stop >/dev/null 2>&1 && [[ -n $pid ]]; then
+      log "rabbitmq: rabbitmqctl stop failed; sending TERM to pid $pid"
+      kill "$pid" 2>/dev/null || true
     fi
-    if ! wait_port "$RABBIT_PORT" closed "$WAIT_S"; then
-      die "rabbitmq still listening on 127.0.0.1:$RABBIT_PORT after ${WAIT_S}s"
-    fi
-    # The pid file names the Erlang VM: wait for it to exit so a following `up` starts cleanly.
-    local i
-    for ((i = 0; i < 60; i++)); do
-      [[ -n $pid && -d /proc/$pid ]] || break
+    # Wait for the VM itself to exit so that a following `up` starts cleanly.
+    for ((i = 0; i < 120; i++)); do
+      if [[ -z $pid ]] || ! alive "$pid" beam.smp; then break; fi
+      ((i == 80)) && { log "rabbitmq: pid $pid still running; sending KILL"; kill -9 "$pid" 2>/dev/null || true; }
       sleep 0.5
     done
+    wait_port "$RABBIT_PORT" closed "$WAIT_S" || die "rabbitmq still listening on 127.0.0.1:$RABBIT_PORT after ${WAIT_S}s"
   fi
   rm -f "$RABBITMQ_PID_FILE"
   started_del rabbitmq
@@ -215,6 +234,15 @@ rabbit_down() {
     started_del epmd
   fi
   log "rabbitmq: stopped"
+}
+
+rabbit_down() {
+  if ! started_has rabbitmq; then
+    listening "$RABBIT_PORT" && log "rabbitmq: running but not started by this script; left alone"
+    return 0
+  fi
+  rabbit_env
+  rabbit_stop 0
 }
 
 # ---------------------------------------------------------------- Azurite
@@ -265,15 +293,15 @@ azurite_down() {
   fi
   local pid=""
   [[ -f $AZURITE_PID ]] && pid=$(cat "$AZURITE_PID" 2>/dev/null || true)
-  if [[ -n $pid ]] && grep -qa azurite "/proc/$pid/cmdline" 2>/dev/null; then
+  if [[ $pid =~ ^[0-9]+$ ]] && alive "$pid" && grep -qa azurite "/proc/$pid/cmdline" 2>/dev/null; then
     log "azurite: stopping pid $pid"
     kill "$pid" 2>/dev/null || true
     local i
     for ((i = 0; i < 40; i++)); do
-      [[ -d /proc/$pid ]] || break
+      alive "$pid" || break
       sleep 0.5
     done
-    if [[ -d /proc/$pid ]]; then
+    if alive "$pid"; then
       log "azurite: pid $pid ignored TERM; sending KILL"
       kill -9 "$pid" 2>/dev/null || true
     fi
@@ -312,7 +340,8 @@ case "${1:-}" in
     azurite_up
     echo "Both servers are up. Connection strings (eval \"\$(infra/local.sh env)\" exports them):"
     print_env
-    echo "RabbitMQ management: http://127.0.0.1:15672/ (guest/guest, loopback only)"
+    [[ ${INFRA_RABBITMQ_MANAGEMENT:-1} == 0 ]] ||
+      echo "RabbitMQ management: http://127.0.0.1:15672/ (guest/guest, loopback only; from the next start when just enabled)"
     ;;
   down)
     mkdir -p "$STATE"

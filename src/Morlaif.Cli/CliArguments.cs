@@ -3,29 +3,48 @@ namespace Morlaif.Cli;
 /// <summary>A usage error; the message is one line naming the option.</summary>
 public sealed class UsageException(string message) : Exception(message);
 
-/// <summary>"--name value" options, checked against the command's known names.</summary>
+/// <summary>"--name value" options (and "--json", the one switch), checked against the command's known names, plus leading positional arguments.</summary>
 public sealed class CliArguments
 {
+    private static readonly HashSet<string> Switches = ["json"];
     private readonly Dictionary<string, string> _values;
 
-    private CliArguments(Dictionary<string, string> values) => _values = values;
+    private CliArguments(Dictionary<string, string> values, List<string> positional)
+    {
+        _values = values;
+        Positional = positional;
+    }
 
-    public static CliArguments Parse(string[] args, IReadOnlyCollection<string> known)
+    public IReadOnlyList<string> Positional { get; }
+
+    public static CliArguments Parse(string[] args, IReadOnlyCollection<string> known, int positional = 0)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        var pos = new List<string>();
         for (var i = 0; i < args.Length; i++)
         {
             var name = args[i];
-            if (!name.StartsWith("--", StringComparison.Ordinal) || !known.Contains(name[2..]))
+            if (!name.StartsWith("--", StringComparison.Ordinal))
+            {
+                if (pos.Count >= positional) throw new UsageException($"unexpected argument '{name}'");
+                pos.Add(name);
+                continue;
+            }
+            if (!known.Contains(name[2..]))
                 throw new UsageException($"unknown option '{name}' (known: {string.Join(", ", known.Select(k => "--" + k))})");
-            if (i + 1 >= args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal))
-                throw new UsageException($"option '{name}' needs a value");
-            if (!values.TryAdd(name[2..], args[++i])) throw new UsageException($"option '{name}' is given twice");
+            string value;
+            if (Switches.Contains(name[2..])) value = "true";
+            else if (i + 1 >= args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal)) throw new UsageException($"option '{name}' needs a value");
+            else value = args[++i];
+            if (!values.TryAdd(name[2..], value)) throw new UsageException($"option '{name}' is given twice");
         }
-        return new CliArguments(values);
+        if (pos.Count < positional) throw new UsageException("a run id is required");
+        return new CliArguments(values, pos);
     }
 
     public string? Get(string name) => _values.GetValueOrDefault(name);
+
+    public bool Has(string name) => _values.ContainsKey(name);
 
     public long? GetLong(string name)
     {

@@ -1,18 +1,22 @@
 using Morlaif.Cli;
 using Morlaif.Learning.Runs;
+using Morlaif.Storage;
 using Spectre.Console;
 
-// morlaif <command> [options]; every usage or config error is one line on stderr and exit code 2.
+// morlaif <command> [options]; every usage or input error is one line on stderr and exit code 2.
 try
 {
     return args.FirstOrDefault() switch
     {
-        "run" => RunCommand.Execute(CliArguments.Parse(args[1..], RunCommand.Options)),
+        "run" => await RunCommand.Execute(CliArguments.Parse(args[1..], RunCommand.Options)),
+        "start" => await StartCommand.Execute(CliArguments.Parse(args[1..], StartCommand.Options)),
+        "status" => await StatusCommand.Execute(CliArguments.Parse(args[1..], StatusCommand.Options, positional: 1)),
+        "replay" => await ReplayCommand.Execute(CliArguments.Parse(args[1..], ReplayCommand.Options, positional: 1)),
         null or "-h" or "--help" or "help" => Usage(0),
-        var other => throw new UsageException($"unknown command '{other}'"),
+        var other => throw new UsageException($"unknown command '{other}' (known: run, start, status, replay)"),
     };
 }
-catch (Exception e) when (e is UsageException or ConfigException)
+catch (Exception e) when (e is UsageException or ConfigException or RunNotFoundException)
 {
     Console.Error.WriteLine($"morlaif: {e.Message}");
     return 2;
@@ -22,11 +26,18 @@ static int Usage(int code)
 {
     AnsiConsole.WriteLine("""
         usage: morlaif run [--config FILE] [--out DIR] [--seed N] [--device cpu|cuda]
+               morlaif start [--config FILE] [--seed N] [--transport rabbitmq] [--storage azure|local]
+               morlaif status RUNID [--json] [--storage azure|local]
+               morlaif replay RUNID --stage sft|label|train-pm|scalarize|ppo|evaluate [--principle P]
 
-          run    MORLAIF end to end in one process on the synthetic world (the embedded default):
-                 SFT, per-principle labels, one preference model per principle, principle weights,
-                 PPO for MORLAIF and the single-objective baseline, evaluation.
-                 Writes DIR/<runId>/report.json and report.md (DIR defaults to ./runs).
+          run     the embedded default: all five workers in this process on an in-memory bus and a
+                  local folder (DIR/.store); writes DIR/<runId>/report.json and report.md (DIR: ./runs)
+          start   publishes the start of a run to the broker; prints the run id on its last line
+          status  each stage's state, durations and errors, from the run's manifest
+          replay  re-issues a stage's command from its recorded inputs
+
+        Connection strings: ConnectionStrings__rabbitmq, ConnectionStrings__blobs (default: the local
+        servers of infra/local.sh).
         """);
     return code;
 }

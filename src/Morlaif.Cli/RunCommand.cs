@@ -1,50 +1,90 @@
 using System.Globalization;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Morlaif.Learning.Runs;
+using Morlaif.Storage;
+using Morlaif.Workers;
 using Spectre.Console;
 using TorchSharp;
 
 namespace Morlaif.Cli;
 
-/// <summary>morlaif run: the whole pipeline in this process, on the built-in or a given config.</summary>
+/// <summary>
+/// morlaif run: the embedded default. All five workers in this process, on MassTransit's in-memory
+/// transport and a local folder: the same consumers, messages and manifest as the distributed pipeline.
+/// </summary>
 public static class RunCommand
 {
     public static readonly string[] Options = ["config", "out", "seed", "device"];
 
-    public static int Execute(CliArguments args)
+    public static async Task<int> Execute(CliArguments args)
     {
         // Everything that can be wrong with the input is checked before any work starts.
         var config = args.Get("config") is { } path ? RunConfig.Load(path) : new RunConfig();
         if (args.GetLong("seed") is { } seed) config = config.WithSeed(seed);
         var device = ParseDevice(args.Get("device") ?? "cpu");
         var outDir = Path.GetFullPath(args.Get("out") ?? "runs");
-        var runId = $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-s{config.Seed}";
-        var runDir = Path.Combine(outDir, runId);
 
-        AnsiConsole.MarkupLine($"[bold]MORLAIF run {runId}[/] on {device}: {config.Principles.Length} principles, scalarization [blue]{config.Scalarization}[/]");
-        var run = new MorlaifRun(config, device, line => AnsiConsole.MarkupLineInterpolated($"[grey]{DateTime.Now:HH:mm:ss}[/] {line}"))
+        using var host = CliHost.Build(new Dictionary<string, string?>
         {
-            CheckpointDirectory = Path.Combine(runDir, "checkpoints"),
-            OnPpoIteration = (arm, s) =>
+            ["Morlaif:Transport"] = "inmemory",
+            ["Morlaif:Storage"] = "local",
+            ["Morlaif:LocalRoot"] = Path.Combine(outDir, ".store"),
+            ["Morlaif:Device"] = device,
+        }, WorkerRegistration.All);
+        torch.set_num_threads(Math.Max(1, Environment.ProcessorCount));
+        await host.StartAsync();
+        try
+        {
+            var store = host.Services.GetRequiredService<IArtifactStore>();
+            var manifests = host.Services.GetRequiredService<IManifestStore>();
+            var runId = await RunStarter.StartAsync(store, manifests, host.Services.GetRequiredService<IBus>(), config);
+            AnsiConsole.MarkupLineInterpolated($"[bold]MORLAIF run {runId}[/] on {device}: {config.Principles.Length} principles, scalarization [blue]{config.Scalarization}[/]");
+
+            var manifest = await WaitAsync(manifests, runId);
+            if (manifest.State == RunState.Faulted)
             {
-                if (s.Iteration % 5 == 0 || s.Iteration == config.Ppo.Iterations)
-                    AnsiConsole.MarkupLineInterpolated($"[grey]{DateTime.Now:HH:mm:ss}[/]   PPO {arm} {s.Iteration}/{config.Ppo.Iterations}: score {s.MeanScore:F3}, KL {s.MeanKl:F3}, β {s.KlCoef:F4}");
-            },
-        };
-        var report = run.Execute(runId);
-        ReportFiles.Write(report, runDir);
-        PrintSummary(report);
-        AnsiConsole.MarkupLineInterpolated($"report: {Path.Combine(runDir, "report.md")}");
-        return 0;
+                Console.Error.WriteLine($"morlaif: run {runId} faulted: {manifest.Error}");
+                return 1;
+            }
+            var runDir = Path.Combine(outDir, runId);
+            Directory.CreateDirectory(runDir);
+            var outputs = manifest.Stages[StageKeys.Evaluate].Outputs;
+            var json = await store.GetAsync(outputs["report"]);
+            await File.WriteAllBytesAsync(Path.Combine(runDir, "report.json"), json);
+            await File.WriteAllBytesAsync(Path.Combine(runDir, "report.md"), await store.GetAsync(outputs["report-md"]));
+            PrintSummary(System.Text.Json.JsonSerializer.Deserialize<RunReport>(json, RunConfig.Json)!);
+            AnsiConsole.MarkupLineInterpolated($"report: {Path.Combine(runDir, "report.md")}");
+            return 0;
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
     }
 
-    private static torch.Device ParseDevice(string text)
+    /// <summary>Polls the manifest (the run's durable state) until the run completes or faults.</summary>
+    public static async Task<RunManifest> WaitAsync(IManifestStore manifests, string runId, TimeSpan? timeout = null)
     {
-        if (text == "cpu") return torch.CPU;
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromHours(24));
+        while (true)
+        {
+            var manifest = await manifests.ReadAsync(runId) ?? throw new RunNotFoundException(runId);
+            if (manifest.State != RunState.Running) return manifest;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"run {runId} still running after {timeout}");
+            await Task.Delay(500);
+        }
+    }
+
+    private static string ParseDevice(string text)
+    {
+        if (text == "cpu") return text;
         if (text == "cuda" || text.StartsWith("cuda:", StringComparison.Ordinal))
         {
             if (!torch.cuda.is_available())
                 throw new UsageException($"option '--device {text}': CUDA is not available (this build's TorchBackend, or no GPU); see README 'GPU builds'");
-            return torch.device(text);
+            return text;
         }
         throw new UsageException($"option '--device': '{text}' is not cpu or cuda[:N]");
     }

@@ -174,16 +174,30 @@ public sealed class PpoLearner : IDisposable
         _optimizer.save_state_dict(w);
     }
 
+    /// <summary>Reads only the policy (with its value head) out of a checkpoint, e.g. to evaluate it.</summary>
+    public static void LoadPolicy(Stream stream, PolicyModel policy)
+    {
+        using var r = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+        ReadHeader(r);
+        policy.load(r);
+    }
+
+    private static (int Iteration, double Kl, double Mean, double Variance, long Count) ReadHeader(BinaryReader r)
+    {
+        if (r.ReadString() != Magic) throw new InvalidDataException("not a MORLAIF PPO checkpoint");
+        var version = r.ReadInt32();
+        if (version != FormatVersion) throw new InvalidDataException($"PPO checkpoint format {version} is not supported (expected {FormatVersion})");
+        return (r.ReadInt32(), r.ReadDouble(), r.ReadDouble(), r.ReadDouble(), r.ReadInt64());
+    }
+
     /// <summary>Restores a checkpoint written by <see cref="SaveCheckpoint"/> into this learner.</summary>
     public void LoadCheckpoint(Stream stream)
     {
         using var r = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
-        if (r.ReadString() != Magic) throw new InvalidDataException("not a MORLAIF PPO checkpoint");
-        var version = r.ReadInt32();
-        if (version != FormatVersion) throw new InvalidDataException($"PPO checkpoint format {version} is not supported (expected {FormatVersion})");
-        Iteration = r.ReadInt32();
-        Kl.Restore(r.ReadDouble());
-        RewardMoments.Restore(r.ReadDouble(), r.ReadDouble(), r.ReadInt64());
+        var (iteration, kl, mean, variance, count) = ReadHeader(r);
+        Iteration = iteration;
+        Kl.Restore(kl);
+        RewardMoments.Restore(mean, variance, count);
         _policy.load(r);
         _optimizer.load_state_dict(r);
     }

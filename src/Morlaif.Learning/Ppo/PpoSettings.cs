@@ -8,6 +8,8 @@ namespace Morlaif.Learning.Ppo;
 public sealed record PpoSettings
 {
     public int Iterations { get; init; } = 40;
+    /// <summary>Iterations per message in the distributed pipeline: one bounded, checkpointed chunk of work.</summary>
+    public int IterationsPerChunk { get; init; } = 10;
     public int RolloutsPerIteration { get; init; } = 64;
     public int MaxNewTokens { get; init; } = 40;
     public int Epochs { get; init; } = 4;

@@ -163,6 +163,7 @@ public sealed record RunConfig
 
         NonNegative("ppo.iterations", Ppo.Iterations);
         Positive("ppo.rolloutsPerIteration", Ppo.RolloutsPerIteration);
+        Positive("ppo.iterationsPerChunk", Ppo.IterationsPerChunk);
         Positive("ppo.maxNewTokens", Ppo.MaxNewTokens);
         Positive("ppo.epochs", Ppo.Epochs);
         Positive("ppo.miniBatches", Ppo.MiniBatches);

@@ -1,0 +1,39 @@
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Morlaif.Learning.Runs;
+using Morlaif.Storage;
+using Morlaif.Workers;
+
+namespace Morlaif.Cli;
+
+/// <summary>morlaif start: stores the config, creates the manifest and publishes RunStarted to the broker; prints the run id last.</summary>
+public static class StartCommand
+{
+    public static readonly string[] Options = ["config", "seed", "transport", "storage", "store", "run-id"];
+
+    public static async Task<int> Execute(CliArguments args)
+    {
+        var config = args.Get("config") is { } path ? RunConfig.Load(path) : new RunConfig();
+        if (args.GetLong("seed") is { } seed) config = config.WithSeed(seed);
+        var overrides = CliHost.Overrides(args);
+        if (overrides.GetValueOrDefault("Morlaif:Transport") == "inmemory")
+            throw new UsageException("option '--transport inmemory': no worker would see the run; use 'morlaif run' for the embedded pipeline");
+        if (args.Get("run-id") is { } id && !RunIds.IsValid(id))
+            throw new UsageException($"option '--run-id': '{id}' is not valid (1-63 lowercase letters, digits and '-')");
+
+        using var host = CliHost.Build(overrides);
+        await host.StartAsync();
+        try
+        {
+            var runId = await RunStarter.StartAsync(host.Services.GetRequiredService<IArtifactStore>(), host.Services.GetRequiredService<IManifestStore>(),
+                host.Services.GetRequiredService<IBus>(), config, args.Get("run-id"));
+            Console.WriteLine(runId);
+            return 0;
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+}

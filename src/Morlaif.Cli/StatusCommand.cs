@@ -1,0 +1,49 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Morlaif.Storage;
+using Spectre.Console;
+
+namespace Morlaif.Cli;
+
+/// <summary>morlaif status RUNID [--json]: the run's state and every stage's, read from its manifest (no broker needed).</summary>
+public static class StatusCommand
+{
+    public static readonly string[] Options = ["json", "storage", "store"];
+
+    public static async Task<int> Execute(CliArguments args)
+    {
+        var runId = RunIds.IsValid(args.Positional[0]) ? args.Positional[0] : throw new UsageException($"run id '{args.Positional[0]}' is not valid (1-63 lowercase letters, digits and '-')");
+        var overrides = CliHost.Overrides(args);
+        overrides["Morlaif:Transport"] = "inmemory"; // status reads storage only
+        using var host = CliHost.Build(overrides);
+        var manifest = await host.Services.GetRequiredService<IManifestStore>().ReadAsync(runId) ?? throw new RunNotFoundException(runId);
+
+        if (args.Has("json"))
+        {
+            Console.WriteLine(JsonSerializer.Serialize(new
+            {
+                runId = manifest.RunId,
+                state = manifest.State.ToString(),
+                error = manifest.Error,
+                createdAt = manifest.CreatedAt,
+                stages = manifest.Stages.ToDictionary(kv => kv.Key, kv => new
+                {
+                    state = kv.Value.State.ToString(),
+                    attempts = kv.Value.Attempts,
+                    seconds = kv.Value.ElapsedSeconds,
+                    error = kv.Value.Error,
+                    outputs = kv.Value.Outputs,
+                }),
+            }, RunManifest.Json));
+            return 0;
+        }
+        AnsiConsole.MarkupLineInterpolated($"run [bold]{manifest.RunId}[/]: {manifest.State}{(manifest.Error is null ? "" : " — " + manifest.Error)}");
+        var table = new Table().AddColumns("stage", "state", "attempts", "seconds", "error");
+        foreach (var (key, s) in manifest.Stages)
+            table.AddRow(Markup.Escape(key), s.State.ToString(), s.Attempts.ToString(CultureInfo.InvariantCulture),
+                s.ElapsedSeconds?.ToString("F1", CultureInfo.InvariantCulture) ?? "-", Markup.Escape(s.Error ?? ""));
+        AnsiConsole.Write(table);
+        return 0;
+    }
+}

@@ -1,0 +1,69 @@
+using Azure.Storage.Blobs;
+using MassTransit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Morlaif.Storage;
+using Morlaif.Workers;
+using TorchSharp;
+
+namespace Morlaif.Hosting;
+
+/// <summary>
+/// One place for what every Morlaif host needs: options, the artifact and manifest stores, the bus with
+/// the chosen workers. Connection strings come from configuration by name ("rabbitmq", "blobs"), i.e.
+/// ConnectionStrings__rabbitmq and ConnectionStrings__blobs in the environment, never from code.
+/// </summary>
+public static class HostingDefaults
+{
+    public static IHostApplicationBuilder AddMorlaifDefaults(this IHostApplicationBuilder builder, params string[] workers)
+    {
+        var options = builder.Configuration.GetSection("Morlaif").Get<MorlaifOptions>() ?? new MorlaifOptions();
+        options.Validate();
+        builder.Services.AddSingleton(Options.Create(options));
+        builder.Services.AddMorlaifStorage(options, builder.Configuration);
+        builder.Services.AddSingleton(_ => torch.device(options.Device));
+        builder.Services.AddSingleton<RunArtifacts>();
+        builder.Services.AddSingleton<StageGate>();
+
+        builder.Services.AddMassTransit(bus =>
+        {
+            bus.AddWorkers(workers);
+            if (options.Transport == "inmemory")
+                bus.UsingInMemory((ctx, cfg) => cfg.ConfigureEndpoints(ctx));
+            else
+                bus.UsingRabbitMq((ctx, cfg) =>
+                {
+                    cfg.Host(new Uri(Required(builder.Configuration, "rabbitmq")));
+                    cfg.ConfigureEndpoints(ctx);
+                });
+        });
+        return builder;
+    }
+
+    private static void AddMorlaifStorage(this IServiceCollection services, MorlaifOptions options, IConfiguration configuration)
+    {
+        if (options.Storage == "local")
+        {
+            services.AddSingleton<IArtifactStore>(new LocalArtifactStore(options.LocalRoot));
+            services.AddSingleton<IManifestStore>(new LocalManifestStore(options.LocalRoot));
+            return;
+        }
+        var clientOptions = new BlobClientOptions();
+        // The SDK retries transient faults itself (exponential back-off); this is the only retry around blob calls.
+        clientOptions.Retry.Mode = Azure.Core.RetryMode.Exponential;
+        clientOptions.Retry.MaxRetries = 6;
+        clientOptions.Retry.Delay = TimeSpan.FromMilliseconds(200);
+        clientOptions.Retry.NetworkTimeout = TimeSpan.FromSeconds(30);
+        var service = new BlobServiceClient(Required(configuration, "blobs"), clientOptions);
+        services.AddSingleton(service);
+        services.AddSingleton<IArtifactStore>(new BlobArtifactStore(service));
+        services.AddSingleton<IManifestStore>(new BlobManifestStore(service));
+    }
+
+    private static string Required(IConfiguration configuration, string name) =>
+        configuration.GetConnectionString(name) is { Length: > 0 } value
+            ? value
+            : throw new InvalidOperationException($"connection string '{name}' is not set (ConnectionStrings__{name})");
+}

@@ -1,0 +1,48 @@
+using System.Security.Cryptography;
+using System.Text.RegularExpressions;
+using Morlaif.Contracts;
+
+namespace Morlaif.Storage;
+
+/// <summary>
+/// Run ids and artifact kinds become parts of blob names and paths, so only a safe alphabet is allowed:
+/// no separators, no dots, nothing a path could be escaped with.
+/// </summary>
+public static partial class RunIds
+{
+    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,62}$")]
+    private static partial Regex Safe();
+
+    public static bool IsValid(string? id) => id is not null && Safe().IsMatch(id);
+
+    public static string Validate(string? id, string what = "run id") => IsValid(id)
+        ? id!
+        : throw new ArgumentException($"{what} '{id}' is not valid: use 1-63 lowercase letters, digits and '-', starting with a letter or digit");
+}
+
+public static class ArtifactNames
+{
+    public const string Container = "morlaif";
+
+    public static string Sha256(byte[] content) => Convert.ToHexStringLower(SHA256.HashData(content));
+
+    /// <summary>runs/&lt;runId&gt;/&lt;kind&gt;/&lt;sha256&gt;: per run (runs never see each other's artifacts), content-addressed.</summary>
+    public static ArtifactReference Reference(string runId, string kind, byte[] content) => new()
+    {
+        Container = Container,
+        Name = $"runs/{RunIds.Validate(runId)}/{RunIds.Validate(kind, "artifact kind")}/{Sha256(content)}",
+        Sha256 = Sha256(content),
+        Length = content.LongLength,
+    };
+
+    public static string ManifestName(string runId) => $"runs/{RunIds.Validate(runId)}/manifest.json";
+
+    /// <summary>Throws unless the bytes are exactly what the reference promises.</summary>
+    public static byte[] Verify(ArtifactReference reference, byte[] content)
+    {
+        var sha = Sha256(content);
+        if (content.LongLength != reference.Length || sha != reference.Sha256)
+            throw new ArtifactIntegrityException(reference, sha, content.LongLength);
+        return content;
+    }
+}

@@ -1,0 +1,58 @@
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Morlaif.Contracts;
+
+namespace Morlaif.Storage;
+
+/// <summary>
+/// Artifacts in Azure Blob Storage (or Azurite). Uploads are create-only (If-None-Match: *); a 409 for a
+/// name that already exists is success once the stored bytes verify. Transient faults are retried by the
+/// SDK's own retry policy, configured where the client is created, not wrapped again here.
+/// </summary>
+public sealed class BlobArtifactStore(BlobServiceClient service) : IArtifactStore
+{
+    private readonly BlobContainerClient _container = service.GetBlobContainerClient(ArtifactNames.Container);
+    private volatile bool _containerExists;
+
+    public async Task<ArtifactReference> PutAsync(string runId, string kind, byte[] content, CancellationToken cancel = default)
+    {
+        var reference = ArtifactNames.Reference(runId, kind, content);
+        await EnsureContainerAsync(cancel);
+        var blob = _container.GetBlobClient(reference.Name);
+        try
+        {
+            await blob.UploadAsync(new BinaryData(content), new BlobUploadOptions
+            {
+                Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All },
+            }, cancel);
+        }
+        catch (RequestFailedException e) when (e.Status == 409 || e.ErrorCode == BlobErrorCode.BlobAlreadyExists)
+        {
+            await GetAsync(reference, cancel); // already there: fine if it is the same content
+        }
+        return reference;
+    }
+
+    public async Task<byte[]> GetAsync(ArtifactReference reference, CancellationToken cancel = default)
+    {
+        if (reference.Container != ArtifactNames.Container)
+            throw new ArgumentException($"artifact reference {reference.Container}/{reference.Name} is not in container {ArtifactNames.Container}");
+        try
+        {
+            var result = await _container.GetBlobClient(reference.Name).DownloadContentAsync(cancel);
+            return ArtifactNames.Verify(reference, result.Value.Content.ToArray());
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            throw new ArtifactNotFoundException(reference);
+        }
+    }
+
+    private async Task EnsureContainerAsync(CancellationToken cancel)
+    {
+        if (_containerExists) return;
+        await _container.CreateIfNotExistsAsync(cancellationToken: cancel);
+        _containerExists = true;
+    }
+}

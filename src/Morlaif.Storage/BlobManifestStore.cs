@@ -1,0 +1,62 @@
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+
+namespace Morlaif.Storage;
+
+/// <summary>Manifests as blobs, updated with If-Match on the ETag read; a 412 means someone else wrote first, so read again.</summary>
+public sealed class BlobManifestStore(BlobServiceClient service) : IManifestStore
+{
+    private readonly BlobContainerClient _container = service.GetBlobContainerClient(ArtifactNames.Container);
+
+    public async Task<bool> CreateAsync(RunManifest manifest, CancellationToken cancel = default)
+    {
+        await _container.CreateIfNotExistsAsync(cancellationToken: cancel);
+        try
+        {
+            await Blob(manifest.RunId).UploadAsync(new BinaryData(manifest.ToJson()),
+                new BlobUploadOptions { Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All } }, cancel);
+            return true;
+        }
+        catch (RequestFailedException e) when (e.Status == 409)
+        {
+            return false;
+        }
+    }
+
+    public async Task<RunManifest?> ReadAsync(string runId, CancellationToken cancel = default) => (await ReadWithETagAsync(runId, cancel))?.Manifest;
+
+    public async Task<(RunManifest Manifest, bool Changed)> UpdateAsync(string runId, Func<RunManifest, bool> change, CancellationToken cancel = default)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var (manifest, etag) = await ReadWithETagAsync(runId, cancel) ?? throw new RunNotFoundException(runId);
+            if (!change(manifest)) return (manifest, false);
+            try
+            {
+                await Blob(runId).UploadAsync(new BinaryData(manifest.ToJson()),
+                    new BlobUploadOptions { Conditions = new BlobRequestConditions { IfMatch = etag } }, cancel);
+                return (manifest, true);
+            }
+            catch (RequestFailedException e) when (e.Status == 412 && attempt < 50)
+            {
+                await Task.Delay(Random.Shared.Next(5, 50 + 10 * attempt), cancel); // jitter so racing writers spread out
+            }
+        }
+    }
+
+    private async Task<(RunManifest Manifest, ETag ETag)?> ReadWithETagAsync(string runId, CancellationToken cancel)
+    {
+        try
+        {
+            var result = await Blob(runId).DownloadContentAsync(cancel);
+            return (RunManifest.FromJson(result.Value.Content.ToArray(), ArtifactNames.ManifestName(runId)), result.Value.Details.ETag);
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return null;
+        }
+    }
+
+    private BlobClient Blob(string runId) => _container.GetBlobClient(ArtifactNames.ManifestName(runId));
+}

@@ -1,0 +1,31 @@
+using Morlaif.Contracts;
+
+namespace Morlaif.Storage;
+
+/// <summary>
+/// Immutable, content-addressed artifacts. A put is create-only: the name embeds the content's SHA-256,
+/// so writing the same bytes twice is a no-op and two runs never share a name. Every get verifies the
+/// hash and length, so a half-written or tampered artifact is never read as valid.
+/// </summary>
+public interface IArtifactStore
+{
+    /// <param name="runId">a validated run id (<see cref="RunIds"/>)</param>
+    /// <param name="kind">what the artifact is, e.g. "sft-policy" or "pm-helpfulness" ([a-z0-9-])</param>
+    Task<ArtifactReference> PutAsync(string runId, string kind, byte[] content, CancellationToken cancel = default);
+
+    Task<byte[]> GetAsync(ArtifactReference reference, CancellationToken cancel = default);
+}
+
+/// <summary>An artifact reference that names no stored blob.</summary>
+public sealed class ArtifactNotFoundException(ArtifactReference reference)
+    : Exception($"artifact {reference.Container}/{reference.Name} does not exist")
+{
+    public ArtifactReference Reference { get; } = reference;
+}
+
+/// <summary>Stored bytes that do not match their reference's hash or length.</summary>
+public sealed class ArtifactIntegrityException(ArtifactReference reference, string actualSha256, long actualLength)
+    : Exception($"artifact {reference.Container}/{reference.Name} is corrupt: expected sha256 {reference.Sha256} ({reference.Length} bytes), found {actualSha256} ({actualLength} bytes)")
+{
+    public ArtifactReference Reference { get; } = reference;
+}

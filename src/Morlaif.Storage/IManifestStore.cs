@@ -1,0 +1,22 @@
+namespace Morlaif.Storage;
+
+/// <summary>Run manifests with optimistic concurrency: every update is read, change, compare-and-swap, retried on conflict.</summary>
+public interface IManifestStore
+{
+    /// <summary>Creates the manifest; false if one already exists for the run (nothing is overwritten).</summary>
+    Task<bool> CreateAsync(RunManifest manifest, CancellationToken cancel = default);
+
+    Task<RunManifest?> ReadAsync(string runId, CancellationToken cancel = default);
+
+    /// <summary>
+    /// Applies <paramref name="change"/> to the current manifest and stores it if no one else wrote in
+    /// between (else reads again and retries). <paramref name="change"/> may run several times and returns
+    /// false to leave the manifest as it is. Returns the manifest as stored and whether this call changed it.
+    /// </summary>
+    Task<(RunManifest Manifest, bool Changed)> UpdateAsync(string runId, Func<RunManifest, bool> change, CancellationToken cancel = default);
+}
+
+public sealed class RunNotFoundException(string runId) : Exception($"run '{runId}' has no manifest")
+{
+    public string RunId { get; } = runId;
+}

@@ -1,0 +1,50 @@
+using Morlaif.Contracts;
+
+namespace Morlaif.Storage;
+
+/// <summary>Artifacts as files under a root folder: the embedded default, with the same semantics as blobs.</summary>
+public sealed class LocalArtifactStore(string root) : IArtifactStore
+{
+    public string Root { get; } = Path.GetFullPath(root);
+
+    public async Task<ArtifactReference> PutAsync(string runId, string kind, byte[] content, CancellationToken cancel = default)
+    {
+        var reference = ArtifactNames.Reference(runId, kind, content);
+        var path = PathOf(reference);
+        if (File.Exists(path)) return Existing(reference, path);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        // Write aside, then rename into place without overwriting: a reader sees the whole file or none.
+        var tmp = $"{path}.{Guid.NewGuid():N}.tmp";
+        await File.WriteAllBytesAsync(tmp, content, cancel);
+        try
+        {
+            File.Move(tmp, path, overwrite: false);
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            File.Delete(tmp);
+            return Existing(reference, path); // a concurrent writer got there first
+        }
+        return reference;
+    }
+
+    public async Task<byte[]> GetAsync(ArtifactReference reference, CancellationToken cancel = default)
+    {
+        var path = PathOf(reference);
+        if (!File.Exists(path)) throw new ArtifactNotFoundException(reference);
+        return ArtifactNames.Verify(reference, await File.ReadAllBytesAsync(path, cancel));
+    }
+
+    private static ArtifactReference Existing(ArtifactReference reference, string path)
+    {
+        ArtifactNames.Verify(reference, File.ReadAllBytes(path)); // same name means same hash, unless the file was damaged
+        return reference;
+    }
+
+    private string PathOf(ArtifactReference reference)
+    {
+        if (reference.Container != ArtifactNames.Container || reference.Name.Contains("..", StringComparison.Ordinal))
+            throw new ArgumentException($"artifact reference {reference.Container}/{reference.Name} is not one of this store's names");
+        return Path.Combine(Root, reference.Container, reference.Name);
+    }
+}

@@ -1,0 +1,63 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Morlaif.Contracts;
+
+namespace Morlaif.Storage;
+
+public enum RunState { Running, Completed, Faulted }
+
+/// <summary>Publishing: outputs are recorded and the stage's event is being published (see the workers' StageGate).</summary>
+public enum StageState { Pending, Running, Publishing, Done, Faulted }
+
+/// <summary>One stage of a run (or one principle's or arm's part of it): state, times, error and outputs.</summary>
+public sealed class StageRecord
+{
+    public StageState State { get; set; } = StageState.Pending;
+    public DateTimeOffset? StartedAt { get; set; }
+    public DateTimeOffset? CompletedAt { get; set; }
+    public int Attempts { get; set; }
+    public string? Error { get; set; }
+    public Dictionary<string, ArtifactReference> Outputs { get; set; } = new();
+    /// <summary>Seconds spent in the stage's parts, where a stage has several (sft: "sft" and "pairs").</summary>
+    public Dictionary<string, double>? Seconds { get; set; }
+    /// <summary>The message that recorded the outputs: only its redelivery may publish them again.</summary>
+    public string? Claim { get; set; }
+
+    [JsonIgnore]
+    public double? ElapsedSeconds => StartedAt is { } s && CompletedAt is { } c ? (c - s).TotalSeconds : null;
+}
+
+/// <summary>
+/// The one mutable document of a run: its config, the state of every stage and the artifacts each
+/// produced. Any process can tell the run's state from it; the fan-in decisions are taken on it.
+/// Stage keys: "sft", "label", "train-pm/&lt;question&gt;", "scalarize", "ppo/&lt;arm&gt;", "evaluate".
+/// </summary>
+public sealed class RunManifest
+{
+    public required string RunId { get; init; }
+    public required ArtifactReference Config { get; init; }
+    public DateTimeOffset CreatedAt { get; init; } = DateTimeOffset.UtcNow;
+    public RunState State { get; set; } = RunState.Running;
+    public string? Error { get; set; }
+    /// <summary>The questions whose PMs the scalarizer waits for (the principles and "overall").</summary>
+    public List<string> Questions { get; init; } = [];
+    public SortedDictionary<string, StageRecord> Stages { get; init; } = new(StringComparer.Ordinal);
+
+    public StageRecord Stage(string key)
+    {
+        if (!Stages.TryGetValue(key, out var s)) Stages[key] = s = new StageRecord();
+        return s;
+    }
+
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter() },
+    };
+
+    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, Json);
+
+    public static RunManifest FromJson(byte[] json, string source) =>
+        JsonSerializer.Deserialize<RunManifest>(json, Json) ?? throw new InvalidDataException($"manifest {source} is empty");
+}

@@ -1,0 +1,33 @@
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using Morlaif.Contracts;
+using Morlaif.Learning.Stages;
+
+namespace Morlaif.Workers.Labeller;
+
+/// <summary>The pairs exist (or a replay): the judge labels them once per question, and each question's labels are announced.</summary>
+public sealed class LabelConsumer(RunArtifacts artifacts, StageGate gate, ILogger<LabelConsumer> log) :
+    IConsumer<SftPolicyTrained>, IConsumer<LabelPairs>
+{
+    public Task Consume(ConsumeContext<SftPolicyTrained> context) => Run(context, context.Message.RunId, null);
+
+    public Task Consume(ConsumeContext<LabelPairs> context) => Run(context, context.Message.RunId, context.Message.Principle);
+
+    private async Task Run(ConsumeContext context, string runId, string? only)
+    {
+        var cancel = context.CancellationToken;
+        var manifest = await artifacts.ManifestAsync(runId, cancel);
+        var ctx = await artifacts.ContextAsync(manifest, cancel);
+        if (only is not null && !ctx.Questions.Contains(only))
+            throw new ArgumentException($"run {runId} has no principle '{only}' (its questions: {string.Join(", ", ctx.Questions)})");
+        foreach (var question in only is null ? ctx.Questions : [only])
+        {
+            await gate.RunAsync(context, runId, StageKeys.Label(question), async () =>
+            {
+                var labels = LabellingStage.Label(ctx, await artifacts.PairsAsync(manifest, cancel), question);
+                log.LogInformation("run {RunId}: labelled {Question}, orders disagreed on {Share:P1}", runId, question, labels.OrdersDisagreed);
+                return new Dictionary<string, ArtifactReference> { ["labels"] = await artifacts.Store.PutAsync(runId, $"labels-{question}", labels.ToJson(), cancel) };
+            }, outputs => context.Publish(new PrincipleLabelled { RunId = runId, Principle = question, Labels = outputs["labels"] }, cancel));
+        }
+    }
+}

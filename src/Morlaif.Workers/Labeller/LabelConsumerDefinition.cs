@@ -1,0 +1,3 @@
+namespace Morlaif.Workers.Labeller;
+
+public sealed class LabelConsumerDefinition() : StageDefinition<LabelConsumer>(Endpoints.Label, concurrency: 1);

@@ -1,0 +1,3 @@
+namespace Morlaif.Workers.Learner;
+
+public sealed class PpoConsumerDefinition() : StageDefinition<PpoConsumer>(Endpoints.Ppo, concurrency: 1);

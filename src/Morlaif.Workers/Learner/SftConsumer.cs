@@ -1,0 +1,39 @@
+using System.Diagnostics;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using Morlaif.Contracts;
+using Morlaif.Learning.Models;
+using Morlaif.Learning.Stages;
+
+namespace Morlaif.Workers.Learner;
+
+/// <summary>RunStarted (or a replay): SFT the policy and sample the pairs the judge will label.</summary>
+public sealed class SftConsumer(RunArtifacts artifacts, StageGate gate, ILogger<SftConsumer> log) :
+    IConsumer<RunStarted>, IConsumer<TrainSftPolicy>
+{
+    public Task Consume(ConsumeContext<RunStarted> context) => Run(context, context.Message.RunId);
+
+    public Task Consume(ConsumeContext<TrainSftPolicy> context) => Run(context, context.Message.RunId);
+
+    private async Task Run(ConsumeContext context, string runId)
+    {
+        var cancel = context.CancellationToken;
+        await gate.RunAsync(context, runId, StageKeys.Sft, async () =>
+        {
+            var manifest = await artifacts.ManifestAsync(runId, cancel);
+            var ctx = await artifacts.ContextAsync(manifest, cancel);
+            var clock = Stopwatch.StartNew();
+            var (policy, loss, demos) = SftStage.Train(ctx);
+            var sftSeconds = clock.Elapsed.TotalSeconds;
+            log.LogInformation("run {RunId}: SFT on {Demos} demonstrations, final loss {Loss:F3}", runId, demos, loss);
+            clock.Restart();
+            var pairs = PairSamplingStage.Sample(ctx, policy);
+            var artifactsOut = new Dictionary<string, ArtifactReference>
+            {
+                ["policy"] = await artifacts.Store.PutAsync(runId, "sft-policy", ModuleWeights.Save(policy), cancel),
+                ["pairs"] = await artifacts.Store.PutAsync(runId, "pairs", pairs.ToJson(), cancel),
+            };
+            return new StageOutput(artifactsOut, new() { ["sft"] = sftSeconds, ["pairs"] = clock.Elapsed.TotalSeconds });
+        }, outputs => context.Publish(new SftPolicyTrained { RunId = runId, Policy = outputs["policy"], Pairs = outputs["pairs"] }, cancel));
+    }
+}

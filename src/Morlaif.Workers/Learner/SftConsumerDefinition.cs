@@ -1,0 +1,3 @@
+namespace Morlaif.Workers.Learner;
+
+public sealed class SftConsumerDefinition() : StageDefinition<SftConsumer>(Endpoints.Sft, concurrency: 1);

@@ -1,0 +1,3 @@
+namespace Morlaif.Workers.PreferenceTrainer;
+
+public sealed class PreferenceModelConsumerDefinition() : StageDefinition<PreferenceModelConsumer>(Endpoints.TrainPm, concurrency: 1);

@@ -1,0 +1,47 @@
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using Morlaif.Contracts;
+using Morlaif.Learning.Stages;
+using Morlaif.Storage;
+
+namespace Morlaif.Workers.Scalarizer;
+
+/// <summary>
+/// The fan-in: every PreferenceModelTrained checks the manifest, and only when every question's PM of
+/// the run is Done does the objective get fitted, once, whatever the arrival order; then both arms'
+/// rewards are announced.
+/// </summary>
+public sealed class ScalarizeConsumer(RunArtifacts artifacts, StageGate gate, ILogger<ScalarizeConsumer> log) :
+    IConsumer<PreferenceModelTrained>, IConsumer<Scalarize>
+{
+    public async Task Consume(ConsumeContext<PreferenceModelTrained> context)
+    {
+        var manifest = await artifacts.ManifestAsync(context.Message.RunId, context.CancellationToken);
+        var missing = manifest.Questions.Where(q => manifest.Stages.GetValueOrDefault(StageKeys.TrainPm(q))?.State != StageState.Done).ToList();
+        if (missing.Count > 0)
+        {
+            log.LogInformation("run {RunId}: PM {Question} in, waiting for {Missing}", context.Message.RunId, context.Message.Principle, string.Join(", ", missing));
+            return;
+        }
+        await Run(context, context.Message.RunId);
+    }
+
+    public Task Consume(ConsumeContext<Scalarize> context) => Run(context, context.Message.RunId);
+
+    private async Task Run(ConsumeContext context, string runId)
+    {
+        var cancel = context.CancellationToken;
+        await gate.RunAsync(context, runId, StageKeys.Scalarize, async () =>
+        {
+            var manifest = await artifacts.ManifestAsync(runId, cancel);
+            var ctx = await artifacts.ContextAsync(manifest, cancel);
+            var fit = ScalarizationStage.Fit(ctx, await artifacts.PairsAsync(manifest, cancel), await artifacts.PreferenceModelsAsync(manifest, ctx, cancel));
+            log.LogInformation("run {RunId}: weights {Weights}", runId, string.Join(", ", fit.Principles.Select((p, i) => $"{p} {fit.Weights[i]:F2}")));
+            return new Dictionary<string, ArtifactReference> { ["objective"] = await artifacts.Store.PutAsync(runId, "objective", fit.ToJson(), cancel) };
+        }, async outputs =>
+        {
+            foreach (var arm in new[] { ScalarizationStage.MorlaifArm, ScalarizationStage.BaselineArm })
+                await context.Publish(new RewardReady { RunId = runId, Arm = arm, Objective = outputs["objective"] }, cancel);
+        });
+    }
+}

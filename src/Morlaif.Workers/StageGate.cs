@@ -1,0 +1,73 @@
+using MassTransit;
+using Morlaif.Contracts;
+using Morlaif.Storage;
+
+namespace Morlaif.Workers;
+
+/// <summary>
+/// Makes a stage idempotent under at-least-once delivery. The manifest records a stage's outputs with
+/// the id of the message that produced them (state Publishing), then the event goes out, then the stage
+/// is Done. A duplicate of a Done stage does nothing (one output, one event); a redelivery of the
+/// producing message after a crash between recording and publishing publishes again; a different
+/// message racing for the same stage (two fan-in events at once) leaves it to the one that recorded first.
+/// </summary>
+public sealed class StageGate(IManifestStore manifests)
+{
+    public async Task RunAsync(ConsumeContext context, string runId, string stage,
+        Func<Task<StageOutput>> compute,
+        Func<Dictionary<string, ArtifactReference>, Task> publish)
+    {
+        var me = context.MessageId?.ToString() ?? Guid.NewGuid().ToString();
+        var manifest = await manifests.ReadAsync(runId, context.CancellationToken) ?? throw new RunNotFoundException(runId);
+        var record = manifest.Stages.GetValueOrDefault(stage);
+        if (record?.State == StageState.Done) return;
+        if (record is { State: StageState.Publishing } && record.Claim != me) return;
+
+        Dictionary<string, ArtifactReference> outputs;
+        if (record is { State: StageState.Publishing })
+        {
+            outputs = record.Outputs; // our own earlier attempt recorded them; only the event is missing
+        }
+        else
+        {
+            await manifests.UpdateAsync(runId, m =>
+            {
+                var s = m.Stage(stage);
+                if (s.State is StageState.Done or StageState.Publishing) return false;
+                s.State = StageState.Running;
+                s.StartedAt ??= DateTimeOffset.UtcNow;
+                s.Attempts++;
+                s.Error = null;
+                return true;
+            }, context.CancellationToken);
+            var result = await compute();
+            outputs = result.Artifacts;
+            var (_, claimed) = await manifests.UpdateAsync(runId, m =>
+            {
+                var s = m.Stage(stage);
+                if (s.State is StageState.Done or StageState.Publishing) return false;
+                s.Outputs = outputs;
+                if (result.Seconds is not null) s.Seconds = result.Seconds;
+                s.State = StageState.Publishing;
+                s.Claim = me;
+                return true;
+            }, context.CancellationToken);
+            if (!claimed) return; // another message finished the same work first and publishes it
+        }
+
+        await publish(outputs);
+        await manifests.UpdateAsync(runId, m =>
+        {
+            var s = m.Stage(stage);
+            s.State = StageState.Done;
+            s.CompletedAt = DateTimeOffset.UtcNow;
+            return true;
+        }, context.CancellationToken);
+    }
+}
+
+/// <summary>What a stage produced: its artifacts, and optionally how long its parts took.</summary>
+public sealed record StageOutput(Dictionary<string, ArtifactReference> Artifacts, Dictionary<string, double>? Seconds = null)
+{
+    public static implicit operator StageOutput(Dictionary<string, ArtifactReference> artifacts) => new(artifacts);
+}

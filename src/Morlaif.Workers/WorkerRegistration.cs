@@ -1,0 +1,41 @@
+using MassTransit;
+using Morlaif.Workers.Evaluator;
+using Morlaif.Workers.Labeller;
+using Morlaif.Workers.Learner;
+using Morlaif.Workers.Monitoring;
+using Morlaif.Workers.PreferenceTrainer;
+using Morlaif.Workers.Scalarizer;
+
+namespace Morlaif.Workers;
+
+/// <summary>The five workers by name; a host registers the ones it runs (the embedded run registers all).</summary>
+public static class WorkerRegistration
+{
+    public const string Labeller = "labeller", PreferenceTrainer = "preference-trainer", Scalarizer = "scalarizer",
+        PpoLearner = "ppo-learner", Evaluator = "evaluator";
+
+    public static readonly string[] All = [Labeller, PreferenceTrainer, Scalarizer, PpoLearner, Evaluator];
+
+    public static void AddWorkers(this IBusRegistrationConfigurator bus, IEnumerable<string> workers)
+    {
+        var list = workers.ToList();
+        foreach (var w in list)
+        {
+            switch (w)
+            {
+                case Labeller: bus.AddConsumer<LabelConsumer, LabelConsumerDefinition>(); break;
+                case PreferenceTrainer: bus.AddConsumer<PreferenceModelConsumer, PreferenceModelConsumerDefinition>(); break;
+                case Scalarizer: bus.AddConsumer<ScalarizeConsumer, ScalarizeConsumerDefinition>(); break;
+                case PpoLearner:
+                    // The learner owns the policies: SFT at the start of a run, then PPO.
+                    bus.AddConsumer<SftConsumer, SftConsumerDefinition>();
+                    bus.AddConsumer<PpoConsumer, PpoConsumerDefinition>();
+                    break;
+                case Evaluator: bus.AddConsumer<EvaluateConsumer, EvaluateConsumerDefinition>(); break;
+                default: throw new ArgumentException($"unknown worker '{w}' (known: {string.Join(", ", All)})", nameof(workers));
+            }
+        }
+        // Every worker host records faults, so a run is marked Faulted whichever subset of workers is running.
+        if (list.Count > 0) bus.AddConsumer<RunFaultConsumer, RunFaultConsumerDefinition>();
+    }
+}
