@@ -5,7 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 results="$(mktemp -d)"
-trap 'rm -rf "$results"' EXIT
+# The tests use a real RabbitMQ and a real Azurite: install and start them (loopback only), and stop
+# afterwards whatever this script started.
+bash infra/local.sh up
+trap 'bash infra/local.sh down >/dev/null 2>&1 || true; rm -rf "$results"' EXIT
+eval "$(bash infra/local.sh env)"
 
 dotnet build Morlaif.Pipeline.sln -c Release -v q -nologo
 status=0

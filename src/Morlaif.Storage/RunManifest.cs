@@ -23,6 +23,13 @@ public sealed class StageRecord
     /// <summary>The message that recorded the outputs: only its redelivery may publish them again.</summary>
     public string? Claim { get; set; }
 
+    /// <summary>
+    /// The stage's outputs are recorded (its event may still be on its way): what a fan-in waits for, since
+    /// the event that triggers the fan-in is published before its own stage is marked Done.
+    /// </summary>
+    [JsonIgnore]
+    public bool Produced => State is StageState.Publishing or StageState.Done;
+
     [JsonIgnore]
     public double? ElapsedSeconds => StartedAt is { } s && CompletedAt is { } c ? (c - s).TotalSeconds : null;
 }

@@ -25,7 +25,7 @@ public sealed class EvaluateConsumer(RunArtifacts artifacts, StageGate gate, IMa
     {
         var manifest = await artifacts.ManifestAsync(context.Message.RunId, context.CancellationToken);
         var ctx = await artifacts.ContextAsync(manifest, context.CancellationToken);
-        if (Arms.Any(arm => manifest.Stages.GetValueOrDefault(FinalChunk(ctx, arm))?.State != StageState.Done))
+        if (Arms.Any(arm => manifest.Stages.GetValueOrDefault(FinalChunk(ctx, arm))?.Produced != true))
         {
             log.LogInformation("run {RunId}: policy {Arm} in, waiting for the other arm", context.Message.RunId, context.Message.Arm);
             return;

@@ -8,7 +8,7 @@ namespace Morlaif.Workers.Scalarizer;
 
 /// <summary>
 /// The fan-in: every PreferenceModelTrained checks the manifest, and only when every question's PM of
-/// the run is Done does the objective get fitted, once, whatever the arrival order; then both arms'
+/// the run is produced does the objective get fitted, once, whatever the arrival order; then both arms'
 /// rewards are announced.
 /// </summary>
 public sealed class ScalarizeConsumer(RunArtifacts artifacts, StageGate gate, ILogger<ScalarizeConsumer> log) :
@@ -17,7 +17,7 @@ public sealed class ScalarizeConsumer(RunArtifacts artifacts, StageGate gate, IL
     public async Task Consume(ConsumeContext<PreferenceModelTrained> context)
     {
         var manifest = await artifacts.ManifestAsync(context.Message.RunId, context.CancellationToken);
-        var missing = manifest.Questions.Where(q => manifest.Stages.GetValueOrDefault(StageKeys.TrainPm(q))?.State != StageState.Done).ToList();
+        var missing = manifest.Questions.Where(q => manifest.Stages.GetValueOrDefault(StageKeys.TrainPm(q))?.Produced != true).ToList();
         if (missing.Count > 0)
         {
             log.LogInformation("run {RunId}: PM {Question} in, waiting for {Missing}", context.Message.RunId, context.Message.Principle, string.Join(", ", missing));

@@ -1,0 +1,7 @@
+using Microsoft.Extensions.Hosting;
+using Morlaif.Hosting;
+using Morlaif.Workers;
+
+var builder = Host.CreateApplicationBuilder(args);
+builder.AddMorlaifDefaults(WorkerRegistration.PreferenceTrainer);
+builder.Build().Run();

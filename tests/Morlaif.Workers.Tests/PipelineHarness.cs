@@ -1,0 +1,79 @@
+using MassTransit;
+using MassTransit.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Morlaif.Learning.Runs;
+using Morlaif.Storage;
+using TorchSharp;
+
+namespace Morlaif.Workers.Tests;
+
+/// <summary>The chosen workers on MassTransit's test harness (in-memory transport) with local storage.</summary>
+public sealed class PipelineHarness : IAsyncDisposable
+{
+    private readonly ServiceProvider _provider;
+
+    public ITestHarness Harness { get; }
+    public IArtifactStore Store { get; }
+    public IManifestStore Manifests { get; }
+    public string Root { get; }
+
+    public PipelineHarness(params string[] workers) : this(null, workers) { }
+
+    public PipelineHarness(string? root, params string[] workers)
+    {
+        Root = root ?? Path.Combine(Path.GetTempPath(), $"morlaif-harness-{Guid.NewGuid():N}");
+        Store = new LocalArtifactStore(Root);
+        Manifests = new LocalManifestStore(Root);
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton(Store);
+        services.AddSingleton(Manifests);
+        services.AddSingleton(torch.CPU);
+        services.AddSingleton<RunArtifacts>();
+        services.AddSingleton<StageGate>();
+        services.AddMassTransitTestHarness(x => x.AddWorkers(workers));
+        _provider = services.BuildServiceProvider(true);
+        Harness = _provider.GetRequiredService<ITestHarness>();
+        Harness.TestTimeout = TimeSpan.FromMinutes(5);
+    }
+
+    public Task StartAsync() => Harness.Start();
+
+    public Task<string> StartRunAsync(RunConfig config, string? runId = null) =>
+        RunStarter.StartAsync(Store, Manifests, Harness.Bus, config, runId);
+
+    public async Task<RunManifest> WaitAsync(string runId, Func<RunManifest, bool>? until = null, TimeSpan? timeout = null)
+    {
+        until ??= m => m.State != RunState.Running;
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromMinutes(4));
+        while (true)
+        {
+            var m = await Manifests.ReadAsync(runId) ?? throw new RunNotFoundException(runId);
+            if (until(m)) return m;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"run {runId} did not reach the expected state; stages: {string.Join(", ", m.Stages.Select(kv => $"{kv.Key}={kv.Value.State}"))}");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Waits until the bus has been quiet for a moment, so counts of published messages are final.</summary>
+    public async Task QuietAsync()
+    {
+        var last = -1;
+        while (true)
+        {
+            await Task.Delay(400);
+            var now = Harness.Published.Select<object>().Count() + Harness.Consumed.Select<object>().Count() + Harness.Sent.Select<object>().Count();
+            if (now == last) return;
+            last = now;
+        }
+    }
+
+    public int PublishedCount<T>(string runId, Func<T, string> run) where T : class =>
+        Harness.Published.Select<T>().Count(m => run(m.Context.Message) == runId);
+
+    public async ValueTask DisposeAsync()
+    {
+        await Harness.Stop();
+        await _provider.DisposeAsync();
+    }
+}
