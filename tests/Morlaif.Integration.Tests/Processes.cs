@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Morlaif.Integration.Tests;
+
+/// <summary>Worker hosts and the CLI as child processes, from the solution's own build output.</summary>
+public sealed class Processes : IDisposable
+{
+    private readonly List<(string Name, Process Process, StringBuilder Output)> _running = [];
+    private readonly Dictionary<string, string> _env;
+
+    public Processes(Dictionary<string, string> env) => _env = env;
+
+    public static string RepoRoot { get; } = FindRoot();
+
+    /// <summary>Debug or Release: whatever the tests themselves were built as.</summary>
+    private static string Configuration => AppContext.BaseDirectory.Contains("/bin/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
+
+    public static string ServiceDll(string service) =>
+        Path.Combine(RepoRoot, "services", service, "bin", Configuration, "net10.0", $"{service}.dll");
+
+    public static string CliDll => Path.Combine(RepoRoot, "src", "Morlaif.Cli", "bin", Configuration, "net10.0", "morlaif.dll");
+
+    public Process StartWorker(string service, string? name = null)
+    {
+        var output = new StringBuilder();
+        var p = Start(ServiceDll(service), [], output);
+        lock (_running) _running.Add((name ?? service, p, output));
+        return p;
+    }
+
+    /// <summary>Runs the CLI to completion; returns exit code and output.</summary>
+    public (int ExitCode, string Stdout, string Stderr) Cli(params string[] args)
+    {
+        var stdout = new StringBuilder();
+        using var p = Start(CliDll, args, stdout, separateStderr: true, out var stderr);
+        if (!p.WaitForExit(TimeSpan.FromMinutes(2))) p.Kill(true);
+        p.WaitForExit();
+        return (p.ExitCode, stdout.ToString(), stderr!.ToString());
+    }
+
+    public string Logs()
+    {
+        var sb = new StringBuilder();
+        lock (_running)
+            foreach (var (name, _, output) in _running)
+            {
+                var text = output.ToString();
+                sb.AppendLine($"--- {name} ---").AppendLine(text.Length > 3000 ? text[^3000..] : text);
+            }
+        return sb.ToString();
+    }
+
+    public string LogOf(Process p)
+    {
+        lock (_running) return _running.First(r => r.Process == p).Output.ToString();
+    }
+
+    private Process Start(string dll, string[] args, StringBuilder output) => Start(dll, args, output, false, out _);
+
+    private Process Start(string dll, string[] args, StringBuilder output, bool separateStderr, out StringBuilder? stderr)
+    {
+        if (!File.Exists(dll)) throw new FileNotFoundException($"{dll} is not built; build the solution first");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(dll)! };
+        psi.ArgumentList.Add(dll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in _env) psi.Environment[k] = v;
+        var p = new Process { StartInfo = psi };
+        var err = separateStderr ? new StringBuilder() : output;
+        p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
+        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (err) err.AppendLine(e.Data); };
+        p.Start();
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        stderr = separateStderr ? err : null;
+        return p;
+    }
+
+    public void Dispose()
+    {
+        lock (_running)
+            foreach (var (_, p, _) in _running)
+            {
+                try
+                {
+                    if (!p.HasExited) p.Kill(entireProcessTree: true);
+                    p.WaitForExit(10_000);
+                }
+                catch (InvalidOperationException)
+                {
+                }
+                p.Dispose();
+            }
+    }
+
+    private static string FindRoot()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "Morlaif.Pipeline.sln"))) return d.FullName;
+        throw new InvalidOperationException("cannot find the repository root (Morlaif.Pipeline.sln) above the test binaries");
+    }
+}
