@@ -10,6 +10,8 @@ results="$(mktemp -d)"
 bash infra/local.sh up
 trap 'bash infra/local.sh down >/dev/null 2>&1 || true; rm -rf "$results"' EXIT
 eval "$(bash infra/local.sh env)"
+# dclint checks docker-compose.yml against the compose schema (no Docker engine here); pinned.
+[[ -x .infra/node/node_modules/.bin/dclint ]] || npm install --prefix .infra/node dclint@3.1.0 --no-audit --no-fund >/dev/null
 
 dotnet build Morlaif.Pipeline.sln -c Release -v q -nologo
 status=0

@@ -1,0 +1,72 @@
+using System.Diagnostics;
+
+namespace Morlaif.Integration.Tests;
+
+/// <summary>
+/// No Docker engine runs here, so docker-compose.yml is checked with dclint (the compose schema and its
+/// rules; tests/run.sh installs it) and for what the project promises in it.
+/// </summary>
+public class ComposeFileTests
+{
+    private static readonly string ComposeFile = Path.Combine(Processes.RepoRoot, "docker-compose.yml");
+    private static readonly string[] Workers = ["Labeller", "PreferenceTrainer", "Scalarizer", "PpoLearner", "Evaluator"];
+
+    private static (int Exit, string Output) Dclint(string file)
+    {
+        var dclint = Path.Combine(Processes.RepoRoot, ".infra", "node", "node_modules", ".bin", "dclint");
+        Assert.True(File.Exists(dclint), $"{dclint} is missing: tests/run.sh installs it");
+        var psi = new ProcessStartInfo(dclint) { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(file);
+        using var p = Process.Start(psi)!;
+        var output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        return (p.ExitCode, output);
+    }
+
+    [Fact]
+    public void The_compose_file_passes_the_schema_and_lint_rules()
+    {
+        var (exit, output) = Dclint(ComposeFile);
+        Assert.True(exit == 0, output);
+        Assert.DoesNotContain("warning", output);
+    }
+
+    [Fact]
+    public void The_linter_does_reject_a_broken_compose_file()
+    {
+        // Proves the check above can fail: the same file with an unknown key under deploy.
+        var broken = Path.Combine(Path.GetTempPath(), $"compose-{Guid.NewGuid():N}.yml");
+        File.WriteAllText(broken, File.ReadAllText(ComposeFile).Replace("replicas: 2", "replicaz: 2"));
+        try
+        {
+            var (exit, output) = Dclint(broken);
+            Assert.NotEqual(0, exit);
+            Assert.Contains("deploy", output);
+        }
+        finally
+        {
+            File.Delete(broken);
+        }
+    }
+
+    [Fact]
+    public void Every_worker_has_a_service_with_its_own_dockerfile_and_the_trainer_is_replicated()
+    {
+        var text = File.ReadAllText(ComposeFile);
+        foreach (var w in Workers)
+        {
+            Assert.Contains($"dockerfile: services/Morlaif.{w}/Dockerfile", text);
+            Assert.True(File.Exists(Path.Combine(Processes.RepoRoot, "services", $"Morlaif.{w}", "Dockerfile")), w);
+        }
+        Assert.Contains("replicas: 2", text);
+    }
+
+    [Fact]
+    public void No_default_broker_credentials_are_shipped()
+    {
+        var text = File.ReadAllText(ComposeFile);
+        Assert.DoesNotContain("guest", text);
+        Assert.Contains("${RABBITMQ_PASSWORD:?", text); // compose refuses to start without a password from the environment
+        Assert.DoesNotContain("0.0.0.0:", text); // published ports stay on loopback
+    }
+}
