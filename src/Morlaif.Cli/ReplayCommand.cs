@@ -2,6 +2,7 @@ using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Morlaif.Contracts;
+using Morlaif.Hosting;
 using Morlaif.Storage;
 using Morlaif.Workers;
 
@@ -69,11 +70,16 @@ public static class ReplayCommand
                 s.Claim = null;
                 s.Error = null;
             }
-            m.State = RunState.Running;
-            m.Error = null;
+            // A faulted run is running again; a completed run stays completed (a replayed stage recomputes the same outputs).
+            if (m.State == RunState.Faulted)
+            {
+                m.State = RunState.Running;
+                m.Error = null;
+            }
             return true;
         });
 
+        await HostingDefaults.DeployTopologyAsync(host.Services.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>());
         await host.StartAsync();
         try
         {

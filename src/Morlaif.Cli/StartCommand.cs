@@ -1,6 +1,7 @@
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Morlaif.Hosting;
 using Morlaif.Learning.Runs;
 using Morlaif.Storage;
 using Morlaif.Workers;
@@ -23,6 +24,7 @@ public static class StartCommand
             throw new UsageException($"option '--run-id': '{id}' is not valid (1-63 lowercase letters, digits and '-')");
 
         using var host = CliHost.Build(overrides);
+        await HostingDefaults.DeployTopologyAsync(host.Services.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>());
         await host.StartAsync();
         try
         {

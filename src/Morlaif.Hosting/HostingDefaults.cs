@@ -26,6 +26,8 @@ public static class HostingDefaults
         builder.Services.AddSingleton(_ => torch.device(options.Device));
         builder.Services.AddSingleton<RunArtifacts>();
         builder.Services.AddSingleton<StageGate>();
+        // MassTransit adds its bus and endpoint checks to this registry; probes for them come with the Kubernetes manifests.
+        builder.Services.AddHealthChecks();
 
         builder.Services.AddMassTransit(bus =>
         {
@@ -40,6 +42,36 @@ public static class HostingDefaults
                 });
         });
         return builder;
+    }
+
+    /// <summary>
+    /// Declares every worker's queue, exchange and binding on the broker without consuming anything. An
+    /// event published to an exchange no queue is bound to yet is dropped by RabbitMQ, so `morlaif start`
+    /// deploys the whole topology first: a run started before its workers waits in their queues.
+    /// </summary>
+    public static async Task DeployTopologyAsync(IConfiguration configuration, CancellationToken cancel = default)
+    {
+        var options = configuration.GetSection("Morlaif").Get<MorlaifOptions>() ?? new MorlaifOptions();
+        if (options.Transport != "rabbitmq") return;
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton<IArtifactStore>(new LocalArtifactStore(Path.GetTempPath()));
+        services.AddSingleton<IManifestStore>(new LocalManifestStore(Path.GetTempPath()));
+        services.AddSingleton(torch.CPU);
+        services.AddSingleton<RunArtifacts>();
+        services.AddSingleton<StageGate>();
+        services.AddMassTransit(bus =>
+        {
+            bus.AddWorkers(WorkerRegistration.All);
+            bus.UsingRabbitMq((ctx, cfg) =>
+            {
+                cfg.Host(new Uri(Required(configuration, "rabbitmq")));
+                cfg.DeployTopologyOnly = true;
+                cfg.ConfigureEndpoints(ctx);
+            });
+        });
+        await using var provider = services.BuildServiceProvider();
+        await provider.GetRequiredService<IBusControl>().DeployAsync(cancel);
     }
 
     private static void AddMorlaifStorage(this IServiceCollection services, MorlaifOptions options, IConfiguration configuration)

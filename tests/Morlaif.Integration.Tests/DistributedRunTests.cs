@@ -97,8 +97,10 @@ public sealed class DistributedRunTests : IAsyncLifetime
     [Fact]
     public void A_run_started_from_the_cli_completes_across_separate_worker_processes()
     {
-        StartAllWorkers();
+        // The run is started before any worker exists: start deploys the broker topology, so the
+        // messages wait in the workers' queues instead of being dropped by unbound exchanges.
         var runId = Start();
+        StartAllWorkers();
         var status = WaitFor(runId, Completed, TimeSpan.FromMinutes(6));
 
         var stages = status.GetProperty("stages");
@@ -124,6 +126,18 @@ public sealed class DistributedRunTests : IAsyncLifetime
         Assert.Equal(0, exit);
         Assert.Contains("Completed", table);
         Assert.DoesNotContain("Running", table);
+
+        // Replaying a stage recomputes it from its recorded inputs and redoes nothing downstream that had succeeded.
+        var (replayExit, replayOut, replayErr) = _processes.Cli("replay", runId, "--stage", "scalarize");
+        Assert.True(replayExit == 0, replayErr + replayOut);
+        var replayed = WaitFor(runId, s => s.GetProperty("stages").GetProperty("scalarize").GetProperty("state").GetString() == "Done"
+            && s.GetProperty("stages").GetProperty("scalarize").GetProperty("attempts").GetInt32() == 2, TimeSpan.FromMinutes(2));
+        Thread.Sleep(2000); // give any (wrong) downstream work time to show up
+        replayed = Status(runId);
+        Assert.Equal("Completed", replayed.GetProperty("state").GetString());
+        Assert.Equal(1, replayed.GetProperty("stages").GetProperty("ppo/morlaif/0000").GetProperty("attempts").GetInt32());
+        Assert.Equal(1, replayed.GetProperty("stages").GetProperty("evaluate").GetProperty("attempts").GetInt32());
+        Assert.Single(Blobs(runId, "objective")); // recomputed to the same bytes
     }
 
     [Fact]

@@ -7,19 +7,13 @@ using static TorchSharp.torch;
 namespace Morlaif.Learning.Runs;
 
 /// <summary>
-/// MORLAIF end to end in one process, stage after stage: SFT, pair sampling, labels per question, one
-/// PM per question, the fitted objective, PPO for both arms with the same budget, evaluation.
+/// MORLAIF end to end in one uninterrupted process, stage after stage, without messages or storage: the
+/// library entry point, and the reference the distributed pipeline's results are tested against.
 /// </summary>
 public sealed class MorlaifRun(RunConfig config, Device device, Action<string>? log = null)
 {
     private readonly Dictionary<string, double> _timings = new();
     private readonly Action<string> _log = log ?? (_ => { });
-
-    /// <summary>Called after each PPO iteration with the arm's name (for progress display).</summary>
-    public Action<string, PpoIterationStats>? OnPpoIteration { get; init; }
-
-    /// <summary>Where checkpoints go (sft, PMs, PPO learners); none are written when null.</summary>
-    public string? CheckpointDirectory { get; init; }
 
     public RunReport Execute(string runId, CancellationToken cancel = default)
     {
@@ -29,7 +23,6 @@ public sealed class MorlaifRun(RunConfig config, Device device, Action<string>? 
 
         var (sft, sftLoss, demos) = Time("sft", () => SftStage.Train(ctx));
         _log($"SFT: {demos} demonstrations, final loss {sftLoss:F3}");
-        Save("sft.bin", ModuleWeights.Save(sft));
         cancel.ThrowIfCancellationRequested();
 
         var pairs = Time("pairs", () => PairSamplingStage.Sample(ctx, sft));
@@ -44,7 +37,6 @@ public sealed class MorlaifRun(RunConfig config, Device device, Action<string>? 
                 cancel.ThrowIfCancellationRequested();
                 var pm = PreferenceModelStage.Train(ctx, sft, pairs, labels[q]);
                 pms[q] = pm;
-                Save($"pm-{q}.bin", pm.ToBytes());
                 _log($"PM {q}: held-out accuracy {pm.Stats.HeldOutAccuracy:F3} (vs ground truth {pm.Stats.GroundTruthAccuracy:F3})");
             }
             return 0;
@@ -66,11 +58,7 @@ public sealed class MorlaifRun(RunConfig config, Device device, Action<string>? 
                 {
                     cancel.ThrowIfCancellationRequested();
                     stats.Add(PpoStage.Iterate(ctx, learner));
-                    OnPpoIteration?.Invoke(arm, stats[^1]);
                 }
-                using var checkpoint = new MemoryStream();
-                learner.SaveCheckpoint(checkpoint);
-                Save($"ppo-{arm}.bin", checkpoint.ToArray());
                 _log($"PPO {arm}: score {stats.FirstOrDefault()?.MeanScore:F3} -> {stats.LastOrDefault()?.MeanScore:F3}, KL {stats.LastOrDefault()?.MeanKl:F3}");
                 return (learner.Policy, (IReadOnlyList<PpoIterationStats>)stats);
             });
@@ -92,12 +80,5 @@ public sealed class MorlaifRun(RunConfig config, Device device, Action<string>? 
         var result = work();
         _timings[stage] = sw.Elapsed.TotalSeconds;
         return result;
-    }
-
-    private void Save(string name, byte[] bytes)
-    {
-        if (CheckpointDirectory is null) return;
-        Directory.CreateDirectory(CheckpointDirectory);
-        File.WriteAllBytes(Path.Combine(CheckpointDirectory, name), bytes);
     }
 }
