@@ -193,6 +193,12 @@ rabbit_up() {
     die "rabbitmq did not listen on 127.0.0.1:$RABBIT_PORT within ${WAIT_S}s"
   fi
   log "rabbitmq: listening on 127.0.0.1:$RABBIT_PORT"
+  # The management API (the integration tests create a virtual host per test through it) starts a
+  # moment after AMQP.
+  if [[ ${INFRA_RABBITMQ_MANAGEMENT:-1} != 0 ]] && ! wait_port 15672 open "$WAIT_S"; then
+    rabbit_log_tail
+    die "rabbitmq management did not listen on 127.0.0.1:15672 within ${WAIT_S}s"
+  fi
 }
 
 # The broker's Erlang VM, from its pid file, if that process is still a beam.smp.
