@@ -42,7 +42,18 @@ public static class RunCommand
             var runId = await RunStarter.StartAsync(store, manifests, host.Services.GetRequiredService<IBus>(), config);
             AnsiConsole.MarkupLineInterpolated($"[bold]MORLAIF run {runId}[/] on {device}: {config.Principles.Length} principles, scalarization [blue]{config.Scalarization}[/]");
 
-            var manifest = await WaitAsync(manifests, runId);
+            // Ctrl+C or SIGTERM stops the host (and its consumers); stop waiting for a run that cannot finish then.
+            var stopping = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+            RunManifest manifest;
+            try
+            {
+                manifest = await WaitAsync(manifests, runId, cancel: stopping);
+            }
+            catch (OperationCanceledException)
+            {
+                Console.Error.WriteLine($"morlaif: interrupted; run {runId} stopped (its artifacts so far are in {Path.Combine(outDir, ".store")})");
+                return 130;
+            }
             if (manifest.State == RunState.Faulted)
             {
                 Console.Error.WriteLine($"morlaif: run {runId} faulted: {manifest.Error}");
@@ -65,15 +76,15 @@ public static class RunCommand
     }
 
     /// <summary>Polls the manifest (the run's durable state) until the run completes or faults.</summary>
-    public static async Task<RunManifest> WaitAsync(IManifestStore manifests, string runId, TimeSpan? timeout = null)
+    public static async Task<RunManifest> WaitAsync(IManifestStore manifests, string runId, TimeSpan? timeout = null, CancellationToken cancel = default)
     {
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromHours(24));
         while (true)
         {
-            var manifest = await manifests.ReadAsync(runId) ?? throw new RunNotFoundException(runId);
+            var manifest = await manifests.ReadAsync(runId, cancel) ?? throw new RunNotFoundException(runId);
             if (manifest.State != RunState.Running) return manifest;
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"run {runId} still running after {timeout}");
-            await Task.Delay(500);
+            await Task.Delay(500, cancel);
         }
     }
 
