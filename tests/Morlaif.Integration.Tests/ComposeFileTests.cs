@@ -50,13 +50,14 @@ public class ComposeFileTests
     }
 
     [Fact]
-    public void Every_worker_has_a_service_with_its_own_dockerfile_and_the_trainer_is_replicated()
+    public void Every_worker_has_a_service_built_for_it_and_the_trainer_is_replicated()
     {
         var text = File.ReadAllText(ComposeFile);
+        Assert.True(File.Exists(Path.Combine(Processes.RepoRoot, "services", "Dockerfile")));
         foreach (var w in Workers)
         {
-            Assert.Contains($"dockerfile: services/Morlaif.{w}/Dockerfile", text);
-            Assert.True(File.Exists(Path.Combine(Processes.RepoRoot, "services", $"Morlaif.{w}", "Dockerfile")), w);
+            Assert.Contains($"WORKER: Morlaif.{w}", text);
+            Assert.True(File.Exists(Path.Combine(Processes.RepoRoot, "services", $"Morlaif.{w}", $"Morlaif.{w}.csproj")), w);
         }
         Assert.Contains("replicas: 2", text);
     }
