@@ -1,0 +1,105 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Morlaif.Feedback.Tests;
+
+/// <summary>
+/// A chat-completions server on 127.0.0.1 with scripted behaviour: the real client code talks HTTP to it.
+/// Each request takes the next scripted reply (the last one repeats).
+/// </summary>
+public sealed class FakeChatServer : IAsyncDisposable
+{
+    public abstract record Reply;
+    /// <summary>Answers with log-probabilities for the tokens given (the first one is the answer).</summary>
+    public sealed record LogProbs(params (string Token, double LogProb)[] Top) : Reply;
+    public sealed record TextOnly(string Answer) : Reply;
+    public sealed record Status(int Code, string? RetryAfter = null) : Reply;
+    public sealed record Hang(TimeSpan For) : Reply;
+    /// <summary>Decides from the user prompt: prefers whichever option text contains the marker.</summary>
+    public sealed record PreferOption(string Marker, double Confidence) : Reply;
+
+    private readonly WebApplication _app;
+    private readonly ConcurrentQueue<Reply> _script = new();
+    private Reply _last = new LogProbs(("A", -0.1), ("B", -2.5));
+
+    public int Requests;
+    public ConcurrentBag<DateTime> RequestTimes { get; } = [];
+    public Uri Endpoint { get; }
+
+    public FakeChatServer(TimeSpan? latency = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        _app = builder.Build();
+        _app.MapPost("/v1/chat/completions", async (HttpContext http) =>
+        {
+            Interlocked.Increment(ref Requests);
+            RequestTimes.Add(DateTime.UtcNow);
+            using var body = await JsonDocument.ParseAsync(http.Request.Body);
+            if (latency is { } l) await Task.Delay(l);
+            var reply = _script.TryDequeue(out var next) ? _last = next : _last;
+            switch (reply)
+            {
+                case Status s:
+                    if (s.RetryAfter is not null) http.Response.Headers["Retry-After"] = s.RetryAfter;
+                    http.Response.StatusCode = s.Code;
+                    await http.Response.WriteAsync("""{"error":{"message":"scripted failure"}}""");
+                    return;
+                case Hang h:
+                    await Task.Delay(h.For, http.RequestAborted).ContinueWith(_ => { });
+                    return;
+                case TextOnly t:
+                    await Write(http, t.Answer, null);
+                    return;
+                case LogProbs lp:
+                    await Write(http, lp.Top[0].Token, lp.Top);
+                    return;
+                case PreferOption p:
+                    var user = body.RootElement.GetProperty("messages").EnumerateArray().Last().GetProperty("content").GetString()!;
+                    var a = user[user.IndexOf("Option A:", StringComparison.Ordinal)..user.IndexOf("Option B:", StringComparison.Ordinal)];
+                    var answer = a.Contains(p.Marker, StringComparison.Ordinal) ? "A" : "B";
+                    var other = answer == "A" ? "B" : "A";
+                    await Write(http, answer, [(answer, Math.Log(p.Confidence)), (other, Math.Log(1 - p.Confidence))]);
+                    return;
+            }
+        });
+        _app.StartAsync().GetAwaiter().GetResult();
+        Endpoint = new Uri(_app.Urls.First() + "/v1");
+    }
+
+    public FakeChatServer Then(params Reply[] replies)
+    {
+        foreach (var r in replies) _script.Enqueue(r);
+        return this;
+    }
+
+    private static Task Write(HttpContext http, string answer, (string Token, double LogProb)[]? top)
+    {
+        object? logprobs = top is null ? null : new
+        {
+            content = new[]
+            {
+                new
+                {
+                    token = answer, logprob = top[0].LogProb, bytes = (int[]?)null,
+                    top_logprobs = top.Select(t => new { token = t.Token, logprob = t.LogProb, bytes = (int[]?)null }).ToArray(),
+                },
+            },
+        };
+        var payload = new
+        {
+            id = "chatcmpl-fake", @object = "chat.completion", created = 0, model = "fake-judge",
+            choices = new[] { new { index = 0, message = new { role = "assistant", content = answer }, finish_reason = "length", logprobs } },
+            usage = new { prompt_tokens = 1, completion_tokens = 1, total_tokens = 2 },
+        };
+        http.Response.ContentType = "application/json";
+        return http.Response.WriteAsync(JsonSerializer.Serialize(payload));
+    }
+
+    public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+}
