@@ -27,6 +27,8 @@ public sealed class FakeChatServer : IAsyncDisposable
     private Reply _last = new LogProbs(("A", -0.1), ("B", -2.5));
 
     public int Requests;
+    private int _inFlight;
+    public int MaxInFlight;
     public ConcurrentBag<DateTime> RequestTimes { get; } = [];
     public Uri Endpoint { get; }
 
@@ -40,6 +42,11 @@ public sealed class FakeChatServer : IAsyncDisposable
         {
             Interlocked.Increment(ref Requests);
             RequestTimes.Add(DateTime.UtcNow);
+            var now = Interlocked.Increment(ref _inFlight);
+            int seen;
+            while (now > (seen = MaxInFlight) && Interlocked.CompareExchange(ref MaxInFlight, now, seen) != seen) { }
+            try
+            {
             using var body = await JsonDocument.ParseAsync(http.Request.Body);
             if (latency is { } l) await Task.Delay(l);
             var reply = _script.TryDequeue(out var next) ? _last = next : _last;
@@ -66,6 +73,11 @@ public sealed class FakeChatServer : IAsyncDisposable
                     var other = answer == "A" ? "B" : "A";
                     await Write(http, answer, [(answer, Math.Log(p.Confidence)), (other, Math.Log(1 - p.Confidence))]);
                     return;
+            }
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _inFlight);
             }
         });
         _app.StartAsync().GetAwaiter().GetResult();

@@ -1,0 +1,94 @@
+using System.Collections.Concurrent;
+using Morlaif.Feedback.Datasets;
+using Morlaif.Feedback.Judging;
+using static Morlaif.Feedback.Tests.FakeChatServer;
+
+namespace Morlaif.Feedback.Tests;
+
+public class LabellerTests
+{
+    private sealed class MemoryCache : IJudgeCache
+    {
+        public readonly ConcurrentDictionary<string, JudgeAnswer> Entries = new();
+        public Task<JudgeAnswer?> GetAsync(string key, CancellationToken cancel) => Task.FromResult(Entries.TryGetValue(key, out var a) ? a : null);
+        public Task PutAsync(string key, JudgeAnswer answer, CancellationToken cancel)
+        {
+            Entries[key] = answer;
+            return Task.CompletedTask;
+        }
+    }
+
+    // The judge prefers responses containing "good"; in the second pair the file's "chosen" is the bad one.
+    private static readonly PreferenceExample[] Pairs =
+    [
+        new("\n\nHuman: q1\n\nAssistant:", "a good answer", "a poor answer", 1),
+        new("\n\nHuman: q2\n\nAssistant:", "a poor reply", "a good reply", 2),
+        new("\n\nHuman: q3\n\nAssistant:", "good", "bad", 3),
+    ];
+
+    private static readonly JudgePrinciple[] Two = [Principles.Paper[0], Principles.Paper[11]];
+
+    private static ChatJudge Judge(FakeChatServer s) => new(new ChatJudgeOptions
+    {
+        Endpoint = s.Endpoint, Model = "fake-judge", MaxRetries = 1, BaseDelay = TimeSpan.FromMilliseconds(10),
+    });
+
+    [Fact]
+    public async Task Every_pair_is_labelled_for_every_principle_in_both_orders()
+    {
+        await using var server = new FakeChatServer().Then(new PreferOption("good", 0.8));
+        var result = await new Labeller(Judge(server)).LabelAsync(Pairs, Two, concurrency: 4);
+        Assert.Equal(Pairs.Length * Two.Length * 2, server.Requests);
+        Assert.Equal(6, result.Rows.Count);
+        Assert.All(result.Rows, r => Assert.Contains("good", r.Chosen));
+        Assert.All(result.Rows, r => Assert.Equal("logprobs", r.Provenance));
+        Assert.Equal(["helpfulness", "conciseness"], result.Rows.Take(2).Select(r => r.Principle));
+        Assert.Empty(result.Abstentions);
+        Assert.All(result.OrdersDisagreed.Values, v => Assert.Equal(0, v));
+    }
+
+    [Fact]
+    public async Task No_more_requests_than_the_concurrency_are_in_flight()
+    {
+        await using var server = new FakeChatServer(latency: TimeSpan.FromMilliseconds(150)).Then(new PreferOption("good", 0.8));
+        await new Labeller(Judge(server)).LabelAsync(Pairs, Two, concurrency: 3);
+        Assert.Equal(12, server.Requests);
+        Assert.Equal(3, server.MaxInFlight);
+    }
+
+    [Fact]
+    public async Task A_rerun_with_the_cache_pays_for_nothing()
+    {
+        var cache = new MemoryCache();
+        await using var server = new FakeChatServer().Then(new PreferOption("good", 0.8));
+        var first = await new Labeller(Judge(server), cache).LabelAsync(Pairs, Two, concurrency: 2);
+        var second = await new Labeller(Judge(server), cache).LabelAsync(Pairs, Two, concurrency: 2);
+        Assert.Equal(12, server.Requests); // all twelve from the first run; none from the second
+        Assert.Equal(12, second.CacheHits);
+        Assert.Equal(first.Rows, second.Rows);
+    }
+
+    [Fact]
+    public async Task Unusable_answers_become_counted_abstentions_with_reasons()
+    {
+        await using var server = new FakeChatServer().Then(new TextOnly("I cannot decide"));
+        var result = await new Labeller(Judge(server)).LabelAsync(Pairs, Two, concurrency: 2);
+        Assert.Empty(result.Rows);
+        Assert.Equal(6, result.Abstentions.Count);
+        Assert.All(result.Abstentions, a => Assert.Contains("off-format", a.Reason));
+        Assert.Equal([1, 1, 2, 2, 3, 3], result.Abstentions.Select(a => a.SourceLine));
+    }
+
+    [Fact]
+    public void Principle_sets_select_by_name_and_load_from_files()
+    {
+        Assert.Equal(12, Principles.Paper.Count);
+        Assert.Equal(["detail", "conciseness"], Principles.Select("detail, conciseness", Principles.Paper).Select(p => p.Name));
+        Assert.Contains("'bravery'", Assert.Throws<ArgumentException>(() => Principles.Select("bravery", Principles.Paper)).Message);
+        var path = Path.Combine(Path.GetTempPath(), $"principles-{Guid.NewGuid():N}.json");
+        File.WriteAllText(path, """[{"name": "brevity", "phrase": "the shortest"}, {"name": "warmth", "phrase": "the warmest"}]""");
+        Assert.Equal(["brevity", "warmth"], Principles.Load(path).Select(p => p.Name));
+        File.WriteAllText(path, """[{"name": "brevity", "phrase": ""}]""");
+        Assert.Contains("non-empty", Assert.Throws<DatasetException>(() => Principles.Load(path)).Message);
+    }
+}
