@@ -11,12 +11,13 @@ try
         "run" => await RunCommand.Execute(CliArguments.Parse(args[1..], RunCommand.Options)),
         "start" => await StartCommand.Execute(CliArguments.Parse(args[1..], StartCommand.Options)),
         "status" => await StatusCommand.Execute(CliArguments.Parse(args[1..], StatusCommand.Options, positional: 1)),
+        "label" => await LabelCommand.Execute(CliArguments.Parse(args[1..], LabelCommand.Options)),
         "replay" => await ReplayCommand.Execute(CliArguments.Parse(args[1..], ReplayCommand.Options, positional: 1)),
         null or "-h" or "--help" or "help" => Usage(0),
-        var other => throw new UsageException($"unknown command '{other}' (known: run, start, status, replay)"),
+        var other => throw new UsageException($"unknown command '{other}' (known: run, start, status, replay, label)"),
     };
 }
-catch (Exception e) when (e is UsageException or ConfigException or RunNotFoundException)
+catch (Exception e) when (e is UsageException or ConfigException or RunNotFoundException or Morlaif.Feedback.Datasets.DatasetException)
 {
     Console.Error.WriteLine($"morlaif: {e.Message}");
     return 2;
@@ -29,12 +30,15 @@ static int Usage(int code)
                morlaif start [--config FILE] [--seed N] [--transport rabbitmq] [--storage azure|local]
                morlaif status RUNID [--json] [--storage azure|local]
                morlaif replay RUNID --stage sft|label|train-pm|scalarize|ppo|evaluate [--principle P]
+               morlaif label --input FILE --endpoint URL --model NAME --out DIR [--principles P1,P2|all]
+                             [--principles-file F] [--api-key-env VAR] [--concurrency N]
 
           run     the embedded default: all five workers in this process on an in-memory bus and a
                   local folder (DIR/.store); writes DIR/<runId>/report.json and report.md (DIR: ./runs)
           start   publishes the start of a run to the broker; prints the run id on its last line
           status  each stage's state, durations and errors, from the run's manifest
           replay  re-issues a stage's command from its recorded inputs
+          label   labels HH-RLHF or TRL JSONL with a judge on any OpenAI-compatible endpoint
 
         Connection strings: ConnectionStrings__rabbitmq, ConnectionStrings__blobs (default: the local
         servers of infra/local.sh).

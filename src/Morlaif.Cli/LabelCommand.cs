@@ -1,0 +1,54 @@
+using System.Globalization;
+using Morlaif.Feedback;
+using Morlaif.Feedback.Judging;
+
+namespace Morlaif.Cli;
+
+/// <summary>
+/// morlaif label: labels a dataset with a real judge over an OpenAI-compatible endpoint, without the rest
+/// of the pipeline. The API key is read from an environment variable named by --api-key-env (never a flag
+/// value, never logged).
+/// </summary>
+public static class LabelCommand
+{
+    public static readonly string[] Options = ["input", "principles", "principles-file", "judge", "endpoint", "model", "api-key-env", "concurrency", "out"];
+
+    public static async Task<int> Execute(CliArguments args)
+    {
+        var input = args.Get("input") ?? throw new UsageException("option '--input' is required (HH-RLHF or TRL JSONL)");
+        var outDir = args.Get("out") ?? throw new UsageException("option '--out' is required");
+        var judgeKind = args.Get("judge") ?? "openai";
+        if (judgeKind != "openai")
+            throw new UsageException($"option '--judge': '{judgeKind}' is not supported here; the synthetic judge labels the synthetic world inside 'morlaif run'");
+        var endpoint = args.Get("endpoint") ?? throw new UsageException("option '--endpoint' is required (e.g. http://127.0.0.1:11434/v1 for Ollama)");
+        if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            throw new UsageException($"option '--endpoint': '{endpoint}' is not an http(s) URL");
+        var model = args.Get("model") ?? throw new UsageException("option '--model' is required");
+        var concurrency = (int)(args.GetLong("concurrency") ?? 8);
+        if (concurrency < 1) throw new UsageException($"option '--concurrency': must be at least 1 (got {concurrency})");
+        var set = args.Get("principles-file") is { } file ? Principles.Load(file) : Principles.Paper;
+        IReadOnlyList<JudgePrinciple> principles;
+        try
+        {
+            principles = Principles.Select(args.Get("principles") ?? "all", set);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"option '--principles': {e.Message}");
+        }
+        var apiKey = "unused";
+        if (args.Get("api-key-env") is { } variable)
+            apiKey = Environment.GetEnvironmentVariable(variable) is { Length: > 0 } key
+                ? key
+                : throw new UsageException($"option '--api-key-env': environment variable '{variable}' is not set");
+
+        var report = await LabelFiles.RunAsync(new LabelRequest(input, principles,
+            new ChatJudgeOptions { Endpoint = uri, Model = model, ApiKey = apiKey }, concurrency, Path.GetFullPath(outDir)));
+        var c = CultureInfo.InvariantCulture;
+        Console.WriteLine($"labelled {report.Pairs} pairs x {principles.Count} principles: {report.Rows} rows ({report.Ties} ties), "
+            + $"{report.Abstentions.Count} abstentions, {report.CacheHits} cached answers, {report.Seconds.ToString("F1", c)} s");
+        foreach (var (p, share) in report.OrdersDisagreed) Console.WriteLine($"  {p}: orders disagreed on {(100 * share).ToString("F1", c)}%");
+        Console.WriteLine($"wrote {Path.Combine(outDir, "labels.jsonl")} and label-report.json");
+        return 0;
+    }
+}

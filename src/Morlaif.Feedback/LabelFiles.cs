@@ -1,0 +1,55 @@
+using System.Text.Json;
+using Morlaif.Feedback.Datasets;
+using Morlaif.Feedback.Judging;
+
+namespace Morlaif.Feedback;
+
+/// <summary>What `morlaif label` was asked to do.</summary>
+public sealed record LabelRequest(string Input, IReadOnlyList<JudgePrinciple> Principles, ChatJudgeOptions Judge, int Concurrency, string OutDir);
+
+/// <summary>The counts a labelling run reports (label-report.json).</summary>
+public sealed record LabelReport(string Input, string Model, int Pairs, int Rows, int Ties, int CacheHits,
+    IReadOnlyDictionary<string, double> OrdersDisagreed, IReadOnlyList<Abstention> Abstentions, double Seconds);
+
+/// <summary>
+/// Labels a dataset file into OUT/labels.jsonl and OUT/label-report.json. Input is checked whole before
+/// the first request; outputs appear only once everything is labelled (written aside, then renamed).
+/// Answers are cached in OUT/.judge-cache, so a rerun pays only for questions not yet answered.
+/// </summary>
+public static class LabelFiles
+{
+    public static async Task<LabelReport> RunAsync(LabelRequest request, CancellationToken cancel = default)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var pairs = PreferenceDatasets.Read(request.Input);
+        Directory.CreateDirectory(request.OutDir);
+        var judge = new ChatJudge(request.Judge);
+        var result = await new Labeller(judge, new FolderCache(Path.Combine(request.OutDir, ".judge-cache")))
+            .LabelAsync(pairs, request.Principles, request.Concurrency, cancel);
+        var report = new LabelReport(request.Input, request.Judge.Model, pairs.Count, result.Rows.Count, result.Rows.Count(r => r.Tie),
+            result.CacheHits, result.OrdersDisagreed, result.Abstentions, clock.Elapsed.TotalSeconds);
+        Labeller.WriteJsonl(result.Rows, Path.Combine(request.OutDir, "labels.jsonl"));
+        var tmp = Path.Combine(request.OutDir, $"label-report.json.{Guid.NewGuid():N}.tmp");
+        await File.WriteAllTextAsync(tmp, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }), cancel);
+        File.Move(tmp, Path.Combine(request.OutDir, "label-report.json"), overwrite: true);
+        return report;
+    }
+
+    /// <summary>One small JSON file per answered question, named by its key.</summary>
+    private sealed class FolderCache(string root) : IJudgeCache
+    {
+        public async Task<JudgeAnswer?> GetAsync(string key, CancellationToken cancel)
+        {
+            var path = Path.Combine(root, key + ".json");
+            return File.Exists(path) ? JsonSerializer.Deserialize<JudgeAnswer>(await File.ReadAllTextAsync(path, cancel)) : null;
+        }
+
+        public async Task PutAsync(string key, JudgeAnswer answer, CancellationToken cancel)
+        {
+            Directory.CreateDirectory(root);
+            var tmp = Path.Combine(root, $"{key}.{Guid.NewGuid():N}.tmp");
+            await File.WriteAllTextAsync(tmp, JsonSerializer.Serialize(answer), cancel);
+            File.Move(tmp, Path.Combine(root, key + ".json"), overwrite: true);
+        }
+    }
+}
