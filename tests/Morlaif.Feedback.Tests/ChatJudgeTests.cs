@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Morlaif.Feedback.Judging;
-using static Morlaif.Feedback.Tests.FakeChatServer;
+using Morlaif.TestServers;
+using static Morlaif.TestServers.FakeChatServer;
 
 namespace Morlaif.Feedback.Tests;
 

@@ -1,7 +1,8 @@
 using System.Text.Json;
 using Morlaif.Feedback.Datasets;
 using Morlaif.Feedback.Judging;
-using static Morlaif.Feedback.Tests.FakeChatServer;
+using Morlaif.TestServers;
+using static Morlaif.TestServers.FakeChatServer;
 
 namespace Morlaif.Feedback.Tests;
 

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace Morlaif.Feedback.Tests;
+namespace Morlaif.TestServers;
 
 /// <summary>
 /// A chat-completions server on 127.0.0.1 with scripted behaviour: the real client code talks HTTP to it.
