@@ -27,10 +27,12 @@ public static class LabelCommand
         var concurrency = (int)(args.GetLong("concurrency") ?? 8);
         if (concurrency < 1) throw new UsageException($"option '--concurrency': must be at least 1 (got {concurrency})");
         var set = args.Get("principles-file") is { } file ? Principles.Load(file) : Principles.Paper;
+        var spec = args.Get("principles") ?? "all";
         IReadOnlyList<JudgePrinciple> principles;
         try
         {
-            principles = Principles.Select(args.Get("principles") ?? "all", set);
+            // "constitution": the single-objective baseline's labels, one random general principle per pair.
+            principles = spec == "constitution" ? Principles.Constitution : Principles.Select(spec, set);
         }
         catch (ArgumentException e)
         {
@@ -43,7 +45,7 @@ public static class LabelCommand
                 : throw new UsageException($"option '--api-key-env': environment variable '{variable}' is not set");
 
         var report = await LabelFiles.RunAsync(new LabelRequest(input, principles,
-            new ChatJudgeOptions { Endpoint = uri, Model = model, ApiKey = apiKey }, concurrency, Path.GetFullPath(outDir)));
+            new ChatJudgeOptions { Endpoint = uri, Model = model, ApiKey = apiKey }, concurrency, Path.GetFullPath(outDir), Constitution: spec == "constitution"));
         var c = CultureInfo.InvariantCulture;
         Console.WriteLine($"labelled {report.Pairs} pairs x {principles.Count} principles: {report.Rows} rows ({report.Ties} ties), "
             + $"{report.Abstentions.Count} abstentions, {report.CacheHits} cached answers, {report.Seconds.ToString("F1", c)} s");

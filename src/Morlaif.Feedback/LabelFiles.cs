@@ -5,7 +5,9 @@ using Morlaif.Feedback.Judging;
 namespace Morlaif.Feedback;
 
 /// <summary>What `morlaif label` was asked to do.</summary>
-public sealed record LabelRequest(string Input, IReadOnlyList<JudgePrinciple> Principles, ChatJudgeOptions Judge, int Concurrency, string OutDir);
+/// <param name="Constitution">label each pair once with a random one of <paramref name="Principles"/> (the baseline's labels)</param>
+public sealed record LabelRequest(string Input, IReadOnlyList<JudgePrinciple> Principles, ChatJudgeOptions Judge, int Concurrency, string OutDir,
+    bool Constitution = false, int Seed = 1);
 
 /// <summary>The counts a labelling run reports (label-report.json).</summary>
 public sealed record LabelReport(string Input, string Model, int Pairs, int Rows, int Ties, int CacheHits,
@@ -24,8 +26,10 @@ public static class LabelFiles
         var pairs = PreferenceDatasets.Read(request.Input);
         Directory.CreateDirectory(request.OutDir);
         var judge = new ChatJudge(request.Judge);
-        var result = await new Labeller(judge, new FolderCache(Path.Combine(request.OutDir, ".judge-cache")))
-            .LabelAsync(pairs, request.Principles, request.Concurrency, cancel);
+        var labeller = new Labeller(judge, new FolderCache(Path.Combine(request.OutDir, ".judge-cache")));
+        var result = request.Constitution
+            ? await labeller.LabelConstitutionAsync(pairs, request.Principles, request.Seed, request.Concurrency, cancel)
+            : await labeller.LabelAsync(pairs, request.Principles, request.Concurrency, cancel);
         var report = new LabelReport(request.Input, request.Judge.Model, pairs.Count, result.Rows.Count, result.Rows.Count(r => r.Tie),
             result.CacheHits, result.OrdersDisagreed, result.Abstentions, clock.Elapsed.TotalSeconds);
         Labeller.WriteJsonl(result.Rows, Path.Combine(request.OutDir, "labels.jsonl"));

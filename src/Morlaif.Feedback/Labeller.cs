@@ -64,6 +64,30 @@ public sealed class Labeller(ChatJudge judge, IJudgeCache? cache = null)
             _cacheHits);
     }
 
+    /// <summary>
+    /// The single-objective baseline's labels: each pair is judged once (both orders) on one constitution
+    /// principle drawn at random with <paramref name="seed"/>; every row is tagged "overall".
+    /// </summary>
+    public async Task<LabellingResult> LabelConstitutionAsync(IReadOnlyList<PreferenceExample> pairs, IReadOnlyList<JudgePrinciple> constitution, int seed,
+        int concurrency, CancellationToken cancel = default)
+    {
+        var rng = new Random(seed);
+        var drawn = pairs.Select(_ => constitution[rng.Next(constitution.Count)]).ToList();
+        var groups = pairs.Select((pair, i) => (pair, principle: drawn[i])).GroupBy(x => x.principle);
+        var rows = new List<LabelledRow>();
+        var abstentions = new List<Abstention>();
+        var disagreed = 0.0;
+        foreach (var g in groups)
+        {
+            var r = await LabelAsync(g.Select(x => x.pair).ToList(), [g.Key], concurrency, cancel);
+            rows.AddRange(r.Rows.Select(row => row with { Principle = "overall" }));
+            abstentions.AddRange(r.Abstentions.Select(a => a with { Principle = "overall" }));
+            disagreed += r.OrdersDisagreed[g.Key.Name] * g.Count();
+        }
+        return new LabellingResult(rows.OrderBy(r => r.SourceLine).ToList(), abstentions.OrderBy(a => a.SourceLine).ToList(),
+            new Dictionary<string, double> { ["overall"] = disagreed / pairs.Count }, _cacheHits);
+    }
+
     private async Task<JudgeAnswer> AskAsync(JudgeQuestion q, SemaphoreSlim gate, CancellationToken cancel)
     {
         var key = Key(q);

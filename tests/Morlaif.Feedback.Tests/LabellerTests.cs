@@ -93,3 +93,20 @@ public class LabellerTests
         Assert.Contains("non-empty", Assert.Throws<DatasetException>(() => Principles.Load(path)).Message);
     }
 }
+
+public class ConstitutionLabellingTests
+{
+    [Fact]
+    public async Task Each_pair_is_judged_once_on_a_randomly_drawn_constitution_principle()
+    {
+        var pairs = Enumerable.Range(1, 12).Select(i => new PreferenceExample($"\n\nHuman: q{i}\n\nAssistant:", $"good {i}", $"bad {i}", i)).ToList();
+        await using var server = new FakeChatServer().Then(new PreferOption("good", 0.7));
+        var judge = new ChatJudge(new ChatJudgeOptions { Endpoint = server.Endpoint, Model = "fake-judge" });
+        var result = await new Labeller(judge).LabelConstitutionAsync(pairs, Principles.Constitution, seed: 3, concurrency: 4);
+        Assert.Equal(16, Principles.Constitution.Count);
+        Assert.Equal(24, server.Requests); // one principle per pair, both orders
+        Assert.Equal(pairs.Select(p => p.Line), result.Rows.Select(r => r.SourceLine));
+        Assert.All(result.Rows, r => Assert.Equal("overall", r.Principle));
+        Assert.All(result.Rows, r => Assert.StartsWith("good", r.Chosen));
+    }
+}
