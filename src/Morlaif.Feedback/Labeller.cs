@@ -65,6 +65,32 @@ public sealed class Labeller(ChatJudge judge, IJudgeCache? cache = null)
     }
 
     /// <summary>
+    /// Labels each question in both orders, in input order; an abstention is null with its reason. For
+    /// callers that keep their own pair structure (the pipeline's labeller).
+    /// </summary>
+    public async Task<(PairLabel?[] Labels, string?[] Reasons)> JudgeAsync(IReadOnlyList<JudgeQuestion> questions, int concurrency, CancellationToken cancel = default)
+    {
+        if (concurrency < 1) throw new ArgumentOutOfRangeException(nameof(concurrency), "must be at least 1");
+        using var gate = new SemaphoreSlim(concurrency);
+        var labels = new PairLabel?[questions.Count];
+        var reasons = new string?[questions.Count];
+        await Task.WhenAll(questions.Select(async (q, i) =>
+        {
+            try
+            {
+                var asked = AskAsync(q, gate, cancel);
+                var swapped = AskAsync(q.Swapped(), gate, cancel);
+                labels[i] = BothOrders.Combine(await asked, await swapped);
+            }
+            catch (JudgeAbstention e)
+            {
+                reasons[i] = e.Message;
+            }
+        }));
+        return (labels, reasons);
+    }
+
+    /// <summary>
     /// The single-objective baseline's labels: each pair is judged once (both orders) on one constitution
     /// principle drawn at random with <paramref name="seed"/>; every row is tagged "overall".
     /// </summary>

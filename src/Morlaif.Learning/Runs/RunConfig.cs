@@ -27,6 +27,13 @@ public sealed record RunConfig
 
     public sealed record JudgeConfig
     {
+        /// <summary>"synthetic" (the world's own judge) or "openai" (any OpenAI-compatible endpoint labels the pairs' text).</summary>
+        public string Kind { get; init; } = "synthetic";
+        public string? Endpoint { get; init; }
+        public string? Model { get; init; }
+        /// <summary>The environment variable that holds the API key (read by the labeller worker; never stored).</summary>
+        public string? ApiKeyEnv { get; init; }
+        public int Concurrency { get; init; } = 8;
         public double Sharpness { get; init; } = 1.5;
         public double PositionBias { get; init; } = 0.5;
         public double NoiseSd { get; init; } = 1.0;
@@ -139,6 +146,14 @@ public sealed record RunConfig
             Fail("scalarization", $"unknown scalarization function '{Scalarization}' (known: {string.Join(", ", Scalarizers.Names)})");
         if (Baseline != "overall") Fail("baseline", $"unknown baseline '{Baseline}' (known: overall)");
 
+        if (Judge.Kind is not ("synthetic" or "openai")) Fail("judge.kind", $"unknown judge '{Judge.Kind}' (known: synthetic, openai)");
+        if (Judge.Kind == "openai")
+        {
+            if (!Uri.TryCreate(Judge.Endpoint, UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("http" or "https"))
+                Fail("judge.endpoint", $"an openai judge needs an http(s) endpoint (got '{Judge.Endpoint}')");
+            if (string.IsNullOrWhiteSpace(Judge.Model)) Fail("judge.model", "an openai judge needs a model name");
+            Positive("judge.concurrency", Judge.Concurrency);
+        }
         Positive("judge.sharpness", Judge.Sharpness);
         NonNegative("judge.noiseSd", Judge.NoiseSd);
         if (!double.IsFinite(Judge.PositionBias)) Fail("judge.positionBias", "must be a finite number");

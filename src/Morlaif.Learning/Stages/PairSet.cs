@@ -20,8 +20,11 @@ public sealed record PairSet(IReadOnlyList<ResponsePair> Train, IReadOnlyList<Re
         JsonSerializer.Deserialize<PairSet>(json, RunConfig.Json) ?? throw new InvalidDataException("pair set is empty");
 }
 
-/// <summary>The judge's labels for every pair of a <see cref="PairSet"/>, for one question (a principle or "overall").</summary>
-public sealed record LabelSet(string Question, IReadOnlyList<PreferenceLabel> Train, IReadOnlyList<PreferenceLabel> Test)
+/// <summary>
+/// The judge's labels for every pair of a <see cref="PairSet"/>, for one question (a principle or "overall").
+/// A question a real judge could not answer counts in <paramref name="Abstentions"/> and is labelled a tie.
+/// </summary>
+public sealed record LabelSet(string Question, IReadOnlyList<PreferenceLabel> Train, IReadOnlyList<PreferenceLabel> Test, int Abstentions = 0)
 {
     public double OrdersDisagreed => Train.Concat(Test).Average(l => l.OrdersDisagreed ? 1.0 : 0.0);
 

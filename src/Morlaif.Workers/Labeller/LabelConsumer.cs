@@ -24,8 +24,12 @@ public sealed class LabelConsumer(RunArtifacts artifacts, StageGate gate, ILogge
         {
             await gate.RunAsync(context, runId, StageKeys.Label(question), async () =>
             {
-                var labels = LabellingStage.Label(ctx, await artifacts.PairsAsync(manifest, cancel), question);
-                log.LogInformation("run {RunId}: labelled {Question}, orders disagreed on {Share:P1}", runId, question, labels.OrdersDisagreed);
+                var pairs = await artifacts.PairsAsync(manifest, cancel);
+                var labels = ctx.Config.Judge.Kind == "openai"
+                    ? await ChatJudgeLabelling.LabelAsync(ctx, pairs, question, cancel)
+                    : LabellingStage.Label(ctx, pairs, question);
+                log.LogInformation("run {RunId}: labelled {Question} ({Judge} judge), orders disagreed on {Share:P1}, {Abstentions} abstentions",
+                    runId, question, ctx.Config.Judge.Kind, labels.OrdersDisagreed, labels.Abstentions);
                 return new Dictionary<string, ArtifactReference> { ["labels"] = await artifacts.Store.PutAsync(runId, $"labels-{question}", labels.ToJson(), cancel) };
             }, outputs => context.Publish(new PrincipleLabelled { RunId = runId, Principle = question, Labels = outputs["labels"] }, cancel));
         }
