@@ -20,7 +20,7 @@ public static partial class RunIds
         : throw new ArgumentException($"{what} '{id}' is not valid: use 1-63 lowercase letters, digits and '-', starting with a letter or digit");
 }
 
-public static class ArtifactNames
+public static partial class ArtifactNames
 {
     public const string Container = "morlaif";
 
@@ -34,6 +34,12 @@ public static class ArtifactNames
         Sha256 = Sha256(content),
         Length = content.LongLength,
     };
+
+    public static string CacheName(string scope, string key) =>
+        $"cache/{RunIds.Validate(scope, "cache scope")}/{(CacheKey().IsMatch(key) ? key : throw new ArgumentException($"cache key '{key}' is not valid: use 1-128 lowercase letters, digits and '-'"))}";
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,127}$")]
+    private static partial Regex CacheKey();
 
     public static string ManifestName(string runId) => $"runs/{RunIds.Validate(runId)}/manifest.json";
 

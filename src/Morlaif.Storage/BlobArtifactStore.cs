@@ -49,6 +49,32 @@ public sealed class BlobArtifactStore(BlobServiceClient service) : IArtifactStor
         }
     }
 
+    public async Task PutCachedAsync(string scope, string key, byte[] content, CancellationToken cancel = default)
+    {
+        await EnsureContainerAsync(cancel);
+        try
+        {
+            await _container.GetBlobClient(ArtifactNames.CacheName(scope, key)).UploadAsync(new BinaryData(content),
+                new BlobUploadOptions { Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All } }, cancel);
+        }
+        catch (RequestFailedException e) when (e.Status == 409)
+        {
+            // The first answer stays.
+        }
+    }
+
+    public async Task<byte[]?> GetCachedAsync(string scope, string key, CancellationToken cancel = default)
+    {
+        try
+        {
+            return (await _container.GetBlobClient(ArtifactNames.CacheName(scope, key)).DownloadContentAsync(cancel)).Value.Content.ToArray();
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return null;
+        }
+    }
+
     private async Task EnsureContainerAsync(CancellationToken cancel)
     {
         if (_containerExists) return;

@@ -14,6 +14,15 @@ public interface IArtifactStore
     Task<ArtifactReference> PutAsync(string runId, string kind, byte[] content, CancellationToken cancel = default);
 
     Task<byte[]> GetAsync(ArtifactReference reference, CancellationToken cancel = default);
+
+    /// <summary>
+    /// A cache entry under cache/&lt;scope&gt;/&lt;key&gt;, written create-only (the first answer stays). Shared
+    /// by all runs on purpose: the same question to the same model is never paid for twice.
+    /// </summary>
+    Task PutCachedAsync(string scope, string key, byte[] content, CancellationToken cancel = default);
+
+    /// <summary>The cache entry, or null when there is none.</summary>
+    Task<byte[]?> GetCachedAsync(string scope, string key, CancellationToken cancel = default);
 }
 
 /// <summary>An artifact reference that names no stored blob.</summary>

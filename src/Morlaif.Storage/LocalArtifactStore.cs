@@ -35,6 +35,29 @@ public sealed class LocalArtifactStore(string root) : IArtifactStore
         return ArtifactNames.Verify(reference, await File.ReadAllBytesAsync(path, cancel));
     }
 
+    public async Task PutCachedAsync(string scope, string key, byte[] content, CancellationToken cancel = default)
+    {
+        var path = Path.Combine(Root, ArtifactNames.Container, ArtifactNames.CacheName(scope, key));
+        if (File.Exists(path)) return;
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var tmp = $"{path}.{Guid.NewGuid():N}.tmp";
+        await File.WriteAllBytesAsync(tmp, content, cancel);
+        try
+        {
+            File.Move(tmp, path, overwrite: false);
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            File.Delete(tmp);
+        }
+    }
+
+    public async Task<byte[]?> GetCachedAsync(string scope, string key, CancellationToken cancel = default)
+    {
+        var path = Path.Combine(Root, ArtifactNames.Container, ArtifactNames.CacheName(scope, key));
+        return File.Exists(path) ? await File.ReadAllBytesAsync(path, cancel) : null;
+    }
+
     private static ArtifactReference Existing(ArtifactReference reference, string path)
     {
         ArtifactNames.Verify(reference, File.ReadAllBytes(path)); // same name means same hash, unless the file was damaged

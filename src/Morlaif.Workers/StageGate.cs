@@ -15,7 +15,8 @@ public sealed class StageGate(IManifestStore manifests)
 {
     public async Task RunAsync(ConsumeContext context, string runId, string stage,
         Func<Task<StageOutput>> compute,
-        Func<Dictionary<string, ArtifactReference>, Task> publish)
+        Func<Dictionary<string, ArtifactReference>, Task> publish,
+        Action<RunManifest>? whenDone = null)
     {
         var me = context.MessageId?.ToString() ?? Guid.NewGuid().ToString();
         var manifest = await manifests.ReadAsync(runId, context.CancellationToken) ?? throw new RunNotFoundException(runId);
@@ -61,6 +62,7 @@ public sealed class StageGate(IManifestStore manifests)
             var s = m.Stage(stage);
             s.State = StageState.Done;
             s.CompletedAt = DateTimeOffset.UtcNow;
+            whenDone?.Invoke(m); // in the same write, so no reader sees one without the other
             return true;
         }, context.CancellationToken);
     }

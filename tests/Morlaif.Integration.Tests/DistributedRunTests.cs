@@ -18,7 +18,7 @@ public sealed class DistributedRunTests : IAsyncLifetime
           "sft": { "demonstrations": 600, "epochs": 2, "batchSize": 64 },
           "pairs": { "train": 80, "test": 40 },
           "preferenceModel": { "epochs": 1 },
-          "ppo": { "iterations": 6, "iterationsPerChunk": 2, "rolloutsPerIteration": 16, "maxNewTokens": 24 },
+          "ppo": { "iterations": 6, "iterationsPerChunk": 2, "rolloutsPerIteration": 64, "maxNewTokens": 24 },
           "evaluation": { "prompts": 30 }
         }
         """;
@@ -63,20 +63,31 @@ public sealed class DistributedRunTests : IAsyncLifetime
         return JsonDocument.Parse(stdout).RootElement;
     }
 
-    private JsonElement WaitFor(string runId, Func<JsonElement, bool> done, TimeSpan timeout)
+    /// <summary>The manifest straight from blob storage: fast enough to poll every 100 ms (a CLI call takes seconds).</summary>
+    private static JsonElement Manifest(string runId)
+    {
+        var container = new BlobServiceClient(Servers.BlobConnectionString).GetBlobContainerClient("morlaif");
+        return JsonDocument.Parse(container.GetBlobClient($"runs/{runId}/manifest.json").DownloadContent().Value.Content.ToString()).RootElement;
+    }
+
+    private JsonElement WaitFor(string runId, Func<JsonElement, bool> done, TimeSpan timeout, bool failIfCompletedFirst = false)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (true)
         {
-            var status = Status(runId);
+            var status = Manifest(runId);
             if (done(status)) return status;
-            if (status.GetProperty("state").GetString() == "Faulted" || DateTime.UtcNow > deadline)
-                Assert.Fail($"run {runId} is {status.GetProperty("state")}: {status}\n{_processes.Logs()}");
-            Thread.Sleep(1000);
+            var state = status.GetProperty("state").GetString();
+            if (state == "Faulted" || DateTime.UtcNow > deadline)
+                Assert.Fail($"run {runId} is {state}: {status}\n{_processes.Logs()}");
+            if (failIfCompletedFirst && state == "Completed") Assert.Fail($"run {runId} completed before the awaited condition held: {status}");
+            Thread.Sleep(100);
         }
     }
 
     private static bool Completed(JsonElement s) => s.GetProperty("state").GetString() == "Completed";
+
+    private JsonElement WaitForCompletion(string runId, TimeSpan timeout) => WaitFor(runId, Completed, timeout);
 
     private static List<string> Blobs(string runId, string kind)
     {
@@ -101,7 +112,7 @@ public sealed class DistributedRunTests : IAsyncLifetime
         // messages wait in the workers' queues instead of being dropped by unbound exchanges.
         var runId = Start();
         StartAllWorkers();
-        var status = WaitFor(runId, Completed, TimeSpan.FromMinutes(6));
+        var status = WaitForCompletion(runId, TimeSpan.FromMinutes(6));
 
         var stages = status.GetProperty("stages");
         foreach (var stage in stages.EnumerateObject())
@@ -150,13 +161,13 @@ public sealed class DistributedRunTests : IAsyncLifetime
         // Wait until a PPO chunk after the first is under way, then SIGKILL the learner mid-message.
         WaitFor(runId, s => s.GetProperty("stages").EnumerateObject().Any(st =>
             st.Name.StartsWith("ppo/", StringComparison.Ordinal) && !st.Name.EndsWith("/0000", StringComparison.Ordinal)
-            && st.Value.GetProperty("state").GetString() == "Running"), TimeSpan.FromMinutes(6));
+            && st.Value.GetProperty("state").GetString() == "Running"), TimeSpan.FromMinutes(6), failIfCompletedFirst: true);
         learner.Kill(); // SIGKILL: no shutdown, the message in hand is never acknowledged
         learner.WaitForExit();
         Assert.False(Completed(Status(runId)));
 
         _processes.StartWorker("Morlaif.PpoLearner", "PpoLearner#2");
-        var status = WaitFor(runId, Completed, TimeSpan.FromMinutes(6));
+        var status = WaitForCompletion(runId, TimeSpan.FromMinutes(6));
 
         var stages = status.GetProperty("stages");
         var chunks = stages.EnumerateObject().Where(s => s.Name.StartsWith("ppo/", StringComparison.Ordinal)).ToList();

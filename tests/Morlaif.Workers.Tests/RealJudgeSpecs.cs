@@ -40,6 +40,13 @@ public class RealJudgeSpecs
             Assert.Equal(a == b, labels.Train[i].OrdersDisagreed);
         }
         Assert.Contains(labels.Train, l => !l.OrdersDisagreed);
+
+        // Labelling again (a replay, or another run on the same pairs) is answered from the artifact store's cache.
+        var requests = server.Requests;
+        var ctx = new RunContext(config, TorchSharp.torch.CPU);
+        var again = await Workers.Labeller.ChatJudgeLabelling.LabelAsync(ctx, pairs, "helpfulness", new Workers.Labeller.ArtifactJudgeCache(pipeline.Store), CancellationToken.None);
+        Assert.Equal(requests, server.Requests);
+        Assert.Equal(labels.Train, again.Train);
     }
 
     [Fact]

@@ -74,6 +74,18 @@ public class StorageTests
     }
 
     [Theory, MemberData(nameof(Kinds))]
+    public async Task Cache_entries_are_keyed_and_the_first_answer_stays(string kind)
+    {
+        var (store, _, _) = StoreFactory.Create(kind);
+        var key = Guid.NewGuid().ToString("N") + Guid.NewGuid().ToString("N"); // 64 hex digits, like a SHA-256 key
+        Assert.Null(await store.GetCachedAsync("judge", key));
+        await store.PutCachedAsync("judge", key, [1, 2]);
+        await store.PutCachedAsync("judge", key, [3]); // create-only: ignored
+        Assert.Equal(new byte[] { 1, 2 }, await store.GetCachedAsync("judge", key));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.PutCachedAsync("judge", "../escape", [1]));
+    }
+
+    [Theory, MemberData(nameof(Kinds))]
     public async Task A_manifest_is_created_once_and_concurrent_updates_are_all_kept(string kind)
     {
         var (store, manifests, _) = StoreFactory.Create(kind);

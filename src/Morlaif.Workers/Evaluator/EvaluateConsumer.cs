@@ -16,7 +16,7 @@ namespace Morlaif.Workers.Evaluator;
 /// When both arms' policies exist: MORLAIF against the baseline on held-out prompts, then report.json and
 /// report.md (the same report as the in-process run) are stored and the run is marked Completed.
 /// </summary>
-public sealed class EvaluateConsumer(RunArtifacts artifacts, StageGate gate, IManifestStore manifests, ILogger<EvaluateConsumer> log) :
+public sealed class EvaluateConsumer(RunArtifacts artifacts, StageGate gate, ILogger<EvaluateConsumer> log) :
     IConsumer<PolicyTrained>, IConsumer<EvaluateRun>
 {
     private static readonly string[] Arms = [ScalarizationStage.MorlaifArm, ScalarizationStage.BaselineArm];
@@ -79,15 +79,8 @@ public sealed class EvaluateConsumer(RunArtifacts artifacts, StageGate gate, IMa
                 ["report"] = await artifacts.Store.PutAsync(runId, "report-json", Encoding.UTF8.GetBytes(ReportFiles.ToJson(report)), cancel),
                 ["report-md"] = await artifacts.Store.PutAsync(runId, "report-md", Encoding.UTF8.GetBytes(ReportFiles.ToMarkdown(report)), cancel),
             };
-        }, async outputs =>
-        {
-            await manifests.UpdateAsync(runId, m =>
-            {
-                m.State = RunState.Completed;
-                return true;
-            }, cancel);
-            await context.Publish(new RunEvaluated { RunId = runId, Report = outputs["report"], ReportMarkdown = outputs["report-md"] }, cancel);
-        });
+        }, outputs => context.Publish(new RunEvaluated { RunId = runId, Report = outputs["report"], ReportMarkdown = outputs["report-md"] }, cancel),
+        whenDone: m => m.State = RunState.Completed);
     }
 
     /// <summary>The report's timings from the manifest: each stage's wall time from its first start to its last completion.</summary>

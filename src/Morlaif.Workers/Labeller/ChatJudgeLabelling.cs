@@ -12,7 +12,7 @@ namespace Morlaif.Workers.Labeller;
 /// </summary>
 public static class ChatJudgeLabelling
 {
-    public static async Task<LabelSet> LabelAsync(RunContext ctx, PairSet pairs, string question, CancellationToken cancel)
+    public static async Task<LabelSet> LabelAsync(RunContext ctx, PairSet pairs, string question, IJudgeCache cache, CancellationToken cancel)
     {
         var c = ctx.Config.Judge;
         var apiKey = c.ApiKeyEnv is { } variable
@@ -24,7 +24,7 @@ public static class ChatJudgeLabelling
             : Principles.Paper.FirstOrDefault(p => p.Name == question)?.Phrase ?? GroundTruth.Find(question)?.Phrase ?? question;
         JudgeQuestion Ask(ResponsePair p) => new($"\n\nHuman: {p.Prompt.Text}\n\nAssistant:", p.TextA, p.TextB, phrase);
         var all = pairs.Train.Concat(pairs.Test).Select(Ask).ToList();
-        var (labels, _) = await new Feedback.Labeller(judge).JudgeAsync(all, c.Concurrency, cancel);
+        var (labels, _) = await new Feedback.Labeller(judge, cache).JudgeAsync(all, c.Concurrency, cancel);
         var converted = labels.Select(l => l is null ? new PreferenceLabel(0.5, 0, false) : new PreferenceLabel(l.PreferA, l.Margin, l.OrdersDisagreed)).ToList();
         return new LabelSet(question, converted[..pairs.Train.Count], converted[pairs.Train.Count..], labels.Count(l => l is null));
     }

@@ -26,7 +26,7 @@ public sealed class LabelConsumer(RunArtifacts artifacts, StageGate gate, ILogge
             {
                 var pairs = await artifacts.PairsAsync(manifest, cancel);
                 var labels = ctx.Config.Judge.Kind == "openai"
-                    ? await ChatJudgeLabelling.LabelAsync(ctx, pairs, question, cancel)
+                    ? await ChatJudgeLabelling.LabelAsync(ctx, pairs, question, new ArtifactJudgeCache(artifacts.Store), cancel)
                     : LabellingStage.Label(ctx, pairs, question);
                 log.LogInformation("run {RunId}: labelled {Question} ({Judge} judge), orders disagreed on {Share:P1}, {Abstentions} abstentions",
                     runId, question, ctx.Config.Judge.Kind, labels.OrdersDisagreed, labels.Abstentions);
