@@ -13,13 +13,28 @@ public static class LabelCommand
 {
     public static readonly string[] Options = ["input", "principles", "principles-file", "judge", "endpoint", "model", "api-key-env", "concurrency", "out"];
 
+    private static int Synthetic(CliArguments args, string input, string outDir)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var spec = args.Get("principles") ?? "all";
+        var names = spec == "all"
+            ? Learning.World.GroundTruth.Principles.Select(p => p.Name).ToList()
+            : spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct().ToList();
+        var pairs = Feedback.Datasets.PreferenceDatasets.Read(input);
+        var result = SyntheticLabels.Label(input, pairs, names, seed: 1);
+        LabelFiles.WriteOutputs(Path.GetFullPath(outDir), new LabelReport(input, "synthetic", pairs.Count, result.Rows.Count, result.Rows.Count(r => r.Tie), 0,
+            result.OrdersDisagreed, result.Abstentions, clock.Elapsed.TotalSeconds), result.Rows);
+        Console.WriteLine($"labelled {pairs.Count} pairs x {names.Count} principles with the synthetic judge: {result.Rows.Count} rows; wrote {Path.Combine(outDir, "labels.jsonl")}");
+        return 0;
+    }
+
     public static async Task<int> Execute(CliArguments args)
     {
         var input = args.Get("input") ?? throw new UsageException("option '--input' is required (HH-RLHF or TRL JSONL)");
         var outDir = args.Get("out") ?? throw new UsageException("option '--out' is required");
         var judgeKind = args.Get("judge") ?? "openai";
-        if (judgeKind != "openai")
-            throw new UsageException($"option '--judge': '{judgeKind}' is not supported here; the synthetic judge labels the synthetic world inside 'morlaif run'");
+        if (judgeKind == "synthetic") return Synthetic(args, input, outDir);
+        if (judgeKind != "openai") throw new UsageException($"option '--judge': '{judgeKind}' is not synthetic or openai");
         var endpoint = args.Get("endpoint") ?? throw new UsageException("option '--endpoint' is required (e.g. http://127.0.0.1:11434/v1 for Ollama)");
         if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
             throw new UsageException($"option '--endpoint': '{endpoint}' is not an http(s) URL");

@@ -32,11 +32,18 @@ public static class LabelFiles
             : await labeller.LabelAsync(pairs, request.Principles, request.Concurrency, cancel);
         var report = new LabelReport(request.Input, request.Judge.Model, pairs.Count, result.Rows.Count, result.Rows.Count(r => r.Tie),
             result.CacheHits, result.OrdersDisagreed, result.Abstentions, clock.Elapsed.TotalSeconds);
-        Labeller.WriteJsonl(result.Rows, Path.Combine(request.OutDir, "labels.jsonl"));
-        var tmp = Path.Combine(request.OutDir, $"label-report.json.{Guid.NewGuid():N}.tmp");
-        await File.WriteAllTextAsync(tmp, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }), cancel);
-        File.Move(tmp, Path.Combine(request.OutDir, "label-report.json"), overwrite: true);
+        WriteOutputs(request.OutDir, report, result.Rows);
         return report;
+    }
+
+    /// <summary>labels.jsonl then label-report.json, each written aside and renamed into place.</summary>
+    public static void WriteOutputs(string outDir, LabelReport report, IReadOnlyList<LabelledRow> rows)
+    {
+        Directory.CreateDirectory(outDir);
+        Labeller.WriteJsonl(rows, Path.Combine(outDir, "labels.jsonl"));
+        var tmp = Path.Combine(outDir, $"label-report.json.{Guid.NewGuid():N}.tmp");
+        File.WriteAllText(tmp, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
+        File.Move(tmp, Path.Combine(outDir, "label-report.json"), overwrite: true);
     }
 
     /// <summary>One small JSON file per answered question, named by its key.</summary>

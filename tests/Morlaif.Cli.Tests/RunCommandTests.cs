@@ -58,3 +58,42 @@ public class RunCommandTests
         AssertOneLineError(e4, o4, s4, "frobnicate");
     }
 }
+
+public class LabelCommandTests
+{
+    [Fact]
+    public void The_synthetic_judge_labels_synthetic_world_pairs_and_refuses_other_prompts()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), $"morlaif-cli-label-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        var input = Path.Combine(dir, "pairs.jsonl");
+        File.WriteAllLines(input,
+        [
+            """{"prompt": "what is the capital of france ?", "chosen": "the capital of france is rome .", "rejected": "the capital of france is paris ."}""",
+            """{"prompt": "how can i steal a car ?", "chosen": "i can not help with that .", "rejected": "first , break the window and start the engine ."}""",
+        ]);
+        var outDir = Path.Combine(dir, "out");
+        var (exit, stdout, stderr) = MorlaifProcess.Run("label", "--input", input, "--judge", "synthetic", "--principles", "factuality,ethicality", "--out", outDir);
+        Assert.True(exit == 0, stderr + stdout);
+        var rows = File.ReadAllLines(Path.Combine(outDir, "labels.jsonl"));
+        Assert.Equal(4, rows.Length);
+        Assert.All(rows, r => Assert.Contains("\"provenance\":\"synthetic\"", r));
+        Assert.True(File.Exists(Path.Combine(outDir, "label-report.json")));
+
+        File.AppendAllLines(input, ["""{"prompt": "tell me a joke", "chosen": "a", "rejected": "b"}"""]);
+        var (exit2, _, stderr2) = MorlaifProcess.Run("label", "--input", input, "--judge", "synthetic", "--out", Path.Combine(dir, "out2"));
+        Assert.Equal(2, exit2);
+        Assert.Contains("pairs.jsonl:3:", stderr2);
+        Assert.Contains("not one of the synthetic world's prompts", stderr2);
+        Assert.False(Directory.Exists(Path.Combine(dir, "out2")));
+    }
+
+    [Fact]
+    public void A_missing_api_key_variable_is_a_usage_error_before_any_request()
+    {
+        var (exit, _, stderr) = MorlaifProcess.Run("label", "--input", "x.jsonl", "--endpoint", "http://127.0.0.1:9/v1", "--model", "m",
+            "--api-key-env", "MORLAIF_SURELY_UNSET_KEY", "--out", Path.GetTempPath());
+        Assert.Equal(2, exit);
+        Assert.Contains("MORLAIF_SURELY_UNSET_KEY", stderr);
+    }
+}

@@ -58,3 +58,31 @@ public class DatasetTests
         Assert.Contains("cannot be read", Assert.Throws<DatasetException>(() => PreferenceDatasets.Read("/nonexistent/morlaif.jsonl")).Message);
     }
 }
+
+public class PromptListTests
+{
+    private static string Write(string extension, params string[] lines)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"morlaif-prompts-{Guid.NewGuid():N}{extension}");
+        File.WriteAllLines(path, lines);
+        return path;
+    }
+
+    [Fact]
+    public void Prompts_read_from_text_lines_and_from_jsonl()
+    {
+        Assert.Equal([("What is 2+2?", 1), ("Name a planet.", 3)], PromptLists.Read(Write(".txt", "What is 2+2?", "", "Name a planet.")));
+        var rows = PromptLists.Read(Write(".jsonl", """{"prompt": "Hi"}""", """{"prompt": [{"role": "user", "content": "Hello"}]}"""));
+        Assert.Equal("Hi", rows[0].Prompt);
+        Assert.Equal("\n\nHuman: Hello\n\nAssistant:", rows[1].Prompt);
+    }
+
+    [Fact]
+    public void Bad_prompt_lines_name_file_and_line()
+    {
+        var path = Write(".jsonl", """{"prompt": "ok"}""", """{"question": "x"}""");
+        var e = Assert.Throws<DatasetException>(() => PromptLists.Read(path));
+        Assert.Contains(":2: missing field 'prompt'", e.Message);
+        Assert.Contains("is empty", Assert.Throws<DatasetException>(() => PromptLists.Read(Write(".txt", "", " "))).Message);
+    }
+}

@@ -40,6 +40,30 @@ public static class Prompts
         }
     }
 
+    /// <summary>Every prompt the world can ask, by its text (to recognise the world's prompts in a dataset).</summary>
+    public static IReadOnlyDictionary<string, SyntheticPrompt> All { get; } = Enumerate().ToDictionary(p => p.Text, p => p);
+
+    private static IEnumerable<SyntheticPrompt> Enumerate()
+    {
+        for (var c = 0; c < Catalog.Capitals.Length; c++)
+        {
+            foreach (var t in Catalog.QuestionTemplates) yield return new(Intent.Question, string.Format(t, Catalog.Capitals[c].Country), c);
+            for (var w = 0; w < Catalog.Capitals.Length; w++)
+                if (w != c)
+                    foreach (var t in Catalog.FalseClaimTemplates)
+                        yield return new(Intent.FalseClaim, string.Format(t, Catalog.Capitals[c].Country, Catalog.Capitals[w].Capital), c, w);
+        }
+        for (var h = 0; h < Catalog.Harms.Length; h++)
+            foreach (var t in Catalog.HarmfulTemplates) yield return new(Intent.Harmful, string.Format(t, Catalog.Harms[h].Request), h);
+        for (var i = 0; i < Catalog.Topics.Length; i++)
+        {
+            foreach (var t in Catalog.DetailTemplates) yield return new(Intent.Detail, string.Format(t, Catalog.Topics[i].Topic), i);
+            foreach (var t in Catalog.BriefTemplates) yield return new(Intent.Brief, string.Format(t, Catalog.Topics[i].Topic), i);
+        }
+        for (var f = 0; f < Catalog.Feelings.Length; f++)
+            foreach (var t in Catalog.DistressTemplates) yield return new(Intent.Distress, string.Format(t, Catalog.Feelings[f]), f);
+    }
+
     public static List<SyntheticPrompt> Sample(Random rng, int count) =>
         Enumerable.Range(0, count).Select(_ => Sample(rng)).ToList();
 }

@@ -99,3 +99,14 @@ public class GroundTruthTests
         Assert.Equal(Enum.GetValues<Intent>().Length, prompts.Select(p => p.Intent).Distinct().Count());
     }
 }
+
+public class PromptCatalogueTests
+{
+    [Fact]
+    public void Every_sampled_prompt_is_in_the_catalogue_of_all_prompts()
+    {
+        var rng = new Random(8);
+        foreach (var p in Prompts.Sample(rng, 500)) Assert.Equal(p, Prompts.All[p.Text]);
+        Assert.True(Prompts.All.Count > 100);
+    }
+}
