@@ -61,23 +61,7 @@ public static class ReplayCommand
                 break;
         }
 
-        await manifests.UpdateAsync(runId, m =>
-        {
-            foreach (var (_, _, key) in commands)
-            {
-                var s = m.Stage(key);
-                s.State = StageState.Pending;
-                s.Claim = null;
-                s.Error = null;
-            }
-            // A faulted run is running again; a completed run stays completed (a replayed stage recomputes the same outputs).
-            if (m.State == RunState.Faulted)
-            {
-                m.State = RunState.Running;
-                m.Error = null;
-            }
-            return true;
-        });
+        await RunReplay.ResetAsync(manifests, runId, commands.Select(c => c.Key));
 
         await HostingDefaults.DeployTopologyAsync(host.Services.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>());
         await host.StartAsync();
