@@ -10,7 +10,7 @@ public class FaultAndReplaySpecs(CompletedRunFixture run)
     [Fact]
     public async Task A_corrupt_input_faults_the_run_with_its_reason_and_a_replay_after_the_fix_finishes_it()
     {
-        await using var pipeline = new PipelineHarness(run.Pipeline.Root, WorkerRegistration.All);
+        await using var pipeline = new PipelineHarness(WorkerRegistration.All, run.Pipeline.Root);
         await pipeline.StartAsync();
         var source = run.Manifest;
         var runId = $"replay-{Guid.NewGuid():N}"[..30];

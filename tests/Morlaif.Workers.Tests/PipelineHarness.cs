@@ -17,9 +17,9 @@ public sealed class PipelineHarness : IAsyncDisposable
     public IManifestStore Manifests { get; }
     public string Root { get; }
 
-    public PipelineHarness(params string[] workers) : this(null, workers) { }
-
-    public PipelineHarness(string? root, params string[] workers)
+    /// <param name="workers">the workers to run (WorkerRegistration names)</param>
+    /// <param name="root">an existing store folder to share, or null for a fresh one</param>
+    public PipelineHarness(string[] workers, string? root = null)
     {
         Root = root ?? Path.Combine(Path.GetTempPath(), $"morlaif-harness-{Guid.NewGuid():N}");
         Store = new LocalArtifactStore(Root);

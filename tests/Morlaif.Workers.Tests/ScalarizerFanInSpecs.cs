@@ -20,7 +20,7 @@ public class ScalarizerFanInSpecs(CompletedRunFixture run)
     public async Task The_objective_is_fitted_exactly_once_whatever_the_arrival_order(string[] order)
     {
         // Only the scalarizer runs here, on the completed run's artifacts, in a fresh run whose PMs arrive in this order.
-        await using var scalarizer = new PipelineHarness(run.Pipeline.Root, WorkerRegistration.Scalarizer);
+        await using var scalarizer = new PipelineHarness([WorkerRegistration.Scalarizer], run.Pipeline.Root);
         await scalarizer.StartAsync();
         var source = run.Manifest;
         var runId = $"fan-in-{string.Join("-", order.Select(q => q[..3]))}-{Guid.NewGuid():N}"[..40];
