@@ -1,6 +1,8 @@
 using System.Globalization;
 using Morlaif.Feedback;
 using Morlaif.Feedback.Judging;
+using Morlaif.Storage;
+using Morlaif.Workers.Labeller;
 
 namespace Morlaif.Cli;
 
@@ -60,7 +62,8 @@ public static class LabelCommand
                 : throw new UsageException($"option '--api-key-env': environment variable '{variable}' is not set");
 
         var report = await LabelFiles.RunAsync(new LabelRequest(input, principles,
-            new ChatJudgeOptions { Endpoint = uri, Model = model, ApiKey = apiKey }, concurrency, Path.GetFullPath(outDir), Constitution: spec == "constitution"));
+            new ChatJudgeOptions { Endpoint = uri, Model = model, ApiKey = apiKey }, concurrency, Path.GetFullPath(outDir), Constitution: spec == "constitution",
+            Cache: new ArtifactJudgeCache(new LocalArtifactStore(Path.Combine(outDir, ".judge-cache")))));
         var c = CultureInfo.InvariantCulture;
         Console.WriteLine($"labelled {report.Pairs} pairs x {principles.Count} principles: {report.Rows} rows ({report.Ties} ties), "
             + $"{report.Abstentions.Count} abstentions, {report.CacheHits} cached answers, {report.Seconds.ToString("F1", c)} s");

@@ -47,7 +47,7 @@ public static class RunCommand
             RunManifest manifest;
             try
             {
-                manifest = await WaitAsync(manifests, runId, cancel: stopping);
+                manifest = await WaitAsync(manifests, runId, stopping);
             }
             catch (OperationCanceledException)
             {
@@ -76,14 +76,12 @@ public static class RunCommand
     }
 
     /// <summary>Polls the manifest (the run's durable state) until the run completes or faults.</summary>
-    public static async Task<RunManifest> WaitAsync(IManifestStore manifests, string runId, TimeSpan? timeout = null, CancellationToken cancel = default)
+    private static async Task<RunManifest> WaitAsync(IManifestStore manifests, string runId, CancellationToken cancel)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromHours(24));
         while (true)
         {
             var manifest = await manifests.ReadAsync(runId, cancel) ?? throw new RunNotFoundException(runId);
             if (manifest.State != RunState.Running) return manifest;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"run {runId} still running after {timeout}");
             await Task.Delay(500, cancel);
         }
     }

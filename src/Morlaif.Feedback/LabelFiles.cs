@@ -6,8 +6,9 @@ namespace Morlaif.Feedback;
 
 /// <summary>What `morlaif label` was asked to do.</summary>
 /// <param name="Constitution">label each pair once with a random one of <paramref name="Principles"/> (the baseline's labels)</param>
+/// <param name="Cache">answers already paid for (the CLI keeps them in OUT/.judge-cache through the artifact store)</param>
 public sealed record LabelRequest(string Input, IReadOnlyList<JudgePrinciple> Principles, ChatJudgeOptions Judge, int Concurrency, string OutDir,
-    bool Constitution = false, int Seed = 1);
+    bool Constitution = false, int Seed = 1, IJudgeCache? Cache = null);
 
 /// <summary>The counts a labelling run reports (label-report.json).</summary>
 public sealed record LabelReport(string Input, string Model, int Pairs, int Rows, int Ties, int CacheHits,
@@ -16,7 +17,7 @@ public sealed record LabelReport(string Input, string Model, int Pairs, int Rows
 /// <summary>
 /// Labels a dataset file into OUT/labels.jsonl and OUT/label-report.json. Input is checked whole before
 /// the first request; outputs appear only once everything is labelled (written aside, then renamed).
-/// Answers are cached in OUT/.judge-cache, so a rerun pays only for questions not yet answered.
+/// With a cache, a rerun pays only for questions not yet answered.
 /// </summary>
 public static class LabelFiles
 {
@@ -26,7 +27,7 @@ public static class LabelFiles
         var pairs = PreferenceDatasets.Read(request.Input);
         Directory.CreateDirectory(request.OutDir);
         var judge = new ChatJudge(request.Judge);
-        var labeller = new Labeller(judge, new FolderCache(Path.Combine(request.OutDir, ".judge-cache")));
+        var labeller = new Labeller(judge, request.Cache);
         var result = request.Constitution
             ? await labeller.LabelConstitutionAsync(pairs, request.Principles, request.Seed, request.Concurrency, cancel)
             : await labeller.LabelAsync(pairs, request.Principles, request.Concurrency, cancel);
@@ -44,23 +45,5 @@ public static class LabelFiles
         var tmp = Path.Combine(outDir, $"label-report.json.{Guid.NewGuid():N}.tmp");
         File.WriteAllText(tmp, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
         File.Move(tmp, Path.Combine(outDir, "label-report.json"), overwrite: true);
-    }
-
-    /// <summary>One small JSON file per answered question, named by its key.</summary>
-    private sealed class FolderCache(string root) : IJudgeCache
-    {
-        public async Task<JudgeAnswer?> GetAsync(string key, CancellationToken cancel)
-        {
-            var path = Path.Combine(root, key + ".json");
-            return File.Exists(path) ? JsonSerializer.Deserialize<JudgeAnswer>(await File.ReadAllTextAsync(path, cancel)) : null;
-        }
-
-        public async Task PutAsync(string key, JudgeAnswer answer, CancellationToken cancel)
-        {
-            Directory.CreateDirectory(root);
-            var tmp = Path.Combine(root, $"{key}.{Guid.NewGuid():N}.tmp");
-            await File.WriteAllTextAsync(tmp, JsonSerializer.Serialize(answer), cancel);
-            File.Move(tmp, Path.Combine(root, key + ".json"), overwrite: true);
-        }
     }
 }

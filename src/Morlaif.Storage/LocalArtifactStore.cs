@@ -11,21 +11,8 @@ public sealed class LocalArtifactStore(string root) : IArtifactStore
     {
         var reference = ArtifactNames.Reference(runId, kind, content);
         var path = PathOf(reference);
-        if (File.Exists(path)) return Existing(reference, path);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        // Write aside, then rename into place without overwriting: a reader sees the whole file or none.
-        var tmp = $"{path}.{Guid.NewGuid():N}.tmp";
-        await File.WriteAllBytesAsync(tmp, content, cancel);
-        try
-        {
-            File.Move(tmp, path, overwrite: false);
-        }
-        catch (IOException) when (File.Exists(path))
-        {
-            File.Delete(tmp);
-            return Existing(reference, path); // a concurrent writer got there first
-        }
-        return reference;
+        // Already there (or a concurrent writer got there first): same name means same hash, unless damaged.
+        return await CreateOnlyAsync(path, content, cancel) ? reference : Existing(reference, path);
     }
 
     public async Task<byte[]> GetAsync(ArtifactReference reference, CancellationToken cancel = default)
@@ -37,18 +24,28 @@ public sealed class LocalArtifactStore(string root) : IArtifactStore
 
     public async Task PutCachedAsync(string scope, string key, byte[] content, CancellationToken cancel = default)
     {
-        var path = Path.Combine(Root, ArtifactNames.Container, ArtifactNames.CacheName(scope, key));
-        if (File.Exists(path)) return;
+        await CreateOnlyAsync(Path.Combine(Root, ArtifactNames.Container, ArtifactNames.CacheName(scope, key)), content, cancel); // the first answer stays
+    }
+
+    /// <summary>
+    /// Writes aside, then renames into place without overwriting: a reader sees the whole file or none.
+    /// False when the file already existed (the existing one is kept).
+    /// </summary>
+    private static async Task<bool> CreateOnlyAsync(string path, byte[] content, CancellationToken cancel)
+    {
+        if (File.Exists(path)) return false;
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var tmp = $"{path}.{Guid.NewGuid():N}.tmp";
         await File.WriteAllBytesAsync(tmp, content, cancel);
         try
         {
             File.Move(tmp, path, overwrite: false);
+            return true;
         }
         catch (IOException) when (File.Exists(path))
         {
             File.Delete(tmp);
+            return false;
         }
     }
 

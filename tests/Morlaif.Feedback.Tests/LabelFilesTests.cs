@@ -10,8 +10,8 @@ public class LabelFilesTests
 {
     private static string Dir() => Path.Combine(Path.GetTempPath(), $"morlaif-label-{Guid.NewGuid():N}");
 
-    private static LabelRequest Request(FakeChatServer server, string input, string outDir) => new(input, [Principles.Paper[2]],
-        new ChatJudgeOptions { Endpoint = server.Endpoint, Model = "fake-judge", MaxRetries = 1, BaseDelay = TimeSpan.FromMilliseconds(10) }, 4, outDir);
+    private static LabelRequest Request(FakeChatServer server, string input, string outDir, IJudgeCache? cache = null) => new(input, [Principles.Paper[2]],
+        new ChatJudgeOptions { Endpoint = server.Endpoint, Model = "fake-judge", MaxRetries = 1, BaseDelay = TimeSpan.FromMilliseconds(10) }, 4, outDir, Cache: cache);
 
     [Fact]
     public async Task A_dataset_is_labelled_into_trl_jsonl_and_a_rerun_pays_nothing()
@@ -26,7 +26,8 @@ public class LabelFilesTests
         ]);
         await using var server = new FakeChatServer().Then(new PreferOption("good", 0.9));
         var outDir = Path.Combine(dir, "out");
-        var report = await LabelFiles.RunAsync(Request(server, input, outDir));
+        var cache = new MemoryCache();
+        var report = await LabelFiles.RunAsync(Request(server, input, outDir, cache));
         Assert.Equal((2, 2, 0), (report.Pairs, report.Rows, report.Abstentions.Count));
 
         var rows = File.ReadAllLines(Path.Combine(outDir, "labels.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
@@ -37,7 +38,7 @@ public class LabelFilesTests
         Assert.True(File.Exists(Path.Combine(outDir, "label-report.json")));
 
         var requests = server.Requests;
-        var again = await LabelFiles.RunAsync(Request(server, input, outDir));
+        var again = await LabelFiles.RunAsync(Request(server, input, outDir, cache));
         Assert.Equal(requests, server.Requests);
         Assert.Equal(4, again.CacheHits);
     }

@@ -6,19 +6,19 @@ using static Morlaif.TestServers.FakeChatServer;
 
 namespace Morlaif.Feedback.Tests;
 
+internal sealed class MemoryCache : IJudgeCache
+{
+    public readonly ConcurrentDictionary<string, JudgeAnswer> Entries = new();
+    public Task<JudgeAnswer?> GetAsync(string key, CancellationToken cancel) => Task.FromResult(Entries.TryGetValue(key, out var a) ? a : null);
+    public Task PutAsync(string key, JudgeAnswer answer, CancellationToken cancel)
+    {
+        Entries[key] = answer;
+        return Task.CompletedTask;
+    }
+}
+
 public class LabellerTests
 {
-    private sealed class MemoryCache : IJudgeCache
-    {
-        public readonly ConcurrentDictionary<string, JudgeAnswer> Entries = new();
-        public Task<JudgeAnswer?> GetAsync(string key, CancellationToken cancel) => Task.FromResult(Entries.TryGetValue(key, out var a) ? a : null);
-        public Task PutAsync(string key, JudgeAnswer answer, CancellationToken cancel)
-        {
-            Entries[key] = answer;
-            return Task.CompletedTask;
-        }
-    }
-
     // The judge prefers responses containing "good"; in the second pair the file's "chosen" is the bad one.
     private static readonly PreferenceExample[] Pairs =
     [

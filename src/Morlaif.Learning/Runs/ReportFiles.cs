@@ -5,25 +5,10 @@ using Morlaif.Learning.Evaluation;
 
 namespace Morlaif.Learning.Runs;
 
-/// <summary>Writes a run's report.json and the human-readable report.md.</summary>
+/// <summary>A run's report.json and the human-readable report.md (the evaluator stores both as artifacts).</summary>
 public static class ReportFiles
 {
     public static string ToJson(RunReport report) => JsonSerializer.Serialize(report, RunConfig.Json);
-
-    /// <summary>Writes both files to a temporary name first, so a reader never sees a half-written report.</summary>
-    public static void Write(RunReport report, string directory)
-    {
-        Directory.CreateDirectory(directory);
-        WriteAtomically(Path.Combine(directory, "report.json"), ToJson(report));
-        WriteAtomically(Path.Combine(directory, "report.md"), ToMarkdown(report));
-    }
-
-    private static void WriteAtomically(string path, string text)
-    {
-        var tmp = path + ".tmp";
-        File.WriteAllText(tmp, text);
-        File.Move(tmp, path, overwrite: true);
-    }
 
     public static string ToMarkdown(RunReport r)
     {

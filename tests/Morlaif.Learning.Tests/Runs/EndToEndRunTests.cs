@@ -21,47 +21,38 @@ public class EndToEndRunTests
     [Trait("Category", "Slow")]
     public void A_small_run_writes_every_report_field()
     {
-        var dir = Path.Combine(Path.GetTempPath(), $"morlaif-e2e-{Guid.NewGuid():N}");
-        try
-        {
-            var report = new MorlaifRun(Small, torch.CPU).Execute("e2e");
-            ReportFiles.Write(report, dir);
-            using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "report.json")));
-            var root = json.RootElement;
+        var report = new MorlaifRun(Small, torch.CPU).Execute("e2e");
+        using var json = JsonDocument.Parse(ReportFiles.ToJson(report));
+        var root = json.RootElement;
 
-            Assert.Equal("e2e", root.GetProperty("runId").GetString());
-            var principles = root.GetProperty("principles").EnumerateArray().Select(p => p.GetString()!).ToList();
-            Assert.Equal(Small.Principles, principles);
-            foreach (var p in principles.Append("overall"))
-            {
-                var acc = root.GetProperty("preferenceModels").GetProperty(p).GetProperty("heldOutAccuracy").GetDouble();
-                Assert.InRange(acc, 0, 1);
-            }
-            Assert.Equal("linear", root.GetProperty("scalarization").GetString());
-            foreach (var f in new[] { "linear", "worst-case", "soft-max-min", "uncertainty-weighted", "lower-quantile", "max-median", "bernoulli-nash", "single" })
-                Assert.InRange(root.GetProperty("objectiveAccuracy").GetProperty(f).GetDouble(), 0, 1);
-            var ablation = root.GetProperty("ablation").EnumerateArray().ToList();
-            Assert.Equal(principles.Count, ablation.Count);
-            Assert.Equal(principles.Count, ablation[0].GetProperty("principles").GetArrayLength());
-            Assert.Equal(1, ablation[^1].GetProperty("principles").GetArrayLength());
-            foreach (var comparison in new[] { "vsBaseline", "judgeVsBaseline" })
-            {
-                var w = root.GetProperty("evaluation").GetProperty(comparison);
-                var sum = w.GetProperty("win").GetDouble() + w.GetProperty("tie").GetDouble() + w.GetProperty("loss").GetDouble();
-                Assert.Equal(1.0, sum, 9);
-                Assert.Equal(60, w.GetProperty("total").GetInt32());
-            }
-            foreach (var stage in new[] { "sft", "pairs", "label", "train-pm", "weights", "ppo-morlaif", "ppo-baseline", "evaluate", "total" })
-                Assert.True(root.GetProperty("timings").GetProperty(stage).GetDouble() > 0, stage);
-            Assert.Equal(3, root.GetProperty("ppo").GetProperty("morlaif").GetArrayLength());
-
-            var md = File.ReadAllText(Path.Combine(dir, "report.md"));
-            Assert.Contains("MORLAIF policy vs single-objective baseline", md);
-            Assert.Contains("Ablation", md);
-        }
-        finally
+        Assert.Equal("e2e", root.GetProperty("runId").GetString());
+        var principles = root.GetProperty("principles").EnumerateArray().Select(p => p.GetString()!).ToList();
+        Assert.Equal(Small.Principles, principles);
+        foreach (var p in principles.Append("overall"))
         {
-            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+            var acc = root.GetProperty("preferenceModels").GetProperty(p).GetProperty("heldOutAccuracy").GetDouble();
+            Assert.InRange(acc, 0, 1);
         }
+        Assert.Equal("linear", root.GetProperty("scalarization").GetString());
+        foreach (var f in new[] { "linear", "worst-case", "soft-max-min", "uncertainty-weighted", "lower-quantile", "max-median", "bernoulli-nash", "single" })
+            Assert.InRange(root.GetProperty("objectiveAccuracy").GetProperty(f).GetDouble(), 0, 1);
+        var ablation = root.GetProperty("ablation").EnumerateArray().ToList();
+        Assert.Equal(principles.Count, ablation.Count);
+        Assert.Equal(principles.Count, ablation[0].GetProperty("principles").GetArrayLength());
+        Assert.Equal(1, ablation[^1].GetProperty("principles").GetArrayLength());
+        foreach (var comparison in new[] { "vsBaseline", "judgeVsBaseline" })
+        {
+            var w = root.GetProperty("evaluation").GetProperty(comparison);
+            var sum = w.GetProperty("win").GetDouble() + w.GetProperty("tie").GetDouble() + w.GetProperty("loss").GetDouble();
+            Assert.Equal(1.0, sum, 9);
+            Assert.Equal(60, w.GetProperty("total").GetInt32());
+        }
+        foreach (var stage in new[] { "sft", "pairs", "label", "train-pm", "weights", "ppo-morlaif", "ppo-baseline", "evaluate", "total" })
+            Assert.True(root.GetProperty("timings").GetProperty(stage).GetDouble() > 0, stage);
+        Assert.Equal(3, root.GetProperty("ppo").GetProperty("morlaif").GetArrayLength());
+
+        var md = ReportFiles.ToMarkdown(report);
+        Assert.Contains("MORLAIF policy vs single-objective baseline", md);
+        Assert.Contains("Ablation", md);
     }
 }
