@@ -32,14 +32,26 @@ public sealed record TrainedPreferenceModel(string Question, PreferenceModel Mod
     public static TrainedPreferenceModel FromBytes(byte[] bytes, RunContext context)
     {
         using var r = new BinaryReader(new MemoryStream(bytes, writable: false));
-        if (r.ReadString() != Magic) throw new InvalidDataException("not a MORLAIF preference model");
-        var version = r.ReadInt32();
-        if (version != FormatVersion) throw new InvalidDataException($"preference model format {version} is not supported (expected {FormatVersion})");
-        var header = JsonSerializer.Deserialize<Header>(r.ReadString(), RunConfig.Json) ?? throw new InvalidDataException("preference model header is empty");
+        var header = ReadHeader(r);
         var model = new PreferenceModel(context.ModelConfig);
         ModuleWeights.Load(model, r.ReadBytes(r.ReadInt32()));
         model.to(context.Device);
         return new TrainedPreferenceModel(header.Question, model, header.Normalizer, header.Stats);
+    }
+
+    /// <summary>Only the held-out statistics, without building the model (the evaluator's report needs no weights).</summary>
+    public static PreferenceModelStats StatsFromBytes(byte[] bytes)
+    {
+        using var r = new BinaryReader(new MemoryStream(bytes, writable: false));
+        return ReadHeader(r).Stats;
+    }
+
+    private static Header ReadHeader(BinaryReader r)
+    {
+        if (r.ReadString() != Magic) throw new InvalidDataException("not a MORLAIF preference model");
+        var version = r.ReadInt32();
+        if (version != FormatVersion) throw new InvalidDataException($"preference model format {version} is not supported (expected {FormatVersion})");
+        return JsonSerializer.Deserialize<Header>(r.ReadString(), RunConfig.Json) ?? throw new InvalidDataException("preference model header is empty");
     }
 }
 

@@ -68,9 +68,11 @@ public sealed class EvaluateConsumer(RunArtifacts artifacts, StageGate gate, ILo
             var pairs = await artifacts.PairsAsync(manifest, cancel);
             var disagreed = new Dictionary<string, double>();
             foreach (var q in ctx.Questions) disagreed[q] = (await artifacts.LabelsAsync(manifest, q, cancel)).OrdersDisagreed;
-            var pms = await artifacts.PreferenceModelsAsync(manifest, ctx, cancel);
+            var pmStats = new Dictionary<string, Learning.Runs.PreferenceModelStats>();
+            foreach (var q in ctx.Questions)
+                pmStats[q] = TrainedPreferenceModel.StatsFromBytes(await artifacts.BytesAsync(RunArtifacts.Output(manifest, StageKeys.TrainPm(q), "model"), cancel));
             var report = RunReport.Assemble(runId, ctx, (int)sft.parameters().Sum(p => p.numel()), pairs, disagreed,
-                pms.ToDictionary(kv => kv.Key, kv => kv.Value.Stats), await artifacts.ObjectiveAsync(manifest, cancel), ppo, evaluation,
+                pmStats, await artifacts.ObjectiveAsync(manifest, cancel), ppo, evaluation,
                 Timings(manifest, evaluateSeconds));
             log.LogInformation("run {RunId}: MORLAIF vs baseline win {Win:P1} tie {Tie:P1} loss {Loss:P1}", runId,
                 evaluation.VsBaseline.Win, evaluation.VsBaseline.Tie, evaluation.VsBaseline.Loss);

@@ -64,6 +64,7 @@ public class StageArtifactTests
         Assert.Equal(pm.Question, back.Question);
         Assert.Equal(pm.Normalizer, back.Normalizer);
         Assert.Equal(pm.Stats, back.Stats);
+        Assert.Equal(pm.Stats, TrainedPreferenceModel.StatsFromBytes(pm.ToBytes()));
         var seqs = pairs.Test.Select(p => p.SequenceA()).ToList();
         Assert.Equal(PreferenceModelTraining.Score(pm.Model, seqs), PreferenceModelTraining.Score(back.Model, seqs));
         var e = Assert.Throws<InvalidDataException>(() => TrainedPreferenceModel.FromBytes(new byte[] { 1, 2, 3, 4 }, Ctx));
