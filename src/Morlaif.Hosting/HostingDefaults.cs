@@ -24,8 +24,7 @@ public static class HostingDefaults
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.AddMorlaifStorage(options, builder.Configuration);
         builder.Services.AddSingleton(_ => torch.device(options.Device));
-        builder.Services.AddSingleton<RunArtifacts>();
-        builder.Services.AddSingleton<StageGate>();
+        builder.Services.AddStageServices();
         // MassTransit adds its bus and endpoint checks to this registry; probes for them come with the Kubernetes manifests.
         builder.Services.AddHealthChecks();
 
@@ -58,8 +57,7 @@ public static class HostingDefaults
         services.AddSingleton<IArtifactStore>(new LocalArtifactStore(Path.GetTempPath()));
         services.AddSingleton<IManifestStore>(new LocalManifestStore(Path.GetTempPath()));
         services.AddSingleton(torch.CPU);
-        services.AddSingleton<RunArtifacts>();
-        services.AddSingleton<StageGate>();
+        services.AddStageServices();
         services.AddMassTransit(bus =>
         {
             bus.AddWorkers(WorkerRegistration.All);

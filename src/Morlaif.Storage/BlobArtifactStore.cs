@@ -49,6 +49,13 @@ public sealed class BlobArtifactStore(BlobServiceClient service) : IArtifactStor
         }
     }
 
+    public async Task DeleteAsync(ArtifactReference reference, CancellationToken cancel = default)
+    {
+        if (reference.Container != ArtifactNames.Container)
+            throw new ArgumentException($"artifact reference {reference.Container}/{reference.Name} is not in container {ArtifactNames.Container}");
+        await _container.GetBlobClient(reference.Name).DeleteIfExistsAsync(cancellationToken: cancel);
+    }
+
     public async Task PutCachedAsync(string scope, string key, byte[] content, CancellationToken cancel = default)
     {
         await EnsureContainerAsync(cancel);

@@ -16,6 +16,12 @@ public interface IArtifactStore
     Task<byte[]> GetAsync(ArtifactReference reference, CancellationToken cancel = default);
 
     /// <summary>
+    /// Removes an artifact nothing will read again (a superseded resume checkpoint); a missing one is fine.
+    /// Published artifacts are never deleted.
+    /// </summary>
+    Task DeleteAsync(ArtifactReference reference, CancellationToken cancel = default);
+
+    /// <summary>
     /// A cache entry under cache/&lt;scope&gt;/&lt;key&gt;, written create-only (the first answer stays). Shared
     /// by all runs on purpose: the same question to the same model is never paid for twice.
     /// </summary>

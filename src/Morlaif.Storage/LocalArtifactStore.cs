@@ -22,6 +22,12 @@ public sealed class LocalArtifactStore(string root) : IArtifactStore
         return ArtifactNames.Verify(reference, await File.ReadAllBytesAsync(path, cancel));
     }
 
+    public Task DeleteAsync(ArtifactReference reference, CancellationToken cancel = default)
+    {
+        File.Delete(PathOf(reference));
+        return Task.CompletedTask;
+    }
+
     public async Task PutCachedAsync(string scope, string key, byte[] content, CancellationToken cancel = default)
     {
         await CreateOnlyAsync(Path.Combine(Root, ArtifactNames.Container, ArtifactNames.CacheName(scope, key)), content, cancel); // the first answer stays

@@ -22,6 +22,10 @@ public sealed class StageRecord
     public Dictionary<string, double>? Seconds { get; set; }
     /// <summary>The message that recorded the outputs: only its redelivery may publish them again.</summary>
     public string? Claim { get; set; }
+    /// <summary>Progress saved inside a long stage (PM epochs, PPO iterations): where a redelivery resumes.</summary>
+    public StageCheckpoint? Checkpoint { get; set; }
+    /// <summary>The step the latest attempt resumed from; null when it started from the beginning.</summary>
+    public int? ResumedFrom { get; set; }
 
     /// <summary>
     /// The stage's outputs are recorded (its event may still be on its way): what a fan-in waits for, since
@@ -33,6 +37,12 @@ public sealed class StageRecord
     [JsonIgnore]
     public double? ElapsedSeconds => StartedAt is { } s && CompletedAt is { } c ? (c - s).TotalSeconds : null;
 }
+
+/// <summary>
+/// A checkpoint inside a stage: the step it reached, its state, and a fingerprint of the inputs it was
+/// computed from (a checkpoint from other inputs is never resumed).
+/// </summary>
+public sealed record StageCheckpoint(int Step, ArtifactReference State, string Inputs);
 
 /// <summary>
 /// The one mutable document of a run: its config, the state of every stage and the artifacts each

@@ -1,4 +1,5 @@
 using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
 using Morlaif.Workers.Evaluator;
 using Morlaif.Workers.Labeller;
 using Morlaif.Workers.Learner;
@@ -15,6 +16,12 @@ public static class WorkerRegistration
         PpoLearner = "ppo-learner", Evaluator = "evaluator";
 
     public static readonly string[] All = [Labeller, PreferenceTrainer, Scalarizer, PpoLearner, Evaluator];
+
+    /// <summary>What the stage consumers share (the host adds the stores and the torch device).</summary>
+    public static IServiceCollection AddStageServices(this IServiceCollection services) => services
+        .AddSingleton<RunArtifacts>()
+        .AddSingleton<StageGate>()
+        .AddSingleton<StageCheckpoints>();
 
     public static void AddWorkers(this IBusRegistrationConfigurator bus, IEnumerable<string> workers)
     {

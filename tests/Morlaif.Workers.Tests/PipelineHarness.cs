@@ -29,8 +29,7 @@ public sealed class PipelineHarness : IAsyncDisposable
         services.AddSingleton(Store);
         services.AddSingleton(Manifests);
         services.AddSingleton(torch.CPU);
-        services.AddSingleton<RunArtifacts>();
-        services.AddSingleton<StageGate>();
+        services.AddStageServices();
         services.AddMassTransitTestHarness(x => x.AddWorkers(workers));
         _provider = services.BuildServiceProvider(true);
         Harness = _provider.GetRequiredService<ITestHarness>();

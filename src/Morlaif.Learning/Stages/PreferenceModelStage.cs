@@ -6,19 +6,39 @@ using Morlaif.Learning.World;
 
 namespace Morlaif.Learning.Stages;
 
-/// <summary>Trains one question's PM from the SFT policy and measures it on the held-out pairs.</summary>
+/// <summary>
+/// Trains one question's PM from the SFT policy and measures it on the held-out pairs. In parts, so a
+/// worker can checkpoint between epochs: <see cref="Start"/>, the trainer's epochs, <see cref="Finish"/>.
+/// </summary>
 public static class PreferenceModelStage
 {
     public static TrainedPreferenceModel Train(RunContext ctx, PolicyModel sft, PairSet pairs, LabelSet labels)
     {
-        var question = labels.Question;
-        var pm = PreferenceModel.FromPolicy(sft);
-        var train = pairs.Train.Select((p, i) => new PreferencePair(p.SequenceA(), p.SequenceB(), labels.Train[i].PreferA, labels.Train[i].Margin)).ToList();
-        var c = ctx.Config.PreferenceModel;
-        var loss = PreferenceModelTraining.Train(pm, train, new PmSettings(c.Epochs, c.BatchSize, c.LearningRate), new Random(ctx.Seed("pm", question)));
+        var (pm, trainer) = Start(ctx, sft, pairs, labels);
+        using (trainer)
+        {
+            while (!trainer.Done) trainer.RunEpoch();
+            return Finish(pm, trainer, pairs, labels);
+        }
+    }
 
-        var heldOut = pairs.Test.Select((p, i) => new PreferencePair(p.SequenceA(), p.SequenceB(), labels.Test[i].PreferA, labels.Test[i].Margin)).ToList();
-        var judgeAccuracy = PreferenceModelTraining.Accuracy(pm, heldOut);
+    /// <summary>A fresh PM from the SFT trunk and its trainer (restore a checkpoint into the trainer to resume).</summary>
+    public static (PreferenceModel Model, PreferenceModelTrainer Trainer) Start(RunContext ctx, PolicyModel sft, PairSet pairs, LabelSet labels)
+    {
+        var pm = PreferenceModel.FromPolicy(sft);
+        var c = ctx.Config.PreferenceModel;
+        var trainer = new PreferenceModelTrainer(pm, Pairs(pairs.Train, labels.Train), new PmSettings(c.Epochs, c.BatchSize, c.LearningRate),
+            ctx.Seed("pm", labels.Question));
+        return (pm, trainer);
+    }
+
+    /// <summary>The trained PM with its held-out accuracies and score normaliser.</summary>
+    public static TrainedPreferenceModel Finish(PreferenceModel pm, PreferenceModelTrainer trainer, PairSet pairs, LabelSet labels)
+    {
+        if (!trainer.Done) throw new InvalidOperationException($"PM {labels.Question} has trained {trainer.Epoch} epochs, not all of them");
+        var question = labels.Question;
+        var train = Pairs(pairs.Train, labels.Train);
+        var judgeAccuracy = PreferenceModelTraining.Accuracy(pm, Pairs(pairs.Test, labels.Test));
         var truth = pairs.Test
             .Select(p => (p, d: GroundTruth.Score(question, p.Prompt, p.TextA) - GroundTruth.Score(question, p.Prompt, p.TextB)))
             .Where(x => Math.Abs(x.d) > 1e-9)
@@ -27,6 +47,9 @@ public static class PreferenceModelStage
 
         var normalizer = ScoreNormalizer.Fit(PreferenceModelTraining.Score(pm, [.. train.Select(p => p.A), .. train.Select(p => p.B)]));
         return new TrainedPreferenceModel(question, pm, normalizer,
-            new PreferenceModelStats(judgeAccuracy, truthAccuracy, loss, normalizer.Mean, normalizer.Std));
+            new PreferenceModelStats(judgeAccuracy, truthAccuracy, trainer.LastEpochLoss, normalizer.Mean, normalizer.Std));
     }
+
+    private static List<PreferencePair> Pairs(IReadOnlyList<ResponsePair> pairs, IReadOnlyList<PreferenceLabel> labels) =>
+        pairs.Select((p, i) => new PreferencePair(p.SequenceA(), p.SequenceB(), labels[i].PreferA, labels[i].Margin)).ToList();
 }

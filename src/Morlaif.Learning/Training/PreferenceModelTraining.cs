@@ -26,42 +26,11 @@ public static class PreferenceModelTraining
     }
 
     /// <returns>The mean loss of the last epoch.</returns>
-    public static double Train(PreferenceModel pm, IReadOnlyList<PreferencePair> pairs, PmSettings s, Random rng)
+    public static double Train(PreferenceModel pm, IReadOnlyList<PreferencePair> pairs, PmSettings s, long seed)
     {
-        pm.train();
-        var device = pm.parameters().First().device;
-        var steps = s.Epochs * (int)Math.Ceiling(pairs.Count / (double)s.BatchSize);
-        var schedule = LearningRateSchedule.For(s.LearningRate, steps, s.WarmupFraction);
-        using var optimizer = optim.AdamW(pm.parameters(), s.LearningRate, weight_decay: 0.01);
-        var step = 0;
-        var lastEpoch = 0.0;
-        for (var epoch = 0; epoch < s.Epochs; epoch++)
-        {
-            var order = Enumerable.Range(0, pairs.Count).OrderBy(_ => rng.Next()).ToArray();
-            double sum = 0;
-            var batches = 0;
-            foreach (var chunk in order.Chunk(s.BatchSize))
-            {
-                using var scope = NewDisposeScope();
-                optimizer.SetLearningRate(schedule.At(step++));
-                var batch = chunk.Select(i => pairs[i]).ToList();
-                // A and B go through the model as one batch: one forward pass per step instead of two.
-                var b = SequenceBatch.RightPadded([.. batch.Select(p => p.A), .. batch.Select(p => p.B)], device);
-                var r = pm.Score(b.Tokens, b.Valid, b.LastIndex);
-                var n = batch.Count;
-                var loss = BradleyTerryLoss(r[..n], r[n..],
-                    tensor(batch.Select(p => (float)p.PreferA).ToArray(), device: device),
-                    tensor(batch.Select(p => (float)p.Margin).ToArray(), device: device));
-                optimizer.zero_grad();
-                loss.backward();
-                nn.utils.clip_grad_norm_(pm.parameters(), 1.0);
-                optimizer.step();
-                sum += loss.item<float>();
-                batches++;
-            }
-            lastEpoch = sum / batches;
-        }
-        return lastEpoch;
+        using var trainer = new PreferenceModelTrainer(pm, pairs, s, seed);
+        while (!trainer.Done) trainer.RunEpoch();
+        return trainer.LastEpochLoss;
     }
 
     /// <summary>Scores full sequences (bos prompt sep response [eos]).</summary>

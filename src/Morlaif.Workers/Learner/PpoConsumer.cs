@@ -1,7 +1,9 @@
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using Morlaif.Contracts;
+using System.Text.Json;
 using Morlaif.Learning.Ppo;
+using Morlaif.Learning.Runs;
 using Morlaif.Learning.Stages;
 
 namespace Morlaif.Workers.Learner;
@@ -10,9 +12,10 @@ namespace Morlaif.Workers.Learner;
 /// PPO in bounded chunks: RewardReady starts an arm at iteration 0; each RunPpoIteration runs up to
 /// ppo.iterationsPerChunk iterations from the previous chunk's checkpoint, stores the new checkpoint,
 /// and sends the next chunk to this same queue, or publishes PolicyTrained after the last one. No
-/// message is held for longer than one chunk, whatever the total budget.
+/// message is held for longer than one chunk, whatever the total budget. Inside a chunk the learner
+/// checkpoints after every iteration, so a redelivered chunk resumes from the last completed iteration.
 /// </summary>
-public sealed class PpoConsumer(RunArtifacts artifacts, StageGate gate, ILogger<PpoConsumer> log) :
+public sealed class PpoConsumer(RunArtifacts artifacts, StageGate gate, StageCheckpoints checkpoints, ILogger<PpoConsumer> log) :
     IConsumer<RewardReady>, IConsumer<RunPpoIteration>
 {
     public Task Consume(ConsumeContext<RewardReady> context) =>
@@ -28,36 +31,56 @@ public sealed class PpoConsumer(RunArtifacts artifacts, StageGate gate, ILogger<
         var ctx = await artifacts.ContextAsync(manifest, cancel);
         var total = ctx.Config.Ppo.Iterations;
         var end = Math.Min(total, start + ctx.Config.Ppo.IterationsPerChunk);
-        await gate.RunAsync(context, runId, StageKeys.PpoChunk(arm, start), async () =>
+        var stage = StageKeys.PpoChunk(arm, start);
+        await gate.RunAsync(context, runId, stage, async () =>
         {
             var sft = await artifacts.SftPolicyAsync(manifest, ctx, cancel);
             var pms = await artifacts.PreferenceModelsAsync(manifest, ctx, cancel);
             var fit = arm == ScalarizationStage.MorlaifArm ? await artifacts.ObjectiveAsync(manifest, cancel) : null;
             var reward = ScalarizationStage.Reward(arm, ctx, fit, pms);
-            var stats = new List<PpoIterationStats>();
+            var inputs = new List<ArtifactReference> { manifest.Config, RunArtifacts.Output(manifest, StageKeys.Sft, "policy") };
+            inputs.AddRange(ctx.Questions.Select(q => RunArtifacts.Output(manifest, StageKeys.TrainPm(q), "model")));
+            if (fit is not null) inputs.Add(RunArtifacts.Output(manifest, StageKeys.Scalarize, "objective"));
+
+            List<PpoIterationStats> stats = [];
             PpoLearner learner;
             if (start == 0) learner = PpoStage.Learner(ctx, sft, reward);
             else
             {
                 var previous = manifest.Stages[StageKeys.PpoChunk(arm, PreviousChunk(ctx, start))].Outputs;
+                inputs.Add(previous["checkpoint"]);
                 using var checkpoint = new MemoryStream(await artifacts.BytesAsync(previous["checkpoint"], cancel));
                 learner = PpoStage.Learner(ctx, sft, reward, checkpoint);
-                stats.AddRange(System.Text.Json.JsonSerializer.Deserialize<List<PpoIterationStats>>(
-                    await artifacts.BytesAsync(previous["stats"], cancel), Learning.Runs.RunConfig.Json)!);
+                stats = ReadStats(await artifacts.BytesAsync(previous["stats"], cancel));
             }
+            var fingerprint = StageCheckpoints.Fingerprint(inputs);
             using (learner)
             {
-                while (learner.Iteration < end) stats.Add(PpoStage.Iterate(ctx, learner));
-                log.LogInformation("run {RunId}: PPO {Arm} {Iteration}/{Total}, score {Score:F3}, KL {Kl:F3}",
-                    runId, arm, learner.Iteration, total, stats[^1].MeanScore, stats[^1].MeanKl);
+                if (await checkpoints.ResumeAsync(runId, stage, fingerprint, cancel) is { } resume)
+                {
+                    // The checkpoint carries the learner and the stats of the iterations it has done.
+                    using var state = new MemoryStream(resume.State, writable: false);
+                    using var r = new BinaryReader(state);
+                    stats = ReadStats(r.ReadBytes(r.ReadInt32()));
+                    learner.LoadCheckpoint(state);
+                }
+                while (learner.Iteration < end)
+                {
+                    stats.Add(PpoStage.Iterate(ctx, learner));
+                    log.LogInformation("run {RunId}: PPO {Arm} {Iteration}/{Total}, score {Score:F3}, KL {Kl:F3}",
+                        runId, arm, learner.Iteration, total, stats[^1].MeanScore, stats[^1].MeanKl);
+                    if (learner.Iteration < end)
+                        await checkpoints.SaveAsync(runId, stage, fingerprint, learner.Iteration, ResumeState(learner, stats), cancel);
+                }
                 using var ms = new MemoryStream();
                 learner.SaveCheckpoint(ms);
-                return new Dictionary<string, ArtifactReference>
+                var outputs = new Dictionary<string, ArtifactReference>
                 {
                     ["checkpoint"] = await artifacts.Store.PutAsync(runId, $"ppo-{arm}", ms.ToArray(), cancel),
-                    ["stats"] = await artifacts.Store.PutAsync(runId, $"ppo-stats-{arm}",
-                        System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(stats, Learning.Runs.RunConfig.Json), cancel),
+                    ["stats"] = await artifacts.Store.PutAsync(runId, $"ppo-stats-{arm}", JsonSerializer.SerializeToUtf8Bytes(stats, RunConfig.Json), cancel),
                 };
+                await checkpoints.ClearAsync(runId, stage, cancel);
+                return outputs;
             }
         }, async outputs =>
         {
@@ -69,6 +92,21 @@ public sealed class PpoConsumer(RunArtifacts artifacts, StageGate gate, ILogger<
             else
                 await context.Publish(new PolicyTrained { RunId = runId, Arm = arm, Checkpoint = outputs["checkpoint"] }, cancel);
         });
+    }
+
+    private static List<PpoIterationStats> ReadStats(byte[] json) => JsonSerializer.Deserialize<List<PpoIterationStats>>(json, RunConfig.Json)!;
+
+    private static byte[] ResumeState(PpoLearner learner, List<PpoIterationStats> stats)
+    {
+        using var ms = new MemoryStream();
+        using (var w = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            var json = JsonSerializer.SerializeToUtf8Bytes(stats, RunConfig.Json);
+            w.Write(json.Length);
+            w.Write(json);
+        }
+        learner.SaveCheckpoint(ms);
+        return ms.ToArray();
     }
 
     private static int PreviousChunk(RunContext ctx, int start) => Math.Max(0, start - ctx.Config.Ppo.IterationsPerChunk);

@@ -5,8 +5,11 @@ using Morlaif.Learning.Stages;
 
 namespace Morlaif.Workers.PreferenceTrainer;
 
-/// <summary>One message, one principle: trains that principle's PM. Run N instances to train N principles at once.</summary>
-public sealed class PreferenceModelConsumer(RunArtifacts artifacts, StageGate gate, ILogger<PreferenceModelConsumer> log) :
+/// <summary>
+/// One message, one principle: trains that principle's PM, checkpointing after every epoch so a
+/// redelivered message resumes where the last attempt stopped. Run N instances to train N principles at once.
+/// </summary>
+public sealed class PreferenceModelConsumer(RunArtifacts artifacts, StageGate gate, StageCheckpoints checkpoints, ILogger<PreferenceModelConsumer> log) :
     IConsumer<PrincipleLabelled>, IConsumer<TrainPreferenceModel>
 {
     public Task Consume(ConsumeContext<PrincipleLabelled> context) => Run(context, context.Message.RunId, context.Message.Principle);
@@ -16,14 +19,40 @@ public sealed class PreferenceModelConsumer(RunArtifacts artifacts, StageGate ga
     private async Task Run(ConsumeContext context, string runId, string question)
     {
         var cancel = context.CancellationToken;
-        await gate.RunAsync(context, runId, StageKeys.TrainPm(question), async () =>
+        var stage = StageKeys.TrainPm(question);
+        await gate.RunAsync(context, runId, stage, async () =>
         {
             var manifest = await artifacts.ManifestAsync(runId, cancel);
             var ctx = await artifacts.ContextAsync(manifest, cancel);
             var sft = await artifacts.SftPolicyAsync(manifest, ctx, cancel);
-            var pm = PreferenceModelStage.Train(ctx, sft, await artifacts.PairsAsync(manifest, cancel), await artifacts.LabelsAsync(manifest, question, cancel));
-            log.LogInformation("run {RunId}: PM {Question} held-out accuracy {Accuracy:F3}", runId, question, pm.Stats.HeldOutAccuracy);
-            return new Dictionary<string, ArtifactReference> { ["model"] = await artifacts.Store.PutAsync(runId, $"pm-{question}", pm.ToBytes(), cancel) };
+            var pairs = await artifacts.PairsAsync(manifest, cancel);
+            var labels = await artifacts.LabelsAsync(manifest, question, cancel);
+            var inputs = StageCheckpoints.Fingerprint(manifest.Config, RunArtifacts.Output(manifest, StageKeys.Sft, "policy"),
+                RunArtifacts.Output(manifest, StageKeys.Sft, "pairs"), RunArtifacts.Output(manifest, StageKeys.Label(question), "labels"));
+
+            var (model, trainer) = PreferenceModelStage.Start(ctx, sft, pairs, labels);
+            using (trainer)
+            {
+                if (await checkpoints.ResumeAsync(runId, stage, inputs, cancel) is { } resume)
+                {
+                    using var state = new MemoryStream(resume.State, writable: false);
+                    trainer.LoadCheckpoint(state);
+                }
+                while (!trainer.Done)
+                {
+                    var loss = trainer.RunEpoch();
+                    log.LogInformation("run {RunId}: PM {Question} epoch {Epoch}/{Epochs}, loss {Loss:F4}", runId, question, trainer.Epoch, ctx.Config.PreferenceModel.Epochs, loss);
+                    if (trainer.Done) break; // the finished model is the stage's output, not a checkpoint
+                    using var state = new MemoryStream();
+                    trainer.SaveCheckpoint(state);
+                    await checkpoints.SaveAsync(runId, stage, inputs, trainer.Epoch, state.ToArray(), cancel);
+                }
+                var pm = PreferenceModelStage.Finish(model, trainer, pairs, labels);
+                log.LogInformation("run {RunId}: PM {Question} held-out accuracy {Accuracy:F3}", runId, question, pm.Stats.HeldOutAccuracy);
+                var output = await artifacts.Store.PutAsync(runId, $"pm-{question}", pm.ToBytes(), cancel);
+                await checkpoints.ClearAsync(runId, stage, cancel);
+                return new Dictionary<string, ArtifactReference> { ["model"] = output };
+            }
         }, outputs => context.Publish(new PreferenceModelTrained { RunId = runId, Principle = question, Model = outputs["model"] }, cancel));
     }
 }

@@ -42,7 +42,7 @@ public class PreferenceModelLearningTests
         var test = Enumerable.Range(0, 200).Select(_ => Make(truth: true)).ToList();
         var pm = PreferenceModel.FromPolicy(Tiny.Policy(6));
         var before = PreferenceModelTraining.Accuracy(pm, test);
-        PreferenceModelTraining.Train(pm, train, new PmSettings(Epochs: 3, BatchSize: 32, LearningRate: 1e-3), rng);
+        PreferenceModelTraining.Train(pm, train, new PmSettings(Epochs: 3, BatchSize: 32, LearningRate: 1e-3), seed: 6);
         var after = PreferenceModelTraining.Accuracy(pm, test);
         Assert.True(after > 0.75, $"held-out accuracy {before:F3} -> {after:F3}");
     }
