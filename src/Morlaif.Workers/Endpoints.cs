@@ -18,13 +18,14 @@ public static class Endpoints
     public static Uri Queue(string name) => new($"queue:{name}");
 
     /// <summary>
-    /// Retry lives here and nowhere else: a few quick retries for transient faults (a storage blip, a
-    /// lost race), none for errors that retrying cannot fix (bad config, bad or corrupt input, unknown run).
-    /// What still fails becomes a Fault, which marks the run Faulted.
+    /// Retry lives here and nowhere else: retries spread over about a minute for transient faults (a
+    /// storage outage on top of the storage client's own retries, a lost race), none for errors that
+    /// retrying cannot fix (bad config, bad or corrupt input, unknown run). What still fails becomes a
+    /// Fault, which marks the run Faulted. Long stages resume from their checkpoints on each retry.
     /// </summary>
     public static void Retry(IReceiveEndpointConfigurator endpoint) => endpoint.UseMessageRetry(r =>
     {
-        r.Intervals(200, 1000, 5000);
+        r.Intervals(200, 1000, 5000, 15_000, 30_000);
         r.Ignore<ConfigException>();
         r.Ignore<ArgumentException>();
         r.Ignore<InvalidDataException>();

@@ -26,11 +26,15 @@ public sealed class RunArtifacts(IArtifactStore store, IManifestStore manifests,
         await CachedAsync(manifest.Config, async bytes =>
             new RunContext(RunConfig.Parse(System.Text.Encoding.UTF8.GetString(bytes), $"run {manifest.RunId} config"), device), cancel);
 
-    /// <summary>The artifact a completed stage recorded under <paramref name="output"/>; a clear error if the stage has not produced it.</summary>
+    /// <summary>
+    /// The artifact a completed stage recorded under <paramref name="output"/>. A message for a stage whose
+    /// inputs do not exist yet is bad input (the events arrive only after their outputs are recorded), so
+    /// this is InvalidDataException: not retried, the run is marked Faulted with this reason.
+    /// </summary>
     public static ArtifactReference Output(RunManifest manifest, string stage, string output) =>
         manifest.Stages.TryGetValue(stage, out var s) && s.Outputs.TryGetValue(output, out var r)
             ? r
-            : throw new InvalidOperationException($"run {manifest.RunId}: stage '{stage}' has no output '{output}' yet");
+            : throw new InvalidDataException($"run {manifest.RunId}: stage '{stage}' has no output '{output}' yet");
 
     public Task<PolicyModel> SftPolicyAsync(RunManifest manifest, RunContext ctx, CancellationToken cancel) =>
         CachedAsync(Output(manifest, StageKeys.Sft, "policy"), bytes => Task.FromResult(ctx.LoadPolicy(bytes)), cancel);

@@ -43,7 +43,7 @@ public sealed class StageGate(IManifestStore manifests)
             }, context.CancellationToken);
             var result = await compute();
             outputs = result.Artifacts;
-            var (_, claimed) = await manifests.UpdateAsync(runId, m =>
+            var (stored, _) = await manifests.UpdateAsync(runId, m =>
             {
                 var s = m.Stage(stage);
                 if (s.State is StageState.Done or StageState.Publishing) return false;
@@ -53,7 +53,10 @@ public sealed class StageGate(IManifestStore manifests)
                 s.Claim = me;
                 return true;
             }, context.CancellationToken);
-            if (!claimed) return; // another message finished the same work first and publishes it
+            // Read the claim from what is stored rather than from "this call changed it": when the storage
+            // service applied our write but the answer was lost, the retry finds our own claim already there.
+            var claim = stored.Stages[stage];
+            if (claim.State != StageState.Publishing || claim.Claim != me) return; // another message finished the same work first and publishes it
         }
 
         await publish(outputs);

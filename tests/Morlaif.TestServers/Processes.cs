@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace Morlaif.Integration.Tests;
+namespace Morlaif.TestServers;
 
 /// <summary>Worker hosts and the CLI as child processes, from the solution's own build output.</summary>
 public sealed class Processes : IDisposable
@@ -21,10 +21,11 @@ public sealed class Processes : IDisposable
 
     public static string CliDll => Path.Combine(RepoRoot, "src", "Morlaif.Cli", "bin", Configuration, "net10.0", "morlaif.dll");
 
-    public Process StartWorker(string service, string? name = null)
+    /// <param name="env">this worker's environment instead of the shared one</param>
+    public Process StartWorker(string service, string? name = null, Dictionary<string, string>? env = null)
     {
         var output = new StringBuilder();
-        var p = Start(ServiceDll(service), [], output);
+        var p = Start(ServiceDll(service), [], output, false, out _, env);
         lock (_running) _running.Add((name ?? service, p, output));
         return p;
     }
@@ -56,15 +57,14 @@ public sealed class Processes : IDisposable
         lock (_running) return _running.First(r => r.Process == p).Output.ToString();
     }
 
-    private Process Start(string dll, string[] args, StringBuilder output) => Start(dll, args, output, false, out _);
-
-    private Process Start(string dll, string[] args, StringBuilder output, bool separateStderr, out StringBuilder? stderr)
+    private Process Start(string dll, string[] args, StringBuilder output, bool separateStderr, out StringBuilder? stderr,
+        Dictionary<string, string>? env = null)
     {
         if (!File.Exists(dll)) throw new FileNotFoundException($"{dll} is not built; build the solution first");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(dll)! };
         psi.ArgumentList.Add(dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
-        foreach (var (k, v) in _env) psi.Environment[k] = v;
+        foreach (var (k, v) in env ?? _env) psi.Environment[k] = v;
         var p = new Process { StartInfo = psi };
         var err = separateStderr ? new StringBuilder() : output;
         p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };

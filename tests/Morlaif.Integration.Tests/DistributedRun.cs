@@ -1,0 +1,177 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+
+// Every test here starts several worker processes on a 2-core machine, and some restart the shared
+// broker: one test at a time.
+[assembly: CollectionBehavior(DisableTestParallelization = true)]
+
+namespace Morlaif.Integration.Tests;
+
+/// <summary>
+/// One test's distributed pipeline: its own RabbitMQ virtual host, the workers as child processes
+/// against the real RabbitMQ and Azurite, the CLI, and direct reads of the manifest and blobs to check on them.
+/// </summary>
+public sealed class DistributedRun : IAsyncDisposable
+{
+    /// <summary>A run small enough to finish in about a minute here, with every stage present.</summary>
+    public const string TinyConfig = """
+        {
+          "seed": 11,
+          "principles": ["helpfulness", "conciseness", "ethicality"],
+          "model": { "dModel": 32, "layers": 1, "heads": 2 },
+          "sft": { "demonstrations": 600, "epochs": 2, "batchSize": 64 },
+          "pairs": { "train": 80, "test": 40 },
+          "preferenceModel": { "epochs": 3 },
+          "ppo": { "iterations": 6, "iterationsPerChunk": 3, "rolloutsPerIteration": 64, "maxNewTokens": 24 },
+          "evaluation": { "prompts": 30 }
+        }
+        """;
+
+    public static readonly string[] Questions = ["helpfulness", "conciseness", "ethicality", "overall"];
+
+    private readonly string _vhost;
+    private readonly string _configPath;
+    private readonly Dictionary<string, string> _env;
+
+    public Processes Processes { get; }
+    public string Amqp { get; }
+
+    private DistributedRun(string vhost, string amqp, string config)
+    {
+        _vhost = vhost;
+        Amqp = amqp;
+        _env = Environment(Servers.BlobConnectionString);
+        Processes = new Processes(_env);
+        _configPath = Path.Combine(Path.GetTempPath(), $"{_vhost}.json");
+        File.WriteAllText(_configPath, config);
+    }
+
+    public string VirtualHost => _vhost;
+
+    public static async Task<DistributedRun> CreateAsync(string config = TinyConfig)
+    {
+        var vhost = $"morlaif-test-{Guid.NewGuid():N}"[..26];
+        var amqp = await Servers.NewVirtualHostAsync(vhost);
+        return new DistributedRun(vhost, amqp, config);
+    }
+
+    private Dictionary<string, string> Environment(string blobs) => new()
+    {
+        ["ConnectionStrings__rabbitmq"] = Amqp,
+        ["ConnectionStrings__blobs"] = blobs,
+        ["Morlaif__Transport"] = "rabbitmq",
+        ["Morlaif__Storage"] = "azure",
+    };
+
+    /// <summary>Starts a worker; <paramref name="blobPort"/> routes its storage traffic through a proxy on that port.</summary>
+    public Process StartWorker(string service, string? name = null, int? blobPort = null) =>
+        blobPort is { } port
+            ? Processes.StartWorker(service, name, Environment(Servers.BlobConnectionStringOnPort(port)))
+            : Processes.StartWorker(service, name);
+
+    public void StartAllWorkers(params string[] except)
+    {
+        foreach (var (service, name) in new[]
+                 {
+                     ("Morlaif.Labeller", "Labeller"), ("Morlaif.PreferenceTrainer", "PreferenceTrainer#1"), ("Morlaif.PreferenceTrainer", "PreferenceTrainer#2"),
+                     ("Morlaif.Scalarizer", "Scalarizer"), ("Morlaif.Evaluator", "Evaluator"), ("Morlaif.PpoLearner", "PpoLearner"),
+                 })
+            if (!except.Contains(service)) StartWorker(service, name);
+    }
+
+    public string Start()
+    {
+        var (exit, stdout, stderr) = Processes.Cli("start", "--config", _configPath);
+        Assert.True(exit == 0, $"morlaif start failed ({exit}): {stderr}\n{stdout}");
+        return stdout.Trim().Split('\n')[^1].Trim(); // the run id alone on the last line
+    }
+
+    public JsonElement Status(string runId)
+    {
+        var (exit, stdout, stderr) = Processes.Cli("status", runId, "--json");
+        Assert.True(exit == 0, $"morlaif status failed ({exit}): {stderr}");
+        return JsonDocument.Parse(stdout).RootElement;
+    }
+
+    private static BlobContainerClient Container() => new BlobServiceClient(Servers.BlobConnectionString).GetBlobContainerClient("morlaif");
+
+    /// <summary>The manifest straight from blob storage: fast enough to poll every 100 ms (a CLI call takes seconds).</summary>
+    public static JsonElement Manifest(string runId) =>
+        JsonDocument.Parse(Container().GetBlobClient($"runs/{runId}/manifest.json").DownloadContent().Value.Content.ToString()).RootElement;
+
+    public static JsonElement Stage(JsonElement manifest, string key) => manifest.GetProperty("stages").GetProperty(key);
+
+    public static string State(JsonElement record) => record.GetProperty("state").GetString()!;
+
+    /// <summary>Polls the manifest until <paramref name="done"/> holds; fails on a fault, on time-out, or (if asked) on completion first.</summary>
+    public JsonElement WaitFor(string runId, Func<JsonElement, bool> done, TimeSpan timeout, bool failIfCompletedFirst = false)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var status = Manifest(runId);
+            if (done(status)) return status;
+            var state = State(status);
+            if (state == "Faulted" || DateTime.UtcNow > deadline)
+                Assert.Fail($"run {runId} is {state}: {status}\n{Processes.Logs()}");
+            if (failIfCompletedFirst && state == "Completed") Assert.Fail($"run {runId} completed before the awaited condition held: {status}");
+            Thread.Sleep(100);
+        }
+    }
+
+    public static bool Completed(JsonElement manifest) => State(manifest) == "Completed";
+
+    public JsonElement WaitForCompletion(string runId, TimeSpan timeout) => WaitFor(runId, Completed, timeout);
+
+    /// <summary>The first stage whose key starts with <paramref name="prefix"/> and that satisfies <paramref name="match"/>, or null.</summary>
+    public static string? FindStage(JsonElement manifest, string prefix, Func<JsonElement, bool> match) =>
+        manifest.GetProperty("stages").EnumerateObject()
+            .Where(s => s.Name.StartsWith(prefix, StringComparison.Ordinal) && match(s.Value)).Select(s => s.Name).FirstOrDefault();
+
+    public static List<string> Blobs(string runId, string kind) =>
+        Container().GetBlobs(BlobTraits.None, BlobStates.None, $"runs/{runId}/{kind}/", CancellationToken.None).Select(b => b.Name).ToList();
+
+    /// <summary>Every blob of the run by kind (manifest excluded).</summary>
+    public static Dictionary<string, int> BlobCounts(string runId) =>
+        Container().GetBlobs(BlobTraits.None, BlobStates.None, $"runs/{runId}/", CancellationToken.None)
+            .Select(b => b.Name.Split('/')).Where(p => p.Length == 4).GroupBy(p => p[2]).ToDictionary(g => g.Key, g => g.Count());
+
+    /// <summary>
+    /// Every stage is Done, has no checkpoint left, and ran the given number of times at most; every output
+    /// the manifest references downloads with the hash and length it was recorded with; the run holds one
+    /// blob per output and nothing else (no duplicates, no leftover checkpoints).
+    /// </summary>
+    public static void AssertCompleteAndIntact(string runId, JsonElement manifest)
+    {
+        Assert.Equal("Completed", State(manifest));
+        var referenced = new HashSet<string>();
+        foreach (var stage in manifest.GetProperty("stages").EnumerateObject())
+        {
+            Assert.True(State(stage.Value) == "Done", $"{stage.Name} is {State(stage.Value)}");
+            Assert.True(!stage.Value.TryGetProperty("checkpoint", out var c) || c.ValueKind == JsonValueKind.Null, $"{stage.Name} still has a checkpoint");
+            foreach (var output in stage.Value.GetProperty("outputs").EnumerateObject())
+            {
+                var name = output.Value.GetProperty("name").GetString()!;
+                referenced.Add(name);
+                var bytes = Container().GetBlobClient(name).DownloadContent().Value.Content.ToArray();
+                Assert.Equal(output.Value.GetProperty("length").GetInt64(), bytes.LongLength);
+                Assert.Equal(output.Value.GetProperty("sha256").GetString(), Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)));
+            }
+        }
+        var stored = Container().GetBlobs(BlobTraits.None, BlobStates.None, $"runs/{runId}/", CancellationToken.None)
+            .Select(b => b.Name).Where(n => !n.EndsWith("/manifest.json", StringComparison.Ordinal)).ToHashSet();
+        stored.ExceptWith(referenced);
+        // The config is referenced from the manifest's root, not from a stage.
+        stored.RemoveWhere(n => n == manifest.GetProperty("config").GetProperty("name").GetString());
+        Assert.True(stored.Count == 0, $"blobs no stage references: {string.Join(", ", stored)}");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Processes.Dispose();
+        await Servers.DeleteVirtualHostAsync(_vhost);
+        File.Delete(_configPath);
+    }
+}

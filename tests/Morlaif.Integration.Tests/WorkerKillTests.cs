@@ -1,0 +1,71 @@
+using System.Text.Json;
+using static Morlaif.Integration.Tests.DistributedRun;
+
+namespace Morlaif.Integration.Tests;
+
+/// <summary>
+/// Any worker may die at any moment. Each case SIGKILLs one kind of worker in the middle of its stage
+/// (no shutdown: the message in hand is never acknowledged), starts a new one, and checks that the run
+/// completes with every artifact present once, and that PM training and PPO resumed from their last
+/// checkpoint rather than from zero.
+/// </summary>
+[Trait("Category", "Integration")]
+public sealed class WorkerKillTests : IAsyncLifetime
+{
+    private DistributedRun _run = null!;
+
+    public async Task InitializeAsync() => _run = await CreateAsync();
+
+    public async Task DisposeAsync() => await _run.DisposeAsync();
+
+    private static bool Running(JsonElement stage) => State(stage) == "Running";
+
+    private static int? CheckpointStep(JsonElement stage) =>
+        stage.TryGetProperty("checkpoint", out var c) && c.ValueKind == JsonValueKind.Object ? c.GetProperty("step").GetInt32() : null;
+
+    [Theory]
+    [InlineData("Morlaif.Labeller", "label/", false)]
+    [InlineData("Morlaif.PreferenceTrainer", "train-pm/", true)]
+    [InlineData("Morlaif.Scalarizer", "scalarize", false)]
+    [InlineData("Morlaif.PpoLearner", "ppo/", true)]
+    [InlineData("Morlaif.Evaluator", "evaluate", false)]
+    public async Task A_worker_killed_in_the_middle_of_its_stage_is_replaced_and_the_run_completes_with_nothing_lost_or_duplicated(
+        string service, string stagePrefix, bool resumesFromCheckpoint)
+    {
+        // The victim reaches storage through a proxy that adds latency, so its stage lasts seconds and the
+        // kill lands inside it; everything else runs at full speed.
+        await using var slow = new FaultProxy(Servers.BlobPort) { Latency = TimeSpan.FromMilliseconds(100) };
+        _run.StartAllWorkers(except: service);
+        var victim = _run.StartWorker(service, $"{service}#1 (killed)", blobPort: slow.Port);
+        var runId = _run.Start();
+
+        // In the stage; for the stages that checkpoint, past their first checkpoint.
+        string? stage = null;
+        _run.WaitFor(runId, m => (stage = FindStage(m, stagePrefix, s => Running(s) && (!resumesFromCheckpoint || CheckpointStep(s) is not null))) is not null,
+            TimeSpan.FromMinutes(6), failIfCompletedFirst: true);
+        victim.Kill();
+        victim.WaitForExit();
+        var atKill = Stage(Manifest(runId), stage!);
+        Assert.Equal("Running", State(atKill));
+        var step = CheckpointStep(atKill);
+
+        var replacement = _run.StartWorker(service, $"{service}#2");
+        var done = _run.WaitForCompletion(runId, TimeSpan.FromMinutes(6));
+
+        AssertCompleteAndIntact(runId, done);
+        var record = Stage(done, stage!);
+        Assert.Equal(2, record.GetProperty("attempts").GetInt32()); // the killed attempt, and the one that finished
+        if (resumesFromCheckpoint)
+        {
+            // The second attempt started from the checkpoint the first had saved, not from zero.
+            Assert.True(record.TryGetProperty("resumedFrom", out var resumed) && resumed.ValueKind == JsonValueKind.Number,
+                $"{stage} did not resume: {record}\n{_run.Processes.Logs()}");
+            Assert.Equal(step, resumed.GetInt32());
+            Assert.Contains($"{stage} resumes from its checkpoint at step {step}", _run.Processes.LogOf(replacement));
+        }
+        // Stages the victim did not touch ran once.
+        foreach (var other in done.GetProperty("stages").EnumerateObject().Where(s => !s.Name.StartsWith(stagePrefix, StringComparison.Ordinal)
+                     && !(service == "Morlaif.PpoLearner" && s.Name == "sft")))
+            Assert.Equal(1, other.Value.GetProperty("attempts").GetInt32());
+    }
+}

@@ -1,0 +1,110 @@
+using System.Net.Http.Headers;
+using System.Text;
+
+namespace Morlaif.TestServers;
+
+/// <summary>
+/// The local servers of infra/local.sh. Each test gets its own RabbitMQ virtual host (through the
+/// management API), so queues left over from another run can never feed it messages.
+/// </summary>
+public static class Servers
+{
+    public const string Blobs =
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;";
+
+    public static string BlobConnectionString =>
+        Environment.GetEnvironmentVariable("ConnectionStrings__blobs") is { Length: > 0 } cs ? cs : Blobs;
+
+    /// <summary>The blob connection string with its endpoint moved to another port on 127.0.0.1 (a <see cref="FaultProxy"/>).</summary>
+    public static string BlobConnectionStringOnPort(int port) =>
+        System.Text.RegularExpressions.Regex.Replace(BlobConnectionString, @"BlobEndpoint=http://127\.0\.0\.1:\d+/", $"BlobEndpoint=http://127.0.0.1:{port}/");
+
+    /// <summary>The port Azurite's blob service listens on, from the connection string.</summary>
+    public static int BlobPort => int.Parse(System.Text.RegularExpressions.Regex.Match(BlobConnectionString, @"BlobEndpoint=http://127\.0\.0\.1:(\d+)/").Groups[1].Value,
+        System.Globalization.CultureInfo.InvariantCulture);
+
+    private static HttpClient Management()
+    {
+        var http = new HttpClient { BaseAddress = new Uri("http://127.0.0.1:15672/api/") };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String("guest:guest"u8.ToArray()));
+        return http;
+    }
+
+    /// <summary>Creates a virtual host and returns the AMQP connection string for it.</summary>
+    public static async Task<string> NewVirtualHostAsync(string name)
+    {
+        using var http = Management();
+        (await http.PutAsync($"vhosts/{name}", null)).EnsureSuccessStatusCode();
+        var permissions = new StringContent("""{"configure":".*","write":".*","read":".*"}""", Encoding.UTF8, "application/json");
+        (await http.PutAsync($"permissions/{name}/guest", permissions)).EnsureSuccessStatusCode();
+        return $"amqp://guest:guest@127.0.0.1:5672/{name}";
+    }
+
+    public static async Task DeleteVirtualHostAsync(string name)
+    {
+        using var http = Management();
+        await http.DeleteAsync($"vhosts/{name}");
+    }
+
+    /// <summary>
+    /// Restarts the broker application (rabbitmqctl stop_app, start_app): every connection drops, durable
+    /// queues and persistent messages survive, as in a broker restart. Affects every user of the broker.
+    /// </summary>
+    public static void RestartBroker(TimeSpan down)
+    {
+        Ctl("stop_app");
+        Thread.Sleep(down);
+        Ctl("start_app");
+    }
+
+    private static void Ctl(string command)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { Path.Combine(Processes.RepoRoot, "infra", "local.sh"), "ctl", command }) psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var output = p.StandardOutput.ReadToEndAsync();
+        var error = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"rabbitmqctl {command} failed ({p.ExitCode}): {error}{output.Result}");
+    }
+
+    /// <summary>Puts a raw body on a queue (through the default exchange), as a foreign or broken publisher would.</summary>
+    public static async Task PublishRawAsync(string vhost, string queue, string body, string contentType = "application/vnd.masstransit+json")
+    {
+        using var http = Management();
+        var request = System.Text.Json.JsonSerializer.Serialize(new
+        {
+            properties = new { content_type = contentType, delivery_mode = 2 },
+            routing_key = queue,
+            payload = body,
+            payload_encoding = "string",
+        });
+        var response = await http.PostAsync($"exchanges/{vhost}/amq.default/publish", new StringContent(request, Encoding.UTF8, "application/json"));
+        response.EnsureSuccessStatusCode();
+        var routed = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("routed").GetBoolean();
+        if (!routed) throw new InvalidOperationException($"no queue '{queue}' in virtual host {vhost}");
+    }
+
+    /// <summary>Up to <paramref name="count"/> messages from a queue, left on it: (body, headers as JSON).</summary>
+    public static async Task<List<(string Body, System.Text.Json.JsonElement Headers)>> PeekAsync(string vhost, string queue, int count = 20)
+    {
+        using var http = Management();
+        var request = $$"""{"count":{{count}},"ackmode":"ack_requeue_true","encoding":"auto"}""";
+        var response = await http.PostAsync($"queues/{vhost}/{queue}/get", new StringContent(request, Encoding.UTF8, "application/json"));
+        if (response.StatusCode == System.Net.HttpStatusCode.NotFound) return [];
+        response.EnsureSuccessStatusCode();
+        var messages = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        return messages.EnumerateArray().Select(m => (m.GetProperty("payload").GetString()!, m.GetProperty("properties").GetProperty("headers").Clone())).ToList();
+    }
+
+    /// <summary>Every queue of a virtual host with its message count and how many deliveries were redeliveries.</summary>
+    public static async Task<List<(string Name, long Messages, long Redelivered)>> QueuesAsync(string vhost)
+    {
+        using var http = Management();
+        var queues = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync($"queues/{vhost}")).RootElement;
+        return queues.EnumerateArray().Select(q => (
+            q.GetProperty("name").GetString()!,
+            q.TryGetProperty("messages", out var m) ? m.GetInt64() : 0,
+            q.TryGetProperty("message_stats", out var st) && st.TryGetProperty("redeliver", out var r) ? r.GetInt64() : 0)).ToList();
+    }
+}
