@@ -21,7 +21,8 @@ public static class WorkerRegistration
     public static IServiceCollection AddStageServices(this IServiceCollection services) => services
         .AddSingleton<RunArtifacts>()
         .AddSingleton<StageGate>()
-        .AddSingleton<StageCheckpoints>();
+        .AddSingleton<StageCheckpoints>()
+        .AddReceiveObserver<ContractFaultObserver>();
 
     public static void AddWorkers(this IBusRegistrationConfigurator bus, IEnumerable<string> workers)
     {

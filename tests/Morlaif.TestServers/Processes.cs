@@ -40,6 +40,15 @@ public sealed class Processes : IDisposable
         return (p.ExitCode, stdout.ToString(), stderr!.ToString());
     }
 
+    /// <summary>The worker processes started so far, by name.</summary>
+    public IReadOnlyList<(string Name, Process Process)> Workers
+    {
+        get
+        {
+            lock (_running) return _running.Select(r => (r.Name, r.Process)).ToList();
+        }
+    }
+
     public string Logs()
     {
         var sb = new StringBuilder();

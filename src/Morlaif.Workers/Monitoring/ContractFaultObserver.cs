@@ -1,0 +1,88 @@
+using System.Text.Json;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using Morlaif.Storage;
+
+namespace Morlaif.Workers.Monitoring;
+
+/// <summary>
+/// A message whose body does not match its contract (missing or mistyped fields) never reaches a
+/// consumer, so no Fault&lt;T&gt; names its run. This observer reads the run id out of the raw body, when
+/// there is one, and marks that run Faulted with the reason; MassTransit moves the message itself to the
+/// queue's _error queue with the same reason in its headers. Faults inside consumers are left to
+/// <see cref="RunFaultConsumer"/>.
+/// </summary>
+public sealed class ContractFaultObserver(IManifestStore manifests, ILogger<ContractFaultObserver> log) : IReceiveObserver
+{
+    public Task PreReceive(ReceiveContext context) => Task.CompletedTask;
+
+    public Task PostReceive(ReceiveContext context) => Task.CompletedTask;
+
+    public Task PostConsume<T>(ConsumeContext<T> context, TimeSpan duration, string consumerType) where T : class => Task.CompletedTask;
+
+    public Task ConsumeFault<T>(ConsumeContext<T> context, TimeSpan duration, string consumerType, Exception exception) where T : class =>
+        Task.CompletedTask;
+
+    public async Task ReceiveFault(ReceiveContext context, Exception exception)
+    {
+        if (ThrownInOurCode(exception)) return; // a consumer ran and failed: its Fault<T> carries the run and stage
+        var (type, runId) = Peek(context.Body.GetBytes());
+        var stage = StageOf(context.InputAddress);
+        var reason = $"message {type ?? "(no message type)"} does not match its contract: {exception.GetType().Name}: {exception.Message}";
+        log.LogError("{Stage}: {Reason}", stage, reason);
+        if (!RunIds.IsValid(runId)) return; // no run to mark: the _error queue and this log are the record
+        try
+        {
+            await manifests.UpdateAsync(runId!, m =>
+            {
+                if (m.State == RunState.Completed) return false;
+                m.State = RunState.Faulted;
+                m.Error = $"{stage}: {reason}";
+                return true;
+            });
+        }
+        catch (RunNotFoundException)
+        {
+            log.LogError("run {RunId} named by the message has no manifest; the fault is only logged", runId);
+        }
+    }
+
+    /// <summary>
+    /// Whether the exception passed through this project's code. MassTransit reports a body that failed to
+    /// deserialize and a consumer that threw through the same ReceiveFault (both with IsFaulted set), so the
+    /// stack is what tells them apart: deserialization fails inside MassTransit before any consumer runs.
+    /// </summary>
+    private static bool ThrownInOurCode(Exception exception) =>
+        new System.Diagnostics.StackTrace(exception).GetFrames().Any(f =>
+            f.GetMethod()?.DeclaringType?.Assembly.GetName().Name?.StartsWith("Morlaif.", StringComparison.Ordinal) == true);
+
+    /// <summary>The message type and run id of a MassTransit JSON envelope, as far as the body has them.</summary>
+    private static (string? Type, string? RunId) Peek(byte[] body)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(body);
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) return (null, null);
+            var type = root.TryGetProperty("messageType", out var t) && t.ValueKind == JsonValueKind.Array && t.GetArrayLength() > 0
+                ? t[0].GetString()?.Split(':')[^1]
+                : null;
+            var runId = root.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.Object
+                        && m.TryGetProperty("runId", out var r) && r.ValueKind == JsonValueKind.String
+                ? r.GetString()
+                : null;
+            return (type, runId);
+        }
+        catch (JsonException)
+        {
+            return (null, null);
+        }
+    }
+
+    /// <summary>The stage a queue serves ("morlaif-train-pm" → "train-pm"), as `morlaif replay --stage` names it.</summary>
+    private static string StageOf(Uri inputAddress)
+    {
+        var queue = inputAddress.AbsolutePath.Split('/')[^1];
+        return queue.StartsWith("morlaif-", StringComparison.Ordinal) ? queue["morlaif-".Length..] : queue;
+    }
+}

@@ -1,0 +1,120 @@
+using System.Text.Json;
+using static Morlaif.Integration.Tests.DistributedRun;
+
+namespace Morlaif.Integration.Tests;
+
+/// <summary>
+/// Messages come from outside the project's own code too (other publishers, hand-made replays, old
+/// versions). A body that does not match the contract gets one clear error, lands in the queue's
+/// _error queue with the reason, marks its run Faulted when it names one, and publishes nothing.
+/// </summary>
+[Trait("Category", "Integration")]
+public sealed class BadMessageTests : IAsyncLifetime
+{
+    private DistributedRun _run = null!;
+
+    public async Task InitializeAsync() => _run = await CreateAsync();
+
+    public async Task DisposeAsync() => await _run.DisposeAsync();
+
+    private static string Envelope(string type, string message) =>
+        $$"""{"messageId":"{{Guid.NewGuid()}}","messageType":["urn:message:Morlaif.Contracts:{{type}}"],"message":{{message}}}""";
+
+    private async Task<List<(string Body, JsonElement Headers)>> ErrorsAsync(string queue, int atLeast)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+        while (true)
+        {
+            var errors = await Servers.PeekAsync(_run.VirtualHost, $"{queue}_error");
+            if (errors.Count >= atLeast) return errors;
+            if (DateTime.UtcNow > deadline) Assert.Fail($"{queue}_error has {errors.Count} messages, expected {atLeast}\n{_run.Processes.Logs()}");
+            await Task.Delay(200);
+        }
+    }
+
+    private static string Error(string runId)
+    {
+        var m = Manifest(runId);
+        Assert.True(State(m) == "Faulted", $"run {runId} is {State(m)}: {m}");
+        return m.GetProperty("error").GetString()!;
+    }
+
+    private string WaitForFault(string runId)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+        while (State(Manifest(runId)) != "Faulted")
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail($"run {runId} was not marked Faulted: {Manifest(runId)}\n{_run.Processes.Logs()}");
+            Thread.Sleep(200);
+        }
+        return Error(runId);
+    }
+
+    /// <summary>Rewrites a run's manifest as if its SFT stage had finished, with outputs that name blobs that do not exist.</summary>
+    private static void PretendSftProducedMissingBlobs(string runId)
+    {
+        var blob = new Azure.Storage.Blobs.BlobServiceClient(Servers.BlobConnectionString).GetBlobContainerClient("morlaif").GetBlobClient($"runs/{runId}/manifest.json");
+        var manifest = System.Text.Json.Nodes.JsonNode.Parse(blob.DownloadContent().Value.Content.ToString())!;
+        System.Text.Json.Nodes.JsonObject Missing(string kind) => new()
+        {
+            ["container"] = "morlaif", ["name"] = $"runs/{runId}/{kind}/{new string('0', 64)}", ["sha256"] = new string('0', 64), ["length"] = 1,
+        };
+        manifest["stages"]!["sft"] = new System.Text.Json.Nodes.JsonObject
+        {
+            ["state"] = "Done", ["attempts"] = 1, ["outputs"] = new System.Text.Json.Nodes.JsonObject { ["policy"] = Missing("sft-policy"), ["pairs"] = Missing("pairs") },
+        };
+        blob.Upload(BinaryData.FromString(manifest.ToJsonString()), overwrite: true);
+    }
+
+    [Fact]
+    public async Task Bodies_that_do_not_match_the_contract_are_rejected_with_their_reason_and_fault_the_run_they_name()
+    {
+        // Runs that exist (their manifests are written) but do not progress on their own: no learner runs SFT.
+        _run.StartWorker("Morlaif.Labeller");
+        _run.StartWorker("Morlaif.PreferenceTrainer");
+        string missingField = _run.Start(), unknownPrinciple = _run.Start(), missingBlob = _run.Start();
+        PretendSftProducedMissingBlobs(missingBlob);
+
+        await Servers.PublishRawAsync(_run.VirtualHost, "morlaif-label", "this is not json");
+        await Servers.PublishRawAsync(_run.VirtualHost, "morlaif-label", Envelope("LabelPairs", """{"runId":42}"""));
+        await Servers.PublishRawAsync(_run.VirtualHost, "morlaif-label", Envelope("LabelPairs", """{"runId":"../../etc"}"""));
+        await Servers.PublishRawAsync(_run.VirtualHost, "morlaif-train-pm", Envelope("TrainPreferenceModel", $$"""{"runId":"{{missingField}}"}"""));
+        await Servers.PublishRawAsync(_run.VirtualHost, "morlaif-label", Envelope("LabelPairs", $$"""{"runId":"{{unknownPrinciple}}","principle":"nonsense"}"""));
+        await Servers.PublishRawAsync(_run.VirtualHost, "morlaif-label", Envelope("LabelPairs", $$"""{"runId":"{{missingBlob}}","principle":"helpfulness"}"""));
+
+        // Each message is in its queue's _error queue with the reason MassTransit recorded.
+        var errors = (await ErrorsAsync("morlaif-label", 5)).Select(e => e.Headers.GetProperty("MT-Fault-Message").GetString()!).ToList();
+        Assert.Contains(errors, e => e.Contains("invalid JSON", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("token type 'Number'", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("run id '../../etc' is not valid", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("has no principle 'nonsense'", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("does not exist", StringComparison.Ordinal));
+        var trainErrors = await ErrorsAsync("morlaif-train-pm", 1);
+        Assert.Contains("missing required properties including: 'principle'", trainErrors[0].Headers.GetProperty("MT-Fault-Message").GetString());
+
+        // Each run a message named is Faulted with that message's reason, as `morlaif status` shows it.
+        var contract = WaitForFault(missingField);
+        Assert.StartsWith("train-pm: message TrainPreferenceModel does not match its contract", contract);
+        Assert.Contains("'principle'", contract);
+        var unknown = WaitForFault(unknownPrinciple);
+        Assert.StartsWith("label: ", unknown);
+        Assert.Contains("has no principle 'nonsense'", unknown);
+        var missing = WaitForFault(missingBlob);
+        Assert.StartsWith("label", missing);
+        Assert.Contains($"runs/{missingBlob}/pairs/", missing);
+        Assert.Contains("does not exist", missing);
+        var (exit, table, _) = _run.Processes.Cli("status", missingBlob);
+        Assert.Equal(0, exit);
+        Assert.Contains("Faulted", table);
+        Assert.Contains("does not exist", table);
+
+        // Nothing partial was published or kept: no stage queue holds a message but the three runs' own
+        // start events (waiting for a learner), no run has an artifact but its config.
+        foreach (var (queue, messages, _) in await Servers.QueuesAsync(_run.VirtualHost))
+            if (!queue.EndsWith("_error", StringComparison.Ordinal)) Assert.True(messages == (queue == "morlaif-sft" ? 3 : 0), $"{queue} holds {messages} messages");
+        foreach (var run in new[] { missingField, unknownPrinciple, missingBlob })
+            Assert.Equal(["config"], BlobCounts(run).Keys);
+        // The workers are still there for the next message.
+        Assert.All(_run.Processes.Workers, w => Assert.False(w.Process.HasExited, w.Name));
+    }
+}

@@ -1,0 +1,86 @@
+using static Morlaif.Integration.Tests.DistributedRun;
+
+namespace Morlaif.Integration.Tests;
+
+/// <summary>
+/// The broker and the blob store may restart or misbehave in the middle of a run; the workers ride it
+/// out and the run completes with every artifact intact.
+/// </summary>
+[Trait("Category", "Integration")]
+public sealed class InfrastructureFaultTests : IAsyncLifetime
+{
+    private DistributedRun _run = null!;
+
+    public async Task InitializeAsync() => _run = await CreateAsync();
+
+    public async Task DisposeAsync() => await _run.DisposeAsync();
+
+    [Fact]
+    public void RabbitMQ_restarting_in_the_middle_of_a_run_is_survived_and_the_run_completes()
+    {
+        _run.StartAllWorkers();
+        var runId = _run.Start();
+        // Mid-run: preference models training (messages in flight, unacknowledged, in several queues).
+        _run.WaitFor(runId, m => FindStage(m, "train-pm/", s => State(s) == "Running") is not null, TimeSpan.FromMinutes(6), failIfCompletedFirst: true);
+
+        Servers.RestartBroker(down: TimeSpan.FromSeconds(5));
+
+        var done = _run.WaitForCompletion(runId, TimeSpan.FromMinutes(8));
+        AssertCompleteAndIntact(runId, done);
+        // The same worker processes finished it: they reconnected rather than crashed.
+        Assert.All(_run.Processes.Workers, w => Assert.False(w.Process.HasExited, $"{w.Name} exited:\n{_run.Processes.Logs()}"));
+    }
+
+    [Fact]
+    public async Task Blob_storage_refusing_failing_and_dropping_connections_during_a_run_is_survived_and_no_damaged_artifact_is_read()
+    {
+        // Every worker reaches Azurite through the proxy; the test switches it between healthy and faulty
+        // until the run completes: 503 answers, connections cut in the middle of uploads and downloads,
+        // and a stretch where the service is down altogether.
+        await using var proxy = new FaultProxy(Servers.BlobPort);
+        foreach (var (service, name) in new[]
+                 {
+                     ("Morlaif.Labeller", "Labeller"), ("Morlaif.PreferenceTrainer", "PreferenceTrainer#1"), ("Morlaif.PreferenceTrainer", "PreferenceTrainer#2"),
+                     ("Morlaif.Scalarizer", "Scalarizer"), ("Morlaif.Evaluator", "Evaluator"), ("Morlaif.PpoLearner", "PpoLearner"),
+                 })
+            _run.StartWorker(service, name, blobPort: proxy.Port);
+        var runId = _run.Start();
+
+        (FaultProxy.Mode Mode, TimeSpan For)[] schedule =
+        [
+            (FaultProxy.Mode.Pass, TimeSpan.FromSeconds(4)), (FaultProxy.Mode.ServiceUnavailable, TimeSpan.FromSeconds(2)),
+            (FaultProxy.Mode.Pass, TimeSpan.FromSeconds(4)), (FaultProxy.Mode.Drop, TimeSpan.FromSeconds(2)),
+            (FaultProxy.Mode.Pass, TimeSpan.FromSeconds(4)), (FaultProxy.Mode.Refuse, TimeSpan.FromSeconds(8)),
+        ];
+        using var stop = new CancellationTokenSource();
+        var modes = new HashSet<FaultProxy.Mode>();
+        var faults = Task.Run(async () =>
+        {
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                var (mode, length) = schedule[i % schedule.Length];
+                proxy.Current = mode;
+                lock (modes) modes.Add(mode);
+                await Task.Delay(length, stop.Token).ContinueWith(_ => { });
+            }
+            proxy.Current = FaultProxy.Mode.Pass;
+        });
+
+        System.Text.Json.JsonElement done;
+        try
+        {
+            done = _run.WaitForCompletion(runId, TimeSpan.FromMinutes(10));
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await faults;
+        }
+
+        AssertCompleteAndIntact(runId, done);
+        Assert.True(proxy.Faults > 0, "no fault was injected");
+        lock (modes) Assert.True(modes.Count == schedule.Select(s => s.Mode).Distinct().Count(), $"the run ended before every kind of fault: {string.Join(", ", modes)}");
+        var logs = _run.Processes.Logs();
+        Assert.DoesNotContain("is corrupt", logs); // a damaged read would have been caught, but none reached a stage
+    }
+}
