@@ -5,11 +5,12 @@ using Morlaif.Storage;
 namespace Morlaif.Workers;
 
 /// <summary>
-/// Makes a stage idempotent under at-least-once delivery. The manifest records a stage's outputs with
-/// the id of the message that produced them (state Publishing), then the event goes out, then the stage
-/// is Done. A duplicate of a Done stage does nothing (one output, one event); a redelivery of the
-/// producing message after a crash between recording and publishing publishes again; a different
-/// message racing for the same stage (two fan-in events at once) leaves it to the one that recorded first.
+/// Makes a stage idempotent under at-least-once delivery. The manifest records a stage's outputs with a
+/// claim naming the delivery that produced them (state Publishing), then the event goes out, then the
+/// stage is Done. A duplicate of a Done stage does nothing (one output, one event). The delivery that
+/// holds the claim (its in-process retries included), or the broker's redelivery of the same message
+/// after a crash between recording and publishing, publishes; any other message racing for the same
+/// stage (two fan-in events at once, a command sent twice) leaves it to the one that recorded first.
 /// </summary>
 public sealed class StageGate(IManifestStore manifests)
 {
@@ -18,11 +19,15 @@ public sealed class StageGate(IManifestStore manifests)
         Func<Dictionary<string, ArtifactReference>, Task> publish,
         Action<RunManifest>? whenDone = null)
     {
-        var me = context.MessageId?.ToString() ?? Guid.NewGuid().ToString();
+        var message = context.MessageId?.ToString() ?? Guid.NewGuid().ToString();
+        // One token per receive: MassTransit's retries of this delivery share it, another copy of the message does not.
+        var me = $"{message}/{context.ReceiveContext.GetOrAddPayload(() => new Delivery()).Token}";
+        bool Mine(StageRecord s) => s.Claim == me || (context.ReceiveContext.Redelivered && s.Claim?.StartsWith($"{message}/", StringComparison.Ordinal) == true);
+
         var manifest = await manifests.ReadAsync(runId, context.CancellationToken) ?? throw new RunNotFoundException(runId);
         var record = manifest.Stages.GetValueOrDefault(stage);
         if (record?.State == StageState.Done) return;
-        if (record is { State: StageState.Publishing } && record.Claim != me) return;
+        if (record is { State: StageState.Publishing } && !Mine(record)) return;
 
         Dictionary<string, ArtifactReference> outputs;
         if (record is { State: StageState.Publishing })
@@ -56,7 +61,7 @@ public sealed class StageGate(IManifestStore manifests)
             // Read the claim from what is stored rather than from "this call changed it": when the storage
             // service applied our write but the answer was lost, the retry finds our own claim already there.
             var claim = stored.Stages[stage];
-            if (claim.State != StageState.Publishing || claim.Claim != me) return; // another message finished the same work first and publishes it
+            if (claim.State != StageState.Publishing || !Mine(claim)) return; // another message finished the same work first and publishes it
         }
 
         await publish(outputs);
@@ -69,6 +74,12 @@ public sealed class StageGate(IManifestStore manifests)
             return true;
         }, context.CancellationToken);
     }
+}
+
+/// <summary>Identifies one receive of a message (a payload on its ReceiveContext).</summary>
+internal sealed class Delivery
+{
+    public string Token { get; } = Guid.NewGuid().ToString("N");
 }
 
 /// <summary>What a stage produced: its artifacts, and optionally how long its parts took.</summary>

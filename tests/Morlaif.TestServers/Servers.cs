@@ -107,4 +107,12 @@ public static class Servers
             q.TryGetProperty("messages", out var m) ? m.GetInt64() : 0,
             q.TryGetProperty("message_stats", out var st) && st.TryGetProperty("redeliver", out var r) ? r.GetInt64() : 0)).ToList();
     }
+
+    /// <summary>How many messages have been routed into a queue since it was declared (the management API's counter, a few seconds behind).</summary>
+    public static async Task<long> PublishedToAsync(string vhost, string queue)
+    {
+        using var http = Management();
+        var q = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync($"queues/{vhost}/{queue}")).RootElement;
+        return q.TryGetProperty("message_stats", out var st) && st.TryGetProperty("publish", out var p) ? p.GetInt64() : 0;
+    }
 }
