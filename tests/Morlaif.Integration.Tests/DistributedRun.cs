@@ -15,20 +15,6 @@ namespace Morlaif.Integration.Tests;
 /// </summary>
 public sealed class DistributedRun : IAsyncDisposable
 {
-    /// <summary>A run small enough to finish in about a minute here, with every stage present.</summary>
-    public const string TinyConfig = """
-        {
-          "seed": 11,
-          "principles": ["helpfulness", "conciseness", "ethicality"],
-          "model": { "dModel": 32, "layers": 1, "heads": 2 },
-          "sft": { "demonstrations": 600, "epochs": 2, "batchSize": 64 },
-          "pairs": { "train": 80, "test": 40 },
-          "preferenceModel": { "epochs": 3 },
-          "ppo": { "iterations": 6, "iterationsPerChunk": 3, "rolloutsPerIteration": 64, "maxNewTokens": 24 },
-          "evaluation": { "prompts": 30 }
-        }
-        """;
-
     public static readonly string[] Questions = ["helpfulness", "conciseness", "ethicality", "overall"];
 
     private readonly string _vhost;
@@ -50,7 +36,7 @@ public sealed class DistributedRun : IAsyncDisposable
 
     public string VirtualHost => _vhost;
 
-    public static async Task<DistributedRun> CreateAsync(string config = TinyConfig)
+    public static async Task<DistributedRun> CreateAsync(string config = TinyRun.Config)
     {
         var vhost = $"morlaif-test-{Guid.NewGuid():N}"[..26];
         var amqp = await Servers.NewVirtualHostAsync(vhost);
@@ -73,11 +59,7 @@ public sealed class DistributedRun : IAsyncDisposable
 
     public void StartAllWorkers(params string[] except)
     {
-        foreach (var (service, name) in new[]
-                 {
-                     ("Morlaif.Labeller", "Labeller"), ("Morlaif.PreferenceTrainer", "PreferenceTrainer#1"), ("Morlaif.PreferenceTrainer", "PreferenceTrainer#2"),
-                     ("Morlaif.Scalarizer", "Scalarizer"), ("Morlaif.Evaluator", "Evaluator"), ("Morlaif.PpoLearner", "PpoLearner"),
-                 })
+        foreach (var (service, name) in TinyRun.Workers)
             if (!except.Contains(service)) StartWorker(service, name);
     }
 

@@ -38,11 +38,7 @@ public sealed class InfrastructureFaultTests : IAsyncLifetime
         // until the run completes: 503 answers, connections cut in the middle of uploads and downloads,
         // and a stretch where the service is down altogether.
         await using var proxy = new FaultProxy(Servers.BlobPort);
-        foreach (var (service, name) in new[]
-                 {
-                     ("Morlaif.Labeller", "Labeller"), ("Morlaif.PreferenceTrainer", "PreferenceTrainer#1"), ("Morlaif.PreferenceTrainer", "PreferenceTrainer#2"),
-                     ("Morlaif.Scalarizer", "Scalarizer"), ("Morlaif.Evaluator", "Evaluator"), ("Morlaif.PpoLearner", "PpoLearner"),
-                 })
+        foreach (var (service, name) in TinyRun.Workers)
             _run.StartWorker(service, name, blobPort: proxy.Port);
         var runId = _run.Start();
 

@@ -1,0 +1,163 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Morlaif.Soak;
+using Morlaif.TestServers;
+
+// The soak (tests/soak.sh): N runs, M at a time, through the distributed workers while a worker is
+// SIGKILLed and replaced every few seconds, and optionally while the blob store misbehaves and the broker
+// restarts. At the end every run must be Completed and every artifact it references must verify.
+SoakOptions options;
+try
+{
+    options = SoakOptions.Parse(args);
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine($"soak: {e.Message}");
+    return 2;
+}
+
+var vhost = $"morlaif-soak-{Guid.NewGuid():N}"[..26];
+var amqp = await Servers.NewVirtualHostAsync(vhost);
+await using var proxy = new FaultProxy(Servers.BlobPort);
+var workerEnv = new Dictionary<string, string>
+{
+    ["ConnectionStrings__rabbitmq"] = amqp,
+    ["ConnectionStrings__blobs"] = options.StorageFaults ? Servers.BlobConnectionStringOnPort(proxy.Port) : Servers.BlobConnectionString,
+    ["Morlaif__Transport"] = "rabbitmq",
+    ["Morlaif__Storage"] = "azure",
+};
+var cliEnv = new Dictionary<string, string>(workerEnv) { ["ConnectionStrings__blobs"] = Servers.BlobConnectionString };
+using var processes = new Processes(cliEnv);
+var configPath = Path.Combine(Path.GetTempPath(), $"{vhost}.json");
+await File.WriteAllTextAsync(configPath, TinyRun.Config);
+var container = new BlobServiceClient(Servers.BlobConnectionString).GetBlobContainerClient("morlaif");
+
+var workers = TinyRun.Workers.ToDictionary(w => w.Name, w => processes.StartWorker(w.Service, w.Name, workerEnv));
+var faults = new Dictionary<string, int>();
+void Count(string kind)
+{
+    lock (faults) faults[kind] = faults.GetValueOrDefault(kind) + 1;
+}
+
+var clock = Stopwatch.StartNew();
+var deadline = TimeSpan.FromMinutes(options.TimeoutMinutes);
+using var stop = new CancellationTokenSource();
+var injector = Task.Run(async () =>
+{
+    var rng = new Random(7);
+    var tick = 0;
+    while (!stop.IsCancellationRequested)
+    {
+        await Task.Delay(TimeSpan.FromSeconds(Math.Max(5, options.KillEverySeconds == 0 ? 15 : options.KillEverySeconds)), stop.Token).ContinueWith(_ => { });
+        if (stop.IsCancellationRequested) break;
+        tick++;
+        if (options.KillEverySeconds > 0)
+        {
+            var (service, name) = TinyRun.Workers[rng.Next(TinyRun.Workers.Length)];
+            workers[name].Kill();
+            await workers[name].WaitForExitAsync();
+            workers[name] = processes.StartWorker(service, name, workerEnv);
+            Count($"SIGKILL {service}");
+        }
+        if (options.StorageFaults)
+        {
+            var mode = (FaultProxy.Mode)(1 + rng.Next(3));
+            proxy.Current = mode;
+            await Task.Delay(TimeSpan.FromSeconds(mode == FaultProxy.Mode.Refuse ? 8 : 3));
+            proxy.Current = FaultProxy.Mode.Pass;
+            Count($"storage {mode}");
+        }
+        if (options.BrokerRestarts && tick % 3 == 0)
+        {
+            Servers.RestartBroker(TimeSpan.FromSeconds(5));
+            Count("broker restart");
+        }
+    }
+});
+
+string Start()
+{
+    var (exit, stdout, stderr) = processes.Cli("start", "--config", configPath);
+    if (exit != 0) throw new InvalidOperationException($"morlaif start failed ({exit}): {stderr}{stdout}");
+    return stdout.Trim().Split('\n')[^1].Trim();
+}
+
+JsonElement Manifest(string runId) =>
+    JsonDocument.Parse(container.GetBlobClient($"runs/{runId}/manifest.json").DownloadContent().Value.Content.ToString()).RootElement;
+
+// M runs in flight; a new one starts as soon as one finishes, until N have been started.
+var started = new List<string>();
+var finished = new Dictionary<string, string>();
+var inFlight = new List<string>();
+while ((started.Count < options.Runs || inFlight.Count > 0) && clock.Elapsed < deadline)
+{
+    while (started.Count < options.Runs && inFlight.Count < options.Parallel)
+    {
+        var id = Start();
+        started.Add(id);
+        inFlight.Add(id);
+        Console.WriteLine($"[{clock.Elapsed:hh\\:mm\\:ss}] started {id}");
+    }
+    await Task.Delay(1000);
+    foreach (var id in inFlight.ToList())
+    {
+        string state;
+        try
+        {
+            state = Manifest(id).GetProperty("state").GetString()!;
+        }
+        catch (Azure.RequestFailedException)
+        {
+            continue; // the soak's own reads go straight to Azurite, but a busy moment is not a verdict
+        }
+        if (state == "Running") continue;
+        finished[id] = state;
+        inFlight.Remove(id);
+        Console.WriteLine($"[{clock.Elapsed:hh\\:mm\\:ss}] {id} {state}");
+    }
+}
+await stop.CancelAsync();
+await injector;
+
+// Every artifact a finished run references must download with the hash and length it was recorded with.
+int verified = 0, damaged = 0;
+foreach (var id in finished.Keys)
+{
+    var manifest = Manifest(id);
+    foreach (var stage in manifest.GetProperty("stages").EnumerateObject())
+    foreach (var output in stage.Value.GetProperty("outputs").EnumerateObject())
+    {
+        var bytes = container.GetBlobClient(output.Value.GetProperty("name").GetString()).DownloadContent().Value.Content.ToArray();
+        var ok = bytes.LongLength == output.Value.GetProperty("length").GetInt64()
+                 && Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)) == output.Value.GetProperty("sha256").GetString();
+        if (ok) verified++;
+        else
+        {
+            damaged++;
+            Console.WriteLine($"DAMAGED: {id} {stage.Name}/{output.Name}");
+        }
+    }
+}
+var queues = await Servers.QueuesAsync(vhost);
+var redelivered = queues.Sum(q => q.Redelivered);
+var errorQueued = queues.Where(q => q.Name.EndsWith("_error", StringComparison.Ordinal)).Sum(q => q.Messages);
+
+var completed = finished.Count(f => f.Value == "Completed");
+Console.WriteLine();
+Console.WriteLine($"soak: {options.Runs} runs, {options.Parallel} at a time, {clock.Elapsed.TotalMinutes:F1} min");
+Console.WriteLine($"  runs completed        {completed} / {options.Runs}");
+Console.WriteLine($"  runs faulted          {finished.Count(f => f.Value == "Faulted")}");
+Console.WriteLine($"  runs unfinished       {options.Runs - finished.Count}");
+Console.WriteLine($"  faults injected       {faults.Values.Sum()}{(faults.Count > 0 ? " (" + string.Join(", ", faults.OrderBy(f => f.Key).Select(f => $"{f.Key}: {f.Value}")) + ")" : "")}");
+Console.WriteLine($"  storage faults served {proxy.Faults} connections");
+Console.WriteLine($"  messages redelivered  {redelivered}");
+Console.WriteLine($"  messages in _error    {errorQueued}");
+Console.WriteLine($"  artifacts verified    {verified} ({damaged} damaged)");
+
+processes.Dispose();
+await Servers.DeleteVirtualHostAsync(vhost);
+File.Delete(configPath);
+return completed == options.Runs && damaged == 0 ? 0 : 1;
