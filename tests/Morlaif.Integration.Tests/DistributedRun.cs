@@ -24,6 +24,9 @@ public sealed class DistributedRun : IAsyncDisposable
     public Processes Processes { get; }
     public string Amqp { get; }
 
+    /// <summary>This test's broker password: a secret that must never show in logs or artifacts.</summary>
+    public string BrokerPassword { get; private init; } = "";
+
     private DistributedRun(string vhost, string amqp, string config)
     {
         _vhost = vhost;
@@ -39,8 +42,8 @@ public sealed class DistributedRun : IAsyncDisposable
     public static async Task<DistributedRun> CreateAsync(string config = TinyRun.Config)
     {
         var vhost = $"morlaif-test-{Guid.NewGuid():N}"[..26];
-        var amqp = await Servers.NewVirtualHostAsync(vhost);
-        return new DistributedRun(vhost, amqp, config);
+        var (amqp, password) = await Servers.NewVirtualHostAsync(vhost);
+        return new DistributedRun(vhost, amqp, config) { BrokerPassword = password };
     }
 
     private Dictionary<string, string> Environment(string blobs) => new()
@@ -114,6 +117,11 @@ public sealed class DistributedRun : IAsyncDisposable
 
     public static List<string> Blobs(string runId, string kind) =>
         Container().GetBlobs(BlobTraits.None, BlobStates.None, $"runs/{runId}/{kind}/", CancellationToken.None).Select(b => b.Name).ToList();
+
+    /// <summary>The bytes of every blob of the run, manifest included.</summary>
+    public static IEnumerable<byte[]> AllBlobs(string runId) =>
+        Container().GetBlobs(BlobTraits.None, BlobStates.None, $"runs/{runId}/", CancellationToken.None)
+            .Select(b => Container().GetBlobClient(b.Name).DownloadContent().Value.Content.ToArray());
 
     /// <summary>Every blob of the run by kind (manifest excluded).</summary>
     public static Dictionary<string, int> BlobCounts(string runId) =>

@@ -48,6 +48,12 @@ public sealed class DistributedRunTests : IAsyncLifetime
         Assert.Contains("Completed", table);
         Assert.DoesNotContain("Running", table);
 
+        // No secret reached a log or an artifact: not the broker password, not the storage account key.
+        var accountKey = System.Text.RegularExpressions.Regex.Match(Servers.BlobConnectionString, "AccountKey=([^;]+)").Groups[1].Value;
+        var everything = _run.Processes.Logs(full: true) + table + string.Concat(AllBlobs(runId).Select(b => System.Text.Encoding.UTF8.GetString(b)));
+        Assert.DoesNotContain(_run.BrokerPassword, everything);
+        Assert.DoesNotContain(accountKey, everything);
+
         // Replaying a stage recomputes it from its recorded inputs and redoes nothing downstream that had succeeded.
         var (replayExit, replayOut, replayErr) = _run.Processes.Cli("replay", runId, "--stage", "scalarize");
         Assert.True(replayExit == 0, replayErr + replayOut);

@@ -20,7 +20,7 @@ catch (ArgumentException e)
 }
 
 var vhost = $"morlaif-soak-{Guid.NewGuid():N}"[..26];
-var amqp = await Servers.NewVirtualHostAsync(vhost);
+var (amqp, _) = await Servers.NewVirtualHostAsync(vhost);
 await using var proxy = new FaultProxy(Servers.BlobPort);
 var workerEnv = new Dictionary<string, string>
 {

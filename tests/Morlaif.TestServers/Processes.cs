@@ -49,14 +49,15 @@ public sealed class Processes : IDisposable
         }
     }
 
-    public string Logs()
+    /// <summary>Every worker's output; the last 3000 characters of each unless <paramref name="full"/>.</summary>
+    public string Logs(bool full = false)
     {
         var sb = new StringBuilder();
         lock (_running)
             foreach (var (name, _, output) in _running)
             {
                 var text = output.ToString();
-                sb.AppendLine($"--- {name} ---").AppendLine(text.Length > 3000 ? text[^3000..] : text);
+                sb.AppendLine($"--- {name} ---").AppendLine(text.Length > 3000 && !full ? text[^3000..] : text);
             }
         return sb.ToString();
     }

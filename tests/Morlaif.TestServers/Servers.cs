@@ -30,20 +30,30 @@ public static class Servers
         return http;
     }
 
-    /// <summary>Creates a virtual host and returns the AMQP connection string for it.</summary>
-    public static async Task<string> NewVirtualHostAsync(string name)
+    /// <summary>
+    /// Creates a virtual host and a user of the same name with a random password, allowed only there, and
+    /// returns the AMQP connection string (as a deployment would give it: credentials in the environment).
+    /// </summary>
+    public static async Task<(string Amqp, string Password)> NewVirtualHostAsync(string name)
     {
         using var http = Management();
         (await http.PutAsync($"vhosts/{name}", null)).EnsureSuccessStatusCode();
-        var permissions = new StringContent("""{"configure":".*","write":".*","read":".*"}""", Encoding.UTF8, "application/json");
-        (await http.PutAsync($"permissions/{name}/guest", permissions)).EnsureSuccessStatusCode();
-        return $"amqp://guest:guest@127.0.0.1:5672/{name}";
+        var password = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        var user = new StringContent($$"""{"password":"{{password}}","tags":""}""", Encoding.UTF8, "application/json");
+        (await http.PutAsync($"users/{name}", user)).EnsureSuccessStatusCode();
+        foreach (var who in new[] { name, "guest" }) // guest: the management calls of the tests themselves
+        {
+            var permissions = new StringContent("""{"configure":".*","write":".*","read":".*"}""", Encoding.UTF8, "application/json");
+            (await http.PutAsync($"permissions/{name}/{who}", permissions)).EnsureSuccessStatusCode();
+        }
+        return ($"amqp://{name}:{password}@127.0.0.1:5672/{name}", password);
     }
 
     public static async Task DeleteVirtualHostAsync(string name)
     {
         using var http = Management();
         await http.DeleteAsync($"vhosts/{name}");
+        await http.DeleteAsync($"users/{name}");
     }
 
     /// <summary>
