@@ -9,14 +9,8 @@ namespace Morlaif.Integration.Tests;
 /// _error queue with the reason, marks its run Faulted when it names one, and publishes nothing.
 /// </summary>
 [Trait("Category", "Integration")]
-public sealed class BadMessageTests : IAsyncLifetime
+public sealed class BadMessageTests : DistributedTest
 {
-    private DistributedRun _run = null!;
-
-    public async Task InitializeAsync() => _run = await CreateAsync();
-
-    public async Task DisposeAsync() => await _run.DisposeAsync();
-
     private static string Envelope(string type, string message) =>
         $$"""{"messageId":"{{Guid.NewGuid()}}","messageType":["urn:message:Morlaif.Contracts:{{type}}"],"message":{{message}}}""";
 
@@ -25,9 +19,9 @@ public sealed class BadMessageTests : IAsyncLifetime
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
         while (true)
         {
-            var errors = await Servers.PeekAsync(_run.VirtualHost, $"{queue}_error");
+            var errors = await Servers.PeekAsync(Run.VirtualHost, $"{queue}_error");
             if (errors.Count >= atLeast) return errors;
-            if (DateTime.UtcNow > deadline) Assert.Fail($"{queue}_error has {errors.Count} messages, expected {atLeast}\n{_run.Processes.Logs()}");
+            if (DateTime.UtcNow > deadline) Assert.Fail($"{queue}_error has {errors.Count} messages, expected {atLeast}\n{Run.Processes.Logs()}");
             await Task.Delay(200);
         }
     }
@@ -44,7 +38,7 @@ public sealed class BadMessageTests : IAsyncLifetime
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
         while (State(Manifest(runId)) != "Faulted")
         {
-            if (DateTime.UtcNow > deadline) Assert.Fail($"run {runId} was not marked Faulted: {Manifest(runId)}\n{_run.Processes.Logs()}");
+            if (DateTime.UtcNow > deadline) Assert.Fail($"run {runId} was not marked Faulted: {Manifest(runId)}\n{Run.Processes.Logs()}");
             Thread.Sleep(200);
         }
         return Error(runId);
@@ -70,17 +64,17 @@ public sealed class BadMessageTests : IAsyncLifetime
     public async Task Bodies_that_do_not_match_the_contract_are_rejected_with_their_reason_and_fault_the_run_they_name()
     {
         // Runs that exist (their manifests are written) but do not progress on their own: no learner runs SFT.
-        _run.StartWorker("Morlaif.Labeller");
-        _run.StartWorker("Morlaif.PreferenceTrainer");
-        string missingField = _run.Start(), unknownPrinciple = _run.Start(), missingBlob = _run.Start();
+        Run.StartWorker("Morlaif.Labeller");
+        Run.StartWorker("Morlaif.PreferenceTrainer");
+        string missingField = Run.Start(), unknownPrinciple = Run.Start(), missingBlob = Run.Start();
         PretendSftProducedMissingBlobs(missingBlob);
 
-        await Servers.PublishRawAsync(_run.VirtualHost, "morlaif-label", "this is not json");
-        await Servers.PublishRawAsync(_run.VirtualHost, "morlaif-label", Envelope("LabelPairs", """{"runId":42}"""));
-        await Servers.PublishRawAsync(_run.VirtualHost, "morlaif-label", Envelope("LabelPairs", """{"runId":"../../etc"}"""));
-        await Servers.PublishRawAsync(_run.VirtualHost, "morlaif-train-pm", Envelope("TrainPreferenceModel", $$"""{"runId":"{{missingField}}"}"""));
-        await Servers.PublishRawAsync(_run.VirtualHost, "morlaif-label", Envelope("LabelPairs", $$"""{"runId":"{{unknownPrinciple}}","principle":"nonsense"}"""));
-        await Servers.PublishRawAsync(_run.VirtualHost, "morlaif-label", Envelope("LabelPairs", $$"""{"runId":"{{missingBlob}}","principle":"helpfulness"}"""));
+        await Servers.PublishRawAsync(Run.VirtualHost, "morlaif-label", "this is not json");
+        await Servers.PublishRawAsync(Run.VirtualHost, "morlaif-label", Envelope("LabelPairs", """{"runId":42}"""));
+        await Servers.PublishRawAsync(Run.VirtualHost, "morlaif-label", Envelope("LabelPairs", """{"runId":"../../etc"}"""));
+        await Servers.PublishRawAsync(Run.VirtualHost, "morlaif-train-pm", Envelope("TrainPreferenceModel", $$"""{"runId":"{{missingField}}"}"""));
+        await Servers.PublishRawAsync(Run.VirtualHost, "morlaif-label", Envelope("LabelPairs", $$"""{"runId":"{{unknownPrinciple}}","principle":"nonsense"}"""));
+        await Servers.PublishRawAsync(Run.VirtualHost, "morlaif-label", Envelope("LabelPairs", $$"""{"runId":"{{missingBlob}}","principle":"helpfulness"}"""));
 
         // Each message is in its queue's _error queue with the reason MassTransit recorded.
         var errors = (await ErrorsAsync("morlaif-label", 5)).Select(e => e.Headers.GetProperty("MT-Fault-Message").GetString()!).ToList();
@@ -103,7 +97,7 @@ public sealed class BadMessageTests : IAsyncLifetime
         Assert.StartsWith("label", missing);
         Assert.Contains($"runs/{missingBlob}/pairs/", missing);
         Assert.Contains("does not exist", missing);
-        var (exit, table, _) = _run.Processes.Cli("status", missingBlob);
+        var (exit, table, _) = Run.Processes.Cli("status", missingBlob);
         Assert.Equal(0, exit);
         Assert.Contains("Faulted", table);
         Assert.Contains("does not exist", table);
@@ -111,15 +105,15 @@ public sealed class BadMessageTests : IAsyncLifetime
         // Nothing partial was published or kept: no stage queue holds a message but the three runs' own
         // start events (waiting for a learner), no run has an artifact but its config.
         // (Read with the management API's get, which sees the queue itself; its counters lag by seconds.)
-        foreach (var (queue, _, _) in await Servers.QueuesAsync(_run.VirtualHost))
+        foreach (var (queue, _, _) in await Servers.QueuesAsync(Run.VirtualHost))
         {
             if (queue.EndsWith("_error", StringComparison.Ordinal)) continue;
-            var held = (await Servers.PeekAsync(_run.VirtualHost, queue)).Count;
+            var held = (await Servers.PeekAsync(Run.VirtualHost, queue)).Count;
             Assert.True(held == (queue == "morlaif-sft" ? 3 : 0), $"{queue} holds {held} messages");
         }
         foreach (var run in new[] { missingField, unknownPrinciple, missingBlob })
             Assert.Equal(["config"], BlobCounts(run).Keys);
         // The workers are still there for the next message.
-        Assert.All(_run.Processes.Workers, w => Assert.False(w.Process.HasExited, w.Name));
+        Assert.All(Run.Processes.Workers, w => Assert.False(w.Process.HasExited, w.Name));
     }
 }

@@ -39,7 +39,7 @@ public sealed class DistributedRun : IAsyncDisposable
 
     public string VirtualHost => _vhost;
 
-    public static async Task<DistributedRun> CreateAsync(string config = TinyRun.Config)
+    public static async Task<DistributedRun> CreateAsync(string config = TinyDistributedRun.Config)
     {
         var vhost = $"morlaif-test-{Guid.NewGuid():N}"[..26];
         var (amqp, password) = await Servers.NewVirtualHostAsync(vhost);
@@ -62,7 +62,7 @@ public sealed class DistributedRun : IAsyncDisposable
 
     public void StartAllWorkers(params string[] except)
     {
-        foreach (var (service, name) in TinyRun.Workers)
+        foreach (var (service, name) in TinyDistributedRun.Workers)
             if (!except.Contains(service)) StartWorker(service, name);
     }
 
@@ -164,4 +164,14 @@ public sealed class DistributedRun : IAsyncDisposable
         await Servers.DeleteVirtualHostAsync(_vhost);
         File.Delete(_configPath);
     }
+}
+
+/// <summary>Each test gets its own <see cref="DistributedRun"/> (virtual host, broker user, worker processes), disposed after it.</summary>
+public abstract class DistributedTest : IAsyncLifetime
+{
+    protected DistributedRun Run { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Run = await DistributedRun.CreateAsync();
+
+    public async Task DisposeAsync() => await Run.DisposeAsync();
 }

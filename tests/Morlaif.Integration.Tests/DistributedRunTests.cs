@@ -9,22 +9,16 @@ namespace Morlaif.Integration.Tests;
 /// preference trainers), and the CLI's start, status and replay.
 /// </summary>
 [Trait("Category", "Integration")]
-public sealed class DistributedRunTests : IAsyncLifetime
+public sealed class DistributedRunTests : DistributedTest
 {
-    private DistributedRun _run = null!;
-
-    public async Task InitializeAsync() => _run = await CreateAsync();
-
-    public async Task DisposeAsync() => await _run.DisposeAsync();
-
     [Fact]
     public void A_run_started_from_the_cli_completes_across_separate_worker_processes()
     {
         // The run is started before any worker exists: start deploys the broker topology, so the
         // messages wait in the workers' queues instead of being dropped by unbound exchanges.
-        var runId = _run.Start();
-        _run.StartAllWorkers();
-        var status = _run.WaitForCompletion(runId, TimeSpan.FromMinutes(6));
+        var runId = Run.Start();
+        Run.StartAllWorkers();
+        var status = Run.WaitForCompletion(runId, TimeSpan.FromMinutes(6));
 
         AssertCompleteAndIntact(runId, status);
         foreach (var q in Questions)
@@ -43,26 +37,67 @@ public sealed class DistributedRunTests : IAsyncLifetime
         Assert.True(report.GetProperty("evaluation").TryGetProperty("vsBaseline", out _));
         Assert.True(report.GetProperty("evaluation").TryGetProperty("judgeVsBaseline", out _));
 
-        var (exit, table, _) = _run.Processes.Cli("status", runId);
+        var (exit, table, _) = Run.Processes.Cli("status", runId);
         Assert.Equal(0, exit);
         Assert.Contains("Completed", table);
         Assert.DoesNotContain("Running", table);
 
         // No secret reached a log or an artifact: not the broker password, not the storage account key.
         var accountKey = System.Text.RegularExpressions.Regex.Match(Servers.BlobConnectionString, "AccountKey=([^;]+)").Groups[1].Value;
-        var everything = _run.Processes.Logs(full: true) + table + string.Concat(AllBlobs(runId).Select(b => System.Text.Encoding.UTF8.GetString(b)));
-        Assert.DoesNotContain(_run.BrokerPassword, everything);
+        var everything = Run.Processes.Logs(full: true) + table + string.Concat(AllBlobs(runId).Select(b => System.Text.Encoding.UTF8.GetString(b)));
+        Assert.DoesNotContain(Run.BrokerPassword, everything);
         Assert.DoesNotContain(accountKey, everything);
 
         // Replaying a stage recomputes it from its recorded inputs and redoes nothing downstream that had succeeded.
-        var (replayExit, replayOut, replayErr) = _run.Processes.Cli("replay", runId, "--stage", "scalarize");
+        var (replayExit, replayOut, replayErr) = Run.Processes.Cli("replay", runId, "--stage", "scalarize");
         Assert.True(replayExit == 0, replayErr + replayOut);
-        _run.WaitFor(runId, s => State(Stage(s, "scalarize")) == "Done" && Stage(s, "scalarize").GetProperty("attempts").GetInt32() == 2, TimeSpan.FromMinutes(2));
+        Run.WaitFor(runId, s => State(Stage(s, "scalarize")) == "Done" && Stage(s, "scalarize").GetProperty("attempts").GetInt32() == 2, TimeSpan.FromMinutes(2));
         Thread.Sleep(2000); // give any (wrong) downstream work time to show up
-        var replayed = _run.Status(runId);
+        var replayed = Run.Status(runId);
         Assert.Equal("Completed", replayed.GetProperty("state").GetString());
         Assert.Equal(1, Stage(replayed, "ppo/morlaif/0000").GetProperty("attempts").GetInt32());
         Assert.Equal(1, Stage(replayed, "evaluate").GetProperty("attempts").GetInt32());
         Assert.Single(Blobs(runId, "objective")); // recomputed to the same bytes
+    }
+
+    [Fact]
+    public void A_corrupt_input_faults_the_run_with_its_reason_in_status_and_replay_after_the_fix_finishes_it_without_redoing_what_succeeded()
+    {
+        Run.StartAllWorkers(except: "Morlaif.PreferenceTrainer");
+        var runId = Run.Start();
+        var labelled = Run.WaitFor(runId, m => Questions.All(q => FindStage(m, $"label/{q}", s => State(s) == "Done") is not null),
+            TimeSpan.FromMinutes(6), failIfCompletedFirst: true);
+
+        // Damage one input in storage (half its bytes), then let the preference trainer at it.
+        var labels = Stage(labelled, "label/conciseness").GetProperty("outputs").GetProperty("labels").GetProperty("name").GetString()!;
+        var blob = new BlobServiceClient(Servers.BlobConnectionString).GetBlobContainerClient("morlaif").GetBlobClient(labels);
+        var good = blob.DownloadContent().Value.Content.ToArray();
+        blob.Upload(new BinaryData(good[..(good.Length / 2)]), overwrite: true);
+        Run.StartWorker("Morlaif.PreferenceTrainer");
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(4);
+        while (State(Manifest(runId)) != "Faulted")
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"run {runId} was not marked Faulted: {Manifest(runId)}\n{Run.Processes.Logs()}");
+            Thread.Sleep(200);
+        }
+        var faulted = Manifest(runId);
+        Assert.Equal("Faulted", State(Stage(faulted, "train-pm/conciseness")));
+        Assert.Equal(1, Stage(faulted, "train-pm/conciseness").GetProperty("attempts").GetInt32()); // not retried: retrying cannot fix it
+        Assert.False(faulted.GetProperty("stages").TryGetProperty("scalarize", out _)); // nothing downstream was started
+        var (_, table, _) = Run.Processes.Cli("status", runId);
+        Assert.Contains("Faulted", table);
+        Assert.Contains("train-pm/conciseness", table);
+        Assert.Contains("corrupt", table); // the reason, where the user looks
+
+        // Fix the input and replay the stage: the run completes, and what had succeeded ran once.
+        blob.Upload(new BinaryData(good), overwrite: true);
+        var (exit, stdout, stderr) = Run.Processes.Cli("replay", runId, "--stage", "train-pm", "--principle", "conciseness");
+        Assert.True(exit == 0, stderr + stdout);
+        var done = Run.WaitForCompletion(runId, TimeSpan.FromMinutes(6));
+        AssertCompleteAndIntact(runId, done);
+        Assert.Equal(2, Stage(done, "train-pm/conciseness").GetProperty("attempts").GetInt32());
+        foreach (var stage in done.GetProperty("stages").EnumerateObject().Where(s => s.Name != "train-pm/conciseness"))
+            Assert.True(stage.Value.GetProperty("attempts").GetInt32() == 1, $"{stage.Name} ran {stage.Value.GetProperty("attempts")} times");
     }
 }

@@ -9,31 +9,25 @@ namespace Morlaif.Integration.Tests;
 /// writes the other's artifacts.
 /// </summary>
 [Trait("Category", "Integration")]
-public sealed class DuplicateAndConcurrentRunTests : IAsyncLifetime
+public sealed class DuplicateAndConcurrentRunTests : DistributedTest
 {
-    private DistributedRun _run = null!;
-
-    public async Task InitializeAsync() => _run = await CreateAsync();
-
-    public async Task DisposeAsync() => await _run.DisposeAsync();
-
     [Fact]
     public async Task Two_runs_at_once_with_a_command_delivered_twice_complete_with_every_artifact_and_event_once()
     {
-        _run.StartAllWorkers();
-        var runs = new[] { _run.Start(), _run.Start() };
+        Run.StartAllWorkers();
+        var runs = new[] { Run.Start(), Run.Start() };
         Assert.NotEqual(runs[0], runs[1]);
 
         // Once run A's helpfulness labels exist, the command to train that PM arrives twice, as one message
         // duplicated by a publisher (same message id), on top of the event that already asks for it.
-        _run.WaitFor(runs[0], m => FindStage(m, "label/helpfulness", s => State(s) == "Done") is not null, TimeSpan.FromMinutes(6), failIfCompletedFirst: true);
+        Run.WaitFor(runs[0], m => FindStage(m, "label/helpfulness", s => State(s) == "Done") is not null, TimeSpan.FromMinutes(6), failIfCompletedFirst: true);
         var command = $$$"""{"messageId":"{{{Guid.NewGuid()}}}","messageType":["urn:message:Morlaif.Contracts:TrainPreferenceModel"],"message":{"runId":"{{{runs[0]}}}","principle":"helpfulness"}}""";
-        await Servers.PublishRawAsync(_run.VirtualHost, "morlaif-train-pm", command);
-        await Servers.PublishRawAsync(_run.VirtualHost, "morlaif-train-pm", command);
+        await Servers.PublishRawAsync(Run.VirtualHost, "morlaif-train-pm", command);
+        await Servers.PublishRawAsync(Run.VirtualHost, "morlaif-train-pm", command);
 
         foreach (var runId in runs)
         {
-            var done = _run.WaitForCompletion(runId, TimeSpan.FromMinutes(8));
+            var done = Run.WaitForCompletion(runId, TimeSpan.FromMinutes(8));
             AssertCompleteAndIntact(runId, done);
             // Every artifact the run references is its own.
             foreach (var stage in done.GetProperty("stages").EnumerateObject())
@@ -52,11 +46,11 @@ public sealed class DuplicateAndConcurrentRunTests : IAsyncLifetime
         for (var i = 0; i < 30 && published < expected; i++)
         {
             await Task.Delay(1000);
-            published = await Servers.PublishedToAsync(_run.VirtualHost, "morlaif-scalarize");
+            published = await Servers.PublishedToAsync(Run.VirtualHost, "morlaif-scalarize");
         }
         await Task.Delay(6000);
-        Assert.Equal(expected, await Servers.PublishedToAsync(_run.VirtualHost, "morlaif-scalarize"));
-        var trainPm = await Servers.PublishedToAsync(_run.VirtualHost, "morlaif-train-pm");
+        Assert.Equal(expected, await Servers.PublishedToAsync(Run.VirtualHost, "morlaif-scalarize"));
+        var trainPm = await Servers.PublishedToAsync(Run.VirtualHost, "morlaif-train-pm");
         Assert.Equal(expected + 2, trainPm); // the labelled events, and the two copies of the command
     }
 }

@@ -7,28 +7,22 @@ namespace Morlaif.Integration.Tests;
 /// out and the run completes with every artifact intact.
 /// </summary>
 [Trait("Category", "Integration")]
-public sealed class InfrastructureFaultTests : IAsyncLifetime
+public sealed class InfrastructureFaultTests : DistributedTest
 {
-    private DistributedRun _run = null!;
-
-    public async Task InitializeAsync() => _run = await CreateAsync();
-
-    public async Task DisposeAsync() => await _run.DisposeAsync();
-
     [Fact]
     public void RabbitMQ_restarting_in_the_middle_of_a_run_is_survived_and_the_run_completes()
     {
-        _run.StartAllWorkers();
-        var runId = _run.Start();
+        Run.StartAllWorkers();
+        var runId = Run.Start();
         // Mid-run: preference models training (messages in flight, unacknowledged, in several queues).
-        _run.WaitFor(runId, m => FindStage(m, "train-pm/", s => State(s) == "Running") is not null, TimeSpan.FromMinutes(6), failIfCompletedFirst: true);
+        Run.WaitFor(runId, m => FindStage(m, "train-pm/", s => State(s) == "Running") is not null, TimeSpan.FromMinutes(6), failIfCompletedFirst: true);
 
         Servers.RestartBroker(down: TimeSpan.FromSeconds(5));
 
-        var done = _run.WaitForCompletion(runId, TimeSpan.FromMinutes(8));
+        var done = Run.WaitForCompletion(runId, TimeSpan.FromMinutes(8));
         AssertCompleteAndIntact(runId, done);
         // The same worker processes finished it: they reconnected rather than crashed.
-        Assert.All(_run.Processes.Workers, w => Assert.False(w.Process.HasExited, $"{w.Name} exited:\n{_run.Processes.Logs()}"));
+        Assert.All(Run.Processes.Workers, w => Assert.False(w.Process.HasExited, $"{w.Name} exited:\n{Run.Processes.Logs()}"));
     }
 
     [Fact]
@@ -38,9 +32,9 @@ public sealed class InfrastructureFaultTests : IAsyncLifetime
         // until the run completes: 503 answers, connections cut in the middle of uploads and downloads,
         // and a stretch where the service is down altogether.
         await using var proxy = new FaultProxy(Servers.BlobPort);
-        foreach (var (service, name) in TinyRun.Workers)
-            _run.StartWorker(service, name, blobPort: proxy.Port);
-        var runId = _run.Start();
+        foreach (var (service, name) in TinyDistributedRun.Workers)
+            Run.StartWorker(service, name, blobPort: proxy.Port);
+        var runId = Run.Start();
 
         (FaultProxy.Mode Mode, TimeSpan For)[] schedule =
         [
@@ -65,7 +59,7 @@ public sealed class InfrastructureFaultTests : IAsyncLifetime
         System.Text.Json.JsonElement done;
         try
         {
-            done = _run.WaitForCompletion(runId, TimeSpan.FromMinutes(10));
+            done = Run.WaitForCompletion(runId, TimeSpan.FromMinutes(10));
         }
         finally
         {
@@ -76,7 +70,7 @@ public sealed class InfrastructureFaultTests : IAsyncLifetime
         AssertCompleteAndIntact(runId, done);
         Assert.True(proxy.Faults > 0, "no fault was injected");
         lock (modes) Assert.True(modes.Count == schedule.Select(s => s.Mode).Distinct().Count(), $"the run ended before every kind of fault: {string.Join(", ", modes)}");
-        var logs = _run.Processes.Logs();
+        var logs = Run.Processes.Logs();
         Assert.DoesNotContain("is corrupt", logs); // a damaged read would have been caught, but none reached a stage
     }
 }

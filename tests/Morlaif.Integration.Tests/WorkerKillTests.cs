@@ -10,14 +10,8 @@ namespace Morlaif.Integration.Tests;
 /// checkpoint rather than from zero.
 /// </summary>
 [Trait("Category", "Integration")]
-public sealed class WorkerKillTests : IAsyncLifetime
+public sealed class WorkerKillTests : DistributedTest
 {
-    private DistributedRun _run = null!;
-
-    public async Task InitializeAsync() => _run = await CreateAsync();
-
-    public async Task DisposeAsync() => await _run.DisposeAsync();
-
     private static bool Running(JsonElement stage) => State(stage) == "Running";
 
     private static int? CheckpointStep(JsonElement stage) =>
@@ -35,13 +29,13 @@ public sealed class WorkerKillTests : IAsyncLifetime
         // The victim reaches storage through a proxy that adds latency, so its stage lasts seconds and the
         // kill lands inside it; everything else runs at full speed.
         await using var slow = new FaultProxy(Servers.BlobPort) { Latency = TimeSpan.FromMilliseconds(100) };
-        _run.StartAllWorkers(except: service);
-        var victim = _run.StartWorker(service, $"{service}#1 (killed)", blobPort: slow.Port);
-        var runId = _run.Start();
+        Run.StartAllWorkers(except: service);
+        var victim = Run.StartWorker(service, $"{service}#1 (killed)", blobPort: slow.Port);
+        var runId = Run.Start();
 
         // In the stage; for the stages that checkpoint, past their first checkpoint.
         string? stage = null;
-        _run.WaitFor(runId, m => (stage = FindStage(m, stagePrefix, s => Running(s) && (!resumesFromCheckpoint || CheckpointStep(s) is not null))) is not null,
+        Run.WaitFor(runId, m => (stage = FindStage(m, stagePrefix, s => Running(s) && (!resumesFromCheckpoint || CheckpointStep(s) is not null))) is not null,
             TimeSpan.FromMinutes(6), failIfCompletedFirst: true);
         victim.Kill();
         victim.WaitForExit();
@@ -49,8 +43,8 @@ public sealed class WorkerKillTests : IAsyncLifetime
         Assert.Equal("Running", State(atKill));
         var step = CheckpointStep(atKill);
 
-        var replacement = _run.StartWorker(service, $"{service}#2");
-        var done = _run.WaitForCompletion(runId, TimeSpan.FromMinutes(6));
+        var replacement = Run.StartWorker(service, $"{service}#2");
+        var done = Run.WaitForCompletion(runId, TimeSpan.FromMinutes(6));
 
         AssertCompleteAndIntact(runId, done);
         var record = Stage(done, stage!);
@@ -59,9 +53,9 @@ public sealed class WorkerKillTests : IAsyncLifetime
         {
             // The second attempt started from the checkpoint the first had saved, not from zero.
             Assert.True(record.TryGetProperty("resumedFrom", out var resumed) && resumed.ValueKind == JsonValueKind.Number,
-                $"{stage} did not resume: {record}\n{_run.Processes.Logs()}");
+                $"{stage} did not resume: {record}\n{Run.Processes.Logs()}");
             Assert.Equal(step, resumed.GetInt32());
-            Assert.Contains($"{stage} resumes from its checkpoint at step {step}", _run.Processes.LogOf(replacement));
+            Assert.Contains($"{stage} resumes from its checkpoint at step {step}", Run.Processes.LogOf(replacement));
         }
         // Stages the victim did not touch ran once.
         foreach (var other in done.GetProperty("stages").EnumerateObject().Where(s => !s.Name.StartsWith(stagePrefix, StringComparison.Ordinal)

@@ -32,10 +32,10 @@ var workerEnv = new Dictionary<string, string>
 var cliEnv = new Dictionary<string, string>(workerEnv) { ["ConnectionStrings__blobs"] = Servers.BlobConnectionString };
 using var processes = new Processes(cliEnv);
 var configPath = Path.Combine(Path.GetTempPath(), $"{vhost}.json");
-await File.WriteAllTextAsync(configPath, TinyRun.Config);
+await File.WriteAllTextAsync(configPath, TinyDistributedRun.Config);
 var container = new BlobServiceClient(Servers.BlobConnectionString).GetBlobContainerClient("morlaif");
 
-var workers = TinyRun.Workers.ToDictionary(w => w.Name, w => processes.StartWorker(w.Service, w.Name, workerEnv));
+var workers = TinyDistributedRun.Workers.ToDictionary(w => w.Name, w => processes.StartWorker(w.Service, w.Name, workerEnv));
 var faults = new Dictionary<string, int>();
 void Count(string kind)
 {
@@ -56,7 +56,7 @@ var injector = Task.Run(async () =>
         tick++;
         if (options.KillEverySeconds > 0)
         {
-            var (service, name) = TinyRun.Workers[rng.Next(TinyRun.Workers.Length)];
+            var (service, name) = TinyDistributedRun.Workers[rng.Next(TinyDistributedRun.Workers.Length)];
             workers[name].Kill();
             await workers[name].WaitForExitAsync();
             workers[name] = processes.StartWorker(service, name, workerEnv);

@@ -1,7 +1,7 @@
 namespace Morlaif.TestServers;
 
 /// <summary>The run config the distributed tests and the soak use: every stage present, about a minute here.</summary>
-public static class TinyRun
+public static class TinyDistributedRun
 {
     public const string Config = """
         {
