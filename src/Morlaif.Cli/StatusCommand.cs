@@ -33,17 +33,26 @@ public static class StatusCommand
                     attempts = kv.Value.Attempts,
                     seconds = kv.Value.ElapsedSeconds,
                     error = kv.Value.Error,
+                    checkpointStep = kv.Value.Checkpoint?.Step,
+                    resumedFrom = kv.Value.ResumedFrom,
                     outputs = kv.Value.Outputs,
                 }),
             }, RunManifest.Json));
             return 0;
         }
         AnsiConsole.MarkupLineInterpolated($"run [bold]{manifest.RunId}[/]: {manifest.State}{(manifest.Error is null ? "" : " — " + manifest.Error)}");
-        var table = new Table().AddColumns("stage", "state", "attempts", "seconds", "error");
+        var table = new Table().AddColumns("stage", "state", "attempts", "seconds", "progress", "error");
         foreach (var (key, s) in manifest.Stages)
             table.AddRow(Markup.Escape(key), s.State.ToString(), s.Attempts.ToString(CultureInfo.InvariantCulture),
-                s.ElapsedSeconds?.ToString("F1", CultureInfo.InvariantCulture) ?? "-", Markup.Escape(s.Error ?? ""));
+                s.ElapsedSeconds?.ToString("F1", CultureInfo.InvariantCulture) ?? "-", Progress(s), Markup.Escape(s.Error ?? ""));
         AnsiConsole.Write(table);
         return 0;
     }
+
+    /// <summary>Where a long stage stands: its latest checkpoint, and the step its last attempt resumed from.</summary>
+    private static string Progress(StageRecord s) => string.Join(", ", new[]
+    {
+        s.Checkpoint is { } c ? $"checkpoint at step {c.Step}" : null,
+        s.ResumedFrom is { } r ? $"resumed at step {r}" : null,
+    }.Where(x => x is not null));
 }

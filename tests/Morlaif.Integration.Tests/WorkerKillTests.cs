@@ -56,6 +56,7 @@ public sealed class WorkerKillTests : DistributedTest
                 $"{stage} did not resume: {record}\n{Run.Processes.Logs()}");
             Assert.Equal(step, resumed.GetInt32());
             Assert.Contains($"{stage} resumes from its checkpoint at step {step}", Run.Processes.LogOf(replacement));
+            Assert.Equal(step, Stage(Run.Status(runId), stage!).GetProperty("resumedFrom").GetInt32()); // and `morlaif status` shows it
         }
         // Stages the victim did not touch ran once.
         foreach (var other in done.GetProperty("stages").EnumerateObject().Where(s => !s.Name.StartsWith(stagePrefix, StringComparison.Ordinal)
