@@ -35,9 +35,12 @@ public sealed class StageCheckpoints(IArtifactStore store, IManifestStore manife
                 log.LogWarning("run {RunId}: {Stage} checkpoint at step {Step} is unusable ({Reason}); starting from zero", runId, stage, checkpoint.Step, e.Message);
             }
         }
+        int? resumedFrom = state is null ? null : checkpoint!.Step;
         await manifests.UpdateAsync(runId, m =>
         {
-            m.Stage(stage).ResumedFrom = state is null ? null : checkpoint!.Step;
+            var s = m.Stage(stage);
+            if (s.ResumedFrom == resumedFrom) return false; // the usual case, a first attempt: no write
+            s.ResumedFrom = resumedFrom;
             return true;
         }, cancel);
         if (state is null) return null;
