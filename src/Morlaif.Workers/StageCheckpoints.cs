@@ -18,10 +18,13 @@ public sealed class StageCheckpoints(IArtifactStore store, IManifestStore manife
     public static string Fingerprint(params IEnumerable<ArtifactReference> inputs) =>
         ArtifactNames.Sha256(System.Text.Encoding.UTF8.GetBytes(string.Join('\n', inputs.Select(i => i.Sha256))));
 
-    /// <summary>The latest usable checkpoint (step and state), recording in the manifest that the attempt resumes from it; null to start from zero.</summary>
-    public async Task<(int Step, byte[] State)?> ResumeAsync(string runId, string stage, string inputs, CancellationToken cancel)
+    /// <summary>
+    /// The latest usable checkpoint (step and state) in <paramref name="manifest"/> (as read when the attempt
+    /// started), recording in the manifest that the attempt resumes from it; null to start from zero.
+    /// </summary>
+    public async Task<(int Step, byte[] State)?> ResumeAsync(RunManifest manifest, string stage, string inputs, CancellationToken cancel)
     {
-        var manifest = await manifests.ReadAsync(runId, cancel) ?? throw new RunNotFoundException(runId);
+        var runId = manifest.RunId;
         var checkpoint = manifest.Stages.GetValueOrDefault(stage)?.Checkpoint;
         byte[]? state = null;
         if (checkpoint is not null && checkpoint.Inputs == inputs)

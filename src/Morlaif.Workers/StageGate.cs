@@ -11,11 +11,12 @@ namespace Morlaif.Workers;
 /// holds the claim (its in-process retries included), or the broker's redelivery of the same message
 /// after a crash between recording and publishing, publishes; any other message racing for the same
 /// stage (two fan-in events at once, a command sent twice) leaves it to the one that recorded first.
+/// The compute step is handed the manifest as stored when the attempt started, so stages need not read it again.
 /// </summary>
 public sealed class StageGate(IManifestStore manifests)
 {
     public async Task RunAsync(ConsumeContext context, string runId, string stage,
-        Func<Task<StageOutput>> compute,
+        Func<RunManifest, Task<StageOutput>> compute,
         Func<Dictionary<string, ArtifactReference>, Task> publish,
         Action<RunManifest>? whenDone = null)
     {
@@ -36,7 +37,7 @@ public sealed class StageGate(IManifestStore manifests)
         }
         else
         {
-            await manifests.UpdateAsync(runId, m =>
+            var (current, started) = await manifests.UpdateAsync(runId, m =>
             {
                 var s = m.Stage(stage);
                 if (s.State is StageState.Done or StageState.Publishing) return false;
@@ -46,7 +47,9 @@ public sealed class StageGate(IManifestStore manifests)
                 s.Error = null;
                 return true;
             }, context.CancellationToken);
-            var result = await compute();
+            if (!started) return; // another delivery recorded the outputs since the read above, and publishes them
+            // The manifest as stored with this attempt: the stage's inputs, without reading it again.
+            var result = await compute(current);
             outputs = result.Artifacts;
             var (stored, _) = await manifests.UpdateAsync(runId, m =>
             {

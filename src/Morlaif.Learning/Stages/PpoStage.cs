@@ -26,4 +26,11 @@ public static class PpoStage
             .Select(p => ctx.Tokenizer.EncodePrompt(p.Text)).ToList();
 
     public static PpoIterationStats Iterate(RunContext ctx, PpoLearner learner) => learner.Step(Prompts(ctx, learner.Iteration));
+
+    /// <summary>An arm's per-iteration statistics as stored between chunks and read by the report.</summary>
+    public static byte[] StatsToJson(IReadOnlyList<PpoIterationStats> stats) => System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(stats, Runs.RunConfig.Json);
+
+    public static List<PpoIterationStats> StatsFromJson(byte[] json) =>
+        System.Text.Json.JsonSerializer.Deserialize<List<PpoIterationStats>>(json, Runs.RunConfig.Json)
+        ?? throw new InvalidDataException("PPO statistics are empty");
 }

@@ -44,9 +44,8 @@ public sealed class EvaluateConsumer(RunArtifacts artifacts, StageGate gate, ILo
     private async Task Run(ConsumeContext context, string runId)
     {
         var cancel = context.CancellationToken;
-        await gate.RunAsync(context, runId, StageKeys.Evaluate, async () =>
+        await gate.RunAsync(context, runId, StageKeys.Evaluate, async manifest =>
         {
-            var manifest = await artifacts.ManifestAsync(runId, cancel);
             var ctx = await artifacts.ContextAsync(manifest, cancel);
             var clock = Stopwatch.StartNew();
             var sft = await artifacts.SftPolicyAsync(manifest, ctx, cancel);
@@ -60,7 +59,7 @@ public sealed class EvaluateConsumer(RunArtifacts artifacts, StageGate gate, ILo
                     PpoLearner.LoadPolicy(checkpoint, policy);
                 policy.to(ctx.Device);
                 policies[arm] = policy;
-                ppo[arm] = JsonSerializer.Deserialize<List<PpoIterationStats>>(await artifacts.BytesAsync(outputs["stats"], cancel), RunConfig.Json)!;
+                ppo[arm] = PpoStage.StatsFromJson(await artifacts.BytesAsync(outputs["stats"], cancel));
             }
             var evaluation = EvaluationStage.Evaluate(ctx, sft, policies[Arms[0]], policies[Arms[1]]);
             var evaluateSeconds = clock.Elapsed.TotalSeconds;

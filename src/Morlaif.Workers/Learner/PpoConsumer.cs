@@ -1,9 +1,7 @@
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using Morlaif.Contracts;
-using System.Text.Json;
 using Morlaif.Learning.Ppo;
-using Morlaif.Learning.Runs;
 using Morlaif.Learning.Stages;
 
 namespace Morlaif.Workers.Learner;
@@ -32,36 +30,37 @@ public sealed class PpoConsumer(RunArtifacts artifacts, StageGate gate, StageChe
         var total = ctx.Config.Ppo.Iterations;
         var end = Math.Min(total, start + ctx.Config.Ppo.IterationsPerChunk);
         var stage = StageKeys.PpoChunk(arm, start);
-        await gate.RunAsync(context, runId, stage, async () =>
+        await gate.RunAsync(context, runId, stage, async current =>
         {
-            var sft = await artifacts.SftPolicyAsync(manifest, ctx, cancel);
-            var pms = await artifacts.PreferenceModelsAsync(manifest, ctx, cancel);
-            var fit = arm == ScalarizationStage.MorlaifArm ? await artifacts.ObjectiveAsync(manifest, cancel) : null;
+            var sft = await artifacts.SftPolicyAsync(current, ctx, cancel);
+            var pms = await artifacts.PreferenceModelsAsync(current, ctx, cancel);
+            var fit = arm == ScalarizationStage.MorlaifArm ? await artifacts.ObjectiveAsync(current, cancel) : null;
             var reward = ScalarizationStage.Reward(arm, ctx, fit, pms);
-            var inputs = new List<ArtifactReference> { manifest.Config, RunArtifacts.Output(manifest, StageKeys.Sft, "policy") };
-            inputs.AddRange(ctx.Questions.Select(q => RunArtifacts.Output(manifest, StageKeys.TrainPm(q), "model")));
-            if (fit is not null) inputs.Add(RunArtifacts.Output(manifest, StageKeys.Scalarize, "objective"));
+            var inputs = new List<ArtifactReference> { current.Config, RunArtifacts.Output(current, StageKeys.Sft, "policy") };
+            inputs.AddRange(ctx.Questions.Select(q => RunArtifacts.Output(current, StageKeys.TrainPm(q), "model")));
+            if (fit is not null) inputs.Add(RunArtifacts.Output(current, StageKeys.Scalarize, "objective"));
 
             List<PpoIterationStats> stats = [];
             PpoLearner learner;
             if (start == 0) learner = PpoStage.Learner(ctx, sft, reward);
             else
             {
-                var previous = manifest.Stages[StageKeys.PpoChunk(arm, PreviousChunk(ctx, start))].Outputs;
-                inputs.Add(previous["checkpoint"]);
-                using var checkpoint = new MemoryStream(await artifacts.BytesAsync(previous["checkpoint"], cancel));
+                var previous = StageKeys.PpoChunk(arm, PreviousChunk(ctx, start));
+                var previousCheckpoint = RunArtifacts.Output(current, previous, "checkpoint");
+                inputs.Add(previousCheckpoint);
+                using var checkpoint = new MemoryStream(await artifacts.BytesAsync(previousCheckpoint, cancel));
                 learner = PpoStage.Learner(ctx, sft, reward, checkpoint);
-                stats = ReadStats(await artifacts.BytesAsync(previous["stats"], cancel));
+                stats = PpoStage.StatsFromJson(await artifacts.BytesAsync(RunArtifacts.Output(current, previous, "stats"), cancel));
             }
             var fingerprint = StageCheckpoints.Fingerprint(inputs);
             using (learner)
             {
-                if (await checkpoints.ResumeAsync(runId, stage, fingerprint, cancel) is { } resume)
+                if (await checkpoints.ResumeAsync(current, stage, fingerprint, cancel) is { } resume)
                 {
                     // The checkpoint carries the learner and the stats of the iterations it has done.
                     using var state = new MemoryStream(resume.State, writable: false);
                     using var r = new BinaryReader(state);
-                    stats = ReadStats(r.ReadBytes(r.ReadInt32()));
+                    stats = PpoStage.StatsFromJson(r.ReadBytes(r.ReadInt32()));
                     learner.LoadCheckpoint(state);
                 }
                 while (learner.Iteration < end)
@@ -77,7 +76,7 @@ public sealed class PpoConsumer(RunArtifacts artifacts, StageGate gate, StageChe
                 var outputs = new Dictionary<string, ArtifactReference>
                 {
                     ["checkpoint"] = await artifacts.Store.PutAsync(runId, $"ppo-{arm}", ms.ToArray(), cancel),
-                    ["stats"] = await artifacts.Store.PutAsync(runId, $"ppo-stats-{arm}", JsonSerializer.SerializeToUtf8Bytes(stats, RunConfig.Json), cancel),
+                    ["stats"] = await artifacts.Store.PutAsync(runId, $"ppo-stats-{arm}", PpoStage.StatsToJson(stats), cancel),
                 };
                 await checkpoints.ClearAsync(runId, stage, cancel);
                 return outputs;
@@ -94,14 +93,12 @@ public sealed class PpoConsumer(RunArtifacts artifacts, StageGate gate, StageChe
         });
     }
 
-    private static List<PpoIterationStats> ReadStats(byte[] json) => JsonSerializer.Deserialize<List<PpoIterationStats>>(json, RunConfig.Json)!;
-
     private static byte[] ResumeState(PpoLearner learner, List<PpoIterationStats> stats)
     {
         using var ms = new MemoryStream();
         using (var w = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true))
         {
-            var json = JsonSerializer.SerializeToUtf8Bytes(stats, RunConfig.Json);
+            var json = PpoStage.StatsToJson(stats);
             w.Write(json.Length);
             w.Write(json);
         }

@@ -18,9 +18,8 @@ public sealed class SftConsumer(RunArtifacts artifacts, StageGate gate, ILogger<
     private async Task Run(ConsumeContext context, string runId)
     {
         var cancel = context.CancellationToken;
-        await gate.RunAsync(context, runId, StageKeys.Sft, async () =>
+        await gate.RunAsync(context, runId, StageKeys.Sft, async manifest =>
         {
-            var manifest = await artifacts.ManifestAsync(runId, cancel);
             var ctx = await artifacts.ContextAsync(manifest, cancel);
             var clock = Stopwatch.StartNew();
             var (policy, loss, demos) = SftStage.Train(ctx);

@@ -20,9 +20,8 @@ public sealed class PreferenceModelConsumer(RunArtifacts artifacts, StageGate ga
     {
         var cancel = context.CancellationToken;
         var stage = StageKeys.TrainPm(question);
-        await gate.RunAsync(context, runId, stage, async () =>
+        await gate.RunAsync(context, runId, stage, async manifest =>
         {
-            var manifest = await artifacts.ManifestAsync(runId, cancel);
             var ctx = await artifacts.ContextAsync(manifest, cancel);
             var sft = await artifacts.SftPolicyAsync(manifest, ctx, cancel);
             var pairs = await artifacts.PairsAsync(manifest, cancel);
@@ -33,7 +32,7 @@ public sealed class PreferenceModelConsumer(RunArtifacts artifacts, StageGate ga
             var (model, trainer) = PreferenceModelStage.Start(ctx, sft, pairs, labels);
             using (trainer)
             {
-                if (await checkpoints.ResumeAsync(runId, stage, inputs, cancel) is { } resume)
+                if (await checkpoints.ResumeAsync(manifest, stage, inputs, cancel) is { } resume)
                 {
                     using var state = new MemoryStream(resume.State, writable: false);
                     trainer.LoadCheckpoint(state);

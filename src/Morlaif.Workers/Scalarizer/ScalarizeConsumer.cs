@@ -31,9 +31,8 @@ public sealed class ScalarizeConsumer(RunArtifacts artifacts, StageGate gate, IL
     private async Task Run(ConsumeContext context, string runId)
     {
         var cancel = context.CancellationToken;
-        await gate.RunAsync(context, runId, StageKeys.Scalarize, async () =>
+        await gate.RunAsync(context, runId, StageKeys.Scalarize, async manifest =>
         {
-            var manifest = await artifacts.ManifestAsync(runId, cancel);
             var ctx = await artifacts.ContextAsync(manifest, cancel);
             var fit = ScalarizationStage.Fit(ctx, await artifacts.PairsAsync(manifest, cancel), await artifacts.PreferenceModelsAsync(manifest, ctx, cancel));
             log.LogInformation("run {RunId}: weights {Weights}", runId, string.Join(", ", fit.Principles.Select((p, i) => $"{p} {fit.Weights[i]:F2}")));
