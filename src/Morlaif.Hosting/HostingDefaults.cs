@@ -3,7 +3,6 @@ using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 using Morlaif.Storage;
 using Morlaif.Workers;
 using TorchSharp;
@@ -21,7 +20,6 @@ public static class HostingDefaults
     {
         var options = builder.Configuration.GetSection("Morlaif").Get<MorlaifOptions>() ?? new MorlaifOptions();
         options.Validate();
-        builder.Services.AddSingleton(Options.Create(options));
         builder.Services.AddMorlaifStorage(options, builder.Configuration);
         builder.Services.AddSingleton(_ => torch.device(options.Device));
         builder.Services.AddStageServices();
@@ -87,7 +85,6 @@ public static class HostingDefaults
         clientOptions.Retry.Delay = TimeSpan.FromMilliseconds(200);
         clientOptions.Retry.NetworkTimeout = TimeSpan.FromSeconds(30);
         var service = new BlobServiceClient(Required(configuration, "blobs"), clientOptions);
-        services.AddSingleton(service);
         services.AddSingleton<IArtifactStore>(new BlobArtifactStore(service));
         services.AddSingleton<IManifestStore>(new BlobManifestStore(service));
     }

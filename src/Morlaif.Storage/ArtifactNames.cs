@@ -27,13 +27,30 @@ public static partial class ArtifactNames
     public static string Sha256(byte[] content) => Convert.ToHexStringLower(SHA256.HashData(content));
 
     /// <summary>runs/&lt;runId&gt;/&lt;kind&gt;/&lt;sha256&gt;: per run (runs never see each other's artifacts), content-addressed.</summary>
-    public static ArtifactReference Reference(string runId, string kind, byte[] content) => new()
+    public static ArtifactReference Reference(string runId, string kind, byte[] content)
     {
-        Container = Container,
-        Name = $"runs/{RunIds.Validate(runId)}/{RunIds.Validate(kind, "artifact kind")}/{Sha256(content)}",
-        Sha256 = Sha256(content),
-        Length = content.LongLength,
-    };
+        var sha = Sha256(content);
+        return new()
+        {
+            Container = Container,
+            Name = $"runs/{RunIds.Validate(runId)}/{RunIds.Validate(kind, "artifact kind")}/{sha}",
+            Sha256 = sha,
+            Length = content.LongLength,
+        };
+    }
+
+    [GeneratedRegex("^runs/[a-z0-9][a-z0-9-]{0,62}/[a-z0-9][a-z0-9-]{0,62}/[0-9a-f]{64}$")]
+    private static partial Regex ArtifactName();
+
+    /// <summary>
+    /// Throws unless the reference names an artifact of this store (runs/&lt;run&gt;/&lt;kind&gt;/&lt;sha256&gt; in
+    /// the Morlaif container): a reference from a message or a manifest can point nowhere else, not even by a
+    /// leading '/' or a '..'. Both stores check every reference they are given here.
+    /// </summary>
+    public static ArtifactReference Check(ArtifactReference reference) =>
+        reference.Container == Container && ArtifactName().IsMatch(reference.Name)
+            ? reference
+            : throw new ArgumentException($"artifact reference {reference.Container}/{reference.Name} is not one of this store's names (runs/<run>/<kind>/<sha256> in {Container})");
 
     public static string CacheName(string scope, string key) =>
         $"cache/{RunIds.Validate(scope, "cache scope")}/{(CacheKey().IsMatch(key) ? key : throw new ArgumentException($"cache key '{key}' is not valid: use 1-128 lowercase letters, digits and '-'"))}";

@@ -36,8 +36,7 @@ public sealed class BlobArtifactStore(BlobServiceClient service) : IArtifactStor
 
     public async Task<byte[]> GetAsync(ArtifactReference reference, CancellationToken cancel = default)
     {
-        if (reference.Container != ArtifactNames.Container)
-            throw new ArgumentException($"artifact reference {reference.Container}/{reference.Name} is not in container {ArtifactNames.Container}");
+        ArtifactNames.Check(reference);
         try
         {
             var result = await _container.GetBlobClient(reference.Name).DownloadContentAsync(cancel);
@@ -51,8 +50,7 @@ public sealed class BlobArtifactStore(BlobServiceClient service) : IArtifactStor
 
     public async Task DeleteAsync(ArtifactReference reference, CancellationToken cancel = default)
     {
-        if (reference.Container != ArtifactNames.Container)
-            throw new ArgumentException($"artifact reference {reference.Container}/{reference.Name} is not in container {ArtifactNames.Container}");
+        ArtifactNames.Check(reference);
         await _container.GetBlobClient(reference.Name).DeleteIfExistsAsync(cancellationToken: cancel);
     }
 

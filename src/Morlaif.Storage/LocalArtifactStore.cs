@@ -67,10 +67,5 @@ public sealed class LocalArtifactStore(string root) : IArtifactStore
         return reference;
     }
 
-    private string PathOf(ArtifactReference reference)
-    {
-        if (reference.Container != ArtifactNames.Container || reference.Name.Contains("..", StringComparison.Ordinal))
-            throw new ArgumentException($"artifact reference {reference.Container}/{reference.Name} is not one of this store's names");
-        return Path.Combine(Root, reference.Container, reference.Name);
-    }
+    private string PathOf(ArtifactReference reference) => Path.Combine(Root, reference.Container, ArtifactNames.Check(reference).Name);
 }

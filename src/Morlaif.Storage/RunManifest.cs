@@ -47,7 +47,8 @@ public sealed record StageCheckpoint(int Step, ArtifactReference State, string I
 /// <summary>
 /// The one mutable document of a run: its config, the state of every stage and the artifacts each
 /// produced. Any process can tell the run's state from it; the fan-in decisions are taken on it.
-/// Stage keys: "sft", "label", "train-pm/&lt;question&gt;", "scalarize", "ppo/&lt;arm&gt;", "evaluate".
+/// Stage keys (the workers' StageKeys): "sft", "label/&lt;question&gt;", "train-pm/&lt;question&gt;", "scalarize",
+/// "ppo/&lt;arm&gt;/&lt;first iteration of the chunk&gt;", "evaluate".
 /// </summary>
 public sealed class RunManifest
 {

@@ -11,6 +11,7 @@ namespace Morlaif.Workers.Tests;
 public sealed class PipelineHarness : IAsyncDisposable
 {
     private readonly ServiceProvider _provider;
+    private readonly InFlight _inFlight = new();
 
     public ITestHarness Harness { get; }
     public IArtifactStore Store { get; }
@@ -36,7 +37,11 @@ public sealed class PipelineHarness : IAsyncDisposable
         Harness.TestTimeout = TimeSpan.FromMinutes(5);
     }
 
-    public Task StartAsync() => Harness.Start();
+    public async Task StartAsync()
+    {
+        await Harness.Start();
+        Harness.Bus.ConnectReceiveObserver(_inFlight);
+    }
 
     public Task<string> StartRunAsync(RunConfig config, string? runId = null) =>
         RunStarter.StartAsync(Store, Manifests, Harness.Bus, config, runId);
@@ -54,7 +59,10 @@ public sealed class PipelineHarness : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits until the bus has been quiet for a moment, so counts of published messages are final.</summary>
+    /// <summary>
+    /// Waits until no message is being received or consumed and nothing new has moved for a moment, so
+    /// counts of published messages are final (a consumer still computing keeps the bus busy).
+    /// </summary>
     public async Task QuietAsync()
     {
         var last = -1;
@@ -62,9 +70,39 @@ public sealed class PipelineHarness : IAsyncDisposable
         {
             await Task.Delay(400);
             var now = Harness.Published.Select<object>().Count() + Harness.Consumed.Select<object>().Count() + Harness.Sent.Select<object>().Count();
-            if (now == last) return;
+            if (now == last && _inFlight.Count == 0) return;
             last = now;
         }
+    }
+
+    /// <summary>Messages received and not yet finished, on every endpoint of the bus.</summary>
+    private sealed class InFlight : IReceiveObserver
+    {
+        private int _count;
+
+        public int Count => Volatile.Read(ref _count);
+
+        public Task PreReceive(ReceiveContext context)
+        {
+            Interlocked.Increment(ref _count);
+            return Task.CompletedTask;
+        }
+
+        public Task PostReceive(ReceiveContext context)
+        {
+            Interlocked.Decrement(ref _count);
+            return Task.CompletedTask;
+        }
+
+        public Task ReceiveFault(ReceiveContext context, Exception exception)
+        {
+            Interlocked.Decrement(ref _count);
+            return Task.CompletedTask;
+        }
+
+        public Task PostConsume<T>(ConsumeContext<T> context, TimeSpan duration, string consumerType) where T : class => Task.CompletedTask;
+
+        public Task ConsumeFault<T>(ConsumeContext<T> context, TimeSpan duration, string consumerType, Exception exception) where T : class => Task.CompletedTask;
     }
 
     public int PublishedCount<T>(string runId, Func<T, string> run) where T : class =>

@@ -25,7 +25,7 @@ public class ScalarizerFanInSpecs(CompletedRunFixture run)
         var source = run.Manifest;
         var runId = $"fan-in-{string.Join("-", order.Select(q => q[..3]))}-{Guid.NewGuid():N}"[..40];
         var manifest = new RunManifest { RunId = runId, Config = source.Config, Questions = source.Questions };
-        foreach (var (key, stage) in source.Stages.Where(kv => !kv.Key.StartsWith("train-pm/") && !kv.Key.StartsWith("ppo/") && kv.Key is not ("scalarize" or "evaluate")))
+        foreach (var (key, stage) in source.Stages.Where(kv => kv.Key == StageKeys.Sft || kv.Key.StartsWith(StageKeys.Label(""), StringComparison.Ordinal)))
             manifest.Stages[key] = stage;
         Assert.True(await scalarizer.Manifests.CreateAsync(manifest));
 
@@ -49,8 +49,9 @@ public class ScalarizerFanInSpecs(CompletedRunFixture run)
         // A late duplicate of the first PM event must not fit or announce again.
         await scalarizer.Harness.Bus.Publish(new PreferenceModelTrained { RunId = runId, Principle = order[0], Model = source.Stages[StageKeys.TrainPm(order[0])].Outputs["model"] });
         await scalarizer.QuietAsync();
+        var after = (await scalarizer.Manifests.ReadAsync(runId))!;
 
-        Assert.Equal(1, done.Stages[StageKeys.Scalarize].Attempts);
+        Assert.Equal(1, after.Stages[StageKeys.Scalarize].Attempts);
         Assert.Equal(2, scalarizer.PublishedCount<RewardReady>(runId, m => m.RunId));
         Assert.Equal(source.Stages[StageKeys.Scalarize].Outputs["objective"].Sha256, done.Stages[StageKeys.Scalarize].Outputs["objective"].Sha256);
     }

@@ -73,6 +73,22 @@ public class StorageTests
         await Assert.ThrowsAsync<ArgumentException>(() => manifests.ReadAsync(runId));
     }
 
+    [Theory]
+    [InlineData("local", "/etc/passwd")]
+    [InlineData("local", "runs/x/kind/../../../../etc/passwd")]
+    [InlineData("local", "cache/judge/abc")]
+    [InlineData("azure", "/runs/x/kind/0")]
+    [InlineData("azure", "other/place")]
+    public async Task References_that_name_anything_but_a_run_artifact_are_refused_before_any_access(string kind, string name)
+    {
+        var (store, _, _) = StoreFactory.Create(kind);
+        var reference = new Morlaif.Contracts.ArtifactReference { Container = ArtifactNames.Container, Name = name, Sha256 = new string('0', 64), Length = 1 };
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => store.GetAsync(reference));
+        Assert.Contains("is not one of this store's names", e.Message);
+        await Assert.ThrowsAsync<ArgumentException>(() => store.DeleteAsync(reference));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.GetAsync(reference with { Container = "elsewhere", Name = $"runs/x/kind/{new string('0', 64)}" }));
+    }
+
     [Theory, MemberData(nameof(Kinds))]
     public async Task Cache_entries_are_keyed_and_the_first_answer_stays(string kind)
     {
