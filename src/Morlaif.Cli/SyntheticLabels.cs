@@ -17,7 +17,8 @@ public static class SyntheticLabels
             if (name != Principle.Overall && GroundTruth.Find(name) is null)
                 throw new UsageException($"option '--principles': the synthetic world has no ground truth for '{name}' (it has: {string.Join(", ", GroundTruth.Principles.Select(p => p.Name))}, overall)");
         var judge = new SyntheticJudge();
-        var rng = new Random(seed);
+        // One stream per principle: a principle's labels do not depend on which others were asked for.
+        var rngs = principles.ToDictionary(p => p, p => new Random(Seeds.Derive(seed, "judge", p)));
         var rows = new List<LabelledRow>();
         var disagreed = principles.ToDictionary(p => p, _ => 0.0);
         foreach (var pair in pairs)
@@ -27,7 +28,7 @@ public static class SyntheticLabels
                 throw new DatasetException(input, pair.Line, $"the prompt '{text}' is not one of the synthetic world's prompts; --judge synthetic labels synthetic-world pairs only");
             foreach (var name in principles)
             {
-                var label = judge.Label(GroundTruth.Score(name, prompt, pair.Chosen), GroundTruth.Score(name, prompt, pair.Rejected), rng);
+                var label = judge.Label(GroundTruth.Score(name, prompt, pair.Chosen), GroundTruth.Score(name, prompt, pair.Rejected), rngs[name]);
                 if (label.OrdersDisagreed) disagreed[name]++;
                 var keep = label.PreferA >= 0.5;
                 rows.Add(new LabelledRow(pair.Prompt, keep ? pair.Chosen : pair.Rejected, keep ? pair.Rejected : pair.Chosen, name, label.Margin,

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -23,45 +22,26 @@ public interface IJudgeCache
 }
 
 /// <summary>
-/// Labels every pair for every principle, both orders, with a bounded number of requests in flight. The
-/// chosen/rejected columns follow the judge: a pair the judge prefers the other way round is swapped.
+/// Labels every pair for every principle (or, for the baseline, on one drawn constitution principle), both
+/// orders, with a bounded number of requests in flight, through the cache when there is one.
 /// </summary>
 public sealed class Labeller(ChatJudge judge, IJudgeCache? cache = null)
 {
-    private int _cacheHits;
+    public Task<LabellingResult> LabelAsync(IReadOnlyList<PreferenceExample> pairs, IReadOnlyList<JudgePrinciple> principles, int concurrency,
+        CancellationToken cancel = default) =>
+        LabelJobsAsync([.. pairs.SelectMany(pair => principles.Select(p => new Job(pair, p, p.Name)))], pairs.Count,
+            principles.Select(p => p.Name), concurrency, cancel);
 
-    public async Task<LabellingResult> LabelAsync(IReadOnlyList<PreferenceExample> pairs, IReadOnlyList<JudgePrinciple> principles, int concurrency,
-        CancellationToken cancel = default)
+    /// <summary>
+    /// The single-objective baseline's labels: each pair is judged once (both orders) on one constitution
+    /// principle drawn at random with <paramref name="seed"/>; every row is tagged "overall".
+    /// </summary>
+    public Task<LabellingResult> LabelConstitutionAsync(IReadOnlyList<PreferenceExample> pairs, IReadOnlyList<JudgePrinciple> constitution, int seed,
+        int concurrency, CancellationToken cancel = default)
     {
-        if (concurrency < 1) throw new ArgumentOutOfRangeException(nameof(concurrency), "must be at least 1");
-        using var gate = new SemaphoreSlim(concurrency);
-        var rows = new ConcurrentBag<(int Order, LabelledRow Row)>();
-        var abstentions = new ConcurrentBag<Abstention>();
-        var disagreed = new ConcurrentDictionary<string, int>();
-        var jobs = pairs.SelectMany((pair, i) => principles.Select((p, j) => (pair, p, order: i * principles.Count + j))).Select(async job =>
-        {
-            var q = new JudgeQuestion(job.pair.Prompt, job.pair.Chosen, job.pair.Rejected, job.p.Phrase);
-            try
-            {
-                var asked = AskAsync(q, gate, cancel);
-                var swapped = AskAsync(q.Swapped(), gate, cancel);
-                var label = BothOrders.Combine(await asked, await swapped);
-                if (label.OrdersDisagreed) disagreed.AddOrUpdate(job.p.Name, 1, (_, n) => n + 1);
-                var keep = label.PreferA >= 0.5;
-                rows.Add((job.order, new LabelledRow(job.pair.Prompt, keep ? job.pair.Chosen : job.pair.Rejected, keep ? job.pair.Rejected : job.pair.Chosen,
-                    job.p.Name, label.Margin, label.Provenance == Provenance.LogProbs ? "logprobs" : "parsed-answer", label.OrdersDisagreed, job.pair.Line)));
-            }
-            catch (JudgeAbstention e)
-            {
-                abstentions.Add(new Abstention(job.pair.Line, job.p.Name, e.Message));
-            }
-        }).ToList();
-        await Task.WhenAll(jobs);
-        return new LabellingResult(
-            rows.OrderBy(r => r.Order).Select(r => r.Row).ToList(),
-            abstentions.OrderBy(a => a.SourceLine).ThenBy(a => a.Principle, StringComparer.Ordinal).ToList(),
-            principles.ToDictionary(p => p.Name, p => (double)disagreed.GetValueOrDefault(p.Name) / pairs.Count),
-            _cacheHits);
+        var rng = new Random(seed);
+        return LabelJobsAsync([.. pairs.Select(pair => new Job(pair, constitution[rng.Next(constitution.Count)], "overall"))], pairs.Count,
+            ["overall"], concurrency, cancel);
     }
 
     /// <summary>
@@ -69,6 +49,52 @@ public sealed class Labeller(ChatJudge judge, IJudgeCache? cache = null)
     /// callers that keep their own pair structure (the pipeline's labeller).
     /// </summary>
     public async Task<(PairLabel?[] Labels, string?[] Reasons)> JudgeAsync(IReadOnlyList<JudgeQuestion> questions, int concurrency, CancellationToken cancel = default)
+    {
+        var (labels, reasons, _) = await JudgeAsync(questions, concurrency, new CacheHits(), cancel);
+        return (labels, reasons);
+    }
+
+    /// <summary>A pair asked about one principle; its rows are tagged <paramref name="Name"/>.</summary>
+    private sealed record Job(PreferenceExample Pair, JudgePrinciple Principle, string Name);
+
+    private sealed class CacheHits
+    {
+        public int Count;
+    }
+
+    /// <summary>
+    /// Every job in one pass with at most <paramref name="concurrency"/> requests in flight. The chosen and
+    /// rejected columns follow the judge: a pair the judge prefers the other way round is swapped.
+    /// </summary>
+    private async Task<LabellingResult> LabelJobsAsync(IReadOnlyList<Job> jobs, int pairCount, IEnumerable<string> names, int concurrency, CancellationToken cancel)
+    {
+        var hits = new CacheHits();
+        var (labels, reasons, _) = await JudgeAsync(jobs.Select(j => new JudgeQuestion(j.Pair.Prompt, j.Pair.Chosen, j.Pair.Rejected, j.Principle.Phrase)).ToList(),
+            concurrency, hits, cancel);
+        var rows = new List<LabelledRow>();
+        var abstentions = new List<Abstention>();
+        var disagreed = names.ToDictionary(n => n, _ => 0);
+        for (var i = 0; i < jobs.Count; i++)
+        {
+            var (pair, _, name) = jobs[i];
+            if (labels[i] is not { } label)
+            {
+                abstentions.Add(new Abstention(pair.Line, name, reasons[i]!));
+                continue;
+            }
+            if (label.OrdersDisagreed) disagreed[name]++;
+            var keep = label.PreferA >= 0.5;
+            rows.Add(new LabelledRow(pair.Prompt, keep ? pair.Chosen : pair.Rejected, keep ? pair.Rejected : pair.Chosen,
+                name, label.Margin, label.Provenance == Provenance.LogProbs ? "logprobs" : "parsed-answer", label.OrdersDisagreed, pair.Line));
+        }
+        return new LabellingResult(rows,
+            abstentions.OrderBy(a => a.SourceLine).ThenBy(a => a.Principle, StringComparer.Ordinal).ToList(),
+            disagreed.ToDictionary(kv => kv.Key, kv => (double)kv.Value / pairCount),
+            hits.Count);
+    }
+
+    private async Task<(PairLabel?[] Labels, string?[] Reasons, CacheHits Hits)> JudgeAsync(IReadOnlyList<JudgeQuestion> questions, int concurrency,
+        CacheHits hits, CancellationToken cancel)
     {
         if (concurrency < 1) throw new ArgumentOutOfRangeException(nameof(concurrency), "must be at least 1");
         using var gate = new SemaphoreSlim(concurrency);
@@ -78,8 +104,8 @@ public sealed class Labeller(ChatJudge judge, IJudgeCache? cache = null)
         {
             try
             {
-                var asked = AskAsync(q, gate, cancel);
-                var swapped = AskAsync(q.Swapped(), gate, cancel);
+                var asked = AskAsync(q, gate, hits, cancel);
+                var swapped = AskAsync(q.Swapped(), gate, hits, cancel);
                 labels[i] = BothOrders.Combine(await asked, await swapped);
             }
             catch (JudgeAbstention e)
@@ -87,39 +113,15 @@ public sealed class Labeller(ChatJudge judge, IJudgeCache? cache = null)
                 reasons[i] = e.Message;
             }
         }));
-        return (labels, reasons);
+        return (labels, reasons, hits);
     }
 
-    /// <summary>
-    /// The single-objective baseline's labels: each pair is judged once (both orders) on one constitution
-    /// principle drawn at random with <paramref name="seed"/>; every row is tagged "overall".
-    /// </summary>
-    public async Task<LabellingResult> LabelConstitutionAsync(IReadOnlyList<PreferenceExample> pairs, IReadOnlyList<JudgePrinciple> constitution, int seed,
-        int concurrency, CancellationToken cancel = default)
-    {
-        var rng = new Random(seed);
-        var drawn = pairs.Select(_ => constitution[rng.Next(constitution.Count)]).ToList();
-        var groups = pairs.Select((pair, i) => (pair, principle: drawn[i])).GroupBy(x => x.principle);
-        var rows = new List<LabelledRow>();
-        var abstentions = new List<Abstention>();
-        var disagreed = 0.0;
-        foreach (var g in groups)
-        {
-            var r = await LabelAsync(g.Select(x => x.pair).ToList(), [g.Key], concurrency, cancel);
-            rows.AddRange(r.Rows.Select(row => row with { Principle = "overall" }));
-            abstentions.AddRange(r.Abstentions.Select(a => a with { Principle = "overall" }));
-            disagreed += r.OrdersDisagreed[g.Key.Name] * g.Count();
-        }
-        return new LabellingResult(rows.OrderBy(r => r.SourceLine).ToList(), abstentions.OrderBy(a => a.SourceLine).ToList(),
-            new Dictionary<string, double> { ["overall"] = disagreed / pairs.Count }, _cacheHits);
-    }
-
-    private async Task<JudgeAnswer> AskAsync(JudgeQuestion q, SemaphoreSlim gate, CancellationToken cancel)
+    private async Task<JudgeAnswer> AskAsync(JudgeQuestion q, SemaphoreSlim gate, CacheHits hits, CancellationToken cancel)
     {
         var key = Key(q);
         if (cache is not null && await cache.GetAsync(key, cancel) is { } hit)
         {
-            Interlocked.Increment(ref _cacheHits);
+            Interlocked.Increment(ref hits.Count);
             return hit;
         }
         await gate.WaitAsync(cancel);
@@ -137,7 +139,7 @@ public sealed class Labeller(ChatJudge judge, IJudgeCache? cache = null)
     }
 
     /// <summary>(model, SHA-256 of the exact messages): the same question to the same model is the same answer.</summary>
-    public string Key(JudgeQuestion q)
+    private string Key(JudgeQuestion q)
     {
         var text = judge.Options.Model + "\n" + string.Join("\n", q.ToMessages().Select(m => $"{m.Role}: {m.Text}"));
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));

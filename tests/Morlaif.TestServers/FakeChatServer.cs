@@ -29,7 +29,8 @@ public sealed class FakeChatServer : IAsyncDisposable
     public int Requests;
     private int _inFlight;
     public int MaxInFlight;
-    public ConcurrentBag<DateTime> RequestTimes { get; } = [];
+    /// <summary>The last user message of every request, as the judge sent it.</summary>
+    public ConcurrentQueue<string> UserMessages { get; } = new();
     public Uri Endpoint { get; }
 
     public FakeChatServer(TimeSpan? latency = null)
@@ -41,13 +42,14 @@ public sealed class FakeChatServer : IAsyncDisposable
         _app.MapPost("/v1/chat/completions", async (HttpContext http) =>
         {
             Interlocked.Increment(ref Requests);
-            RequestTimes.Add(DateTime.UtcNow);
             var now = Interlocked.Increment(ref _inFlight);
             int seen;
             while (now > (seen = MaxInFlight) && Interlocked.CompareExchange(ref MaxInFlight, now, seen) != seen) { }
             try
             {
             using var body = await JsonDocument.ParseAsync(http.Request.Body);
+            var user = body.RootElement.GetProperty("messages").EnumerateArray().Last().GetProperty("content").GetString() ?? "";
+            UserMessages.Enqueue(user);
             if (latency is { } l) await Task.Delay(l);
             var reply = _script.TryDequeue(out var next) ? _last = next : _last;
             switch (reply)
@@ -67,7 +69,6 @@ public sealed class FakeChatServer : IAsyncDisposable
                     await Write(http, lp.Top[0].Token, lp.Top);
                     return;
                 case PreferOption p:
-                    var user = body.RootElement.GetProperty("messages").EnumerateArray().Last().GetProperty("content").GetString()!;
                     var a = user[user.IndexOf("Option A:", StringComparison.Ordinal)..user.IndexOf("Option B:", StringComparison.Ordinal)];
                     var answer = a.Contains(p.Marker, StringComparison.Ordinal) ? "A" : "B";
                     var other = answer == "A" ? "B" : "A";
