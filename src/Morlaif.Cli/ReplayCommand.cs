@@ -49,12 +49,10 @@ public static class ReplayCommand
             case "scalarize": commands.Add((Endpoints.Scalarize, new Scalarize { RunId = runId }, StageKeys.Scalarize)); break;
             case "evaluate": commands.Add((Endpoints.Evaluate, new EvaluateRun { RunId = runId }, StageKeys.Evaluate)); break;
             case "ppo":
-                var k = ctx.Config.Ppo.IterationsPerChunk;
                 foreach (var arm in new[] { Learning.Stages.ScalarizationStage.MorlaifArm, Learning.Stages.ScalarizationStage.BaselineArm })
                 {
                     // Resume each arm from its first unfinished chunk; the chunk before it holds the checkpoint.
-                    var start = Enumerable.Range(0, (ctx.Config.Ppo.Iterations + k - 1) / k).Select(i => i * k)
-                        .FirstOrDefault(s => manifest.Stages.GetValueOrDefault(StageKeys.PpoChunk(arm, s))?.State != StageState.Done, -1);
+                    var start = StageKeys.PpoChunkStarts(ctx.Config.Ppo).FirstOrDefault(s => manifest.Stages.GetValueOrDefault(StageKeys.PpoChunk(arm, s))?.State != StageState.Done, -1);
                     if (start < 0) Console.WriteLine($"ppo {arm}: every chunk is done; nothing to replay");
                     else commands.Add((Endpoints.Ppo, new RunPpoIteration { RunId = runId, Arm = arm, Iteration = start }, StageKeys.PpoChunk(arm, start)));
                 }

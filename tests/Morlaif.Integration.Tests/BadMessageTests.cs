@@ -26,28 +26,12 @@ public sealed class BadMessageTests : DistributedTest
         }
     }
 
-    private static string Error(string runId)
-    {
-        var m = Manifest(runId);
-        Assert.True(State(m) == "Faulted", $"run {runId} is {State(m)}: {m}");
-        return m.GetProperty("error").GetString()!;
-    }
-
-    private string WaitForFault(string runId)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
-        while (State(Manifest(runId)) != "Faulted")
-        {
-            if (DateTime.UtcNow > deadline) Assert.Fail($"run {runId} was not marked Faulted: {Manifest(runId)}\n{Run.Processes.Logs()}");
-            Thread.Sleep(200);
-        }
-        return Error(runId);
-    }
+    private string WaitForFault(string runId) => Run.WaitForFault(runId, TimeSpan.FromMinutes(2)).GetProperty("error").GetString()!;
 
     /// <summary>Rewrites a run's manifest as if its SFT stage had finished, with outputs that name blobs that do not exist.</summary>
     private static void PretendSftProducedMissingBlobs(string runId)
     {
-        var blob = new Azure.Storage.Blobs.BlobServiceClient(Servers.BlobConnectionString).GetBlobContainerClient("morlaif").GetBlobClient($"runs/{runId}/manifest.json");
+        var blob = Container().GetBlobClient($"runs/{runId}/manifest.json");
         var manifest = System.Text.Json.Nodes.JsonNode.Parse(blob.DownloadContent().Value.Content.ToString())!;
         System.Text.Json.Nodes.JsonObject Missing(string kind) => new()
         {

@@ -19,10 +19,9 @@ public sealed class DistributedRun : IAsyncDisposable
 
     private readonly string _vhost;
     private readonly string _configPath;
-    private readonly Dictionary<string, string> _env;
 
     public Processes Processes { get; }
-    public string Amqp { get; }
+    private string Amqp { get; }
 
     /// <summary>This test's broker password: a secret that must never show in logs or artifacts.</summary>
     public string BrokerPassword { get; private init; } = "";
@@ -31,8 +30,7 @@ public sealed class DistributedRun : IAsyncDisposable
     {
         _vhost = vhost;
         Amqp = amqp;
-        _env = Environment(Servers.BlobConnectionString);
-        Processes = new Processes(_env);
+        Processes = new Processes(Environment(Servers.BlobConnectionString));
         _configPath = Path.Combine(Path.GetTempPath(), $"{_vhost}.json");
         File.WriteAllText(_configPath, config);
     }
@@ -80,7 +78,8 @@ public sealed class DistributedRun : IAsyncDisposable
         return JsonDocument.Parse(stdout).RootElement;
     }
 
-    private static BlobContainerClient Container() => new BlobServiceClient(Servers.BlobConnectionString).GetBlobContainerClient("morlaif");
+    /// <summary>The Morlaif container on Azurite, reached directly (never through a test's fault proxy).</summary>
+    public static BlobContainerClient Container() => new BlobServiceClient(Servers.BlobConnectionString).GetBlobContainerClient("morlaif");
 
     /// <summary>The manifest straight from blob storage: fast enough to poll every 100 ms (a CLI call takes seconds).</summary>
     public static JsonElement Manifest(string runId) =>
@@ -103,6 +102,19 @@ public sealed class DistributedRun : IAsyncDisposable
                 Assert.Fail($"run {runId} is {state}: {status}\n{Processes.Logs()}");
             if (failIfCompletedFirst && state == "Completed") Assert.Fail($"run {runId} completed before the awaited condition held: {status}");
             Thread.Sleep(100);
+        }
+    }
+
+    /// <summary>Polls the manifest until the run is Faulted and returns it; fails on time-out.</summary>
+    public JsonElement WaitForFault(string runId, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var manifest = Manifest(runId);
+            if (State(manifest) == "Faulted") return manifest;
+            if (DateTime.UtcNow > deadline) Assert.Fail($"run {runId} was not marked Faulted: {manifest}\n{Processes.Logs()}");
+            Thread.Sleep(200);
         }
     }
 

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Azure.Storage.Blobs;
 using static Morlaif.Integration.Tests.DistributedRun;
 
 namespace Morlaif.Integration.Tests;
@@ -29,7 +28,7 @@ public sealed class DistributedRunTests : DistributedTest
         }
 
         var reportRef = Stage(status, "evaluate").GetProperty("outputs").GetProperty("report");
-        var container = new BlobServiceClient(Servers.BlobConnectionString).GetBlobContainerClient("morlaif");
+        var container = Container();
         var report = JsonDocument.Parse(container.GetBlobClient(reportRef.GetProperty("name").GetString()).DownloadContent().Value.Content.ToString()).RootElement;
         Assert.Equal(runId, report.GetProperty("runId").GetString());
         foreach (var field in new[] { "principles", "preferenceModels", "scalarization", "objectiveAccuracy", "ablation", "evaluation", "timings" })
@@ -70,18 +69,12 @@ public sealed class DistributedRunTests : DistributedTest
 
         // Damage one input in storage (half its bytes), then let the preference trainer at it.
         var labels = Stage(labelled, "label/conciseness").GetProperty("outputs").GetProperty("labels").GetProperty("name").GetString()!;
-        var blob = new BlobServiceClient(Servers.BlobConnectionString).GetBlobContainerClient("morlaif").GetBlobClient(labels);
+        var blob = Container().GetBlobClient(labels);
         var good = blob.DownloadContent().Value.Content.ToArray();
         blob.Upload(new BinaryData(good[..(good.Length / 2)]), overwrite: true);
         Run.StartWorker("Morlaif.PreferenceTrainer");
 
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(4);
-        while (State(Manifest(runId)) != "Faulted")
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"run {runId} was not marked Faulted: {Manifest(runId)}\n{Run.Processes.Logs()}");
-            Thread.Sleep(200);
-        }
-        var faulted = Manifest(runId);
+        var faulted = Run.WaitForFault(runId, TimeSpan.FromMinutes(4));
         Assert.Equal("Faulted", State(Stage(faulted, "train-pm/conciseness")));
         Assert.Equal(1, Stage(faulted, "train-pm/conciseness").GetProperty("attempts").GetInt32()); // not retried: retrying cannot fix it
         Assert.False(faulted.GetProperty("stages").TryGetProperty("scalarize", out _)); // nothing downstream was started

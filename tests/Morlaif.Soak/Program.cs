@@ -64,7 +64,8 @@ var injector = Task.Run(async () =>
         }
         if (options.StorageFaults)
         {
-            var mode = (FaultProxy.Mode)(1 + rng.Next(3));
+            FaultProxy.Mode[] faultModes = [FaultProxy.Mode.Refuse, FaultProxy.Mode.ServiceUnavailable, FaultProxy.Mode.Drop];
+            var mode = faultModes[rng.Next(faultModes.Length)];
             proxy.Current = mode;
             await Task.Delay(TimeSpan.FromSeconds(mode == FaultProxy.Mode.Refuse ? 8 : 3));
             proxy.Current = FaultProxy.Mode.Pass;
@@ -157,7 +158,7 @@ Console.WriteLine($"  messages redelivered  {redelivered}");
 Console.WriteLine($"  messages in _error    {errorQueued}");
 Console.WriteLine($"  artifacts verified    {verified} ({damaged} damaged)");
 
-processes.Dispose();
+processes.Dispose(); // the workers go before their virtual host does
 await Servers.DeleteVirtualHostAsync(vhost);
 File.Delete(configPath);
 return completed == options.Runs && damaged == 0 ? 0 : 1;

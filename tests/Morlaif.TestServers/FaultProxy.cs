@@ -31,7 +31,7 @@ public sealed class FaultProxy : IAsyncDisposable
     private readonly List<TcpClient> _open = [];
     private readonly Task _accepting;
     private Mode _mode = Mode.Pass;
-    private int _connections, _faults;
+    private int _faults;
 
     public FaultProxy(int targetPort)
     {
@@ -42,8 +42,7 @@ public sealed class FaultProxy : IAsyncDisposable
 
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
-    /// <summary>Connections accepted, and how many of them were given a fault.</summary>
-    public int Connections => Volatile.Read(ref _connections);
+    /// <summary>How many connections were given a fault.</summary>
     public int Faults => Volatile.Read(ref _faults);
 
     /// <summary>Delay added before each forwarded chunk in <see cref="Mode.Pass"/>.</summary>
@@ -76,7 +75,6 @@ public sealed class FaultProxy : IAsyncDisposable
             {
                 return;
             }
-            Interlocked.Increment(ref _connections);
             _ = Task.Run(() => Serve(client, _mode));
         }
     }

@@ -89,6 +89,7 @@ public sealed class Processes : IDisposable
     public void Dispose()
     {
         lock (_running)
+        {
             foreach (var (_, p, _) in _running)
             {
                 try
@@ -101,6 +102,8 @@ public sealed class Processes : IDisposable
                 }
                 p.Dispose();
             }
+            _running.Clear(); // a second Dispose (a `using` after an explicit call) has nothing left to do
+        }
     }
 
     private static string FindRoot()

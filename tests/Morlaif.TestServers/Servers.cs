@@ -79,12 +79,12 @@ public static class Servers
     }
 
     /// <summary>Puts a raw body on a queue (through the default exchange), as a foreign or broken publisher would.</summary>
-    public static async Task PublishRawAsync(string vhost, string queue, string body, string contentType = "application/vnd.masstransit+json")
+    public static async Task PublishRawAsync(string vhost, string queue, string body)
     {
         using var http = Management();
         var request = System.Text.Json.JsonSerializer.Serialize(new
         {
-            properties = new { content_type = contentType, delivery_mode = 2 },
+            properties = new { content_type = "application/vnd.masstransit+json", delivery_mode = 2 },
             routing_key = queue,
             payload = body,
             payload_encoding = "string",
@@ -95,11 +95,11 @@ public static class Servers
         if (!routed) throw new InvalidOperationException($"no queue '{queue}' in virtual host {vhost}");
     }
 
-    /// <summary>Up to <paramref name="count"/> messages from a queue, left on it: (body, headers as JSON).</summary>
-    public static async Task<List<(string Body, System.Text.Json.JsonElement Headers)>> PeekAsync(string vhost, string queue, int count = 20)
+    /// <summary>Up to 20 messages from a queue, left on it: (body, headers as JSON).</summary>
+    public static async Task<List<(string Body, System.Text.Json.JsonElement Headers)>> PeekAsync(string vhost, string queue)
     {
         using var http = Management();
-        var request = $$"""{"count":{{count}},"ackmode":"ack_requeue_true","encoding":"auto"}""";
+        const string request = """{"count":20,"ackmode":"ack_requeue_true","encoding":"auto"}""";
         var response = await http.PostAsync($"queues/{vhost}/{queue}/get", new StringContent(request, Encoding.UTF8, "application/json"));
         if (response.StatusCode == System.Net.HttpStatusCode.NotFound) return [];
         response.EnsureSuccessStatusCode();

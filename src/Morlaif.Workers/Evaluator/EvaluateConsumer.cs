@@ -25,7 +25,7 @@ public sealed class EvaluateConsumer(RunArtifacts artifacts, StageGate gate, ILo
     {
         var manifest = await artifacts.ManifestAsync(context.Message.RunId, context.CancellationToken);
         var ctx = await artifacts.ContextAsync(manifest, context.CancellationToken);
-        if (Arms.Any(arm => manifest.Stages.GetValueOrDefault(FinalChunk(ctx, arm))?.Produced != true))
+        if (Arms.Any(arm => manifest.Stages.GetValueOrDefault(StageKeys.FinalPpoChunk(ctx.Config.Ppo, arm))?.Produced != true))
         {
             log.LogInformation("run {RunId}: policy {Arm} in, waiting for the other arm", context.Message.RunId, context.Message.Arm);
             return;
@@ -34,12 +34,6 @@ public sealed class EvaluateConsumer(RunArtifacts artifacts, StageGate gate, ILo
     }
 
     public Task Consume(ConsumeContext<EvaluateRun> context) => Run(context, context.Message.RunId);
-
-    public static string FinalChunk(RunContext ctx, string arm)
-    {
-        var k = ctx.Config.Ppo.IterationsPerChunk;
-        return StageKeys.PpoChunk(arm, Math.Max(0, (ctx.Config.Ppo.Iterations - 1) / k * k));
-    }
 
     private async Task Run(ConsumeContext context, string runId)
     {
@@ -53,7 +47,7 @@ public sealed class EvaluateConsumer(RunArtifacts artifacts, StageGate gate, ILo
             var ppo = new Dictionary<string, IReadOnlyList<PpoIterationStats>>();
             foreach (var arm in Arms)
             {
-                var outputs = manifest.Stages[FinalChunk(ctx, arm)].Outputs;
+                var outputs = manifest.Stages[StageKeys.FinalPpoChunk(ctx.Config.Ppo, arm)].Outputs;
                 var policy = ctx.NewPolicy();
                 using (var checkpoint = new MemoryStream(await artifacts.BytesAsync(outputs["checkpoint"], cancel)))
                     PpoLearner.LoadPolicy(checkpoint, policy);

@@ -45,7 +45,7 @@ public sealed class PpoConsumer(RunArtifacts artifacts, StageGate gate, StageChe
             if (start == 0) learner = PpoStage.Learner(ctx, sft, reward);
             else
             {
-                var previous = StageKeys.PpoChunk(arm, PreviousChunk(ctx, start));
+                var previous = StageKeys.PpoChunk(arm, start - ctx.Config.Ppo.IterationsPerChunk);
                 var previousCheckpoint = RunArtifacts.Output(current, previous, "checkpoint");
                 inputs.Add(previousCheckpoint);
                 using var checkpoint = new MemoryStream(await artifacts.BytesAsync(previousCheckpoint, cancel));
@@ -105,6 +105,4 @@ public sealed class PpoConsumer(RunArtifacts artifacts, StageGate gate, StageChe
         learner.SaveCheckpoint(ms);
         return ms.ToArray();
     }
-
-    private static int PreviousChunk(RunContext ctx, int start) => Math.Max(0, start - ctx.Config.Ppo.IterationsPerChunk);
 }

@@ -30,11 +30,15 @@ public class StageArtifactTests
         var pairs = SomePairs();
         var back = PairSet.FromJson(pairs.ToJson());
         Assert.Equal(pairs.Train.Count, back.Train.Count);
-        for (var i = 0; i < pairs.Train.Count; i++)
+        Assert.Equal(pairs.Test.Count, back.Test.Count);
+        foreach (var (a, b) in pairs.Train.Concat(pairs.Test).Zip(back.Train.Concat(back.Test)))
         {
-            Assert.Equal(pairs.Train[i].Prompt, back.Train[i].Prompt);
-            Assert.Equal(pairs.Train[i].SequenceA(), back.Train[i].SequenceA());
-            Assert.Equal(pairs.Train[i].TextB, back.Train[i].TextB);
+            Assert.Equal(a.Prompt, b.Prompt);
+            Assert.Equal(a.PromptIds, b.PromptIds);
+            Assert.Equal(a.A, b.A);
+            Assert.Equal(a.B, b.B);
+            Assert.Equal(a.TextA, b.TextA);
+            Assert.Equal(a.TextB, b.TextB);
         }
         var labels = LabellingStage.Label(Ctx, pairs, "conciseness");
         var labelsBack = LabelSet.FromJson(labels.ToJson());
@@ -77,7 +81,9 @@ public class StageArtifactTests
         var fit = new ObjectiveFit(["a", "b"], [0.5, -0.25], [1.0, -0.5],
             new Dictionary<string, double> { ["linear"] = 0.7, ["single"] = 0.65 }, [new AblationPoint(["a", "b"], 0.7), new AblationPoint(["a"], 0.6)]);
         var back = ObjectiveFit.FromJson(fit.ToJson());
+        Assert.Equal(fit.Principles, back.Principles);
         Assert.Equal(fit.Weights, back.Weights);
+        Assert.Equal(fit.StandardizedCoefficients, back.StandardizedCoefficients);
         Assert.Equal(fit.Accuracy, back.Accuracy);
         Assert.Equal(fit.Ablation.Select(x => (string.Join(',', x.Principles), x.Accuracy)), back.Ablation.Select(x => (string.Join(',', x.Principles), x.Accuracy)));
     }

@@ -45,10 +45,14 @@ public class PreferenceModelTrainerTests
 
         Assert.Equal(expectedLoss, second.LastEpochLoss, 6);
         Assert.Equal(ModuleWeights.Save(uninterrupted), ModuleWeights.Save(resumed));
-        // And a fresh start would not have matched: the optimizer state and epoch counter matter.
-        var restarted = PreferenceModel.FromPolicy(sft);
-        using (var fresh = new PreferenceModelTrainer(restarted, pairs, settings, seed: 42)) { fresh.RunEpoch(); fresh.RunEpoch(); }
-        Assert.NotEqual(ModuleWeights.Save(uninterrupted), ModuleWeights.Save(restarted));
+        // Restoring only the weights after epoch 1 (not the optimizer state, epoch and step) would not have matched.
+        var weightsOnly = PreferenceModel.FromPolicy(sft);
+        using (var restore = new PreferenceModelTrainer(weightsOnly, pairs, settings, seed: 42))
+        {
+            restore.LoadCheckpoint(new MemoryStream(checkpoint));
+        }
+        using (var fresh = new PreferenceModelTrainer(weightsOnly, pairs, settings, seed: 42)) { fresh.RunEpoch(); fresh.RunEpoch(); }
+        Assert.NotEqual(ModuleWeights.Save(uninterrupted), ModuleWeights.Save(weightsOnly));
     }
 
     [Fact]
