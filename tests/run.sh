@@ -23,7 +23,12 @@ import glob, sys, xml.etree.ElementTree as ET
 ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
 passed = failed = skipped = 0
 for f in glob.glob(sys.argv[1] + "/*.trx"):
-    c = ET.parse(f).getroot().find("t:ResultSummary/t:Counters", ns)
+    root = ET.parse(f).getroot()
+    # dotnet test -v q prints no failure messages: print each failed test's name and message here.
+    for r in root.iterfind("t:Results/t:UnitTestResult[@outcome='Failed']", ns):
+        message = r.find("t:Output/t:ErrorInfo/t:Message", ns)
+        print(f"FAILED {r.get('testName')}\n  {(message.text or '')[:2000] if message is not None else ''}")
+    c = root.find("t:ResultSummary/t:Counters", ns)
     passed += int(c.get("passed")); failed += int(c.get("failed")) + int(c.get("error", 0)) + int(c.get("timeout", 0))
     skipped += int(c.get("notExecuted", 0))
 print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))

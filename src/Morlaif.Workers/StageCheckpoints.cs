@@ -56,15 +56,18 @@ public sealed class StageCheckpoints(IArtifactStore store, IManifestStore manife
     {
         var reference = await store.PutAsync(runId, Kind(stage), state, cancel);
         StageCheckpoint? replaced = null;
-        await manifests.UpdateAsync(runId, m =>
+        var (_, recorded) = await manifests.UpdateAsync(runId, m =>
         {
             var s = m.Stage(stage);
-            if (s.Produced) return false; // a duplicate delivery finished first; this checkpoint is moot
+            if (s.Produced) return false;
             replaced = s.Checkpoint;
             s.Checkpoint = new StageCheckpoint(step, reference, inputs);
             return true;
         }, cancel);
-        if (replaced is not null && replaced.State.Name != reference.Name) await DeleteQuietlyAsync(replaced.State, cancel);
+        // A copy of the message finished the stage first and cleared its checkpoint: this one is moot, and
+        // nothing references the blob just written.
+        if (!recorded) await DeleteQuietlyAsync(reference, cancel);
+        else if (replaced is not null && replaced.State.Name != reference.Name) await DeleteQuietlyAsync(replaced.State, cancel);
     }
 
     /// <summary>Once the stage's outputs are stored, its checkpoint is no longer needed.</summary>
