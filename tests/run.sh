@@ -18,12 +18,17 @@ status=0
 dotnet test Morlaif.Pipeline.sln -c Release --no-build -nologo -v q \
   --logger "trx" --results-directory "$results" "$@" || status=$?
 
-python3 - "$results" <<'PY'
+python3 - "$results" "$status" <<'PY'
 import glob, sys, xml.etree.ElementTree as ET
 ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
 passed = failed = skipped = 0
 for f in glob.glob(sys.argv[1] + "/*.trx"):
     root = ET.parse(f).getroot()
+    # A test host that crashed leaves the tests it had not reached out of every counter: count the crash.
+    for info in root.iterfind("t:ResultSummary/t:RunInfos/t:RunInfo[@outcome='Error']", ns):
+        text = (info.findtext("t:Text", default="", namespaces=ns) or "").strip()
+        print(f"ABORTED {f}\n  {text[:2000]}")
+        failed += 1
     # dotnet test -v q prints no failure messages: print each failed test's name and message here.
     for r in root.iterfind("t:Results/t:UnitTestResult[@outcome='Failed']", ns):
         message = r.find("t:Output/t:ErrorInfo/t:Message", ns)
@@ -31,6 +36,9 @@ for f in glob.glob(sys.argv[1] + "/*.trx"):
     c = root.find("t:ResultSummary/t:Counters", ns)
     passed += int(c.get("passed")); failed += int(c.get("failed")) + int(c.get("error", 0)) + int(c.get("timeout", 0))
     skipped += int(c.get("notExecuted", 0))
+if int(sys.argv[2]) != 0 and failed == 0:
+    print(f"dotnet test exited with status {sys.argv[2]} without a failed test in its results")
+    failed = 1
 print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
 PY
 exit $status
