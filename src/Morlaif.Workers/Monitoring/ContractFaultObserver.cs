@@ -1,3 +1,4 @@
+using System.Runtime.Serialization;
 using System.Text.Json;
 using MassTransit;
 using Microsoft.Extensions.Logging;
@@ -25,7 +26,7 @@ public sealed class ContractFaultObserver(IManifestStore manifests, ILogger<Cont
 
     public async Task ReceiveFault(ReceiveContext context, Exception exception)
     {
-        if (ThrownInOurCode(exception)) return; // a consumer ran and failed: its Fault<T> carries the run and stage
+        if (!IsContractMismatch(exception)) return;
         var (type, runId) = Peek(context.Body.GetBytes());
         var stage = StageOf(context.InputAddress);
         var reason = $"message {type ?? "(no message type)"} does not match its contract: {exception.GetType().Name}: {exception.Message}";
@@ -48,13 +49,28 @@ public sealed class ContractFaultObserver(IManifestStore manifests, ILogger<Cont
     }
 
     /// <summary>
-    /// Whether the exception passed through this project's code. MassTransit reports a body that failed to
-    /// deserialize and a consumer that threw through the same ReceiveFault (both with IsFaulted set), so the
-    /// stack is what tells them apart: deserialization fails inside MassTransit before any consumer runs.
+    /// Whether a receive fault means the body does not match its contract. MassTransit reports a body that
+    /// failed to deserialize, a consumer that threw, and a receive cut short by the transport (a broker
+    /// restart cancels it: TaskCanceledException, redelivered later) through the same ReceiveFault. Only the
+    /// first faults the run: a JSON or MassTransit serialization error that never passed through this
+    /// project's code (a consumer's own failure carries its run and stage in its Fault&lt;T&gt;).
     /// </summary>
+    internal static bool IsContractMismatch(Exception exception) =>
+        !ThrownInOurCode(exception) && Chain(exception).Any(e => e is JsonException or SerializationException);
+
+    private static IEnumerable<Exception> Chain(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            yield return e;
+            if (e is AggregateException aggregate)
+                foreach (var inner in aggregate.InnerExceptions.SelectMany(Chain)) yield return inner;
+        }
+    }
+
     private static bool ThrownInOurCode(Exception exception) =>
-        new System.Diagnostics.StackTrace(exception).GetFrames().Any(f =>
-            f.GetMethod()?.DeclaringType?.Assembly.GetName().Name?.StartsWith("Morlaif.", StringComparison.Ordinal) == true);
+        Chain(exception).Any(e => new System.Diagnostics.StackTrace(e).GetFrames().Any(f =>
+            f.GetMethod()?.DeclaringType?.Assembly.GetName().Name?.StartsWith("Morlaif.", StringComparison.Ordinal) == true));
 
     /// <summary>The message type and run id of a MassTransit JSON envelope, as far as the body has them.</summary>
     private static (string? Type, string? RunId) Peek(byte[] body)
