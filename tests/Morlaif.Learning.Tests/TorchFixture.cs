@@ -12,9 +12,5 @@ internal static class Tiny
     public static TransformerConfig Config(int dModel = 32, int layers = 1, int heads = 2, int context = 80) =>
         new(Tokenizer.VocabSize, dModel, layers, heads, context);
 
-    public static PolicyModel Policy(long seed, int dModel = 32, int layers = 1)
-    {
-        TorchSharp.torch.manual_seed(seed);
-        return new PolicyModel(Config(dModel, layers));
-    }
+    public static PolicyModel Policy(long seed, int dModel = 32, int layers = 1) => PolicyModel.Initialized(Config(dModel, layers), seed);
 }

@@ -17,12 +17,24 @@ public sealed class PolicyModel : Module
         lm_head = Linear(config.DModel, config.VocabSize, hasBias: false);
         value_head = Linear(config.DModel, 1);
         RegisterComponents();
-        using (no_grad())
-        {
-            // A zero value head starts PPO from V = 0 rather than from noise.
-            value_head.weight!.zero_();
-            value_head.bias!.zero_();
-        }
+        ZeroValueHead();
+    }
+
+    /// <summary>A fresh policy whose weights depend on <paramref name="seed"/> alone (see <see cref="Initialization"/>).</summary>
+    public static PolicyModel Initialized(TransformerConfig config, long seed)
+    {
+        var policy = new PolicyModel(config);
+        Initialization.Reset(policy, seed);
+        policy.ZeroValueHead();
+        return policy;
+    }
+
+    /// <summary>A zero value head starts PPO from V = 0 rather than from noise.</summary>
+    private void ZeroValueHead()
+    {
+        using var _ = no_grad();
+        value_head.weight!.zero_();
+        value_head.bias!.zero_();
     }
 
     public TransformerConfig Config => trunk.Config;

@@ -11,13 +11,12 @@ public static class SftStage
 {
     public static (PolicyModel Policy, double FinalLoss, int Demonstrations) Train(RunContext ctx)
     {
-        manual_seed(ctx.Seed("sft-init"));
         var rng = new Random(ctx.Seed("sft"));
         var c = ctx.Config.Sft;
         var demos = Prompts.Sample(rng, c.Demonstrations)
             .Select(p => ctx.Tokenizer.EncodePair(p.Text, Demonstrator.Respond(p, rng)))
             .Select(x => new Demonstration(x.Ids, x.ResponseStart)).ToList();
-        var policy = ctx.NewPolicy();
+        var policy = PolicyModel.Initialized(ctx.ModelConfig, ctx.Seed("sft-init"));
         policy.to(ctx.Device);
         var loss = SupervisedFineTuning.Train(policy, demos, new SftSettings(c.Epochs, c.BatchSize, c.LearningRate), rng);
         return (policy, loss, demos.Count);
