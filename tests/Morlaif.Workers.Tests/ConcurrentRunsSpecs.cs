@@ -1,6 +1,9 @@
 using MassTransit;
 using Morlaif.Contracts;
+using Morlaif.Learning.Models;
+using Morlaif.Learning.Stages;
 using Morlaif.Storage;
+using TorchSharp;
 
 namespace Morlaif.Workers.Tests;
 
@@ -18,13 +21,17 @@ public class ConcurrentRunsSpecs
         foreach (var id in ids) Assert.Equal(RunState.Completed, (await pipeline.WaitAsync(id)).State);
         await pipeline.QuietAsync();
 
-        foreach (var id in ids)
+        foreach (var (id, seed) in ids.Zip([21, 22]))
         {
             Assert.Equal(1, pipeline.PublishedCount<RunEvaluated>(id, m => m.RunId));
             Assert.Equal(3, pipeline.PublishedCount<PreferenceModelTrained>(id, m => m.RunId));
             // Every artifact a run's manifest references lives under that run's own prefix.
             var manifest = (await pipeline.Manifests.ReadAsync(id))!;
             Assert.All(manifest.Stages.Values.SelectMany(s => s.Outputs.Values), r => Assert.StartsWith($"runs/{id}/", r.Name));
+            // Both runs' stages shared one process (and libtorch's generator); each policy is still the one
+            // its config makes alone.
+            var alone = SftStage.Train(new RunContext(TinyRun.Config(seed: seed), torch.CPU)).Policy;
+            Assert.Equal(ArtifactNames.Sha256(ModuleWeights.Save(alone)), manifest.Stages[StageKeys.Sft].Outputs["policy"].Sha256);
         }
         Assert.False(pipeline.Harness.Published.Select<Fault>().Any());
     }
