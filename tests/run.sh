@@ -15,7 +15,8 @@ eval "$(bash infra/local.sh env)"
 
 dotnet build Morlaif.Pipeline.sln -c Release -v q -nologo
 status=0
-dotnet test Morlaif.Pipeline.sln -c Release --no-build -nologo -v q \
+# --blame: if a test host crashes, its report names the test that was running.
+dotnet test Morlaif.Pipeline.sln -c Release --no-build -nologo -v q --blame \
   --logger "trx" --results-directory "$results" "$@" || status=$?
 
 python3 - "$results" "$status" <<'PY'
