@@ -48,11 +48,8 @@ public sealed class Labeller(ChatJudge judge, IJudgeCache? cache = null)
     /// Labels each question in both orders, in input order; an abstention is null with its reason. For
     /// callers that keep their own pair structure (the pipeline's labeller).
     /// </summary>
-    public async Task<(PairLabel?[] Labels, string?[] Reasons)> JudgeAsync(IReadOnlyList<JudgeQuestion> questions, int concurrency, CancellationToken cancel = default)
-    {
-        var (labels, reasons, _) = await JudgeAsync(questions, concurrency, new CacheHits(), cancel);
-        return (labels, reasons);
-    }
+    public Task<(PairLabel?[] Labels, string?[] Reasons)> JudgeAsync(IReadOnlyList<JudgeQuestion> questions, int concurrency, CancellationToken cancel = default) =>
+        JudgeAsync(questions, concurrency, new CacheHits(), cancel);
 
     /// <summary>A pair asked about one principle; its rows are tagged <paramref name="Name"/>.</summary>
     private sealed record Job(PreferenceExample Pair, JudgePrinciple Principle, string Name);
@@ -69,7 +66,7 @@ public sealed class Labeller(ChatJudge judge, IJudgeCache? cache = null)
     private async Task<LabellingResult> LabelJobsAsync(IReadOnlyList<Job> jobs, int pairCount, IEnumerable<string> names, int concurrency, CancellationToken cancel)
     {
         var hits = new CacheHits();
-        var (labels, reasons, _) = await JudgeAsync(jobs.Select(j => new JudgeQuestion(j.Pair.Prompt, j.Pair.Chosen, j.Pair.Rejected, j.Principle.Phrase)).ToList(),
+        var (labels, reasons) = await JudgeAsync(jobs.Select(j => new JudgeQuestion(j.Pair.Prompt, j.Pair.Chosen, j.Pair.Rejected, j.Principle.Phrase)).ToList(),
             concurrency, hits, cancel);
         var rows = new List<LabelledRow>();
         var abstentions = new List<Abstention>();
@@ -93,7 +90,7 @@ public sealed class Labeller(ChatJudge judge, IJudgeCache? cache = null)
             hits.Count);
     }
 
-    private async Task<(PairLabel?[] Labels, string?[] Reasons, CacheHits Hits)> JudgeAsync(IReadOnlyList<JudgeQuestion> questions, int concurrency,
+    private async Task<(PairLabel?[] Labels, string?[] Reasons)> JudgeAsync(IReadOnlyList<JudgeQuestion> questions, int concurrency,
         CacheHits hits, CancellationToken cancel)
     {
         if (concurrency < 1) throw new ArgumentOutOfRangeException(nameof(concurrency), "must be at least 1");
@@ -113,7 +110,7 @@ public sealed class Labeller(ChatJudge judge, IJudgeCache? cache = null)
                 reasons[i] = e.Message;
             }
         }));
-        return (labels, reasons, hits);
+        return (labels, reasons);
     }
 
     private async Task<JudgeAnswer> AskAsync(JudgeQuestion q, SemaphoreSlim gate, CacheHits hits, CancellationToken cancel)

@@ -20,7 +20,7 @@ public sealed class StageRecord
     public Dictionary<string, ArtifactReference> Outputs { get; set; } = new();
     /// <summary>Seconds spent in the stage's parts, where a stage has several (sft: "sft" and "pairs").</summary>
     public Dictionary<string, double>? Seconds { get; set; }
-    /// <summary>The message that recorded the outputs: only its redelivery may publish them again.</summary>
+    /// <summary>"&lt;message id&gt;/&lt;delivery&gt;" that recorded the outputs: only that delivery (its retries) or the broker's redelivery of the same message publishes them.</summary>
     public string? Claim { get; set; }
     /// <summary>Progress saved inside a long stage (PM epochs, PPO iterations): where a redelivery resumes.</summary>
     public StageCheckpoint? Checkpoint { get; set; }

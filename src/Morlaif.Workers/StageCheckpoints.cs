@@ -8,7 +8,8 @@ namespace Morlaif.Workers;
 /// Progress inside a long stage, so a worker that dies (or a message that is redelivered) resumes from
 /// the last completed epoch or iteration instead of from zero. A checkpoint is an artifact of kind
 /// "resume-&lt;stage&gt;" referenced from the stage's manifest record together with its step and a
-/// fingerprint of the stage's inputs; only the latest is kept, and none once the stage has its outputs.
+/// fingerprint of the stage's inputs; only the latest is kept, and none once the stage has its outputs
+/// (<see cref="StageGate"/> retires it in the write that records them).
 /// A checkpoint that cannot be used (missing, corrupt, from other inputs) is logged and ignored: it can
 /// only cost time, never change a result.
 /// </summary>
@@ -19,36 +20,43 @@ public sealed class StageCheckpoints(IArtifactStore store, IManifestStore manife
         ArtifactNames.Sha256(System.Text.Encoding.UTF8.GetBytes(string.Join('\n', inputs.Select(i => i.Sha256))));
 
     /// <summary>
-    /// The latest usable checkpoint (step and state) in <paramref name="manifest"/> (as read when the attempt
-    /// started), recording in the manifest that the attempt resumes from it; null to start from zero.
+    /// The stage's state restored from its latest usable checkpoint in <paramref name="manifest"/> (as stored
+    /// when the attempt started), or <paramref name="fresh"/> when there is none; the manifest records the
+    /// step the attempt resumed from. A checkpoint that is missing, damaged, or that <paramref name="restore"/>
+    /// rejects (InvalidDataException, EndOfStreamException: another format, say) is logged and passed over.
     /// </summary>
-    public async Task<(int Step, byte[] State)?> ResumeAsync(RunManifest manifest, string stage, string inputs, CancellationToken cancel)
+    public async Task<T> ResumeAsync<T>(RunManifest manifest, string stage, string inputs, Func<byte[], T> restore, Func<Task<T>> fresh,
+        CancellationToken cancel)
     {
         var runId = manifest.RunId;
-        var checkpoint = manifest.Stages.GetValueOrDefault(stage)?.Checkpoint;
-        byte[]? state = null;
+        var record = manifest.Stages.GetValueOrDefault(stage);
+        var checkpoint = record?.Checkpoint;
+        var resumed = false;
+        T state = default!;
         if (checkpoint is not null && checkpoint.Inputs == inputs)
         {
             try
             {
-                state = await store.GetAsync(checkpoint.State, cancel);
+                state = restore(await store.GetAsync(checkpoint.State, cancel));
+                resumed = true;
             }
-            catch (Exception e) when (e is ArtifactNotFoundException or ArtifactIntegrityException)
+            catch (Exception e) when (e is ArtifactNotFoundException or ArtifactIntegrityException or InvalidDataException or EndOfStreamException)
             {
                 log.LogWarning("run {RunId}: {Stage} checkpoint at step {Step} is unusable ({Reason}); starting from zero", runId, stage, checkpoint.Step, e.Message);
             }
         }
-        int? resumedFrom = state is null ? null : checkpoint!.Step;
-        await manifests.UpdateAsync(runId, m =>
-        {
-            var s = m.Stage(stage);
-            if (s.ResumedFrom == resumedFrom) return false; // the usual case, a first attempt: no write
-            s.ResumedFrom = resumedFrom;
-            return true;
-        }, cancel);
-        if (state is null) return null;
+        int? resumedFrom = resumed ? checkpoint!.Step : null;
+        if (record?.ResumedFrom != resumedFrom) // a first attempt has nothing to record
+            await manifests.UpdateAsync(runId, m =>
+            {
+                var s = m.Stage(stage);
+                if (s.ResumedFrom == resumedFrom) return false;
+                s.ResumedFrom = resumedFrom;
+                return true;
+            }, cancel);
+        if (!resumed) return await fresh();
         log.LogInformation("run {RunId}: {Stage} resumes from its checkpoint at step {Step}", runId, stage, checkpoint!.Step);
-        return (checkpoint.Step, state);
+        return state;
     }
 
     /// <summary>Stores the checkpoint, points the stage's record at it, and removes the one it replaces.</summary>
@@ -66,25 +74,12 @@ public sealed class StageCheckpoints(IArtifactStore store, IManifestStore manife
         }, cancel);
         // A copy of the message finished the stage first and cleared its checkpoint: this one is moot, and
         // nothing references the blob just written.
-        if (!recorded) await DeleteQuietlyAsync(reference, cancel);
-        else if (replaced is not null && replaced.State.Name != reference.Name) await DeleteQuietlyAsync(replaced.State, cancel);
+        if (!recorded) await DiscardAsync(reference, cancel);
+        else if (replaced is not null && replaced.State.Name != reference.Name) await DiscardAsync(replaced.State, cancel);
     }
 
-    /// <summary>Once the stage's outputs are stored, its checkpoint is no longer needed.</summary>
-    public async Task ClearAsync(string runId, string stage, CancellationToken cancel)
-    {
-        StageCheckpoint? last = null;
-        await manifests.UpdateAsync(runId, m =>
-        {
-            var s = m.Stage(stage);
-            last = s.Checkpoint;
-            s.Checkpoint = null;
-            return last is not null;
-        }, cancel);
-        if (last is not null) await DeleteQuietlyAsync(last.State, cancel);
-    }
-
-    private async Task DeleteQuietlyAsync(ArtifactReference reference, CancellationToken cancel)
+    /// <summary>Deletes a checkpoint no record points at any more (superseded, or retired with the stage's outputs).</summary>
+    public async Task DiscardAsync(ArtifactReference reference, CancellationToken cancel)
     {
         try
         {
@@ -92,7 +87,7 @@ public sealed class StageCheckpoints(IArtifactStore store, IManifestStore manife
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            // A leftover checkpoint costs space, not correctness; the next save or clear tries again for its own.
+            // A leftover checkpoint costs space, not correctness.
             log.LogWarning("could not delete superseded checkpoint {Name}: {Reason}", reference.Name, e.Message);
         }
     }

@@ -11,9 +11,12 @@ public static class StageKeys
     public static string Ppo(string arm) => $"ppo/{arm}";
     public static string PpoChunk(string arm, int iteration) => $"ppo/{arm}/{iteration:D4}";
 
-    /// <summary>The first iteration of every PPO chunk of a run, in order (chunks of ppo.iterationsPerChunk).</summary>
+    /// <summary>
+    /// The first iteration of every PPO chunk of a run, in order (chunks of ppo.iterationsPerChunk). Chunk 0
+    /// always exists: with ppo.iterations = 0 it stores the SFT policy as the arm's policy.
+    /// </summary>
     public static IEnumerable<int> PpoChunkStarts(Learning.Ppo.PpoSettings ppo) =>
-        Enumerable.Range(0, (ppo.Iterations + ppo.IterationsPerChunk - 1) / ppo.IterationsPerChunk).Select(i => i * ppo.IterationsPerChunk);
+        Enumerable.Range(0, Math.Max(1, (ppo.Iterations + ppo.IterationsPerChunk - 1) / ppo.IterationsPerChunk)).Select(i => i * ppo.IterationsPerChunk);
 
     /// <summary>The key of an arm's last chunk, whose checkpoint is the trained policy.</summary>
     public static string FinalPpoChunk(Learning.Ppo.PpoSettings ppo, string arm) => PpoChunk(arm, PpoChunkStarts(ppo).Last());

@@ -22,6 +22,7 @@ public static class WorkerRegistration
         .AddSingleton<RunArtifacts>()
         .AddSingleton<StageGate>()
         .AddSingleton<StageCheckpoints>()
+        .AddSingleton<RunFaults>()
         .AddReceiveObserver<ContractFaultObserver>();
 
     public static void AddWorkers(this IBusRegistrationConfigurator bus, IEnumerable<string> workers)

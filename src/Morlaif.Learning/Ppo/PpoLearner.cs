@@ -112,7 +112,7 @@ public sealed class PpoLearner : IDisposable
         var updates = 0;
         for (var epoch = 0; epoch < _s.Epochs; epoch++)
         {
-            var order = Enumerable.Range(0, b).OrderBy(_ => rng.Next()).ToArray();
+            var order = TrainingSteps.Shuffled(b, rng);
             foreach (var chunk in order.Chunk((int)Math.Ceiling(b / (double)_s.MiniBatches)))
             {
                 using var inner = NewDisposeScope();
@@ -129,10 +129,7 @@ public sealed class PpoLearner : IDisposable
                 var vClipped = vOld + (v - vOld).clamp(-_s.ValueClipRange, _s.ValueClipRange);
                 var vf = 0.5 * MaskedMean(maximum((v - ret).square(), (vClipped - ret).square()), m);
                 var loss = pg + _s.ValueCoef * vf;
-                _optimizer.zero_grad();
-                loss.backward();
-                nn.utils.clip_grad_norm_(_policy.parameters(), 1.0);
-                _optimizer.step();
+                _optimizer.ClippedStep(_policy, loss);
                 pgSum += pg.item<float>();
                 vfSum += vf.item<float>();
                 updates++;

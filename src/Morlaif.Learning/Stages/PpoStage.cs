@@ -13,8 +13,42 @@ public static class PpoStage
         var policy = sft.Clone();
         var reference = sft.Clone();
         var learner = new PpoLearner(policy, reference, reward, ctx.Config.Ppo, ctx.Seed("ppo"));
-        if (checkpoint is not null) learner.LoadCheckpoint(checkpoint);
-        return learner;
+        if (checkpoint is null) return learner;
+        try
+        {
+            learner.LoadCheckpoint(checkpoint);
+            return learner;
+        }
+        catch
+        {
+            learner.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Progress inside a chunk, as its stage checkpoint: the statistics of the iterations done, then the learner.</summary>
+    public static byte[] SaveProgress(PpoLearner learner, IReadOnlyList<PpoIterationStats> stats)
+    {
+        using var ms = new MemoryStream();
+        using (var w = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            var json = StatsToJson(stats);
+            w.Write(json.Length);
+            w.Write(json);
+        }
+        learner.SaveCheckpoint(ms);
+        return ms.ToArray();
+    }
+
+    /// <summary>Reads what <see cref="SaveProgress"/> wrote back into a learner.</summary>
+    public static (PpoLearner Learner, List<PpoIterationStats> Stats) LoadProgress(RunContext ctx, PolicyModel sft, IRewardModel reward, byte[] progress)
+    {
+        using var ms = new MemoryStream(progress, writable: false);
+        using var r = new BinaryReader(ms, System.Text.Encoding.UTF8, leaveOpen: true);
+        var length = r.ReadInt32();
+        if (length < 0 || length > ms.Length - ms.Position) throw new InvalidDataException("not a PPO chunk checkpoint");
+        var stats = StatsFromJson(r.ReadBytes(length));
+        return (Learner(ctx, sft, reward, ms), stats);
     }
 
     /// <summary>
@@ -30,7 +64,16 @@ public static class PpoStage
     /// <summary>An arm's per-iteration statistics as stored between chunks and read by the report.</summary>
     public static byte[] StatsToJson(IReadOnlyList<PpoIterationStats> stats) => System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(stats, Runs.RunConfig.Json);
 
-    public static List<PpoIterationStats> StatsFromJson(byte[] json) =>
-        System.Text.Json.JsonSerializer.Deserialize<List<PpoIterationStats>>(json, Runs.RunConfig.Json)
-        ?? throw new InvalidDataException("PPO statistics are empty");
+    public static List<PpoIterationStats> StatsFromJson(byte[] json)
+    {
+        try
+        {
+            return System.Text.Json.JsonSerializer.Deserialize<List<PpoIterationStats>>(json, Runs.RunConfig.Json)
+                   ?? throw new InvalidDataException("PPO statistics are empty");
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new InvalidDataException($"PPO statistics are not readable: {e.Message}", e);
+        }
+    }
 }

@@ -14,30 +14,41 @@ public static class PreferenceModelStage
 {
     public static TrainedPreferenceModel Train(RunContext ctx, PolicyModel sft, PairSet pairs, LabelSet labels)
     {
-        var (pm, trainer) = Start(ctx, sft, pairs, labels);
-        using (trainer)
+        using var trainer = Start(ctx, sft, pairs, labels);
+        while (!trainer.Done) trainer.RunEpoch();
+        return Finish(trainer, pairs, labels);
+    }
+
+    /// <summary>
+    /// The trainer of a fresh PM from the SFT trunk, or of one restored from <paramref name="checkpoint"/>
+    /// (written by its SaveCheckpoint; InvalidDataException when it does not fit).
+    /// </summary>
+    public static PreferenceModelTrainer Start(RunContext ctx, PolicyModel sft, PairSet pairs, LabelSet labels, byte[]? checkpoint = null)
+    {
+        var c = ctx.Config.PreferenceModel;
+        var trainer = new PreferenceModelTrainer(PreferenceModel.FromPolicy(sft), Pairs(pairs.Train, labels.Train),
+            new PmSettings(c.Epochs, c.BatchSize, c.LearningRate), ctx.Seed("pm", labels.Question));
+        if (checkpoint is null) return trainer;
+        try
         {
-            while (!trainer.Done) trainer.RunEpoch();
-            return Finish(pm, trainer, pairs, labels);
+            using var state = new MemoryStream(checkpoint, writable: false);
+            trainer.LoadCheckpoint(state);
+            return trainer;
+        }
+        catch
+        {
+            trainer.Dispose();
+            throw;
         }
     }
 
-    /// <summary>A fresh PM from the SFT trunk and its trainer (restore a checkpoint into the trainer to resume).</summary>
-    public static (PreferenceModel Model, PreferenceModelTrainer Trainer) Start(RunContext ctx, PolicyModel sft, PairSet pairs, LabelSet labels)
-    {
-        var pm = PreferenceModel.FromPolicy(sft);
-        var c = ctx.Config.PreferenceModel;
-        var trainer = new PreferenceModelTrainer(pm, Pairs(pairs.Train, labels.Train), new PmSettings(c.Epochs, c.BatchSize, c.LearningRate),
-            ctx.Seed("pm", labels.Question));
-        return (pm, trainer);
-    }
-
     /// <summary>The trained PM with its held-out accuracies and score normaliser.</summary>
-    public static TrainedPreferenceModel Finish(PreferenceModel pm, PreferenceModelTrainer trainer, PairSet pairs, LabelSet labels)
+    public static TrainedPreferenceModel Finish(PreferenceModelTrainer trainer, PairSet pairs, LabelSet labels)
     {
         if (!trainer.Done) throw new InvalidOperationException($"PM {labels.Question} has trained {trainer.Epoch} epochs, not all of them");
         var question = labels.Question;
-        var train = Pairs(pairs.Train, labels.Train);
+        var pm = trainer.Model;
+        var train = trainer.Pairs;
         var judgeAccuracy = PreferenceModelTraining.Accuracy(pm, Pairs(pairs.Test, labels.Test));
         var truth = pairs.Test
             .Select(p => (p, d: GroundTruth.Score(question, p.Prompt, p.TextA) - GroundTruth.Score(question, p.Prompt, p.TextB)))

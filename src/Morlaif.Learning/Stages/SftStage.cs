@@ -2,7 +2,6 @@ using Morlaif.Learning.Models;
 using Morlaif.Learning.Training;
 using Morlaif.Learning.World;
 using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Morlaif.Learning.Stages;
 

@@ -13,11 +13,3 @@ public sealed record LearningRateSchedule(double PeakLearningRate, int TotalStep
     public static LearningRateSchedule For(double lr, int totalSteps, double warmupFraction) =>
         new(lr, totalSteps, Math.Max(1, (int)Math.Round(totalSteps * warmupFraction)));
 }
-
-internal static class OptimizerExtensions
-{
-    public static void SetLearningRate(this TorchSharp.torch.optim.Optimizer optimizer, double lr)
-    {
-        foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
-    }
-}

@@ -34,6 +34,11 @@ public sealed class PreferenceModelTrainer : IDisposable
         _optimizer = optim.AdamW(pm.parameters(), settings.LearningRate, weight_decay: 0.01);
     }
 
+    public PreferenceModel Model => _pm;
+
+    /// <summary>The training pairs.</summary>
+    public IReadOnlyList<PreferencePair> Pairs => _pairs;
+
     /// <summary>Epochs completed.</summary>
     public int Epoch { get; private set; }
 
@@ -50,7 +55,7 @@ public sealed class PreferenceModelTrainer : IDisposable
         if (Done) throw new InvalidOperationException($"all {_s.Epochs} epochs are done");
         _pm.train();
         var rng = new Random(Seeds.Derive(_seed, "pm-epoch", Epoch));
-        var order = Enumerable.Range(0, _pairs.Count).OrderBy(_ => rng.Next()).ToArray();
+        var order = TrainingSteps.Shuffled(_pairs.Count, rng);
         double sum = 0;
         var batches = 0;
         foreach (var chunk in order.Chunk(_s.BatchSize))
@@ -65,10 +70,7 @@ public sealed class PreferenceModelTrainer : IDisposable
             var loss = PreferenceModelTraining.BradleyTerryLoss(r[..n], r[n..],
                 tensor(batch.Select(p => (float)p.PreferA).ToArray(), device: _device),
                 tensor(batch.Select(p => (float)p.Margin).ToArray(), device: _device));
-            _optimizer.zero_grad();
-            loss.backward();
-            nn.utils.clip_grad_norm_(_pm.parameters(), 1.0);
-            _optimizer.step();
+            _optimizer.ClippedStep(_pm, loss);
             sum += loss.item<float>();
             batches++;
         }

@@ -22,7 +22,7 @@ public static class SupervisedFineTuning
         var lastEpoch = 0.0;
         for (var epoch = 0; epoch < s.Epochs; epoch++)
         {
-            var order = Enumerable.Range(0, demos.Count).OrderBy(_ => rng.Next()).ToArray();
+            var order = TrainingSteps.Shuffled(demos.Count, rng);
             double sum = 0;
             var batches = 0;
             foreach (var chunk in order.Chunk(s.BatchSize))
@@ -30,10 +30,7 @@ public static class SupervisedFineTuning
                 using var scope = NewDisposeScope();
                 optimizer.SetLearningRate(schedule.At(step++));
                 var loss = Loss(policy, chunk.Select(i => demos[i]).ToList());
-                optimizer.zero_grad();
-                loss.backward();
-                nn.utils.clip_grad_norm_(policy.parameters(), 1.0);
-                optimizer.step();
+                optimizer.ClippedStep(policy, loss);
                 sum += loss.item<float>();
                 batches++;
             }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text;
-using System.Text.Json;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using Morlaif.Contracts;
@@ -30,15 +29,17 @@ public sealed class EvaluateConsumer(RunArtifacts artifacts, StageGate gate, ILo
             log.LogInformation("run {RunId}: policy {Arm} in, waiting for the other arm", context.Message.RunId, context.Message.Arm);
             return;
         }
-        await Run(context, context.Message.RunId);
+        await Run(context, manifest);
     }
 
-    public Task Consume(ConsumeContext<EvaluateRun> context) => Run(context, context.Message.RunId);
+    public async Task Consume(ConsumeContext<EvaluateRun> context) =>
+        await Run(context, await artifacts.ManifestAsync(context.Message.RunId, context.CancellationToken));
 
-    private async Task Run(ConsumeContext context, string runId)
+    private async Task Run(ConsumeContext context, RunManifest read)
     {
         var cancel = context.CancellationToken;
-        await gate.RunAsync(context, runId, StageKeys.Evaluate, async manifest =>
+        var runId = read.RunId;
+        await gate.RunAsync(context, read, StageKeys.Evaluate, async manifest =>
         {
             var ctx = await artifacts.ContextAsync(manifest, cancel);
             var clock = Stopwatch.StartNew();

@@ -22,7 +22,7 @@ public sealed class LabelConsumer(RunArtifacts artifacts, StageGate gate, ILogge
             throw new ArgumentException($"run {runId} has no principle '{only}' (its questions: {string.Join(", ", ctx.Questions)})");
         foreach (var question in only is null ? ctx.Questions : [only])
         {
-            await gate.RunAsync(context, runId, StageKeys.Label(question), async current =>
+            await gate.RunAsync(context, manifest, StageKeys.Label(question), async current =>
             {
                 var pairs = await artifacts.PairsAsync(current, cancel);
                 var labels = ctx.Config.Judge.Kind == "openai"

@@ -30,7 +30,7 @@ public sealed class PpoConsumer(RunArtifacts artifacts, StageGate gate, StageChe
         var total = ctx.Config.Ppo.Iterations;
         var end = Math.Min(total, start + ctx.Config.Ppo.IterationsPerChunk);
         var stage = StageKeys.PpoChunk(arm, start);
-        await gate.RunAsync(context, runId, stage, async current =>
+        await gate.RunAsync(context, manifest, stage, async current =>
         {
             var sft = await artifacts.SftPolicyAsync(current, ctx, cancel);
             var pms = await artifacts.PreferenceModelsAsync(current, ctx, cancel);
@@ -40,46 +40,37 @@ public sealed class PpoConsumer(RunArtifacts artifacts, StageGate gate, StageChe
             inputs.AddRange(ctx.Questions.Select(q => RunArtifacts.Output(current, StageKeys.TrainPm(q), "model")));
             if (fit is not null) inputs.Add(RunArtifacts.Output(current, StageKeys.Scalarize, "objective"));
 
-            List<PpoIterationStats> stats = [];
-            PpoLearner learner;
-            if (start == 0) learner = PpoStage.Learner(ctx, sft, reward);
-            else
-            {
-                var previous = StageKeys.PpoChunk(arm, start - ctx.Config.Ppo.IterationsPerChunk);
-                var previousCheckpoint = RunArtifacts.Output(current, previous, "checkpoint");
-                inputs.Add(previousCheckpoint);
-                using var checkpoint = new MemoryStream(await artifacts.BytesAsync(previousCheckpoint, cancel));
-                learner = PpoStage.Learner(ctx, sft, reward, checkpoint);
-                stats = PpoStage.StatsFromJson(await artifacts.BytesAsync(RunArtifacts.Output(current, previous, "stats"), cancel));
-            }
+            var previous = start == 0 ? null : StageKeys.PpoChunk(arm, start - ctx.Config.Ppo.IterationsPerChunk);
+            if (previous is not null) inputs.Add(RunArtifacts.Output(current, previous, "checkpoint"));
             var fingerprint = StageCheckpoints.Fingerprint(inputs);
+            // From this chunk's own progress checkpoint when a previous attempt left one, else from where
+            // the previous chunk ended (or the SFT policy).
+            var (learner, stats) = await checkpoints.ResumeAsync(current, stage, fingerprint,
+                progress => PpoStage.LoadProgress(ctx, sft, reward, progress),
+                async () =>
+                {
+                    if (previous is null) return (PpoStage.Learner(ctx, sft, reward), new List<PpoIterationStats>());
+                    using var checkpoint = new MemoryStream(await artifacts.BytesAsync(RunArtifacts.Output(current, previous, "checkpoint"), cancel));
+                    var done = PpoStage.StatsFromJson(await artifacts.BytesAsync(RunArtifacts.Output(current, previous, "stats"), cancel));
+                    return (PpoStage.Learner(ctx, sft, reward, checkpoint), done);
+                }, cancel);
             using (learner)
             {
-                if (await checkpoints.ResumeAsync(current, stage, fingerprint, cancel) is { } resume)
-                {
-                    // The checkpoint carries the learner and the stats of the iterations it has done.
-                    using var state = new MemoryStream(resume.State, writable: false);
-                    using var r = new BinaryReader(state);
-                    stats = PpoStage.StatsFromJson(r.ReadBytes(r.ReadInt32()));
-                    learner.LoadCheckpoint(state);
-                }
                 while (learner.Iteration < end)
                 {
                     stats.Add(PpoStage.Iterate(ctx, learner));
                     log.LogInformation("run {RunId}: PPO {Arm} {Iteration}/{Total}, score {Score:F3}, KL {Kl:F3}",
                         runId, arm, learner.Iteration, total, stats[^1].MeanScore, stats[^1].MeanKl);
                     if (learner.Iteration < end)
-                        await checkpoints.SaveAsync(runId, stage, fingerprint, learner.Iteration, ResumeState(learner, stats), cancel);
+                        await checkpoints.SaveAsync(runId, stage, fingerprint, learner.Iteration, PpoStage.SaveProgress(learner, stats), cancel);
                 }
                 using var ms = new MemoryStream();
                 learner.SaveCheckpoint(ms);
-                var outputs = new Dictionary<string, ArtifactReference>
+                return new Dictionary<string, ArtifactReference>
                 {
                     ["checkpoint"] = await artifacts.Store.PutAsync(runId, $"ppo-{arm}", ms.ToArray(), cancel),
                     ["stats"] = await artifacts.Store.PutAsync(runId, $"ppo-stats-{arm}", PpoStage.StatsToJson(stats), cancel),
                 };
-                await checkpoints.ClearAsync(runId, stage, cancel);
-                return outputs;
             }
         }, async outputs =>
         {
@@ -91,18 +82,5 @@ public sealed class PpoConsumer(RunArtifacts artifacts, StageGate gate, StageChe
             else
                 await context.Publish(new PolicyTrained { RunId = runId, Arm = arm, Checkpoint = outputs["checkpoint"] }, cancel);
         });
-    }
-
-    private static byte[] ResumeState(PpoLearner learner, List<PpoIterationStats> stats)
-    {
-        using var ms = new MemoryStream();
-        using (var w = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true))
-        {
-            var json = PpoStage.StatsToJson(stats);
-            w.Write(json.Length);
-            w.Write(json);
-        }
-        learner.SaveCheckpoint(ms);
-        return ms.ToArray();
     }
 }

@@ -2,7 +2,6 @@ using System.Runtime.Serialization;
 using System.Text.Json;
 using MassTransit;
 using Microsoft.Extensions.Logging;
-using Morlaif.Storage;
 
 namespace Morlaif.Workers.Monitoring;
 
@@ -13,7 +12,7 @@ namespace Morlaif.Workers.Monitoring;
 /// queue's _error queue with the same reason in its headers. Faults inside consumers are left to
 /// <see cref="RunFaultConsumer"/>.
 /// </summary>
-public sealed class ContractFaultObserver(IManifestStore manifests, ILogger<ContractFaultObserver> log) : IReceiveObserver
+public sealed class ContractFaultObserver(RunFaults faults, ILogger<ContractFaultObserver> log) : IReceiveObserver
 {
     public Task PreReceive(ReceiveContext context) => Task.CompletedTask;
 
@@ -31,21 +30,8 @@ public sealed class ContractFaultObserver(IManifestStore manifests, ILogger<Cont
         var stage = StageOf(context.InputAddress);
         var reason = $"message {type ?? "(no message type)"} does not match its contract: {exception.GetType().Name}: {exception.Message}";
         log.LogError("{Stage}: {Reason}", stage, reason);
-        if (!RunIds.IsValid(runId)) return; // no run to mark: the _error queue and this log are the record
-        try
-        {
-            await manifests.UpdateAsync(runId!, m =>
-            {
-                if (m.State == RunState.Completed) return false;
-                m.State = RunState.Faulted;
-                m.Error = $"{stage}: {reason}";
-                return true;
-            });
-        }
-        catch (RunNotFoundException)
-        {
-            log.LogError("run {RunId} named by the message has no manifest; the fault is only logged", runId);
-        }
+        // A body with no valid run id marks nothing: the _error queue and this log are its record.
+        await faults.MarkAsync(runId, stage, null, reason);
     }
 
     /// <summary>

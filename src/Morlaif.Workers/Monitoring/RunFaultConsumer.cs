@@ -1,7 +1,6 @@
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using Morlaif.Contracts;
-using Morlaif.Storage;
 
 namespace Morlaif.Workers.Monitoring;
 
@@ -9,7 +8,7 @@ namespace Morlaif.Workers.Monitoring;
 /// A stage message that still failed after its retries marks the run Faulted, with the stage and the
 /// reason, so `morlaif status` can say what went wrong and `morlaif replay` can pick it up.
 /// </summary>
-public sealed class RunFaultConsumer(IManifestStore manifests, ILogger<RunFaultConsumer> log) :
+public sealed class RunFaultConsumer(RunFaults faults, ILogger<RunFaultConsumer> log) :
     IConsumer<Fault<RunStarted>>, IConsumer<Fault<TrainSftPolicy>>, IConsumer<Fault<SftPolicyTrained>>, IConsumer<Fault<LabelPairs>>,
     IConsumer<Fault<PrincipleLabelled>>, IConsumer<Fault<TrainPreferenceModel>>, IConsumer<Fault<PreferenceModelTrained>>,
     IConsumer<Fault<Scalarize>>, IConsumer<Fault<RewardReady>>, IConsumer<Fault<RunPpoIteration>>, IConsumer<Fault<PolicyTrained>>,
@@ -32,23 +31,6 @@ public sealed class RunFaultConsumer(IManifestStore manifests, ILogger<RunFaultC
     {
         var reason = context.Message.Exceptions.FirstOrDefault() is { } e ? $"{e.ExceptionType}: {e.Message}" : "unknown error";
         log.LogError("run {RunId}: stage {Stage} failed for good: {Reason}", runId, stage, reason);
-        if (!RunIds.IsValid(runId)) return; // nothing can be recorded for an id that names no manifest
-        try
-        {
-            await manifests.UpdateAsync(runId, m =>
-            {
-                var s = m.Stage(stage);
-                if (s.State == StageState.Done) return false;
-                s.State = StageState.Faulted;
-                s.Error = reason;
-                m.State = RunState.Faulted;
-                m.Error = $"{stage}: {reason}";
-                return true;
-            }, context.CancellationToken);
-        }
-        catch (RunNotFoundException)
-        {
-            log.LogError("run {RunId} has no manifest; the fault is only logged", runId);
-        }
+        await faults.MarkAsync(runId, stage, stage, reason, context.CancellationToken);
     }
 }

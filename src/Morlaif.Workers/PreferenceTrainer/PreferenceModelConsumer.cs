@@ -29,29 +29,21 @@ public sealed class PreferenceModelConsumer(RunArtifacts artifacts, StageGate ga
             var inputs = StageCheckpoints.Fingerprint(manifest.Config, RunArtifacts.Output(manifest, StageKeys.Sft, "policy"),
                 RunArtifacts.Output(manifest, StageKeys.Sft, "pairs"), RunArtifacts.Output(manifest, StageKeys.Label(question), "labels"));
 
-            var (model, trainer) = PreferenceModelStage.Start(ctx, sft, pairs, labels);
-            using (trainer)
+            using var trainer = await checkpoints.ResumeAsync(manifest, stage, inputs,
+                state => PreferenceModelStage.Start(ctx, sft, pairs, labels, state),
+                () => Task.FromResult(PreferenceModelStage.Start(ctx, sft, pairs, labels)), cancel);
+            while (!trainer.Done)
             {
-                if (await checkpoints.ResumeAsync(manifest, stage, inputs, cancel) is { } resume)
-                {
-                    using var state = new MemoryStream(resume.State, writable: false);
-                    trainer.LoadCheckpoint(state);
-                }
-                while (!trainer.Done)
-                {
-                    var loss = trainer.RunEpoch();
-                    log.LogInformation("run {RunId}: PM {Question} epoch {Epoch}/{Epochs}, loss {Loss:F4}", runId, question, trainer.Epoch, ctx.Config.PreferenceModel.Epochs, loss);
-                    if (trainer.Done) break; // the finished model is the stage's output, not a checkpoint
-                    using var state = new MemoryStream();
-                    trainer.SaveCheckpoint(state);
-                    await checkpoints.SaveAsync(runId, stage, inputs, trainer.Epoch, state.ToArray(), cancel);
-                }
-                var pm = PreferenceModelStage.Finish(model, trainer, pairs, labels);
-                log.LogInformation("run {RunId}: PM {Question} held-out accuracy {Accuracy:F3}", runId, question, pm.Stats.HeldOutAccuracy);
-                var output = await artifacts.Store.PutAsync(runId, $"pm-{question}", pm.ToBytes(), cancel);
-                await checkpoints.ClearAsync(runId, stage, cancel);
-                return new Dictionary<string, ArtifactReference> { ["model"] = output };
+                var loss = trainer.RunEpoch();
+                log.LogInformation("run {RunId}: PM {Question} epoch {Epoch}/{Epochs}, loss {Loss:F4}", runId, question, trainer.Epoch, ctx.Config.PreferenceModel.Epochs, loss);
+                if (trainer.Done) break; // the finished model is the stage's output, not a checkpoint
+                using var state = new MemoryStream();
+                trainer.SaveCheckpoint(state);
+                await checkpoints.SaveAsync(runId, stage, inputs, trainer.Epoch, state.ToArray(), cancel);
             }
+            var pm = PreferenceModelStage.Finish(trainer, pairs, labels);
+            log.LogInformation("run {RunId}: PM {Question} held-out accuracy {Accuracy:F3}", runId, question, pm.Stats.HeldOutAccuracy);
+            return new Dictionary<string, ArtifactReference> { ["model"] = await artifacts.Store.PutAsync(runId, $"pm-{question}", pm.ToBytes(), cancel) };
         }, outputs => context.Publish(new PreferenceModelTrained { RunId = runId, Principle = question, Model = outputs["model"] }, cancel));
     }
 }

@@ -23,15 +23,17 @@ public sealed class ScalarizeConsumer(RunArtifacts artifacts, StageGate gate, IL
             log.LogInformation("run {RunId}: PM {Question} in, waiting for {Missing}", context.Message.RunId, context.Message.Principle, string.Join(", ", missing));
             return;
         }
-        await Run(context, context.Message.RunId);
+        await Run(context, manifest);
     }
 
-    public Task Consume(ConsumeContext<Scalarize> context) => Run(context, context.Message.RunId);
+    public async Task Consume(ConsumeContext<Scalarize> context) =>
+        await Run(context, await artifacts.ManifestAsync(context.Message.RunId, context.CancellationToken));
 
-    private async Task Run(ConsumeContext context, string runId)
+    private async Task Run(ConsumeContext context, RunManifest read)
     {
         var cancel = context.CancellationToken;
-        await gate.RunAsync(context, runId, StageKeys.Scalarize, async manifest =>
+        var runId = read.RunId;
+        await gate.RunAsync(context, read, StageKeys.Scalarize, async manifest =>
         {
             var ctx = await artifacts.ContextAsync(manifest, cancel);
             var fit = ScalarizationStage.Fit(ctx, await artifacts.PairsAsync(manifest, cancel), await artifacts.PreferenceModelsAsync(manifest, ctx, cancel));

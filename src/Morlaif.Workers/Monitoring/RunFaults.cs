@@ -1,0 +1,39 @@
+using Microsoft.Extensions.Logging;
+using Morlaif.Storage;
+
+namespace Morlaif.Workers.Monitoring;
+
+/// <summary>Records in a run's manifest the failure that stopped it, for `morlaif status` and `morlaif replay`.</summary>
+public sealed class RunFaults(IManifestStore manifests, ILogger<RunFaults> log)
+{
+    /// <summary>
+    /// Marks the run Faulted with "&lt;where&gt;: &lt;reason&gt;", and the stage's record too when the failure
+    /// belongs to one stage. A run already Completed, or a stage already Done, stays as it is; a run id that
+    /// names no manifest (or is not valid) leaves the log as the only record.
+    /// </summary>
+    public async Task MarkAsync(string? runId, string where, string? stage, string reason, CancellationToken cancel = default)
+    {
+        if (!RunIds.IsValid(runId)) return;
+        try
+        {
+            await manifests.UpdateAsync(runId!, m =>
+            {
+                if (m.State == RunState.Completed) return false;
+                if (stage is not null)
+                {
+                    var s = m.Stage(stage);
+                    if (s.State == StageState.Done) return false;
+                    s.State = StageState.Faulted;
+                    s.Error = reason;
+                }
+                m.State = RunState.Faulted;
+                m.Error = $"{where}: {reason}";
+                return true;
+            }, cancel);
+        }
+        catch (RunNotFoundException)
+        {
+            log.LogError("run {RunId} has no manifest; the fault is only logged", runId);
+        }
+    }
+}
