@@ -11,9 +11,6 @@ namespace Morlaif.Integration.Tests;
 [Trait("Category", "Integration")]
 public sealed class BadMessageTests : DistributedTest
 {
-    private static string Envelope(string type, string message) =>
-        $$"""{"messageId":"{{Guid.NewGuid()}}","messageType":["urn:message:Morlaif.Contracts:{{type}}"],"message":{{message}}}""";
-
     private async Task<List<(string Body, JsonElement Headers)>> ErrorsAsync(string queue, int atLeast)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
@@ -31,7 +28,7 @@ public sealed class BadMessageTests : DistributedTest
     /// <summary>Rewrites a run's manifest as if its SFT stage had finished, with outputs that name blobs that do not exist.</summary>
     private static void PretendSftProducedMissingBlobs(string runId)
     {
-        var blob = Container().GetBlobClient($"runs/{runId}/manifest.json");
+        var blob = Container.GetBlobClient($"runs/{runId}/manifest.json");
         var manifest = System.Text.Json.Nodes.JsonNode.Parse(blob.DownloadContent().Value.Content.ToString())!;
         System.Text.Json.Nodes.JsonObject Missing(string kind) => new()
         {
@@ -96,7 +93,7 @@ public sealed class BadMessageTests : DistributedTest
             Assert.True(held == (queue == "morlaif-sft" ? 3 : 0), $"{queue} holds {held} messages");
         }
         foreach (var run in new[] { missingField, unknownPrinciple, missingBlob })
-            Assert.Equal(["config"], BlobCounts(run).Keys);
+            Assert.Equal(["config"], ArtifactKinds(run));
         // The workers are still there for the next message.
         Assert.All(Run.Processes.Workers, w => Assert.False(w.Process.HasExited, w.Name));
     }

@@ -15,9 +15,9 @@ namespace Morlaif.Integration.Tests;
 /// </summary>
 public sealed class DistributedRun : IAsyncDisposable
 {
+    /// <summary>The questions of <see cref="TinyDistributedRun.Config"/>: its principles and "overall".</summary>
     public static readonly string[] Questions = ["helpfulness", "conciseness", "ethicality", "overall"];
 
-    private readonly string _vhost;
     private readonly string _configPath;
 
     public Processes Processes { get; }
@@ -26,22 +26,22 @@ public sealed class DistributedRun : IAsyncDisposable
     /// <summary>This test's broker password: a secret that must never show in logs or artifacts.</summary>
     public string BrokerPassword { get; private init; } = "";
 
-    private DistributedRun(string vhost, string amqp, string config)
+    private DistributedRun(string vhost, string amqp)
     {
-        _vhost = vhost;
+        VirtualHost = vhost;
         Amqp = amqp;
         Processes = new Processes(Environment(Servers.BlobConnectionString));
-        _configPath = Path.Combine(Path.GetTempPath(), $"{_vhost}.json");
-        File.WriteAllText(_configPath, config);
+        _configPath = Path.Combine(Path.GetTempPath(), $"{vhost}.json");
+        File.WriteAllText(_configPath, TinyDistributedRun.Config);
     }
 
-    public string VirtualHost => _vhost;
+    public string VirtualHost { get; }
 
-    public static async Task<DistributedRun> CreateAsync(string config = TinyDistributedRun.Config)
+    public static async Task<DistributedRun> CreateAsync()
     {
         var vhost = $"morlaif-test-{Guid.NewGuid():N}"[..26];
         var (amqp, password) = await Servers.NewVirtualHostAsync(vhost);
-        return new DistributedRun(vhost, amqp, config) { BrokerPassword = password };
+        return new DistributedRun(vhost, amqp) { BrokerPassword = password };
     }
 
     private Dictionary<string, string> Environment(string blobs) => new()
@@ -79,11 +79,15 @@ public sealed class DistributedRun : IAsyncDisposable
     }
 
     /// <summary>The Morlaif container on Azurite, reached directly (never through a test's fault proxy).</summary>
-    public static BlobContainerClient Container() => new BlobServiceClient(Servers.BlobConnectionString).GetBlobContainerClient("morlaif");
+    public static BlobContainerClient Container { get; } = new BlobServiceClient(Servers.BlobConnectionString).GetBlobContainerClient("morlaif");
+
+    /// <summary>A MassTransit JSON envelope around <paramref name="message"/>, as a publisher outside this project would send it.</summary>
+    public static string Envelope(string type, string message) =>
+        $$"""{"messageId":"{{Guid.NewGuid()}}","messageType":["urn:message:Morlaif.Contracts:{{type}}"],"message":{{message}}}""";
 
     /// <summary>The manifest straight from blob storage: fast enough to poll every 100 ms (a CLI call takes seconds).</summary>
     public static JsonElement Manifest(string runId) =>
-        JsonDocument.Parse(Container().GetBlobClient($"runs/{runId}/manifest.json").DownloadContent().Value.Content.ToString()).RootElement;
+        JsonDocument.Parse(Container.GetBlobClient($"runs/{runId}/manifest.json").DownloadContent().Value.Content.ToString()).RootElement;
 
     public static JsonElement Stage(JsonElement manifest, string key) => manifest.GetProperty("stages").GetProperty(key);
 
@@ -106,44 +110,33 @@ public sealed class DistributedRun : IAsyncDisposable
     }
 
     /// <summary>Polls the manifest until the run is Faulted and returns it; fails on time-out.</summary>
-    public JsonElement WaitForFault(string runId, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            var manifest = Manifest(runId);
-            if (State(manifest) == "Faulted") return manifest;
-            if (DateTime.UtcNow > deadline) Assert.Fail($"run {runId} was not marked Faulted: {manifest}\n{Processes.Logs()}");
-            Thread.Sleep(200);
-        }
-    }
+    public JsonElement WaitForFault(string runId, TimeSpan timeout) => WaitFor(runId, m => State(m) == "Faulted", timeout);
 
-    public static bool Completed(JsonElement manifest) => State(manifest) == "Completed";
-
-    public JsonElement WaitForCompletion(string runId, TimeSpan timeout) => WaitFor(runId, Completed, timeout);
+    public JsonElement WaitForCompletion(string runId, TimeSpan timeout) => WaitFor(runId, m => State(m) == "Completed", timeout);
 
     /// <summary>The first stage whose key starts with <paramref name="prefix"/> and that satisfies <paramref name="match"/>, or null.</summary>
     public static string? FindStage(JsonElement manifest, string prefix, Func<JsonElement, bool> match) =>
         manifest.GetProperty("stages").EnumerateObject()
             .Where(s => s.Name.StartsWith(prefix, StringComparison.Ordinal) && match(s.Value)).Select(s => s.Name).FirstOrDefault();
 
-    public static List<string> Blobs(string runId, string kind) =>
-        Container().GetBlobs(BlobTraits.None, BlobStates.None, $"runs/{runId}/{kind}/", CancellationToken.None).Select(b => b.Name).ToList();
+    /// <summary>The names of the blobs under <paramref name="prefix"/>.</summary>
+    private static IEnumerable<string> Names(string prefix) =>
+        Container.GetBlobs(BlobTraits.None, BlobStates.None, prefix, CancellationToken.None).Select(b => b.Name);
+
+    public static List<string> Blobs(string runId, string kind) => Names($"runs/{runId}/{kind}/").ToList();
 
     /// <summary>The bytes of every blob of the run, manifest included.</summary>
     public static IEnumerable<byte[]> AllBlobs(string runId) =>
-        Container().GetBlobs(BlobTraits.None, BlobStates.None, $"runs/{runId}/", CancellationToken.None)
-            .Select(b => Container().GetBlobClient(b.Name).DownloadContent().Value.Content.ToArray());
+        Names($"runs/{runId}/").Select(name => Container.GetBlobClient(name).DownloadContent().Value.Content.ToArray());
 
-    /// <summary>Every blob of the run by kind (manifest excluded).</summary>
-    public static Dictionary<string, int> BlobCounts(string runId) =>
-        Container().GetBlobs(BlobTraits.None, BlobStates.None, $"runs/{runId}/", CancellationToken.None)
-            .Select(b => b.Name.Split('/')).Where(p => p.Length == 4).GroupBy(p => p[2]).ToDictionary(g => g.Key, g => g.Count());
+    /// <summary>The kinds of artifact the run has stored (manifest excluded).</summary>
+    public static List<string> ArtifactKinds(string runId) =>
+        Names($"runs/{runId}/").Select(n => n.Split('/')).Where(p => p.Length == 4).Select(p => p[2]).Distinct().ToList();
 
     /// <summary>
-    /// Every stage is Done, has no checkpoint left, and ran the given number of times at most; every output
-    /// the manifest references downloads with the hash and length it was recorded with; the run holds one
-    /// blob per output and nothing else (no duplicates, no leftover checkpoints).
+    /// Every stage is Done and has no checkpoint left; every output the manifest references downloads with
+    /// the hash and length it was recorded with; the run holds one blob per output and nothing else (no
+    /// duplicates, no leftover checkpoints).
     /// </summary>
     public static void AssertCompleteAndIntact(string runId, JsonElement manifest)
     {
@@ -157,13 +150,12 @@ public sealed class DistributedRun : IAsyncDisposable
             {
                 var name = output.Value.GetProperty("name").GetString()!;
                 referenced.Add(name);
-                var bytes = Container().GetBlobClient(name).DownloadContent().Value.Content.ToArray();
+                var bytes = Container.GetBlobClient(name).DownloadContent().Value.Content.ToArray();
                 Assert.Equal(output.Value.GetProperty("length").GetInt64(), bytes.LongLength);
                 Assert.Equal(output.Value.GetProperty("sha256").GetString(), Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)));
             }
         }
-        var stored = Container().GetBlobs(BlobTraits.None, BlobStates.None, $"runs/{runId}/", CancellationToken.None)
-            .Select(b => b.Name).Where(n => !n.EndsWith("/manifest.json", StringComparison.Ordinal)).ToHashSet();
+        var stored = Names($"runs/{runId}/").Where(n => !n.EndsWith("/manifest.json", StringComparison.Ordinal)).ToHashSet();
         stored.ExceptWith(referenced);
         // The config is referenced from the manifest's root, not from a stage.
         stored.RemoveWhere(n => n == manifest.GetProperty("config").GetProperty("name").GetString());
@@ -173,7 +165,7 @@ public sealed class DistributedRun : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Processes.Dispose();
-        await Servers.DeleteVirtualHostAsync(_vhost);
+        await Servers.DeleteVirtualHostAsync(VirtualHost);
         File.Delete(_configPath);
     }
 }

@@ -28,7 +28,7 @@ public sealed class DistributedRunTests : DistributedTest
         }
 
         var reportRef = Stage(status, "evaluate").GetProperty("outputs").GetProperty("report");
-        var container = Container();
+        var container = Container;
         var report = JsonDocument.Parse(container.GetBlobClient(reportRef.GetProperty("name").GetString()).DownloadContent().Value.Content.ToString()).RootElement;
         Assert.Equal(runId, report.GetProperty("runId").GetString());
         foreach (var field in new[] { "principles", "preferenceModels", "scalarization", "objectiveAccuracy", "ablation", "evaluation", "timings" })
@@ -69,7 +69,7 @@ public sealed class DistributedRunTests : DistributedTest
 
         // Damage one input in storage (half its bytes), then let the preference trainer at it.
         var labels = Stage(labelled, "label/conciseness").GetProperty("outputs").GetProperty("labels").GetProperty("name").GetString()!;
-        var blob = Container().GetBlobClient(labels);
+        var blob = Container.GetBlobClient(labels);
         var good = blob.DownloadContent().Value.Content.ToArray();
         blob.Upload(new BinaryData(good[..(good.Length / 2)]), overwrite: true);
         Run.StartWorker("Morlaif.PreferenceTrainer");

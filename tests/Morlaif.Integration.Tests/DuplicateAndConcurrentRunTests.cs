@@ -21,7 +21,7 @@ public sealed class DuplicateAndConcurrentRunTests : DistributedTest
         // Once run A's helpfulness labels exist, the command to train that PM arrives twice, as one message
         // duplicated by a publisher (same message id), on top of the event that already asks for it.
         Run.WaitFor(runs[0], m => FindStage(m, "label/helpfulness", s => State(s) == "Done") is not null, TimeSpan.FromMinutes(6), failIfCompletedFirst: true);
-        var command = $$$"""{"messageId":"{{{Guid.NewGuid()}}}","messageType":["urn:message:Morlaif.Contracts:TrainPreferenceModel"],"message":{"runId":"{{{runs[0]}}}","principle":"helpfulness"}}""";
+        var command = Envelope("TrainPreferenceModel", $$"""{"runId":"{{runs[0]}}","principle":"helpfulness"}""");
         await Servers.PublishRawAsync(Run.VirtualHost, "morlaif-train-pm", command);
         await Servers.PublishRawAsync(Run.VirtualHost, "morlaif-train-pm", command);
 
@@ -37,7 +37,7 @@ public sealed class DuplicateAndConcurrentRunTests : DistributedTest
             foreach (var key in new[] { "scalarize", "ppo/morlaif/0000", "ppo/baseline/0000", "evaluate" })
                 Assert.Equal(1, Stage(done, key).GetProperty("attempts").GetInt32());
         }
-        // Both copies of the command were consumed (nothing left waiting or failed), as no-ops or as the one training.
+        // Neither copy of the command is left waiting or failed: each was taken, as a no-op or as the one training.
         Assert.Empty(await Servers.PeekAsync(Run.VirtualHost, "morlaif-train-pm"));
         Assert.Empty(await Servers.PeekAsync(Run.VirtualHost, "morlaif-train-pm_error"));
 

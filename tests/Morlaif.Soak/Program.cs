@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Azure.Storage.Blobs;
-using Azure.Storage.Blobs.Models;
 using Morlaif.Soak;
 using Morlaif.TestServers;
 
@@ -90,15 +89,15 @@ JsonElement Manifest(string runId) =>
     JsonDocument.Parse(container.GetBlobClient($"runs/{runId}/manifest.json").DownloadContent().Value.Content.ToString()).RootElement;
 
 // M runs in flight; a new one starts as soon as one finishes, until N have been started.
-var started = new List<string>();
+var started = 0;
 var finished = new Dictionary<string, string>();
 var inFlight = new List<string>();
-while ((started.Count < options.Runs || inFlight.Count > 0) && clock.Elapsed < deadline)
+while ((started < options.Runs || inFlight.Count > 0) && clock.Elapsed < deadline)
 {
-    while (started.Count < options.Runs && inFlight.Count < options.Parallel)
+    while (started < options.Runs && inFlight.Count < options.Parallel)
     {
         var id = Start();
-        started.Add(id);
+        started++;
         inFlight.Add(id);
         Console.WriteLine($"[{clock.Elapsed:hh\\:mm\\:ss}] started {id}");
     }

@@ -9,9 +9,11 @@ public sealed record SoakOptions(int Runs, int Parallel, int KillEverySeconds, b
         bool storage = false, broker = false;
         for (var i = 0; i < args.Length; i++)
         {
-            int Next() => i + 1 < args.Length && int.TryParse(args[++i], out var v) && v >= 0
-                ? v
-                : throw new ArgumentException($"{args[i - 1]} needs a whole number >= 0");
+            int Next()
+            {
+                var option = args[i];
+                return ++i < args.Length && int.TryParse(args[i], out var v) && v >= 0 ? v : throw new ArgumentException($"{option} needs a whole number >= 0");
+            }
             switch (args[i])
             {
                 case "--runs": runs = Next(); break;

@@ -31,17 +31,15 @@ public sealed class PipelineHarness : IAsyncDisposable
         services.AddSingleton(Manifests);
         services.AddSingleton(torch.CPU);
         services.AddStageServices();
+        // Observes every receive from the bus's start, so no receive ends uncounted.
+        services.AddSingleton(_inFlight).AddReceiveObserver<InFlight>();
         services.AddMassTransitTestHarness(x => x.AddWorkers(workers));
         _provider = services.BuildServiceProvider(true);
         Harness = _provider.GetRequiredService<ITestHarness>();
         Harness.TestTimeout = TimeSpan.FromMinutes(5);
     }
 
-    public async Task StartAsync()
-    {
-        await Harness.Start();
-        Harness.Bus.ConnectReceiveObserver(_inFlight);
-    }
+    public Task StartAsync() => Harness.Start();
 
     public Task<string> StartRunAsync(RunConfig config, string? runId = null) =>
         RunStarter.StartAsync(Store, Manifests, Harness.Bus, config, runId);
@@ -66,11 +64,13 @@ public sealed class PipelineHarness : IAsyncDisposable
     public async Task QuietAsync()
     {
         var last = -1;
+        var deadline = DateTime.UtcNow + Harness.TestTimeout;
         while (true)
         {
             await Task.Delay(400);
             var now = Harness.Published.Select<object>().Count() + Harness.Consumed.Select<object>().Count() + Harness.Sent.Select<object>().Count();
             if (now == last && _inFlight.Count == 0) return;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"the bus did not go quiet: {_inFlight.Count} receives in flight");
             last = now;
         }
     }

@@ -33,17 +33,25 @@ public class InitializationTests
     {
         var reference = PolicyModel.Initialized(Tiny.Config(), 7);
         using var stop = new CancellationTokenSource();
+        var draws = 0;
         var noise = Task.Run(() =>
         {
             while (!stop.IsCancellationRequested)
             {
                 manual_seed(99);
                 using var _ = new PolicyModel(Tiny.Config()); // draws from the process-wide generator
+                Interlocked.Increment(ref draws);
             }
         });
-        var built = Enumerable.Range(0, 4).AsParallel().Select(_ => PolicyModel.Initialized(Tiny.Config(), 7)).ToList();
+        while (Volatile.Read(ref draws) == 0 && !noise.IsCompleted) await Task.Delay(1);
+        // Build until the other thread has drawn several times while we were building.
+        var before = Volatile.Read(ref draws);
+        var built = new List<PolicyModel>();
+        while ((built.Count < 4 || Volatile.Read(ref draws) < before + 4) && !noise.IsCompleted)
+            built.Add(PolicyModel.Initialized(Tiny.Config(), 7));
         stop.Cancel();
         await noise;
+        Assert.True(draws >= before + 4, "the other thread did not draw while the policies were built");
         foreach (var policy in built) AssertSameWeights(reference, policy);
         AssertSameWeights(reference, PolicyModel.Initialized(Tiny.Config(), 8), equal: false);
     }

@@ -45,14 +45,6 @@ public class PreferenceModelTrainerTests
 
         Assert.Equal(expectedLoss, second.LastEpochLoss, 6);
         Assert.Equal(ModuleWeights.Save(uninterrupted), ModuleWeights.Save(resumed));
-        // Restoring only the weights after epoch 1 (not the optimizer state, epoch and step) would not have matched.
-        var weightsOnly = PreferenceModel.FromPolicy(sft);
-        using (var restore = new PreferenceModelTrainer(weightsOnly, pairs, settings, seed: 42))
-        {
-            restore.LoadCheckpoint(new MemoryStream(checkpoint));
-        }
-        using (var fresh = new PreferenceModelTrainer(weightsOnly, pairs, settings, seed: 42)) { fresh.RunEpoch(); fresh.RunEpoch(); }
-        Assert.NotEqual(ModuleWeights.Save(uninterrupted), ModuleWeights.Save(weightsOnly));
     }
 
     [Fact]
