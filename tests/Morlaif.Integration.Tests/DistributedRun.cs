@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Azure.Storage.Blobs;
-using Azure.Storage.Blobs.Models;
 
 // Every test here starts several worker processes on a 2-core machine, and some restart the shared
 // broker: one test at a time.
@@ -30,7 +29,7 @@ public sealed class DistributedRun : IAsyncDisposable
     {
         VirtualHost = vhost;
         Amqp = amqp;
-        Processes = new Processes(Environment(Servers.BlobConnectionString));
+        Processes = new Processes(Servers.WorkerEnvironment(amqp, Servers.BlobConnectionString));
         _configPath = Path.Combine(Path.GetTempPath(), $"{vhost}.json");
         File.WriteAllText(_configPath, TinyDistributedRun.Config);
     }
@@ -44,18 +43,10 @@ public sealed class DistributedRun : IAsyncDisposable
         return new DistributedRun(vhost, amqp) { BrokerPassword = password };
     }
 
-    private Dictionary<string, string> Environment(string blobs) => new()
-    {
-        ["ConnectionStrings__rabbitmq"] = Amqp,
-        ["ConnectionStrings__blobs"] = blobs,
-        ["Morlaif__Transport"] = "rabbitmq",
-        ["Morlaif__Storage"] = "azure",
-    };
-
     /// <summary>Starts a worker; <paramref name="blobPort"/> routes its storage traffic through a proxy on that port.</summary>
     public Process StartWorker(string service, string? name = null, int? blobPort = null) =>
         blobPort is { } port
-            ? Processes.StartWorker(service, name, Environment(Servers.BlobConnectionStringOnPort(port)))
+            ? Processes.StartWorker(service, name, Servers.WorkerEnvironment(Amqp, Servers.BlobConnectionStringOnPort(port)))
             : Processes.StartWorker(service, name);
 
     public void StartAllWorkers(params string[] except)
@@ -64,12 +55,7 @@ public sealed class DistributedRun : IAsyncDisposable
             if (!except.Contains(service)) StartWorker(service, name);
     }
 
-    public string Start()
-    {
-        var (exit, stdout, stderr) = Processes.Cli("start", "--config", _configPath);
-        Assert.True(exit == 0, $"morlaif start failed ({exit}): {stderr}\n{stdout}");
-        return stdout.Trim().Split('\n')[^1].Trim(); // the run id alone on the last line
-    }
+    public string Start() => Processes.StartRun(_configPath);
 
     public JsonElement Status(string runId)
     {
@@ -79,15 +65,13 @@ public sealed class DistributedRun : IAsyncDisposable
     }
 
     /// <summary>The Morlaif container on Azurite, reached directly (never through a test's fault proxy).</summary>
-    public static BlobContainerClient Container { get; } = new BlobServiceClient(Servers.BlobConnectionString).GetBlobContainerClient("morlaif");
+    public static BlobContainerClient Container => RunStorage.Container;
 
     /// <summary>A MassTransit JSON envelope around <paramref name="message"/>, as a publisher outside this project would send it.</summary>
     public static string Envelope(string type, string message) =>
         $$"""{"messageId":"{{Guid.NewGuid()}}","messageType":["urn:message:Morlaif.Contracts:{{type}}"],"message":{{message}}}""";
 
-    /// <summary>The manifest straight from blob storage: fast enough to poll every 100 ms (a CLI call takes seconds).</summary>
-    public static JsonElement Manifest(string runId) =>
-        JsonDocument.Parse(Container.GetBlobClient($"runs/{runId}/manifest.json").DownloadContent().Value.Content.ToString()).RootElement;
+    public static JsonElement Manifest(string runId) => RunStorage.Manifest(runId);
 
     public static JsonElement Stage(JsonElement manifest, string key) => manifest.GetProperty("stages").GetProperty(key);
 
@@ -119,19 +103,15 @@ public sealed class DistributedRun : IAsyncDisposable
         manifest.GetProperty("stages").EnumerateObject()
             .Where(s => s.Name.StartsWith(prefix, StringComparison.Ordinal) && match(s.Value)).Select(s => s.Name).FirstOrDefault();
 
-    /// <summary>The names of the blobs under <paramref name="prefix"/>.</summary>
-    private static IEnumerable<string> Names(string prefix) =>
-        Container.GetBlobs(BlobTraits.None, BlobStates.None, prefix, CancellationToken.None).Select(b => b.Name);
-
-    public static List<string> Blobs(string runId, string kind) => Names($"runs/{runId}/{kind}/").ToList();
+    public static List<string> Blobs(string runId, string kind) => RunStorage.Names($"runs/{runId}/{kind}/").ToList();
 
     /// <summary>The bytes of every blob of the run, manifest included.</summary>
     public static IEnumerable<byte[]> AllBlobs(string runId) =>
-        Names($"runs/{runId}/").Select(name => Container.GetBlobClient(name).DownloadContent().Value.Content.ToArray());
+        RunStorage.Names($"runs/{runId}/").Select(name => Container.GetBlobClient(name).DownloadContent().Value.Content.ToArray());
 
     /// <summary>The kinds of artifact the run has stored (manifest excluded).</summary>
     public static List<string> ArtifactKinds(string runId) =>
-        Names($"runs/{runId}/").Select(n => n.Split('/')).Where(p => p.Length == 4).Select(p => p[2]).Distinct().ToList();
+        RunStorage.Names($"runs/{runId}/").Select(n => n.Split('/')).Where(p => p.Length == 4).Select(p => p[2]).Distinct().ToList();
 
     /// <summary>
     /// Every stage is Done and has no checkpoint left; every output the manifest references downloads with
@@ -141,21 +121,15 @@ public sealed class DistributedRun : IAsyncDisposable
     public static void AssertCompleteAndIntact(string runId, JsonElement manifest)
     {
         Assert.Equal("Completed", State(manifest));
-        var referenced = new HashSet<string>();
         foreach (var stage in manifest.GetProperty("stages").EnumerateObject())
         {
             Assert.True(State(stage.Value) == "Done", $"{stage.Name} is {State(stage.Value)}");
             Assert.True(!stage.Value.TryGetProperty("checkpoint", out var c) || c.ValueKind == JsonValueKind.Null, $"{stage.Name} still has a checkpoint");
-            foreach (var output in stage.Value.GetProperty("outputs").EnumerateObject())
-            {
-                var name = output.Value.GetProperty("name").GetString()!;
-                referenced.Add(name);
-                var bytes = Container.GetBlobClient(name).DownloadContent().Value.Content.ToArray();
-                Assert.Equal(output.Value.GetProperty("length").GetInt64(), bytes.LongLength);
-                Assert.Equal(output.Value.GetProperty("sha256").GetString(), Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)));
-            }
         }
-        var stored = Names($"runs/{runId}/").Where(n => !n.EndsWith("/manifest.json", StringComparison.Ordinal)).ToHashSet();
+        var outputs = RunStorage.Outputs(manifest).ToList();
+        Assert.All(outputs, o => Assert.True(o.Intact, $"{o.Stage} {o.Output} ({o.Name}) does not match its hash and length"));
+        var referenced = outputs.Select(o => o.Name).ToHashSet();
+        var stored = RunStorage.Names($"runs/{runId}/").Where(n => !n.EndsWith("/manifest.json", StringComparison.Ordinal)).ToHashSet();
         stored.ExceptWith(referenced);
         // The config is referenced from the manifest's root, not from a stage.
         stored.RemoveWhere(n => n == manifest.GetProperty("config").GetProperty("name").GetString());

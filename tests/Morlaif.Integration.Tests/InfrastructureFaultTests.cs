@@ -43,14 +43,13 @@ public sealed class InfrastructureFaultTests : DistributedTest
             (FaultProxy.Mode.Pass, TimeSpan.FromSeconds(4)), (FaultProxy.Mode.Refuse, TimeSpan.FromSeconds(8)),
         ];
         using var stop = new CancellationTokenSource();
-        var modes = new HashSet<FaultProxy.Mode>();
+        var switches = 0; // the schedule is a cycle: every kind of fault was applied once switches reach its length
         var faults = Task.Run(async () =>
         {
-            for (var i = 0; !stop.IsCancellationRequested; i++)
+            for (; !stop.IsCancellationRequested; switches++)
             {
-                var (mode, length) = schedule[i % schedule.Length];
+                var (mode, length) = schedule[switches % schedule.Length];
                 proxy.Current = mode;
-                lock (modes) modes.Add(mode);
                 await Task.Delay(length, stop.Token).ContinueWith(_ => { });
             }
             proxy.Current = FaultProxy.Mode.Pass;
@@ -69,7 +68,7 @@ public sealed class InfrastructureFaultTests : DistributedTest
 
         AssertCompleteAndIntact(runId, done);
         Assert.True(proxy.Faults > 0, "no fault was injected");
-        lock (modes) Assert.True(modes.Count == schedule.Select(s => s.Mode).Distinct().Count(), $"the run ended before every kind of fault: {string.Join(", ", modes)}");
+        Assert.True(switches >= schedule.Length, $"the run ended before every kind of fault was applied ({switches} of {schedule.Length} steps)");
         var logs = Run.Processes.Logs(full: true);
         Assert.DoesNotContain("is corrupt", logs); // a damaged read would have been caught, but none reached a stage
     }

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json;
-using Azure.Storage.Blobs;
 using Morlaif.Soak;
 using Morlaif.TestServers;
 
@@ -21,18 +19,11 @@ catch (ArgumentException e)
 var vhost = $"morlaif-soak-{Guid.NewGuid():N}"[..26];
 var (amqp, _) = await Servers.NewVirtualHostAsync(vhost);
 await using var proxy = new FaultProxy(Servers.BlobPort);
-var workerEnv = new Dictionary<string, string>
-{
-    ["ConnectionStrings__rabbitmq"] = amqp,
-    ["ConnectionStrings__blobs"] = options.StorageFaults ? Servers.BlobConnectionStringOnPort(proxy.Port) : Servers.BlobConnectionString,
-    ["Morlaif__Transport"] = "rabbitmq",
-    ["Morlaif__Storage"] = "azure",
-};
-var cliEnv = new Dictionary<string, string>(workerEnv) { ["ConnectionStrings__blobs"] = Servers.BlobConnectionString };
-using var processes = new Processes(cliEnv);
+// The workers reach storage through the fault proxy when asked; the CLI and the soak's own reads go straight to Azurite.
+var workerEnv = Servers.WorkerEnvironment(amqp, options.StorageFaults ? Servers.BlobConnectionStringOnPort(proxy.Port) : Servers.BlobConnectionString);
+using var processes = new Processes(Servers.WorkerEnvironment(amqp, Servers.BlobConnectionString));
 var configPath = Path.Combine(Path.GetTempPath(), $"{vhost}.json");
 await File.WriteAllTextAsync(configPath, TinyDistributedRun.Config);
-var container = new BlobServiceClient(Servers.BlobConnectionString).GetBlobContainerClient("morlaif");
 
 var workers = TinyDistributedRun.Workers.ToDictionary(w => w.Name, w => processes.StartWorker(w.Service, w.Name, workerEnv));
 var faults = new Dictionary<string, int>();
@@ -78,25 +69,25 @@ var injector = Task.Run(async () =>
     }
 });
 
-string Start()
-{
-    var (exit, stdout, stderr) = processes.Cli("start", "--config", configPath);
-    if (exit != 0) throw new InvalidOperationException($"morlaif start failed ({exit}): {stderr}{stdout}");
-    return stdout.Trim().Split('\n')[^1].Trim();
-}
-
-JsonElement Manifest(string runId) =>
-    JsonDocument.Parse(container.GetBlobClient($"runs/{runId}/manifest.json").DownloadContent().Value.Content.ToString()).RootElement;
-
 // M runs in flight; a new one starts as soon as one finishes, until N have been started.
 var started = 0;
 var finished = new Dictionary<string, string>();
 var inFlight = new List<string>();
 while ((started < options.Runs || inFlight.Count > 0) && clock.Elapsed < deadline)
 {
-    while (started < options.Runs && inFlight.Count < options.Parallel)
+    while (started < options.Runs && inFlight.Count < options.Parallel && clock.Elapsed < deadline)
     {
-        var id = Start();
+        string id;
+        try
+        {
+            id = processes.StartRun(configPath);
+        }
+        catch (InvalidOperationException e) // e.g. the broker is down for an injected restart: try again shortly
+        {
+            Console.WriteLine($"[{clock.Elapsed:hh\\:mm\\:ss}] {e.Message.Split('\n')[0]}; retrying");
+            await Task.Delay(2000);
+            continue;
+        }
         started++;
         inFlight.Add(id);
         Console.WriteLine($"[{clock.Elapsed:hh\\:mm\\:ss}] started {id}");
@@ -107,7 +98,7 @@ while ((started < options.Runs || inFlight.Count > 0) && clock.Elapsed < deadlin
         string state;
         try
         {
-            state = Manifest(id).GetProperty("state").GetString()!;
+            state = RunStorage.Manifest(id).GetProperty("state").GetString()!;
         }
         catch (Azure.RequestFailedException)
         {
@@ -125,20 +116,13 @@ await injector;
 // Every artifact a finished run references must download with the hash and length it was recorded with.
 int verified = 0, damaged = 0;
 foreach (var id in finished.Keys)
+foreach (var (stage, output, _, intact) in RunStorage.Outputs(RunStorage.Manifest(id)))
 {
-    var manifest = Manifest(id);
-    foreach (var stage in manifest.GetProperty("stages").EnumerateObject())
-    foreach (var output in stage.Value.GetProperty("outputs").EnumerateObject())
+    if (intact) verified++;
+    else
     {
-        var bytes = container.GetBlobClient(output.Value.GetProperty("name").GetString()).DownloadContent().Value.Content.ToArray();
-        var ok = bytes.LongLength == output.Value.GetProperty("length").GetInt64()
-                 && Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)) == output.Value.GetProperty("sha256").GetString();
-        if (ok) verified++;
-        else
-        {
-            damaged++;
-            Console.WriteLine($"DAMAGED: {id} {stage.Name}/{output.Name}");
-        }
+        damaged++;
+        Console.WriteLine($"DAMAGED: {id} {stage}/{output}");
     }
 }
 var queues = await Servers.QueuesAsync(vhost);

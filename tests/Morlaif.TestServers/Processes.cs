@@ -40,6 +40,14 @@ public sealed class Processes : IDisposable
         return (p.ExitCode, stdout.ToString(), stderr!.ToString());
     }
 
+    /// <summary>`morlaif start --config <paramref name="configPath"/>`: the new run's id (alone on the last line).</summary>
+    public string StartRun(string configPath)
+    {
+        var (exit, stdout, stderr) = Cli("start", "--config", configPath);
+        if (exit != 0) throw new InvalidOperationException($"morlaif start failed ({exit}): {stderr}\n{stdout}");
+        return stdout.Trim().Split('\n')[^1].Trim();
+    }
+
     /// <summary>The worker processes started so far, by name.</summary>
     public IReadOnlyList<(string Name, Process Process)> Workers
     {

@@ -23,6 +23,15 @@ public static class Servers
     public static int BlobPort => int.Parse(System.Text.RegularExpressions.Regex.Match(BlobConnectionString, @"BlobEndpoint=http://127\.0\.0\.1:(\d+)/").Groups[1].Value,
         System.Globalization.CultureInfo.InvariantCulture);
 
+    /// <summary>What a worker or the CLI needs to reach this broker and blob store, as a deployment gives it: environment variables.</summary>
+    public static Dictionary<string, string> WorkerEnvironment(string amqp, string blobs) => new()
+    {
+        ["ConnectionStrings__rabbitmq"] = amqp,
+        ["ConnectionStrings__blobs"] = blobs,
+        ["Morlaif__Transport"] = "rabbitmq",
+        ["Morlaif__Storage"] = "azure",
+    };
+
     private static HttpClient Management()
     {
         var http = new HttpClient { BaseAddress = new Uri("http://127.0.0.1:15672/api/") };
