@@ -10,7 +10,10 @@ namespace Morlaif.Storage;
 /// </summary>
 public static partial class RunIds
 {
-    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,62}$")]
+    /// <summary>One run id or artifact kind: also a segment of <see cref="ArtifactNames"/>' name pattern.</summary>
+    internal const string Segment = "[a-z0-9][a-z0-9-]{0,62}";
+
+    [GeneratedRegex("^" + Segment + "$")]
     private static partial Regex Safe();
 
     public static bool IsValid(string? id) => id is not null && Safe().IsMatch(id);
@@ -39,7 +42,7 @@ public static partial class ArtifactNames
         };
     }
 
-    [GeneratedRegex("^runs/[a-z0-9][a-z0-9-]{0,62}/[a-z0-9][a-z0-9-]{0,62}/[0-9a-f]{64}$")]
+    [GeneratedRegex("^runs/" + RunIds.Segment + "/" + RunIds.Segment + "/[0-9a-f]{64}$")]
     private static partial Regex ArtifactName();
 
     /// <summary>
