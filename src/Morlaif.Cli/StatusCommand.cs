@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Morlaif.Storage;
+using Morlaif.Workers.Supervision;
 using Spectre.Console;
 
 namespace Morlaif.Cli;
@@ -18,6 +19,8 @@ public static class StatusCommand
         overrides["Morlaif:Transport"] = "inmemory"; // status reads storage only
         using var host = CliHost.Build(overrides);
         var manifest = await host.Services.GetRequiredService<IManifestStore>().ReadAsync(runId) ?? throw new RunNotFoundException(runId);
+        var supervision = host.Services.GetRequiredService<SupervisionSettings>();
+        var now = DateTimeOffset.UtcNow;
 
         if (args.Has("json"))
         {
@@ -35,16 +38,22 @@ public static class StatusCommand
                     error = kv.Value.Error,
                     checkpointStep = kv.Value.Checkpoint?.Step,
                     resumedFrom = kv.Value.ResumedFrom,
+                    heartbeat = kv.Value.Heartbeat,
+                    stalled = supervision.IsStalled(manifest, kv.Value, now),
+                    resent = kv.Value.Resent,
+                    recomputed = kv.Value.Recomputed,
                     outputs = kv.Value.Outputs,
                 }),
             }, RunManifest.Json));
             return 0;
         }
         AnsiConsole.MarkupLineInterpolated($"run [bold]{manifest.RunId}[/]: {manifest.State}{(manifest.Error is null ? "" : " — " + manifest.Error)}");
-        var table = new Table().AddColumns("stage", "state", "attempts", "seconds", "progress", "error");
+        var table = new Table().AddColumns("stage", "state", "attempts", "seconds", "heartbeat", "progress", "error");
         foreach (var (key, s) in manifest.Stages)
-            table.AddRow(Markup.Escape(key), s.State.ToString(), s.Attempts.ToString(CultureInfo.InvariantCulture),
-                s.ElapsedSeconds?.ToString("F1", CultureInfo.InvariantCulture) ?? "-", Progress(s), Markup.Escape(s.Error ?? ""));
+            table.AddRow(Markup.Escape(key), supervision.IsStalled(manifest, s, now) ? $"{s.State} (stalled)" : s.State.ToString(),
+                s.Attempts.ToString(CultureInfo.InvariantCulture), s.ElapsedSeconds?.ToString("F1", CultureInfo.InvariantCulture) ?? "-",
+                s.Heartbeat is { } beat && s.State is StageState.Running or StageState.Publishing ? $"{(now - beat).TotalSeconds:F0} s ago" : "-",
+                Progress(s), Markup.Escape(s.Error ?? ""));
         AnsiConsole.Write(table);
         return 0;
     }
@@ -54,5 +63,7 @@ public static class StatusCommand
     {
         s.Checkpoint is { } c ? $"checkpoint at step {c.Step}" : null,
         s.ResumedFrom is { } r ? $"resumed at step {r}" : null,
+        s.Resent > 0 ? $"re-sent {s.Resent}x by the supervisor" : null,
+        s.Recomputed > 0 ? $"recomputed {s.Recomputed}x (output lost)" : null,
     }.Where(x => x is not null));
 }

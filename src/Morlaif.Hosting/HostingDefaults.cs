@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Morlaif.Storage;
 using Morlaif.Workers;
+using Morlaif.Workers.Supervision;
 using TorchSharp;
 
 namespace Morlaif.Hosting;
@@ -22,7 +23,15 @@ public static class HostingDefaults
         options.Validate();
         builder.Services.AddMorlaifStorage(options, builder.Configuration);
         builder.Services.AddSingleton(_ => torch.device(options.Device));
+        var supervision = builder.Configuration.GetSection("Morlaif:Supervision").Get<SupervisionSettings>() ?? new SupervisionSettings();
+        supervision.Validate();
+        builder.Services.AddSingleton(supervision);
+        builder.Services.AddSingleton(builder.Configuration.GetSection("Morlaif:Cache").Get<ArtifactCacheSettings>() ?? new ArtifactCacheSettings());
         builder.Services.AddStageServices();
+        // A worker host on the broker watches for runs that stopped moving; the CLI's own hosts and the
+        // in-process run (nothing there can lose a message) do not.
+        if (workers.Length > 0 && options.Transport == "rabbitmq" && supervision.Enabled)
+            builder.Services.AddHostedService<Supervisor>();
         // MassTransit adds its bus and endpoint checks to this registry; probes for them come with the Kubernetes manifests.
         builder.Services.AddHealthChecks();
 

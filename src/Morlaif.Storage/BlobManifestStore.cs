@@ -45,6 +45,14 @@ public sealed class BlobManifestStore(BlobServiceClient service) : IManifestStor
         }
     }
 
+    public async IAsyncEnumerable<string> ListAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancel = default)
+    {
+        if (!await _container.ExistsAsync(cancel)) yield break;
+        // One level of the hierarchy ("runs/<id>/"), not every artifact blob of every run.
+        await foreach (var item in _container.GetBlobsByHierarchyAsync(BlobTraits.None, BlobStates.None, "/", "runs/", cancel))
+            if (item.IsPrefix && item.Prefix.Split('/') is [_, var runId, ""] && RunIds.IsValid(runId)) yield return runId;
+    }
+
     private async Task<(RunManifest Manifest, ETag ETag)?> ReadWithETagAsync(string runId, CancellationToken cancel)
     {
         try

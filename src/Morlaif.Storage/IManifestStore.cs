@@ -14,6 +14,9 @@ public interface IManifestStore
     /// false to leave the manifest as it is. Returns the manifest as stored and whether this call changed it.
     /// </summary>
     Task<(RunManifest Manifest, bool Changed)> UpdateAsync(string runId, Func<RunManifest, bool> change, CancellationToken cancel = default);
+
+    /// <summary>The ids of every run that has a manifest (the supervisor's sweep).</summary>
+    IAsyncEnumerable<string> ListAsync(CancellationToken cancel = default);
 }
 
 public sealed class RunNotFoundException(string runId) : Exception($"run '{runId}' has no manifest")

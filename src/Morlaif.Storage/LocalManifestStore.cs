@@ -32,6 +32,18 @@ public sealed class LocalManifestStore(string root) : IManifestStore
         return (manifest, true);
     }
 
+    public async IAsyncEnumerable<string> ListAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancel = default)
+    {
+        var runs = Path.Combine(_root, ArtifactNames.Container, "runs");
+        if (!Directory.Exists(runs)) yield break;
+        foreach (var dir in Directory.EnumerateDirectories(runs))
+        {
+            cancel.ThrowIfCancellationRequested();
+            if (File.Exists(Path.Combine(dir, "manifest.json"))) yield return Path.GetFileName(dir);
+        }
+        await Task.CompletedTask;
+    }
+
     private static async Task WriteAsync(string path, RunManifest manifest, CancellationToken cancel)
     {
         var tmp = $"{path}.{Guid.NewGuid():N}.tmp";

@@ -26,6 +26,15 @@ public sealed class StageRecord
     public StageCheckpoint? Checkpoint { get; set; }
     /// <summary>The step the latest attempt resumed from; null when it started from the beginning.</summary>
     public int? ResumedFrom { get; set; }
+    /// <summary>The last sign of life of the attempt working on the stage: its start, a periodic beat, each checkpoint, its outputs.</summary>
+    public DateTimeOffset? Heartbeat { get; set; }
+    /// <summary>How often the supervisor re-sent the stage's command because the run had stopped moving, and when it last did.</summary>
+    public int Resent { get; set; }
+    public DateTimeOffset? ResentAt { get; set; }
+    /// <summary>How often the stage was computed again because an output of it had gone missing from the store.</summary>
+    public int Recomputed { get; set; }
+    /// <summary>The record computing again an input this one found missing; its completion sends this one's command.</summary>
+    public string? WaitingFor { get; set; }
 
     /// <summary>
     /// The stage's outputs are recorded (its event may still be on its way): what a fan-in waits for, since
@@ -33,6 +42,10 @@ public sealed class StageRecord
     /// </summary>
     [JsonIgnore]
     public bool Produced => State is StageState.Publishing or StageState.Done;
+
+    /// <summary>The latest moment anything happened to this record.</summary>
+    [JsonIgnore]
+    public DateTimeOffset? LastActivity => new[] { StartedAt, CompletedAt, Heartbeat, ResentAt }.Max();
 
     [JsonIgnore]
     public double? ElapsedSeconds => StartedAt is { } s && CompletedAt is { } c ? (c - s).TotalSeconds : null;
@@ -60,6 +73,10 @@ public sealed class RunManifest
     /// <summary>The questions whose PMs the scalarizer waits for (the principles and "overall").</summary>
     public List<string> Questions { get; init; } = [];
     public SortedDictionary<string, StageRecord> Stages { get; init; } = new(StringComparer.Ordinal);
+
+    /// <summary>The latest moment anything happened to the run: a record's activity, or its creation.</summary>
+    [JsonIgnore]
+    public DateTimeOffset LastActivity => Stages.Values.Select(s => s.LastActivity).Append(CreatedAt).Max() ?? CreatedAt;
 
     public StageRecord Stage(string key)
     {

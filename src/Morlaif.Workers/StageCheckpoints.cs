@@ -70,6 +70,7 @@ public sealed class StageCheckpoints(IArtifactStore store, IManifestStore manife
             if (s.Produced) return false;
             replaced = s.Checkpoint;
             s.Checkpoint = new StageCheckpoint(step, reference, inputs);
+            s.Heartbeat = DateTimeOffset.UtcNow;
             return true;
         }, cancel);
         // A copy of the message finished the stage first and cleared its checkpoint: this one is moot, and

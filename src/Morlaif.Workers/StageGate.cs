@@ -1,6 +1,9 @@
 using MassTransit;
+using Microsoft.Extensions.Logging;
 using Morlaif.Contracts;
 using Morlaif.Storage;
+using Morlaif.Workers.Pipeline;
+using Morlaif.Workers.Supervision;
 
 namespace Morlaif.Workers;
 
@@ -10,12 +13,17 @@ namespace Morlaif.Workers;
 /// stage is Done. A duplicate of a Done stage does nothing (one output, one event). The delivery that
 /// holds the claim (its in-process retries included), or the broker's redelivery of the same message
 /// after a crash between recording and publishing, publishes; any other message racing for the same
-/// stage (two fan-in events at once, a command sent twice) leaves it to the one that recorded first.
+/// stage (two fan-in events at once, a command sent twice) leaves it to the one that recorded first. A
+/// claim the supervisor released (its holder stopped moving) is taken by the next delivery.
+/// While it computes, the attempt beats its record's heartbeat, so the supervisor can tell a slow stage
+/// from a stalled one. An input that the manifest references but the store no longer has is not a
+/// fault: the record that produced it is computed again (<see cref="LostOutputs"/>).
 /// The compute step is handed the manifest as stored when the attempt started, so stages need not read it again.
 /// </summary>
-public sealed class StageGate(IManifestStore manifests, StageCheckpoints checkpoints)
+public sealed class StageGate(IManifestStore manifests, RunArtifacts artifacts, StageCheckpoints checkpoints, LostOutputs lost,
+    SupervisionSettings supervision, ILogger<StageGate> log)
 {
-    public async Task RunAsync(ConsumeContext context, string runId, string stage,
+    public async Task<GateResult> RunAsync(ConsumeContext context, string runId, string stage,
         Func<RunManifest, Task<StageOutput>> compute,
         Func<Dictionary<string, ArtifactReference>, Task> publish,
         Action<RunManifest>? whenDone = null) =>
@@ -23,20 +31,34 @@ public sealed class StageGate(IManifestStore manifests, StageCheckpoints checkpo
             stage, compute, publish, whenDone);
 
     /// <summary>As above, for a consumer that has just read the manifest itself (its Done/Publishing check may be stale; the writes check again).</summary>
-    public async Task RunAsync(ConsumeContext context, RunManifest manifest, string stage,
+    public async Task<GateResult> RunAsync(ConsumeContext context, RunManifest manifest, string stage,
         Func<RunManifest, Task<StageOutput>> compute,
         Func<Dictionary<string, ArtifactReference>, Task> publish,
         Action<RunManifest>? whenDone = null)
     {
         var runId = manifest.RunId;
+        var cancel = context.CancellationToken;
         var message = context.MessageId?.ToString() ?? Guid.NewGuid().ToString();
         // One token per receive: MassTransit's retries of this delivery share it, another copy of the message does not.
         var me = $"{message}/{context.ReceiveContext.GetOrAddPayload(() => new Delivery()).Token}";
         bool Mine(StageRecord s) => s.Claim == me || (context.ReceiveContext.Redelivered && s.Claim?.StartsWith($"{message}/", StringComparison.Ordinal) == true);
 
         var record = manifest.Stages.GetValueOrDefault(stage);
-        if (record?.State == StageState.Done) return;
-        if (record is { State: StageState.Publishing } && !Mine(record)) return;
+        if (record?.State == StageState.Done) return GateResult.AlreadyDone;
+        if (record is { State: StageState.Publishing, Claim: null })
+        {
+            // The supervisor released a claim whose holder stopped moving: take it, and publish what it recorded.
+            var (taken, _) = await manifests.UpdateAsync(runId, m =>
+            {
+                var s = m.Stage(stage);
+                if (s is not { State: StageState.Publishing, Claim: null }) return false;
+                s.Claim = me;
+                s.Heartbeat = DateTimeOffset.UtcNow;
+                return true;
+            }, cancel);
+            record = taken.Stages[stage];
+        }
+        if (record is { State: StageState.Publishing } && !Mine(record)) return GateResult.LeftToAnother;
 
         Dictionary<string, ArtifactReference> outputs;
         if (record is { State: StageState.Publishing })
@@ -51,13 +73,25 @@ public sealed class StageGate(IManifestStore manifests, StageCheckpoints checkpo
                 if (s.State is StageState.Done or StageState.Publishing) return false;
                 s.State = StageState.Running;
                 s.StartedAt ??= DateTimeOffset.UtcNow;
+                s.Heartbeat = DateTimeOffset.UtcNow;
                 s.Attempts++;
                 s.Error = null;
                 return true;
-            }, context.CancellationToken);
-            if (!started) return; // another delivery recorded the outputs since the read above, and publishes them
-            // The manifest as stored with this attempt: the stage's inputs, without reading it again.
-            var result = await compute(current);
+            }, cancel);
+            if (!started) return GateResult.LeftToAnother; // another delivery recorded the outputs since the read above, and publishes them
+            StageOutput result;
+            try
+            {
+                // The run's models stay cached while this attempt uses them, and may be evicted after.
+                using var inUse = artifacts.Use(runId);
+                // The manifest as stored with this attempt: the stage's inputs, without reading it again.
+                result = await WithHeartbeat(runId, stage, () => compute(current), cancel);
+            }
+            catch (ArtifactNotFoundException e)
+            {
+                if (await lost.RecomputeProducerAsync(context, current, stage, e.Reference, cancel)) return GateResult.WaitingForInput;
+                throw;
+            }
             outputs = result.Artifacts;
             StageCheckpoint? retired = null;
             var (stored, _) = await manifests.UpdateAsync(runId, m =>
@@ -68,28 +102,103 @@ public sealed class StageGate(IManifestStore manifests, StageCheckpoints checkpo
                 if (result.Seconds is not null) s.Seconds = result.Seconds;
                 s.State = StageState.Publishing;
                 s.Claim = me;
+                s.Heartbeat = DateTimeOffset.UtcNow;
                 // The outputs replace the progress checkpoint in the same write: no moment with neither.
                 retired = s.Checkpoint;
                 s.Checkpoint = null;
                 return true;
-            }, context.CancellationToken);
+            }, cancel);
             // Read the claim from what is stored rather than from "this call changed it": when the storage
             // service applied our write but the answer was lost, the retry finds our own claim already there.
             var claim = stored.Stages[stage];
-            if (claim.State != StageState.Publishing || !Mine(claim)) return; // another message finished the same work first and publishes it
-            if (retired is not null) await checkpoints.DiscardAsync(retired.State, context.CancellationToken);
+            if (claim.State != StageState.Publishing || !Mine(claim)) return GateResult.LeftToAnother; // another message finished the same work first and publishes it
+            if (retired is not null) await checkpoints.DiscardAsync(retired.State, cancel);
         }
 
         await publish(outputs);
+        var waiting = new List<string>();
         await manifests.UpdateAsync(runId, m =>
         {
             var s = m.Stage(stage);
             s.State = StageState.Done;
             s.CompletedAt = DateTimeOffset.UtcNow;
             whenDone?.Invoke(m); // in the same write, so no reader sees one without the other
+            waiting.Clear();
+            foreach (var (key, w) in m.Stages.Where(kv => kv.Value.WaitingFor == stage))
+            {
+                w.WaitingFor = null;
+                waiting.Add(key);
+            }
             return true;
-        }, context.CancellationToken);
+        }, cancel);
+        // Records that found an output of this stage missing: their inputs are back, ask for them again
+        // (their own triggers may come from another stage, which has nothing new to announce).
+        foreach (var key in waiting)
+        {
+            var (queue, command) = PipelineDefinition.CommandFor(runId, key);
+            var endpoint = await context.GetSendEndpoint(Endpoints.Queue(queue));
+            await endpoint.Send(command, command.GetType(), cancel);
+        }
+        return GateResult.Done;
     }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> while beating the record's heartbeat every SupervisionSettings.Heartbeat.
+    /// A beat that fails (storage down for a moment) is only logged: the next one tries again, and the lease is
+    /// many beats long.
+    /// </summary>
+    private async Task<T> WithHeartbeat<T>(string runId, string stage, Func<Task<T>> work, CancellationToken cancel)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        var beats = Task.Run(async () =>
+        {
+            using var timer = new PeriodicTimer(supervision.Heartbeat);
+            while (await timer.WaitForNextTickAsync(stop.Token).AsTask().ContinueWith(t => t.IsCompletedSuccessfully && t.Result))
+            {
+                try
+                {
+                    await manifests.UpdateAsync(runId, m =>
+                    {
+                        var s = m.Stage(stage);
+                        if (s.State != StageState.Running) return false;
+                        s.Heartbeat = DateTimeOffset.UtcNow;
+                        return true;
+                    }, stop.Token);
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                {
+                    break;
+                }
+                catch (Exception e)
+                {
+                    log.LogWarning("run {RunId}: heartbeat of {Stage} not recorded: {Reason}", runId, stage, e.Message);
+                }
+            }
+        }, CancellationToken.None);
+        try
+        {
+            // Training runs synchronously inside work(): off this thread, so the beats keep going.
+            return await Task.Run(work, cancel);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await beats;
+        }
+    }
+}
+
+/// <summary>What a pass through the gate did.</summary>
+public enum GateResult
+{
+    /// <summary>Computed (or published what this delivery had recorded) and marked Done.</summary>
+    Done,
+    /// <summary>The stage was Done before: nothing to do.</summary>
+    AlreadyDone,
+    /// <summary>Another delivery holds the stage's outputs and publishes them.</summary>
+    LeftToAnother,
+    /// <summary>An input had gone missing; its producer computes it again, and its event brings this stage back.</summary>
+    WaitingForInput,
 }
 
 /// <summary>Identifies one receive of a message (a payload on its ReceiveContext).</summary>

@@ -1,6 +1,6 @@
 namespace Morlaif.Workers;
 
-/// <summary>The manifest's stage keys, and the names `morlaif replay --stage` accepts.</summary>
+/// <summary>The manifest's record keys (the stages themselves are declared in <see cref="Pipeline.PipelineDefinition"/>).</summary>
 public static class StageKeys
 {
     public const string Sft = "sft";
@@ -20,6 +20,4 @@ public static class StageKeys
 
     /// <summary>The key of an arm's last chunk, whose checkpoint is the trained policy.</summary>
     public static string FinalPpoChunk(Learning.Ppo.PpoSettings ppo, string arm) => PpoChunk(arm, PpoChunkStarts(ppo).Last());
-
-    public static readonly string[] ReplayStages = ["sft", "label", "train-pm", "scalarize", "ppo", "evaluate"];
 }

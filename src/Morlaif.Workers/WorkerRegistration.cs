@@ -1,11 +1,14 @@
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Morlaif.Workers.Evaluator;
 using Morlaif.Workers.Labeller;
 using Morlaif.Workers.Learner;
 using Morlaif.Workers.Monitoring;
+using Morlaif.Workers.Pipeline;
 using Morlaif.Workers.PreferenceTrainer;
 using Morlaif.Workers.Scalarizer;
+using Morlaif.Workers.Supervision;
 
 namespace Morlaif.Workers;
 
@@ -18,12 +21,18 @@ public static class WorkerRegistration
     public static readonly string[] All = [Labeller, PreferenceTrainer, Scalarizer, PpoLearner, Evaluator];
 
     /// <summary>What the stage consumers share (the host adds the stores and the torch device).</summary>
-    public static IServiceCollection AddStageServices(this IServiceCollection services) => services
-        .AddSingleton<RunArtifacts>()
-        .AddSingleton<StageGate>()
-        .AddSingleton<StageCheckpoints>()
-        .AddSingleton<RunFaults>()
-        .AddReceiveObserver<ContractFaultObserver>();
+    public static IServiceCollection AddStageServices(this IServiceCollection services)
+    {
+        services.TryAddSingleton(new SupervisionSettings());
+        services.TryAddSingleton(new ArtifactCacheSettings());
+        return services
+            .AddSingleton<RunArtifacts>()
+            .AddSingleton<LostOutputs>()
+            .AddSingleton<StageGate>()
+            .AddSingleton<StageCheckpoints>()
+            .AddSingleton<RunFaults>()
+            .AddReceiveObserver<ContractFaultObserver>();
+    }
 
     public static void AddWorkers(this IBusRegistrationConfigurator bus, IEnumerable<string> workers)
     {
@@ -45,6 +54,8 @@ public static class WorkerRegistration
             }
         }
         // Every worker host records faults, so a run is marked Faulted whichever subset of workers is running.
-        if (list.Count > 0) bus.AddConsumer<RunFaultConsumer, RunFaultConsumerDefinition>();
+        if (list.Count == 0) return;
+        foreach (var message in PipelineDefinition.AllTriggers)
+            bus.AddConsumer(typeof(RunFaultConsumer<>).MakeGenericType(message), typeof(RunFaultConsumerDefinition<>).MakeGenericType(message));
     }
 }

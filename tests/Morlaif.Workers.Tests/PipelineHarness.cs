@@ -41,6 +41,9 @@ public sealed class PipelineHarness : IAsyncDisposable
 
     public Task StartAsync() => Harness.Start();
 
+    /// <summary>A service of the harness's container (the workers' shared services).</summary>
+    public T Get<T>() where T : notnull => _provider.GetRequiredService<T>();
+
     public Task<string> StartRunAsync(RunConfig config, string? runId = null) =>
         RunStarter.StartAsync(Store, Manifests, Harness.Bus, config, runId);
 

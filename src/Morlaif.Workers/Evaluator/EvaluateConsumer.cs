@@ -1,3 +1,4 @@
+using Morlaif.Workers.Pipeline;
 using System.Diagnostics;
 using System.Text;
 using MassTransit;
@@ -18,15 +19,13 @@ namespace Morlaif.Workers.Evaluator;
 public sealed class EvaluateConsumer(RunArtifacts artifacts, StageGate gate, ILogger<EvaluateConsumer> log) :
     IConsumer<PolicyTrained>, IConsumer<EvaluateRun>
 {
-    private static readonly string[] Arms = [ScalarizationStage.MorlaifArm, ScalarizationStage.BaselineArm];
-
     public async Task Consume(ConsumeContext<PolicyTrained> context)
     {
         var manifest = await artifacts.ManifestAsync(context.Message.RunId, context.CancellationToken);
-        var ctx = await artifacts.ContextAsync(manifest, context.CancellationToken);
-        if (Arms.Any(arm => manifest.Stages.GetValueOrDefault(StageKeys.FinalPpoChunk(ctx.Config.Ppo, arm))?.Produced != true))
+        var plan = RunPlan.Of(manifest, (await artifacts.ContextAsync(manifest, context.CancellationToken)).Config.Ppo);
+        if (PipelineDefinition.Missing(manifest, plan, StageKeys.Evaluate) is { Count: > 0 } missing)
         {
-            log.LogInformation("run {RunId}: policy {Arm} in, waiting for the other arm", context.Message.RunId, context.Message.Arm);
+            log.LogInformation("run {RunId}: policy {Arm} in, waiting for {Missing}", context.Message.RunId, context.Message.Arm, string.Join(", ", missing));
             return;
         }
         await Run(context, manifest);
@@ -46,17 +45,17 @@ public sealed class EvaluateConsumer(RunArtifacts artifacts, StageGate gate, ILo
             var sft = await artifacts.SftPolicyAsync(manifest, ctx, cancel);
             var policies = new Dictionary<string, Learning.Models.PolicyModel>();
             var ppo = new Dictionary<string, IReadOnlyList<PpoIterationStats>>();
-            foreach (var arm in Arms)
+            foreach (var arm in RunPlan.Arms)
             {
                 var outputs = manifest.Stages[StageKeys.FinalPpoChunk(ctx.Config.Ppo, arm)].Outputs;
                 var policy = ctx.NewPolicy();
-                using (var checkpoint = new MemoryStream(await artifacts.BytesAsync(outputs["checkpoint"], cancel)))
+                using (var checkpoint = new MemoryStream(await artifacts.BytesAsync(outputs[StageOutputs.Checkpoint], cancel)))
                     PpoLearner.LoadPolicy(checkpoint, policy);
                 policy.to(ctx.Device);
                 policies[arm] = policy;
-                ppo[arm] = PpoStage.StatsFromJson(await artifacts.BytesAsync(outputs["stats"], cancel));
+                ppo[arm] = PpoStage.StatsFromJson(await artifacts.BytesAsync(outputs[StageOutputs.Stats], cancel));
             }
-            var evaluation = EvaluationStage.Evaluate(ctx, sft, policies[Arms[0]], policies[Arms[1]]);
+            var evaluation = EvaluationStage.Evaluate(ctx, sft, policies[ScalarizationStage.MorlaifArm], policies[ScalarizationStage.BaselineArm]);
             var evaluateSeconds = clock.Elapsed.TotalSeconds;
 
             var pairs = await artifacts.PairsAsync(manifest, cancel);
@@ -64,41 +63,45 @@ public sealed class EvaluateConsumer(RunArtifacts artifacts, StageGate gate, ILo
             foreach (var q in ctx.Questions) disagreed[q] = (await artifacts.LabelsAsync(manifest, q, cancel)).OrdersDisagreed;
             var pmStats = new Dictionary<string, Learning.Runs.PreferenceModelStats>();
             foreach (var q in ctx.Questions)
-                pmStats[q] = TrainedPreferenceModel.StatsFromBytes(await artifacts.BytesAsync(RunArtifacts.Output(manifest, StageKeys.TrainPm(q), "model"), cancel));
+                pmStats[q] = TrainedPreferenceModel.StatsFromBytes(await artifacts.BytesAsync(RunArtifacts.Output(manifest, StageKeys.TrainPm(q), StageOutputs.Model), cancel));
             var report = RunReport.Assemble(runId, ctx, (int)sft.parameters().Sum(p => p.numel()), pairs, disagreed,
                 pmStats, await artifacts.ObjectiveAsync(manifest, cancel), ppo, evaluation,
-                Timings(manifest, evaluateSeconds));
+                Timings(manifest, RunPlan.Of(manifest, ctx.Config.Ppo), evaluateSeconds));
             log.LogInformation("run {RunId}: MORLAIF vs baseline win {Win:P1} tie {Tie:P1} loss {Loss:P1}", runId,
                 evaluation.VsBaseline.Win, evaluation.VsBaseline.Tie, evaluation.VsBaseline.Loss);
             return new Dictionary<string, ArtifactReference>
             {
-                ["report"] = await artifacts.Store.PutAsync(runId, "report-json", Encoding.UTF8.GetBytes(ReportFiles.ToJson(report)), cancel),
-                ["report-md"] = await artifacts.Store.PutAsync(runId, "report-md", Encoding.UTF8.GetBytes(ReportFiles.ToMarkdown(report)), cancel),
+                [StageOutputs.Report] = await artifacts.Store.PutAsync(runId, "report-json", Encoding.UTF8.GetBytes(ReportFiles.ToJson(report)), cancel),
+                [StageOutputs.ReportMarkdown] = await artifacts.Store.PutAsync(runId, "report-md", Encoding.UTF8.GetBytes(ReportFiles.ToMarkdown(report)), cancel),
             };
-        }, outputs => context.Publish(new RunEvaluated { RunId = runId, Report = outputs["report"], ReportMarkdown = outputs["report-md"] }, cancel),
+        }, outputs => context.Publish(new RunEvaluated { RunId = runId, Report = outputs[StageOutputs.Report], ReportMarkdown = outputs[StageOutputs.ReportMarkdown] }, cancel),
         whenDone: m => m.State = RunState.Completed);
     }
 
-    /// <summary>The report's timings from the manifest: each stage's wall time from its first start to its last completion.</summary>
-    private static Dictionary<string, double> Timings(RunManifest m, double evaluateSeconds)
+    /// <summary>
+    /// The report's timings from the manifest: each stage's wall time from its first record's start to its
+    /// last record's completion (PPO per arm), plus the SFT stage's own parts.
+    /// </summary>
+    private static Dictionary<string, double> Timings(RunManifest m, RunPlan plan, double evaluateSeconds)
     {
-        double Span(Func<string, bool> keys)
+        double Span(IEnumerable<string> keys)
         {
-            var stages = m.Stages.Where(kv => keys(kv.Key) && kv.Value.StartedAt is not null && kv.Value.CompletedAt is not null).Select(kv => kv.Value).ToList();
-            return stages.Count == 0 ? 0 : (stages.Max(s => s.CompletedAt!.Value) - stages.Min(s => s.StartedAt!.Value)).TotalSeconds;
+            var stages = keys.Select(k => m.Stages.GetValueOrDefault(k)).Where(s => s?.StartedAt is not null && s.CompletedAt is not null).ToList();
+            return stages.Count == 0 ? 0 : (stages.Max(s => s!.CompletedAt!.Value) - stages.Min(s => s!.StartedAt!.Value)).TotalSeconds;
         }
         var sft = m.Stages.GetValueOrDefault(StageKeys.Sft)?.Seconds ?? new();
-        return new Dictionary<string, double>
+        var timings = new Dictionary<string, double>
         {
             ["sft"] = sft.GetValueOrDefault("sft"),
             ["pairs"] = sft.GetValueOrDefault("pairs"),
-            ["label"] = Span(k => k.StartsWith("label/", StringComparison.Ordinal)),
-            ["train-pm"] = Span(k => k.StartsWith("train-pm/", StringComparison.Ordinal)),
-            ["weights"] = Span(k => k == StageKeys.Scalarize),
-            ["ppo-morlaif"] = Span(k => k.StartsWith(StageKeys.Ppo(ScalarizationStage.MorlaifArm) + "/", StringComparison.Ordinal)),
-            ["ppo-baseline"] = Span(k => k.StartsWith(StageKeys.Ppo(ScalarizationStage.BaselineArm) + "/", StringComparison.Ordinal)),
-            ["evaluate"] = evaluateSeconds,
-            ["total"] = (DateTimeOffset.UtcNow - m.CreatedAt).TotalSeconds,
+            ["label"] = Span(PipelineDefinition.Label.Keys(plan)),
+            ["train-pm"] = Span(PipelineDefinition.TrainPm.Keys(plan)),
+            ["weights"] = Span(PipelineDefinition.Scalarize.Keys(plan)),
         };
+        foreach (var arm in RunPlan.Arms)
+            timings[$"ppo-{arm}"] = Span(PipelineDefinition.Ppo.Keys(plan).Where(k => k.StartsWith(StageKeys.Ppo(arm) + "/", StringComparison.Ordinal)));
+        timings["evaluate"] = evaluateSeconds;
+        timings["total"] = (DateTimeOffset.UtcNow - m.CreatedAt).TotalSeconds;
+        return timings;
     }
 }

@@ -1,3 +1,4 @@
+using Morlaif.Workers.Pipeline;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using Morlaif.Contracts;
@@ -22,7 +23,7 @@ public sealed class LabelConsumer(RunArtifacts artifacts, StageGate gate, ILogge
             throw new ArgumentException($"run {runId} has no principle '{only}' (its questions: {string.Join(", ", ctx.Questions)})");
         foreach (var question in only is null ? ctx.Questions : [only])
         {
-            await gate.RunAsync(context, manifest, StageKeys.Label(question), async current =>
+            var result = await gate.RunAsync(context, manifest, StageKeys.Label(question), async current =>
             {
                 var pairs = await artifacts.PairsAsync(current, cancel);
                 var labels = ctx.Config.Judge.Kind == "openai"
@@ -30,8 +31,10 @@ public sealed class LabelConsumer(RunArtifacts artifacts, StageGate gate, ILogge
                     : LabellingStage.Label(ctx, pairs, question);
                 log.LogInformation("run {RunId}: labelled {Question} ({Judge} judge), orders disagreed on {Share:P1}, {Abstentions} abstentions",
                     runId, question, ctx.Config.Judge.Kind, labels.OrdersDisagreed, labels.Abstentions);
-                return new Dictionary<string, ArtifactReference> { ["labels"] = await artifacts.Store.PutAsync(runId, $"labels-{question}", labels.ToJson(), cancel) };
-            }, outputs => context.Publish(new PrincipleLabelled { RunId = runId, Principle = question, Labels = outputs["labels"] }, cancel));
+                return new Dictionary<string, ArtifactReference> { [StageOutputs.Labels] = await artifacts.Store.PutAsync(runId, $"labels-{question}", labels.ToJson(), cancel) };
+            }, outputs => context.Publish(new PrincipleLabelled { RunId = runId, Principle = question, Labels = outputs[StageOutputs.Labels] }, cancel));
+            // The pairs are being computed again: their event brings every question back.
+            if (result == GateResult.WaitingForInput) break;
         }
     }
 }

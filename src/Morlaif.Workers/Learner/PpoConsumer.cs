@@ -1,3 +1,4 @@
+using Morlaif.Workers.Pipeline;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using Morlaif.Contracts;
@@ -36,12 +37,12 @@ public sealed class PpoConsumer(RunArtifacts artifacts, StageGate gate, StageChe
             var pms = await artifacts.PreferenceModelsAsync(current, ctx, cancel);
             var fit = arm == ScalarizationStage.MorlaifArm ? await artifacts.ObjectiveAsync(current, cancel) : null;
             var reward = ScalarizationStage.Reward(arm, ctx, fit, pms);
-            var inputs = new List<ArtifactReference> { current.Config, RunArtifacts.Output(current, StageKeys.Sft, "policy") };
-            inputs.AddRange(ctx.Questions.Select(q => RunArtifacts.Output(current, StageKeys.TrainPm(q), "model")));
-            if (fit is not null) inputs.Add(RunArtifacts.Output(current, StageKeys.Scalarize, "objective"));
+            var inputs = new List<ArtifactReference> { current.Config, RunArtifacts.Output(current, StageKeys.Sft, StageOutputs.Policy) };
+            inputs.AddRange(ctx.Questions.Select(q => RunArtifacts.Output(current, StageKeys.TrainPm(q), StageOutputs.Model)));
+            if (fit is not null) inputs.Add(RunArtifacts.Output(current, StageKeys.Scalarize, StageOutputs.Objective));
 
             var previous = start == 0 ? null : StageKeys.PpoChunk(arm, start - ctx.Config.Ppo.IterationsPerChunk);
-            if (previous is not null) inputs.Add(RunArtifacts.Output(current, previous, "checkpoint"));
+            if (previous is not null) inputs.Add(RunArtifacts.Output(current, previous, StageOutputs.Checkpoint));
             var fingerprint = StageCheckpoints.Fingerprint(inputs);
             // From this chunk's own progress checkpoint when a previous attempt left one, else from where
             // the previous chunk ended (or the SFT policy).
@@ -50,8 +51,8 @@ public sealed class PpoConsumer(RunArtifacts artifacts, StageGate gate, StageChe
                 async () =>
                 {
                     if (previous is null) return (PpoStage.Learner(ctx, sft, reward), new List<PpoIterationStats>());
-                    using var checkpoint = new MemoryStream(await artifacts.BytesAsync(RunArtifacts.Output(current, previous, "checkpoint"), cancel));
-                    var done = PpoStage.StatsFromJson(await artifacts.BytesAsync(RunArtifacts.Output(current, previous, "stats"), cancel));
+                    using var checkpoint = new MemoryStream(await artifacts.BytesAsync(RunArtifacts.Output(current, previous, StageOutputs.Checkpoint), cancel));
+                    var done = PpoStage.StatsFromJson(await artifacts.BytesAsync(RunArtifacts.Output(current, previous, StageOutputs.Stats), cancel));
                     return (PpoStage.Learner(ctx, sft, reward, checkpoint), done);
                 }, cancel);
             using (learner)
@@ -68,8 +69,8 @@ public sealed class PpoConsumer(RunArtifacts artifacts, StageGate gate, StageChe
                 learner.SaveCheckpoint(ms);
                 return new Dictionary<string, ArtifactReference>
                 {
-                    ["checkpoint"] = await artifacts.Store.PutAsync(runId, $"ppo-{arm}", ms.ToArray(), cancel),
-                    ["stats"] = await artifacts.Store.PutAsync(runId, $"ppo-stats-{arm}", PpoStage.StatsToJson(stats), cancel),
+                    [StageOutputs.Checkpoint] = await artifacts.Store.PutAsync(runId, $"ppo-{arm}", ms.ToArray(), cancel),
+                    [StageOutputs.Stats] = await artifacts.Store.PutAsync(runId, $"ppo-stats-{arm}", PpoStage.StatsToJson(stats), cancel),
                 };
             }
         }, async outputs =>
@@ -80,7 +81,7 @@ public sealed class PpoConsumer(RunArtifacts artifacts, StageGate gate, StageChe
                 await endpoint.Send(new RunPpoIteration { RunId = runId, Arm = arm, Iteration = end }, cancel);
             }
             else
-                await context.Publish(new PolicyTrained { RunId = runId, Arm = arm, Checkpoint = outputs["checkpoint"] }, cancel);
+                await context.Publish(new PolicyTrained { RunId = runId, Arm = arm, Checkpoint = outputs[StageOutputs.Checkpoint] }, cancel);
         });
     }
 }

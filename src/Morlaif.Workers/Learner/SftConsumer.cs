@@ -1,3 +1,4 @@
+using Morlaif.Workers.Pipeline;
 using System.Diagnostics;
 using MassTransit;
 using Microsoft.Extensions.Logging;
@@ -29,10 +30,10 @@ public sealed class SftConsumer(RunArtifacts artifacts, StageGate gate, ILogger<
             var pairs = PairSamplingStage.Sample(ctx, policy);
             var artifactsOut = new Dictionary<string, ArtifactReference>
             {
-                ["policy"] = await artifacts.Store.PutAsync(runId, "sft-policy", ModuleWeights.Save(policy), cancel),
-                ["pairs"] = await artifacts.Store.PutAsync(runId, "pairs", pairs.ToJson(), cancel),
+                [StageOutputs.Policy] = await artifacts.Store.PutAsync(runId, "sft-policy", ModuleWeights.Save(policy), cancel),
+                [StageOutputs.Pairs] = await artifacts.Store.PutAsync(runId, "pairs", pairs.ToJson(), cancel),
             };
             return new StageOutput(artifactsOut, new() { ["sft"] = sftSeconds, ["pairs"] = clock.Elapsed.TotalSeconds });
-        }, outputs => context.Publish(new SftPolicyTrained { RunId = runId, Policy = outputs["policy"], Pairs = outputs["pairs"] }, cancel));
+        }, outputs => context.Publish(new SftPolicyTrained { RunId = runId, Policy = outputs[StageOutputs.Policy], Pairs = outputs[StageOutputs.Pairs] }, cancel));
     }
 }

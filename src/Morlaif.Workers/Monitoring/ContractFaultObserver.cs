@@ -1,3 +1,4 @@
+using Morlaif.Workers.Pipeline;
 using System.Runtime.Serialization;
 using System.Text.Json;
 using MassTransit;
@@ -31,7 +32,7 @@ public sealed class ContractFaultObserver(RunFaults faults, ILogger<ContractFaul
         var reason = $"message {type ?? "(no message type)"} does not match its contract: {exception.GetType().Name}: {exception.Message}";
         log.LogError("{Stage}: {Reason}", stage, reason);
         // A body with no valid run id marks nothing: the _error queue and this log are its record.
-        await faults.MarkAsync(runId, stage, null, reason);
+        await faults.MarkAsync(runId, stage, null, null, reason);
     }
 
     /// <summary>
@@ -85,6 +86,6 @@ public sealed class ContractFaultObserver(RunFaults faults, ILogger<ContractFaul
     private static string StageOf(Uri inputAddress)
     {
         var queue = inputAddress.AbsolutePath.Split('/')[^1];
-        return queue.StartsWith("morlaif-", StringComparison.Ordinal) ? queue["morlaif-".Length..] : queue;
+        return PipelineDefinition.OfQueue(queue)?.Name ?? queue;
     }
 }

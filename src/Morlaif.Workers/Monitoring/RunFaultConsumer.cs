@@ -1,36 +1,36 @@
 using MassTransit;
 using Microsoft.Extensions.Logging;
-using Morlaif.Contracts;
+using Morlaif.Workers.Pipeline;
 
 namespace Morlaif.Workers.Monitoring;
 
 /// <summary>
-/// A stage message that still failed after its retries marks the run Faulted, with the stage and the
-/// reason, so `morlaif status` can say what went wrong and `morlaif replay` can pick it up.
+/// A stage message that still failed after its retries marks the run Faulted, with the stage record and
+/// the reason, so `morlaif status` can say what went wrong and `morlaif replay` can pick it up. One closed
+/// type per message a stage consumes (<see cref="PipelineDefinition.AllTriggers"/>); the definition says
+/// which stage and record a message is about.
 /// </summary>
-public sealed class RunFaultConsumer(RunFaults faults, ILogger<RunFaultConsumer> log) :
-    IConsumer<Fault<RunStarted>>, IConsumer<Fault<TrainSftPolicy>>, IConsumer<Fault<SftPolicyTrained>>, IConsumer<Fault<LabelPairs>>,
-    IConsumer<Fault<PrincipleLabelled>>, IConsumer<Fault<TrainPreferenceModel>>, IConsumer<Fault<PreferenceModelTrained>>,
-    IConsumer<Fault<Scalarize>>, IConsumer<Fault<RewardReady>>, IConsumer<Fault<RunPpoIteration>>, IConsumer<Fault<PolicyTrained>>,
-    IConsumer<Fault<EvaluateRun>>
+public sealed class RunFaultConsumer<T>(RunFaults faults, ILogger<RunFaultConsumer<T>> log) : IConsumer<Fault<T>> where T : class
 {
-    public Task Consume(ConsumeContext<Fault<RunStarted>> c) => Mark(c, c.Message.Message.RunId, StageKeys.Sft);
-    public Task Consume(ConsumeContext<Fault<TrainSftPolicy>> c) => Mark(c, c.Message.Message.RunId, StageKeys.Sft);
-    public Task Consume(ConsumeContext<Fault<SftPolicyTrained>> c) => Mark(c, c.Message.Message.RunId, "label");
-    public Task Consume(ConsumeContext<Fault<LabelPairs>> c) => Mark(c, c.Message.Message.RunId, "label");
-    public Task Consume(ConsumeContext<Fault<PrincipleLabelled>> c) => Mark(c, c.Message.Message.RunId, StageKeys.TrainPm(c.Message.Message.Principle));
-    public Task Consume(ConsumeContext<Fault<TrainPreferenceModel>> c) => Mark(c, c.Message.Message.RunId, StageKeys.TrainPm(c.Message.Message.Principle));
-    public Task Consume(ConsumeContext<Fault<PreferenceModelTrained>> c) => Mark(c, c.Message.Message.RunId, StageKeys.Scalarize);
-    public Task Consume(ConsumeContext<Fault<Scalarize>> c) => Mark(c, c.Message.Message.RunId, StageKeys.Scalarize);
-    public Task Consume(ConsumeContext<Fault<RewardReady>> c) => Mark(c, c.Message.Message.RunId, StageKeys.PpoChunk(c.Message.Message.Arm, 0));
-    public Task Consume(ConsumeContext<Fault<RunPpoIteration>> c) => Mark(c, c.Message.Message.RunId, StageKeys.PpoChunk(c.Message.Message.Arm, c.Message.Message.Iteration));
-    public Task Consume(ConsumeContext<Fault<PolicyTrained>> c) => Mark(c, c.Message.Message.RunId, StageKeys.Evaluate);
-    public Task Consume(ConsumeContext<Fault<EvaluateRun>> c) => Mark(c, c.Message.Message.RunId, StageKeys.Evaluate);
+    private static readonly PipelineStage Stage = PipelineDefinition.Triggered(typeof(T))
+        ?? throw new InvalidOperationException($"{typeof(T).Name} runs no stage of the pipeline");
 
-    private async Task Mark<T>(ConsumeContext<Fault<T>> context, string runId, string stage)
+    public async Task Consume(ConsumeContext<Fault<T>> context)
     {
+        var message = context.Message.Message;
+        var runId = (string?)typeof(T).GetProperty("RunId")?.GetValue(message);
         var reason = context.Message.Exceptions.FirstOrDefault() is { } e ? $"{e.ExceptionType}: {e.Message}" : "unknown error";
-        log.LogError("run {RunId}: stage {Stage} failed for good: {Reason}", runId, stage, reason);
-        await faults.MarkAsync(runId, stage, stage, reason, context.CancellationToken);
+        var key = Stage.KeyOf(message);
+        log.LogError("run {RunId}: stage {Stage} failed for good: {Reason}", runId, key ?? Stage.Name, reason);
+        await faults.MarkAsync(runId, key ?? Stage.Name, key is null ? Stage : null, key, reason, context.CancellationToken);
     }
+}
+
+/// <summary>Every fault consumer on one queue; each retries its own marking (a lost manifest race), nothing else.</summary>
+public sealed class RunFaultConsumerDefinition<T> : ConsumerDefinition<RunFaultConsumer<T>> where T : class
+{
+    public RunFaultConsumerDefinition() => EndpointName = Endpoints.RunFaults;
+
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<RunFaultConsumer<T>> consumerConfigurator,
+        IRegistrationContext context) => consumerConfigurator.UseMessageRetry(r => r.Intervals(200, 1000, 5000));
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Morlaif.Storage;
+using Morlaif.Workers.Pipeline;
 
 namespace Morlaif.Workers.Monitoring;
 
@@ -8,10 +9,12 @@ public sealed class RunFaults(IManifestStore manifests, ILogger<RunFaults> log)
 {
     /// <summary>
     /// Marks the run Faulted with "&lt;where&gt;: &lt;reason&gt;", and the stage's record too when the failure
-    /// belongs to one stage. A run already Completed, or a stage already Done, stays as it is; a run id that
-    /// names no manifest (or is not valid) leaves the log as the only record.
+    /// belongs to one: <paramref name="key"/>, or, for a message that runs several records of
+    /// <paramref name="stage"/> (the labeller's), the first of them not Done. A run already Completed, or a
+    /// record already Done, stays as it is; a run id that names no manifest (or is not valid) leaves the log
+    /// as the only record.
     /// </summary>
-    public async Task MarkAsync(string? runId, string where, string? stage, string reason, CancellationToken cancel = default)
+    public async Task MarkAsync(string? runId, string where, PipelineStage? stage, string? key, string reason, CancellationToken cancel = default)
     {
         if (!RunIds.IsValid(runId)) return;
         try
@@ -19,9 +22,11 @@ public sealed class RunFaults(IManifestStore manifests, ILogger<RunFaults> log)
             await manifests.UpdateAsync(runId!, m =>
             {
                 if (m.State == RunState.Completed) return false;
-                if (stage is not null)
+                // Chunk starts are not needed to find a labelling record.
+                var record = key ?? stage?.Keys(new RunPlan(m.Questions, [])).FirstOrDefault(k => m.Stages.GetValueOrDefault(k)?.State != StageState.Done);
+                if (record is not null)
                 {
-                    var s = m.Stage(stage);
+                    var s = m.Stage(record);
                     if (s.State == StageState.Done) return false;
                     s.State = StageState.Faulted;
                     s.Error = reason;

@@ -1,3 +1,4 @@
+using Morlaif.Workers.Pipeline;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using Morlaif.Contracts;
@@ -26,8 +27,8 @@ public sealed class PreferenceModelConsumer(RunArtifacts artifacts, StageGate ga
             var sft = await artifacts.SftPolicyAsync(manifest, ctx, cancel);
             var pairs = await artifacts.PairsAsync(manifest, cancel);
             var labels = await artifacts.LabelsAsync(manifest, question, cancel);
-            var inputs = StageCheckpoints.Fingerprint(manifest.Config, RunArtifacts.Output(manifest, StageKeys.Sft, "policy"),
-                RunArtifacts.Output(manifest, StageKeys.Sft, "pairs"), RunArtifacts.Output(manifest, StageKeys.Label(question), "labels"));
+            var inputs = StageCheckpoints.Fingerprint(manifest.Config, RunArtifacts.Output(manifest, StageKeys.Sft, StageOutputs.Policy),
+                RunArtifacts.Output(manifest, StageKeys.Sft, StageOutputs.Pairs), RunArtifacts.Output(manifest, StageKeys.Label(question), StageOutputs.Labels));
 
             using var trainer = await checkpoints.ResumeAsync(manifest, stage, inputs,
                 state => PreferenceModelStage.Start(ctx, sft, pairs, labels, state),
@@ -43,7 +44,7 @@ public sealed class PreferenceModelConsumer(RunArtifacts artifacts, StageGate ga
             }
             var pm = PreferenceModelStage.Finish(trainer, pairs, labels);
             log.LogInformation("run {RunId}: PM {Question} held-out accuracy {Accuracy:F3}", runId, question, pm.Stats.HeldOutAccuracy);
-            return new Dictionary<string, ArtifactReference> { ["model"] = await artifacts.Store.PutAsync(runId, $"pm-{question}", pm.ToBytes(), cancel) };
-        }, outputs => context.Publish(new PreferenceModelTrained { RunId = runId, Principle = question, Model = outputs["model"] }, cancel));
+            return new Dictionary<string, ArtifactReference> { [StageOutputs.Model] = await artifacts.Store.PutAsync(runId, $"pm-{question}", pm.ToBytes(), cancel) };
+        }, outputs => context.Publish(new PreferenceModelTrained { RunId = runId, Principle = question, Model = outputs[StageOutputs.Model] }, cancel));
     }
 }

@@ -1,3 +1,4 @@
+using Morlaif.Workers.Pipeline;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using Morlaif.Contracts;
@@ -17,7 +18,8 @@ public sealed class ScalarizeConsumer(RunArtifacts artifacts, StageGate gate, IL
     public async Task Consume(ConsumeContext<PreferenceModelTrained> context)
     {
         var manifest = await artifacts.ManifestAsync(context.Message.RunId, context.CancellationToken);
-        var missing = manifest.Questions.Where(q => manifest.Stages.GetValueOrDefault(StageKeys.TrainPm(q))?.Produced != true).ToList();
+        // Scalarize reads no PPO chunk, so the run's plan needs no config here.
+        var missing = PipelineDefinition.Missing(manifest, new RunPlan(manifest.Questions, []), StageKeys.Scalarize);
         if (missing.Count > 0)
         {
             log.LogInformation("run {RunId}: PM {Question} in, waiting for {Missing}", context.Message.RunId, context.Message.Principle, string.Join(", ", missing));
@@ -38,11 +40,11 @@ public sealed class ScalarizeConsumer(RunArtifacts artifacts, StageGate gate, IL
             var ctx = await artifacts.ContextAsync(manifest, cancel);
             var fit = ScalarizationStage.Fit(ctx, await artifacts.PairsAsync(manifest, cancel), await artifacts.PreferenceModelsAsync(manifest, ctx, cancel));
             log.LogInformation("run {RunId}: weights {Weights}", runId, string.Join(", ", fit.Principles.Select((p, i) => $"{p} {fit.Weights[i]:F2}")));
-            return new Dictionary<string, ArtifactReference> { ["objective"] = await artifacts.Store.PutAsync(runId, "objective", fit.ToJson(), cancel) };
+            return new Dictionary<string, ArtifactReference> { [StageOutputs.Objective] = await artifacts.Store.PutAsync(runId, "objective", fit.ToJson(), cancel) };
         }, async outputs =>
         {
-            foreach (var arm in new[] { ScalarizationStage.MorlaifArm, ScalarizationStage.BaselineArm })
-                await context.Publish(new RewardReady { RunId = runId, Arm = arm, Objective = outputs["objective"] }, cancel);
+            foreach (var arm in RunPlan.Arms)
+                await context.Publish(new RewardReady { RunId = runId, Arm = arm, Objective = outputs[StageOutputs.Objective] }, cancel);
         });
     }
 }

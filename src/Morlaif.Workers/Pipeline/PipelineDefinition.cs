@@ -1,0 +1,132 @@
+using System.Globalization;
+using Morlaif.Contracts;
+
+namespace Morlaif.Workers.Pipeline;
+
+/// <summary>
+/// The pipeline, defined once: every stage's name, queue, command, triggers, event, outputs, record keys and
+/// inputs. Fault marking, the contract-fault observer, replay, status, the report's timings, the fan-ins and
+/// the supervisor all read this table; adding a stage is a row here and a consumer (README, "Adding a stage").
+/// </summary>
+public static class PipelineDefinition
+{
+    public static readonly PipelineStage Sft = new()
+    {
+        Name = StageKeys.Sft, Queue = Endpoints.Sft, Command = typeof(TrainSftPolicy), Triggers = [typeof(RunStarted), typeof(TrainSftPolicy)],
+        Event = typeof(SftPolicyTrained), Outputs = [StageOutputs.Policy, StageOutputs.Pairs],
+        Keys = _ => [StageKeys.Sft],
+        Inputs = (_, _) => [],
+        CommandFor = (runId, _) => new TrainSftPolicy { RunId = runId },
+        KeyOf = _ => StageKeys.Sft,
+    };
+
+    public static readonly PipelineStage Label = new()
+    {
+        Name = "label", Queue = Endpoints.Label, Command = typeof(LabelPairs), Triggers = [typeof(SftPolicyTrained), typeof(LabelPairs)],
+        Event = typeof(PrincipleLabelled), Outputs = [StageOutputs.Labels], PerQuestion = true,
+        Keys = plan => plan.Questions.Select(StageKeys.Label),
+        Inputs = (_, _) => [StageKeys.Sft],
+        CommandFor = (runId, key) => new LabelPairs { RunId = runId, Principle = Segment(key, 1) },
+        KeyOf = m => m is LabelPairs { Principle: { } p } ? StageKeys.Label(p) : null,
+    };
+
+    public static readonly PipelineStage TrainPm = new()
+    {
+        Name = "train-pm", Queue = Endpoints.TrainPm, Command = typeof(TrainPreferenceModel), Triggers = [typeof(PrincipleLabelled), typeof(TrainPreferenceModel)],
+        Event = typeof(PreferenceModelTrained), Outputs = [StageOutputs.Model], Long = true, PerQuestion = true,
+        Keys = plan => plan.Questions.Select(StageKeys.TrainPm),
+        Inputs = (_, key) => [StageKeys.Sft, StageKeys.Label(Segment(key, 1))],
+        CommandFor = (runId, key) => new TrainPreferenceModel { RunId = runId, Principle = Segment(key, 1) },
+        KeyOf = m => m switch
+        {
+            PrincipleLabelled e => StageKeys.TrainPm(e.Principle),
+            TrainPreferenceModel c => StageKeys.TrainPm(c.Principle),
+            _ => null,
+        },
+    };
+
+    public static readonly PipelineStage Scalarize = new()
+    {
+        Name = StageKeys.Scalarize, Queue = Endpoints.Scalarize, Command = typeof(Contracts.Scalarize), Triggers = [typeof(PreferenceModelTrained), typeof(Contracts.Scalarize)],
+        Event = typeof(RewardReady), Outputs = [StageOutputs.Objective], FanIn = true,
+        Keys = _ => [StageKeys.Scalarize],
+        Inputs = (plan, _) => [StageKeys.Sft, .. plan.Questions.Select(StageKeys.TrainPm)],
+        CommandFor = (runId, _) => new Contracts.Scalarize { RunId = runId },
+        KeyOf = _ => StageKeys.Scalarize,
+    };
+
+    /// <summary>One record per arm and chunk; each chunk sends the next one to itself, the last publishes PolicyTrained.</summary>
+    public static readonly PipelineStage Ppo = new()
+    {
+        Name = "ppo", Queue = Endpoints.Ppo, Command = typeof(RunPpoIteration), Triggers = [typeof(RewardReady), typeof(RunPpoIteration)],
+        Event = typeof(PolicyTrained), Outputs = [StageOutputs.Checkpoint, StageOutputs.Stats], Long = true,
+        Keys = plan => RunPlan.Arms.SelectMany(arm => plan.ChunkStarts.Select(start => StageKeys.PpoChunk(arm, start))),
+        Inputs = (plan, key) =>
+        {
+            var (arm, start) = Chunk(key);
+            var index = plan.ChunkStarts.ToList().IndexOf(start);
+            return index <= 0 ? [StageKeys.Sft, StageKeys.Scalarize] : [StageKeys.Sft, StageKeys.Scalarize, StageKeys.PpoChunk(arm, plan.ChunkStarts[index - 1])];
+        },
+        ReplayKeys = (manifest, plan) => RunPlan.Arms
+            .Select(arm => plan.ChunkStarts.Select(start => StageKeys.PpoChunk(arm, start)).FirstOrDefault(k => manifest.Stages.GetValueOrDefault(k)?.State != Storage.StageState.Done))
+            .OfType<string>(),
+        CommandFor = (runId, key) => new RunPpoIteration { RunId = runId, Arm = Chunk(key).Arm, Iteration = Chunk(key).Start },
+        KeyOf = m => m switch
+        {
+            RewardReady e => StageKeys.PpoChunk(e.Arm, 0),
+            RunPpoIteration c => StageKeys.PpoChunk(c.Arm, c.Iteration),
+            _ => null,
+        },
+    };
+
+    public static readonly PipelineStage Evaluate = new()
+    {
+        Name = StageKeys.Evaluate, Queue = Endpoints.Evaluate, Command = typeof(EvaluateRun), Triggers = [typeof(PolicyTrained), typeof(EvaluateRun)],
+        Event = typeof(RunEvaluated), Outputs = [StageOutputs.Report, StageOutputs.ReportMarkdown], FanIn = true,
+        Keys = _ => [StageKeys.Evaluate],
+        Inputs = (plan, _) => [StageKeys.Sft, .. plan.Questions.Select(StageKeys.TrainPm), StageKeys.Scalarize,
+            .. RunPlan.Arms.Select(arm => StageKeys.PpoChunk(arm, plan.ChunkStarts[^1]))],
+        CommandFor = (runId, _) => new EvaluateRun { RunId = runId },
+        KeyOf = _ => StageKeys.Evaluate,
+    };
+
+    /// <summary>In pipeline order.</summary>
+    public static readonly PipelineStage[] Stages = [Sft, Label, TrainPm, Scalarize, Ppo, Evaluate];
+
+    public static IEnumerable<string> Names => Stages.Select(s => s.Name);
+
+    /// <summary>The stage a manifest key belongs to ("train-pm/helpfulness" → train-pm).</summary>
+    public static PipelineStage OfKey(string key) =>
+        Stages.FirstOrDefault(s => s.Owns(key)) ?? throw new ArgumentException($"'{key}' is not a stage key of this pipeline");
+
+    public static PipelineStage? Named(string name) => Stages.FirstOrDefault(s => s.Name == name);
+
+    public static PipelineStage? OfQueue(string queue) => Stages.FirstOrDefault(s => s.Queue == queue);
+
+    public static PipelineStage? Triggered(Type message) => Stages.FirstOrDefault(s => s.Triggers.Contains(message));
+
+    /// <summary>Every message type a stage consumes: what a Fault can be about.</summary>
+    public static IEnumerable<Type> AllTriggers => Stages.SelectMany(s => s.Triggers).Distinct();
+
+    /// <summary>The (queue, command) that asks for the record <paramref name="key"/> again.</summary>
+    public static (string Queue, object Command) CommandFor(string runId, string key)
+    {
+        var stage = OfKey(key);
+        return (stage.Queue, stage.CommandFor(runId, key));
+    }
+
+    /// <summary>The inputs of <paramref name="key"/> that are not produced yet in <paramref name="manifest"/>: what a fan-in waits for.</summary>
+    public static List<string> Missing(Storage.RunManifest manifest, RunPlan plan, string key) =>
+        OfKey(key).Inputs(plan, key).Where(k => manifest.Stages.GetValueOrDefault(k)?.Produced != true).ToList();
+
+    private static string Segment(string key, int index) => key.Split('/')[index];
+
+    private static (string Arm, int Start) Chunk(string key) => (Segment(key, 1), int.Parse(Segment(key, 2), CultureInfo.InvariantCulture));
+}
+
+/// <summary>The names of stage outputs in manifest records (and in the report's references).</summary>
+public static class StageOutputs
+{
+    public const string Policy = "policy", Pairs = "pairs", Labels = "labels", Model = "model", Objective = "objective",
+        Checkpoint = "checkpoint", Stats = "stats", Report = "report", ReportMarkdown = "report-md";
+}

@@ -1,0 +1,131 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using Morlaif.Contracts;
+using Morlaif.Storage;
+using Morlaif.Workers.Pipeline;
+using Morlaif.Workers.Supervision;
+
+namespace Morlaif.Workers.Tests;
+
+/// <summary>
+/// Runs that stop moving are found and finished without anyone acting: a lost command is re-sent by the
+/// supervisor, a claim whose holder vanished is taken over, and an output the store lost is computed again
+/// by the stage that produced it. Each case is a copy of the completed tiny run's manifest with one thing
+/// taken away, so only the missing part computes.
+/// </summary>
+[Trait("Category", "Slow"), Collection(CompletedRunCollection.Name)]
+public class SupervisionSpecs(CompletedRunFixture run)
+{
+    private static readonly SupervisionSettings Settings = new();
+
+    private static string FinalChunk(string arm) => StageKeys.PpoChunk(arm, 2); // TinyRun: 4 iterations in chunks of 2
+
+    /// <summary>A new run whose records are the completed run's, less those <paramref name="drop"/> names, with its records' times as old as it is.</summary>
+    private async Task<RunManifest> CopyAsync(PipelineHarness pipeline, Func<string, bool> drop, Action<RunManifest>? change = null, string? runId = null)
+    {
+        var source = run.Manifest;
+        var manifest = new RunManifest
+        {
+            RunId = runId ?? NewRunId(), Config = source.Config, Questions = source.Questions, CreatedAt = source.CreatedAt,
+        };
+        foreach (var (key, record) in source.Stages.Where(kv => !drop(kv.Key)))
+            manifest.Stages[key] = JsonSerializer.Deserialize<StageRecord>(JsonSerializer.Serialize(record, RunManifest.Json), RunManifest.Json)!;
+        change?.Invoke(manifest);
+        Assert.True(await pipeline.Manifests.CreateAsync(manifest));
+        return manifest;
+    }
+
+    private static string NewRunId() => $"sup-{Guid.NewGuid():N}"[..28];
+
+    private static Supervisor SupervisorOf(PipelineHarness pipeline) =>
+        new(pipeline.Manifests, pipeline.Harness.Bus, pipeline.Get<RunArtifacts>(), Settings, NullLogger<Supervisor>.Instance);
+
+    [Fact]
+    public async Task A_lost_command_is_re_sent_once_the_run_has_been_still_for_a_lease_and_the_run_completes()
+    {
+        await using var pipeline = new PipelineHarness(WorkerRegistration.All, run.Pipeline.Root);
+        await pipeline.StartAsync();
+        // The morlaif arm's last chunk was asked for, and the message was lost: no record, nothing queued.
+        var manifest = await CopyAsync(pipeline, key => key == FinalChunk(ScalarizationArms.Morlaif) || key == StageKeys.Evaluate,
+            m => m.State = RunState.Running);
+        var supervisor = SupervisorOf(pipeline);
+        var still = manifest.LastActivity;
+
+        // While the run has moved within the lease, nothing is re-sent.
+        Assert.Empty(await supervisor.SuperviseAsync(manifest, still + Settings.Lease - TimeSpan.FromSeconds(1), CancellationToken.None));
+        // After a lease without activity, exactly what the run waits on is: the lost chunk (evaluate's inputs are not all there).
+        var resent = await supervisor.SuperviseAsync(manifest, still + Settings.Lease + TimeSpan.FromSeconds(1), CancellationToken.None);
+        Assert.Equal([FinalChunk(ScalarizationArms.Morlaif)], resent);
+
+        var done = await pipeline.WaitAsync(manifest.RunId);
+        Assert.Equal(RunState.Completed, done.State);
+        Assert.Equal(1, done.Stages[FinalChunk(ScalarizationArms.Morlaif)].Resent);
+        Assert.Equal(1, done.Stages[FinalChunk(ScalarizationArms.Morlaif)].Attempts);
+        Assert.Equal(StageState.Done, done.Stages[StageKeys.Evaluate].State);
+        // A completed run is left alone, however old.
+        Assert.Empty(await supervisor.SuperviseAsync(done, DateTimeOffset.UtcNow + 10 * Settings.Lease, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_claim_whose_holder_vanished_while_publishing_is_taken_over_and_published_without_computing_again()
+    {
+        await using var pipeline = new PipelineHarness(WorkerRegistration.All, run.Pipeline.Root);
+        await pipeline.StartAsync();
+        // The morlaif arm's last chunk recorded its outputs, then its worker vanished before the event went out,
+        // and its message is gone (a store that lost writes, a purged queue): nothing will redeliver it.
+        var manifest = await CopyAsync(pipeline, key => key == StageKeys.Evaluate, m =>
+        {
+            m.State = RunState.Running;
+            var chunk = m.Stages[FinalChunk(ScalarizationArms.Morlaif)];
+            chunk.State = StageState.Publishing;
+            chunk.Claim = $"{Guid.NewGuid()}/gone";
+            chunk.CompletedAt = null;
+        });
+
+        var resent = await SupervisorOf(pipeline).SuperviseAsync(manifest, manifest.LastActivity + Settings.Lease + TimeSpan.FromSeconds(1), CancellationToken.None);
+        Assert.Equal([FinalChunk(ScalarizationArms.Morlaif)], resent);
+
+        var done = await pipeline.WaitAsync(manifest.RunId);
+        Assert.Equal(RunState.Completed, done.State);
+        var chunkDone = done.Stages[FinalChunk(ScalarizationArms.Morlaif)];
+        Assert.Equal(StageState.Done, chunkDone.State);
+        Assert.Equal(1, chunkDone.Attempts); // published what was recorded; not trained again
+        Assert.Equal(run.Manifest.Stages[FinalChunk(ScalarizationArms.Morlaif)].Outputs[StageOutputs.Checkpoint], chunkDone.Outputs[StageOutputs.Checkpoint]);
+    }
+
+    [Fact]
+    public async Task An_output_the_store_lost_is_computed_again_by_its_stage_and_the_run_completes()
+    {
+        await using var pipeline = new PipelineHarness(WorkerRegistration.All, run.Pipeline.Root);
+        await pipeline.StartAsync();
+        // This run's own copy of the morlaif arm's final checkpoint, then the store loses it.
+        var source = run.Manifest.Stages[FinalChunk(ScalarizationArms.Morlaif)].Outputs[StageOutputs.Checkpoint];
+        var runId = NewRunId();
+        var copy = await pipeline.Store.PutAsync(runId, "ppo-morlaif", await pipeline.Store.GetAsync(source));
+        var manifest = await CopyAsync(pipeline, key => key == StageKeys.Evaluate, m =>
+        {
+            m.State = RunState.Running;
+            m.Stages[FinalChunk(ScalarizationArms.Morlaif)].Outputs[StageOutputs.Checkpoint] = copy;
+        }, runId);
+        File.Delete(Path.Combine(pipeline.Root, copy.Container, copy.Name));
+
+        await (await pipeline.Harness.Bus.GetSendEndpoint(Endpoints.Queue(Endpoints.Evaluate))).Send(new EvaluateRun { RunId = manifest.RunId });
+        var done = await pipeline.WaitAsync(manifest.RunId);
+
+        Assert.True(done.State == RunState.Completed, $"{done.State}: {done.Error}");
+        var chunk = done.Stages[FinalChunk(ScalarizationArms.Morlaif)];
+        Assert.Equal(1, chunk.Recomputed);
+        Assert.Equal(2, chunk.Attempts);
+        // Computed again to the same bytes (every iteration is seeded), so the restored artifact is the lost one.
+        Assert.Equal(copy.Sha256, chunk.Outputs[StageOutputs.Checkpoint].Sha256);
+        Assert.Equal(copy, chunk.Outputs[StageOutputs.Checkpoint]);
+        Assert.Null(chunk.WaitingFor);
+        Assert.Null(done.Stages[StageKeys.Evaluate].WaitingFor);
+        Assert.Equal(1, done.Stages[FinalChunk(ScalarizationArms.Baseline)].Attempts);
+    }
+}
+
+internal static class ScalarizationArms
+{
+    public const string Morlaif = Learning.Stages.ScalarizationStage.MorlaifArm, Baseline = Learning.Stages.ScalarizationStage.BaselineArm;
+}
