@@ -41,11 +41,7 @@ public static class HostingDefaults
             if (options.Transport == "inmemory")
                 bus.UsingInMemory((ctx, cfg) => cfg.ConfigureEndpoints(ctx));
             else
-                bus.UsingRabbitMq((ctx, cfg) =>
-                {
-                    cfg.Host(new Uri(Required(builder.Configuration, "rabbitmq")));
-                    cfg.ConfigureEndpoints(ctx);
-                });
+                bus.UsingMorlaifRabbitMq(builder.Configuration, deployTopologyOnly: false);
         });
         return builder;
     }
@@ -68,15 +64,29 @@ public static class HostingDefaults
         services.AddMassTransit(bus =>
         {
             bus.AddWorkers(WorkerRegistration.All);
-            bus.UsingRabbitMq((ctx, cfg) =>
-            {
-                cfg.Host(new Uri(Required(configuration, "rabbitmq")));
-                cfg.DeployTopologyOnly = true;
-                cfg.ConfigureEndpoints(ctx);
-            });
+            bus.UsingMorlaifRabbitMq(configuration, deployTopologyOnly: true);
         });
         await using var provider = services.BuildServiceProvider();
         await provider.GetRequiredService<IBusControl>().DeployAsync(cancel);
+    }
+
+    /// <summary>
+    /// The broker as the workers and `morlaif start` declare it: every stage queue a quorum queue (replicated
+    /// Raft log, written to disk before a publish is confirmed: RabbitMQ's queue type for data safety; a
+    /// classic queue may lose confirmed messages when its node is killed), publisher confirms on (MassTransit's default).
+    /// </summary>
+    private static void UsingMorlaifRabbitMq(this IBusRegistrationConfigurator bus, IConfiguration configuration, bool deployTopologyOnly)
+    {
+        bus.AddConfigureEndpointsCallback((_, endpoint) =>
+        {
+            if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit) rabbit.SetQuorumQueue();
+        });
+        bus.UsingRabbitMq((ctx, cfg) =>
+        {
+            cfg.Host(new Uri(Required(configuration, "rabbitmq")));
+            cfg.DeployTopologyOnly = deployTopologyOnly;
+            cfg.ConfigureEndpoints(ctx);
+        });
     }
 
     private static void AddMorlaifStorage(this IServiceCollection services, MorlaifOptions options, IConfiguration configuration)
