@@ -28,6 +28,8 @@ public static class HostingDefaults
 
         builder.Services.AddMassTransit(bus =>
         {
+            // MassTransit 8.5 reports the host, OS and bus topology to its vendor's server by default; nothing here calls home.
+            bus.DisableUsageTelemetry();
             bus.AddWorkers(workers);
             if (options.Transport == "inmemory")
                 bus.UsingInMemory((ctx, cfg) => cfg.ConfigureEndpoints(ctx));
@@ -58,6 +60,7 @@ public static class HostingDefaults
         services.AddStageServices();
         services.AddMassTransit(bus =>
         {
+            bus.DisableUsageTelemetry();
             bus.AddWorkers(WorkerRegistration.All);
             bus.UsingRabbitMq((ctx, cfg) =>
             {
@@ -89,7 +92,7 @@ public static class HostingDefaults
         services.AddSingleton<IManifestStore>(new BlobManifestStore(service));
     }
 
-    private static string Required(IConfiguration configuration, string name) =>
+    internal static string Required(IConfiguration configuration, string name) =>
         configuration.GetConnectionString(name) is { Length: > 0 } value
             ? value
             : throw new InvalidOperationException($"connection string '{name}' is not set (ConnectionStrings__{name})");

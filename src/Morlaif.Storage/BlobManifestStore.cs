@@ -45,6 +45,9 @@ public sealed class BlobManifestStore(BlobServiceClient service) : IManifestStor
         }
     }
 
+    public async Task DeleteAsync(string runId, CancellationToken cancel = default) =>
+        await Blob(runId).DeleteIfExistsAsync(cancellationToken: cancel);
+
     private async Task<(RunManifest Manifest, ETag ETag)?> ReadWithETagAsync(string runId, CancellationToken cancel)
     {
         try

@@ -14,6 +14,12 @@ public interface IManifestStore
     /// false to leave the manifest as it is. Returns the manifest as stored and whether this call changed it.
     /// </summary>
     Task<(RunManifest Manifest, bool Changed)> UpdateAsync(string runId, Func<RunManifest, bool> change, CancellationToken cancel = default);
+
+    /// <summary>
+    /// Removes the manifest of a run whose start was never published (`morlaif start` when the broker fails
+    /// after the manifest was created), so no run is left that no worker will ever see; a missing one is fine.
+    /// </summary>
+    Task DeleteAsync(string runId, CancellationToken cancel = default);
 }
 
 public sealed class RunNotFoundException(string runId) : Exception($"run '{runId}' has no manifest")

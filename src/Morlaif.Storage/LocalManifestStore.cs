@@ -32,6 +32,13 @@ public sealed class LocalManifestStore(string root) : IManifestStore
         return (manifest, true);
     }
 
+    public async Task DeleteAsync(string runId, CancellationToken cancel = default)
+    {
+        var path = PathOf(runId);
+        if (!File.Exists(path)) return;
+        await using (await LockAsync(path, cancel)) File.Delete(path);
+    }
+
     private static async Task WriteAsync(string path, RunManifest manifest, CancellationToken cancel)
     {
         var tmp = $"{path}.{Guid.NewGuid():N}.tmp";
