@@ -50,9 +50,9 @@ static int Usage(int code)
         servers of infra/local.sh).
 
         Exit codes: 0 done; 1 the run faulted; 2 a usage or input error (bad option, config, dataset, run
-        id); 3 a server (RabbitMQ or blob storage) is unreachable: start, status and replay look at the
-        servers they need first and give up within seconds, and start records no run it could not
-        publish; 130 interrupted.
+        id); 3 a server (RabbitMQ or blob storage) is unreachable or refuses the credentials: start,
+        status and replay look at the servers they need first and give up within seconds, and start
+        records no run it could not publish; 130 interrupted.
         """);
     return code;
 }

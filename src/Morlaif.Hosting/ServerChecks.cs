@@ -9,10 +9,11 @@ namespace Morlaif.Hosting;
 
 /// <summary>
 /// A server a command needs does not answer. The message names the server and its address, never its
-/// credentials: "RabbitMQ at 127.0.0.1:5672 is unreachable: Connection refused".
+/// credentials: "RabbitMQ at 127.0.0.1:5672 is unreachable: Connection refused", or "... refused the login: ..."
+/// when it answers but not to these credentials.
 /// </summary>
-public sealed class ServerUnreachableException(string server, string address, string reason, Exception? inner = null)
-    : Exception($"{server} at {address} is unreachable: {reason}", inner)
+public sealed class ServerUnreachableException(string server, string address, string reason, Exception? inner = null, string problem = "is unreachable")
+    : Exception($"{server} at {address} {problem}: {reason}", inner)
 {
     public string Server { get; } = server;
 
@@ -69,10 +70,11 @@ public static class ServerChecks
         {
             throw new ServerUnreachableException(Broker, address, $"no answer within {timeout.TotalSeconds:0} s");
         }
-        catch (Exception e) when (e is BrokerUnreachableException or OperationInterruptedException or IOException or System.Net.Sockets.SocketException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
-            var auth = Innermost<AuthenticationFailureException>(e);
-            throw new ServerUnreachableException(Broker, address, auth is not null ? $"login refused ({FirstLine(auth.Message)})" : Reason(e), e);
+            if (Innermost<AuthenticationFailureException>(e) is { } auth)
+                throw new ServerUnreachableException(Broker, address, FirstLine(auth.Message), e, "refused the login");
+            throw new ServerUnreachableException(Broker, address, Reason(e), e);
         }
     }
 
@@ -95,9 +97,13 @@ public static class ServerChecks
         }
         catch (RequestFailedException e) when (e.Status is 401 or 403)
         {
-            throw new ServerUnreachableException(Storage, address, $"access refused ({e.Status} {e.ErrorCode})", e);
+            throw new ServerUnreachableException(Storage, address, $"{e.Status} {e.ErrorCode}", e, "refused access");
         }
-        catch (Exception e) when (e is RequestFailedException { Status: 0 } or AggregateException or HttpRequestException)
+        catch (RequestFailedException e) when (e.Status != 0)
+        {
+            // It answered; whatever it objects to, the command meets and reports in its own words.
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
         {
             throw new ServerUnreachableException(Storage, address, Reason(e), e);
         }
