@@ -2,6 +2,6 @@ using Microsoft.Extensions.Hosting;
 using Morlaif.Hosting;
 using Morlaif.Workers;
 
-var builder = Host.CreateApplicationBuilder(args);
+var builder = WorkerHost.CreateBuilder(args);
 builder.AddMorlaifDefaults(WorkerRegistration.PpoLearner);
 builder.Build().Run();

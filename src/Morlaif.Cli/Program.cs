@@ -3,7 +3,8 @@ using Morlaif.Learning.Runs;
 using Morlaif.Storage;
 using Spectre.Console;
 
-// morlaif <command> [options]; every usage or input error is one line on stderr and exit code 2.
+// morlaif <command> [options]; every usage or input error is one line on stderr and exit code 2, a server
+// (RabbitMQ, blob storage) that cannot be reached one line and exit code 3.
 try
 {
     return args.FirstOrDefault() switch
@@ -21,6 +22,11 @@ catch (Exception e) when (e is UsageException or ConfigException or RunNotFoundE
 {
     Console.Error.WriteLine($"morlaif: {e.Message}");
     return 2;
+}
+catch (Morlaif.Hosting.ServerUnreachableException e)
+{
+    Console.Error.WriteLine($"morlaif: {e.Message}");
+    return 3;
 }
 
 static int Usage(int code)
@@ -42,6 +48,11 @@ static int Usage(int code)
 
         Connection strings: ConnectionStrings__rabbitmq, ConnectionStrings__blobs (default: the local
         servers of infra/local.sh).
+
+        Exit codes: 0 done; 1 the run faulted; 2 a usage or input error (bad option, config, dataset, run
+        id); 3 a server (RabbitMQ or blob storage) is unreachable or refuses the credentials: start,
+        status and replay look at the servers they need first and give up within seconds, and start
+        records no run it could not publish; 130 interrupted.
         """);
     return code;
 }

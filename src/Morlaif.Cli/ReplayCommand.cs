@@ -1,7 +1,6 @@
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Morlaif.Hosting;
 using Morlaif.Storage;
 using Morlaif.Workers;
 using Morlaif.Workers.Pipeline;
@@ -28,6 +27,7 @@ public static class ReplayCommand
             throw new UsageException($"option '--principle' applies to --stage {string.Join(" or ", PipelineDefinition.Stages.Where(s => s.PerQuestion).Select(s => s.Name))} only");
 
         using var host = CliHost.Build(CliHost.Overrides(args));
+        await CliServers.RequireAsync(host); // before the manifest is read or reset
         var manifests = host.Services.GetRequiredService<IManifestStore>();
         var artifacts = host.Services.GetRequiredService<RunArtifacts>();
         var manifest = await manifests.ReadAsync(runId) ?? throw new RunNotFoundException(runId);
@@ -46,8 +46,8 @@ public static class ReplayCommand
 
         await RunReplay.ResetAsync(manifests, runId, keys);
 
-        await HostingDefaults.DeployTopologyAsync(host.Services.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>());
-        await host.StartAsync();
+        await CliServers.DeployTopologyAsync(host);
+        await CliServers.StartAsync(host);
         try
         {
             var bus = host.Services.GetRequiredService<IBus>();
@@ -61,7 +61,7 @@ public static class ReplayCommand
         }
         finally
         {
-            await host.StopAsync();
+            await CliServers.StopAsync(host);
         }
     }
 }

@@ -1,14 +1,13 @@
-using MassTransit;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Morlaif.Hosting;
 using Morlaif.Learning.Runs;
 using Morlaif.Storage;
-using Morlaif.Workers;
 
 namespace Morlaif.Cli;
 
-/// <summary>morlaif start: stores the config, creates the manifest and publishes RunStarted to the broker; prints the run id last.</summary>
+/// <summary>
+/// morlaif start: stores the config, creates the manifest and publishes RunStarted to the broker; prints the run id last.
+/// Blob storage and the broker are checked first; a start that still cannot be published takes its manifest back.
+/// </summary>
 public static class StartCommand
 {
     public static readonly string[] Options = ["config", "seed", "transport", "storage", "store", "run-id"];
@@ -24,18 +23,19 @@ public static class StartCommand
             throw new UsageException($"option '--run-id': '{id}' is not valid (1-63 lowercase letters, digits and '-')");
 
         using var host = CliHost.Build(overrides);
-        await HostingDefaults.DeployTopologyAsync(host.Services.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>());
-        await host.StartAsync();
+        // Both servers answer before anything is written: a run is recorded only once its start can be published.
+        await CliServers.RequireAsync(host);
+        await CliServers.DeployTopologyAsync(host);
+        await CliServers.StartAsync(host);
         try
         {
-            var runId = await RunStarter.StartAsync(host.Services.GetRequiredService<IArtifactStore>(), host.Services.GetRequiredService<IManifestStore>(),
-                host.Services.GetRequiredService<IBus>(), config, args.Get("run-id"));
+            var runId = await CliServers.StartRunAsync(host, config, args.Get("run-id"));
             Console.WriteLine(runId);
             return 0;
         }
         finally
         {
-            await host.StopAsync();
+            await CliServers.StopAsync(host);
         }
     }
 }

@@ -18,6 +18,7 @@ public static class StatusCommand
         var overrides = CliHost.Overrides(args);
         overrides["Morlaif:Transport"] = "inmemory"; // status reads storage only
         using var host = CliHost.Build(overrides);
+        await CliServers.RequireAsync(host);
         var manifest = await host.Services.GetRequiredService<IManifestStore>().ReadAsync(runId) ?? throw new RunNotFoundException(runId);
         var supervision = host.Services.GetRequiredService<SupervisionSettings>();
         var now = DateTimeOffset.UtcNow;

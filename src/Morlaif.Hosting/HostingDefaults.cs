@@ -37,6 +37,8 @@ public static class HostingDefaults
 
         builder.Services.AddMassTransit(bus =>
         {
+            // MassTransit 8.5 reports the host, OS and bus topology to its vendor's server by default; nothing here calls home.
+            bus.DisableUsageTelemetry();
             bus.AddWorkers(workers);
             if (options.Transport == "inmemory")
                 bus.UsingInMemory((ctx, cfg) => cfg.ConfigureEndpoints(ctx));
@@ -63,6 +65,7 @@ public static class HostingDefaults
         services.AddStageServices();
         services.AddMassTransit(bus =>
         {
+            bus.DisableUsageTelemetry();
             bus.AddWorkers(WorkerRegistration.All);
             bus.UsingMorlaifRabbitMq(configuration, deployTopologyOnly: true);
         });
@@ -108,7 +111,7 @@ public static class HostingDefaults
         services.AddSingleton<IManifestStore>(new BlobManifestStore(service));
     }
 
-    private static string Required(IConfiguration configuration, string name) =>
+    internal static string Required(IConfiguration configuration, string name) =>
         configuration.GetConnectionString(name) is { Length: > 0 } value
             ? value
             : throw new InvalidOperationException($"connection string '{name}' is not set (ConnectionStrings__{name})");

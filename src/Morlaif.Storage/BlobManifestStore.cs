@@ -53,6 +53,9 @@ public sealed class BlobManifestStore(BlobServiceClient service) : IManifestStor
             if (item.IsPrefix && item.Prefix.Split('/') is [_, var runId, ""] && RunIds.IsValid(runId)) yield return runId;
     }
 
+    public async Task DeleteAsync(string runId, CancellationToken cancel = default) =>
+        await Blob(runId).DeleteIfExistsAsync(cancellationToken: cancel);
+
     private async Task<(RunManifest Manifest, ETag ETag)?> ReadWithETagAsync(string runId, CancellationToken cancel)
     {
         try

@@ -17,6 +17,12 @@ public interface IManifestStore
 
     /// <summary>The ids of every run that has a manifest (the supervisor's sweep).</summary>
     IAsyncEnumerable<string> ListAsync(CancellationToken cancel = default);
+
+    /// <summary>
+    /// Removes the manifest of a run whose start was never published (`morlaif start` when the broker fails
+    /// after the manifest was created), so no run is left that no worker will ever see; a missing one is fine.
+    /// </summary>
+    Task DeleteAsync(string runId, CancellationToken cancel = default);
 }
 
 public sealed class RunNotFoundException(string runId) : Exception($"run '{runId}' has no manifest")

@@ -44,6 +44,13 @@ public sealed class LocalManifestStore(string root) : IManifestStore
         await Task.CompletedTask;
     }
 
+    public async Task DeleteAsync(string runId, CancellationToken cancel = default)
+    {
+        var path = PathOf(runId);
+        if (!File.Exists(path)) return;
+        await using (await LockAsync(path, cancel)) File.Delete(path);
+    }
+
     private static async Task WriteAsync(string path, RunManifest manifest, CancellationToken cancel)
     {
         var tmp = $"{path}.{Guid.NewGuid():N}.tmp";

@@ -7,22 +7,47 @@ internal static class MorlaifProcess
 {
     public static (int ExitCode, string Stdout, string Stderr) Run(params string[] args)
     {
+        var r = Run(new Dictionary<string, string?>(), TimeSpan.FromMinutes(2), args);
+        return (r.ExitCode, r.Stdout, r.Stderr);
+    }
+
+    /// <param name="env">variables to set (null: remove); ConnectionStrings__* and Morlaif__* of the test's own environment are never passed on</param>
+    /// <param name="limit">how long to wait before the process is killed and the call throws</param>
+    public static (int ExitCode, string Stdout, string Stderr, TimeSpan Elapsed) Run(IDictionary<string, string?> env, TimeSpan limit, params string[] args) =>
+        RunDll(Path.Combine(AppContext.BaseDirectory, "morlaif.dll"), Path.GetTempPath(), env, limit, args);
+
+    public static (int ExitCode, string Stdout, string Stderr, TimeSpan Elapsed) RunDll(string dll, string workingDirectory,
+        IDictionary<string, string?> env, TimeSpan limit, params string[] args)
+    {
+        using var p = Start(dll, workingDirectory, env, args);
+        var clock = Stopwatch.StartNew();
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(limit))
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{Path.GetFileName(dll)} {string.Join(' ', args)} did not finish within {limit.TotalSeconds:0} s");
+        }
+        p.WaitForExit();
+        return (p.ExitCode, stdout.Result, stderr.Result, clock.Elapsed);
+    }
+
+    public static Process Start(string dll, string workingDirectory, IDictionary<string, string?> env, params string[] args)
+    {
         var psi = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            WorkingDirectory = Path.GetTempPath(),
+            WorkingDirectory = workingDirectory,
         };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "morlaif.dll"));
+        foreach (var name in psi.Environment.Keys.ToList())
+            if (name.StartsWith("ConnectionStrings__", StringComparison.OrdinalIgnoreCase) || name.StartsWith("Morlaif__", StringComparison.OrdinalIgnoreCase))
+                psi.Environment.Remove(name);
+        foreach (var (name, value) in env)
+            if (value is null) psi.Environment.Remove(name);
+            else psi.Environment[name] = value;
+        psi.ArgumentList.Add(dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(2)))
-        {
-            p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"morlaif {string.Join(' ', args)} did not finish");
-        }
-        return (p.ExitCode, stdout.Result, stderr.Result);
+        return Process.Start(psi)!;
     }
 }

@@ -1,0 +1,138 @@
+using MassTransit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Morlaif.Hosting;
+using Morlaif.Learning.Runs;
+using Morlaif.Storage;
+using Morlaif.Workers;
+
+namespace Morlaif.Cli;
+
+/// <summary>
+/// The commands' bounded use of the servers: each step that talks to the broker or blob storage gets a
+/// deadline, and a server that does not answer becomes a <see cref="ServerUnreachableException"/> (one
+/// line, exit 3) instead of a minute of the hosts' reconnect retries and a stack trace.
+/// </summary>
+public static class CliServers
+{
+    /// <summary>Per look at a server; a refused connection fails at once, a silent address after this.</summary>
+    public static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>For a step on a server that just answered (deploying the topology, publishing, stopping).</summary>
+    public static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(10);
+
+    private static IConfiguration Configuration(IHost host) => host.Services.GetRequiredService<IConfiguration>();
+
+    /// <summary>Looks at the servers the host is configured for (blob storage, then RabbitMQ) before anything is changed.</summary>
+    public static Task RequireAsync(IHost host) => ServerChecks.RequireAsync(Configuration(host), CheckTimeout);
+
+    /// <summary><see cref="HostingDefaults.DeployTopologyAsync"/>, with a deadline.</summary>
+    public static Task DeployTopologyAsync(IHost host) =>
+        Bounded(host, ct => HostingDefaults.DeployTopologyAsync(Configuration(host), ct), "declaring the queues");
+
+    /// <summary>Starts the host (its bus) with a deadline.</summary>
+    public static Task StartAsync(IHost host) => Bounded(host, host.StartAsync, "starting the bus");
+
+    /// <summary>Stops the host without waiting the default 30 s on a broker that went away.</summary>
+    public static async Task StopAsync(IHost host)
+    {
+        using var cts = new CancellationTokenSource(StepTimeout);
+        try
+        {
+            await host.StopAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // what was to be sent has been sent (or reported); nothing is left to wait for
+        }
+    }
+
+    /// <summary>
+    /// <see cref="RunStarter.StartAsync"/>, but a run whose RunStarted could not be published leaves no
+    /// manifest (and no config artifact) behind: nothing would ever work on it.
+    /// </summary>
+    public static async Task<string> StartRunAsync(IHost host, RunConfig config, string? runId)
+    {
+        var store = new RecordingArtifactStore(host.Services.GetRequiredService<IArtifactStore>());
+        var manifests = new RecordingManifestStore(host.Services.GetRequiredService<IManifestStore>());
+        using var cts = new CancellationTokenSource(StepTimeout);
+        try
+        {
+            return await RunStarter.StartAsync(store, manifests, host.Services.GetRequiredService<IBus>(), config, runId, cts.Token);
+        }
+        catch (InvalidOperationException) when (manifests.Refused is { } existing)
+        {
+            throw new UsageException($"option '--run-id': run '{existing}' already exists");
+        }
+        catch (Exception e) when (manifests.Created is { } created)
+        {
+            // The manifest was written, so storage answered: publishing is what failed.
+            var reason = e is OperationCanceledException ? $"publishing RunStarted got no answer within {StepTimeout.TotalSeconds:0} s" : Reason(e);
+            var removed = await RemoveAsync(created, store, manifests.Inner);
+            throw new ServerUnreachableException(ServerChecks.Broker, ServerChecks.BrokerAddress(Configuration(host)),
+                $"{reason}; run {created} was not started and its manifest {(removed ? "was removed" : "could not be removed")}", e);
+        }
+        catch (Exception e) when (IsStorageOutage(host, e))
+        {
+            throw new ServerUnreachableException(ServerChecks.Storage, ServerChecks.StorageAddress(Configuration(host)),
+                e is OperationCanceledException ? $"no answer within {StepTimeout.TotalSeconds:0} s" : Reason(e), e);
+        }
+    }
+
+    private static bool IsStorageOutage(IHost host, Exception e) =>
+        Configuration(host).GetValue<string>("Morlaif:Storage") is null or "azure"
+        && e is OperationCanceledException or Azure.RequestFailedException { Status: 0 } or HttpRequestException or AggregateException;
+
+    /// <summary>Deletes the manifest, then the config artifact (the run id was new, so it is this call's alone).</summary>
+    private static async Task<bool> RemoveAsync(string runId, RecordingArtifactStore store, IManifestStore manifests)
+    {
+        using var cts = new CancellationTokenSource(StepTimeout);
+        try
+        {
+            await manifests.DeleteAsync(runId, cts.Token);
+        }
+        catch (Exception)
+        {
+            return false;
+        }
+        foreach (var reference in store.Puts)
+            try
+            {
+                await store.Inner.DeleteAsync(reference, cts.Token);
+            }
+            catch (Exception)
+            {
+                // a config blob under a run id no manifest names is inert
+            }
+        return true;
+    }
+
+    private static async Task Bounded(IHost host, Func<CancellationToken, Task> step, string what)
+    {
+        using var cts = new CancellationTokenSource(StepTimeout);
+        try
+        {
+            await step(cts.Token);
+        }
+        catch (Exception e) when (e is OperationCanceledException && cts.IsCancellationRequested || IsConnectionFailure(e))
+        {
+            throw new ServerUnreachableException(ServerChecks.Broker, ServerChecks.BrokerAddress(Configuration(host)),
+                e is OperationCanceledException ? $"{what} got no answer within {StepTimeout.TotalSeconds:0} s" : $"{what}: {Reason(e)}", e);
+        }
+    }
+
+    private static bool IsConnectionFailure(Exception e)
+    {
+        for (Exception? x = e; x is not null; x = x.InnerException)
+            if (x is RabbitMqConnectionException or RabbitMQ.Client.Exceptions.BrokerUnreachableException or System.Net.Sockets.SocketException)
+                return true;
+        return false;
+    }
+
+    private static string Reason(Exception e)
+    {
+        while (e.InnerException is not null) e = e.InnerException;
+        return e.Message.Split('\n', 2)[0].Trim();
+    }
+}

@@ -1,0 +1,83 @@
+using MassTransit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Morlaif.Hosting;
+using Morlaif.Workers;
+using Xunit.Abstractions;
+
+namespace Morlaif.Cli.Tests;
+
+public class HostDefaultsTests(ITestOutputHelper output)
+{
+    private static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Morlaif.Pipeline.sln"))) return dir.FullName;
+        throw new InvalidOperationException("Morlaif.Pipeline.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    /// <summary>Debug or Release: whatever the tests themselves were built as.</summary>
+    private static string Configuration => AppContext.BaseDirectory.Contains("/bin/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
+
+    [Fact]
+    public void MassTransit_usage_telemetry_is_off_in_every_host()
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Morlaif:Transport"] = "inmemory",
+            ["Morlaif:Storage"] = "local",
+            ["Morlaif:LocalRoot"] = Path.Combine(Path.GetTempPath(), $"morlaif-telemetry-{Guid.NewGuid():N}"),
+        });
+        builder.AddMorlaifDefaults(WorkerRegistration.All);
+        using var host = builder.Build();
+        Assert.False(host.Services.GetRequiredService<IOptions<UsageTelemetryOptions>>().Value.Enabled);
+    }
+
+    /// <summary>
+    /// README: without connection strings the hosts use the local servers of infra/local.sh, i.e. their
+    /// appsettings.json, also when started from the repository root (`dotnet run --project services/X`).
+    /// The scalarizer runs on the in-memory bus here; its storage (Azurite's address, from appsettings.json)
+    /// is configured but not called until a message comes, so no server is needed.
+    /// </summary>
+    [Fact]
+    public async Task A_worker_host_started_from_the_repository_root_uses_its_appsettings()
+    {
+        var root = RepoRoot();
+        var dll = Path.Combine(root, "services", "Morlaif.Scalarizer", "bin", Configuration, "net10.0", "Morlaif.Scalarizer.dll");
+        Assert.True(File.Exists(dll), $"{dll} is not built (build the solution)");
+        var env = new Dictionary<string, string?>
+        {
+            ["Morlaif__Transport"] = "inmemory",
+            // The one lifetime line that says the host is up; appsettings.json keeps Microsoft.Hosting at Warning otherwise.
+            ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
+            ["Logging__Console__FormatterName"] = "simple",
+        };
+        using var p = MorlaifProcess.Start(dll, root, env);
+        var log = new System.Text.StringBuilder();
+        var started = new TaskCompletionSource();
+        void Line(string? l)
+        {
+            if (l is null) return;
+            lock (log) log.AppendLine(l);
+            if (l.Contains("Application started", StringComparison.Ordinal)) started.TrySetResult();
+        }
+        p.OutputDataReceived += (_, e) => Line(e.Data);
+        p.ErrorDataReceived += (_, e) => Line(e.Data);
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        var exited = p.WaitForExitAsync();
+        var first = await Task.WhenAny(started.Task, exited, Task.Delay(TimeSpan.FromSeconds(60)));
+        var up = first == started.Task;
+        if (!p.HasExited) p.Kill(entireProcessTree: true);
+        await p.WaitForExitAsync();
+        string text;
+        lock (log) text = log.ToString();
+        output.WriteLine(text);
+        Assert.DoesNotContain("is not set", text);
+        Assert.True(up, $"the host did not start (exited: {first == exited}):\n{text}");
+        Assert.Contains($"Content root path: {Path.Combine(root, "services", "Morlaif.Scalarizer", "bin", Configuration, "net10.0")}", text);
+    }
+}
