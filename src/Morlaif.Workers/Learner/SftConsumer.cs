@@ -29,7 +29,7 @@ public sealed class SftConsumer(RunArtifacts artifacts, StageGate gate, ILogger<
             var pairs = PairSamplingStage.Sample(ctx, policy);
             var artifactsOut = new Dictionary<string, ArtifactReference>
             {
-                ["policy"] = await artifacts.Store.PutAsync(runId, "sft-policy", ModuleWeights.Save(policy), cancel),
+                ["policy"] = await artifacts.Store.PutAsync(runId, "sft-policy", policy.ToBytes(), cancel),
                 ["pairs"] = await artifacts.Store.PutAsync(runId, "pairs", pairs.ToJson(), cancel),
             };
             return new StageOutput(artifactsOut, new() { ["sft"] = sftSeconds, ["pairs"] = clock.Elapsed.TotalSeconds });
