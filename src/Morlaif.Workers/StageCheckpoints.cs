@@ -23,7 +23,7 @@ public sealed class StageCheckpoints(IArtifactStore store, IManifestStore manife
     /// The stage's state restored from its latest usable checkpoint in <paramref name="manifest"/> (as stored
     /// when the attempt started), or <paramref name="fresh"/> when there is none; the manifest records the
     /// step the attempt resumed from. A checkpoint that is missing, damaged, or that <paramref name="restore"/>
-    /// rejects (InvalidDataException, EndOfStreamException: another format, say) is logged and passed over.
+    /// rejects (InvalidDataException: another kind or format, say) is logged and passed over.
     /// </summary>
     public async Task<T> ResumeAsync<T>(RunManifest manifest, string stage, string inputs, Func<byte[], T> restore, Func<Task<T>> fresh,
         CancellationToken cancel)
@@ -40,7 +40,7 @@ public sealed class StageCheckpoints(IArtifactStore store, IManifestStore manife
                 state = restore(await store.GetAsync(checkpoint.State, cancel));
                 resumed = true;
             }
-            catch (Exception e) when (e is ArtifactNotFoundException or ArtifactIntegrityException or InvalidDataException or EndOfStreamException)
+            catch (Exception e) when (e is ArtifactNotFoundException or ArtifactIntegrityException or InvalidDataException)
             {
                 log.LogWarning("run {RunId}: {Stage} checkpoint at step {Step} is unusable ({Reason}); starting from zero", runId, stage, checkpoint.Step, e.Message);
             }

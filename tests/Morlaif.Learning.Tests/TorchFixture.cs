@@ -1,3 +1,4 @@
+using Morlaif.Learning.Checkpoints;
 using Morlaif.Learning.Models;
 using Morlaif.Learning.Text;
 using Morlaif.Learning.World;
@@ -13,4 +14,12 @@ internal static class Tiny
         new(Tokenizer.VocabSize, dModel, layers, heads, context);
 
     public static PolicyModel Policy(long seed, int dModel = 32, int layers = 1) => PolicyModel.Initialized(Config(dModel, layers), seed);
+
+    /// <summary>Every state_dict entry's bytes, in one array: equal arrays are bit-identical weights.</summary>
+    public static byte[] Weights(TorchSharp.torch.nn.Module module)
+    {
+        using var c = new Checkpoint("weights");
+        c.AddModule(module);
+        return c.ToBytes();
+    }
 }

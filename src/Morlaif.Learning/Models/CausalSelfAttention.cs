@@ -16,8 +16,8 @@ public sealed class CausalSelfAttention : Module
     {
         _heads = config.Heads;
         _headDim = config.HeadDim;
-        qkv = Linear(config.DModel, 3 * config.DModel);
-        proj = Linear(config.DModel, config.DModel);
+        qkv = Linear(config.DModel, 3 * config.DModel, device: CPU);
+        proj = Linear(config.DModel, config.DModel, device: CPU);
         RegisterComponents();
     }
 

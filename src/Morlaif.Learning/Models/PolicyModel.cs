@@ -1,3 +1,5 @@
+using Morlaif.Learning.Checkpoints;
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -14,8 +16,8 @@ public sealed class PolicyModel : Module
     public PolicyModel(TransformerConfig config) : base(nameof(PolicyModel))
     {
         trunk = new TransformerTrunk(config);
-        lm_head = Linear(config.DModel, config.VocabSize, hasBias: false);
-        value_head = Linear(config.DModel, 1);
+        lm_head = Linear(config.DModel, config.VocabSize, hasBias: false, device: CPU);
+        value_head = Linear(config.DModel, 1, device: CPU);
         RegisterComponents();
         ZeroValueHead();
     }
@@ -52,10 +54,28 @@ public sealed class PolicyModel : Module
         return (lm_head.forward(h), value_head.forward(h).squeeze(-1));
     }
 
+    /// <summary>A copy with these weights, on this policy's device.</summary>
     public PolicyModel Clone()
     {
         var copy = new PolicyModel(Config);
-        ModuleWeights.Copy(this, copy);
+        copy.to(parameters().First().device);
+        copy.load_state_dict(state_dict());
         return copy;
+    }
+
+    /// <summary>The checkpoint kind of a policy on its own (the SFT policy): its state_dict and <see cref="TransformerConfig"/>.</summary>
+    public const string CheckpointKind = "policy";
+
+    public byte[] ToBytes() => Checkpoint.Save(CheckpointKind, this, Config);
+
+    /// <summary>A policy from <see cref="ToBytes"/>, on <paramref name="device"/>.</summary>
+    public static PolicyModel FromBytes(byte[] bytes, Device device)
+    {
+        using var c = Checkpoint.FromBytes(bytes, CheckpointKind);
+        var config = c.GetState<TransformerConfig>();
+        var policy = new PolicyModel(config);
+        policy.to(device);
+        c.LoadModule(policy);
+        return policy;
     }
 }

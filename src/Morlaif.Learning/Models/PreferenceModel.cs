@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -16,7 +17,7 @@ public sealed class PreferenceModel : Module
     public PreferenceModel(TransformerConfig config) : base(nameof(PreferenceModel))
     {
         trunk = new TransformerTrunk(config);
-        reward_head = Linear(config.DModel, 1);
+        reward_head = Linear(config.DModel, 1, device: CPU);
         RegisterComponents();
         using (no_grad())
         {
@@ -27,10 +28,12 @@ public sealed class PreferenceModel : Module
 
     public TransformerConfig Config => trunk.Config;
 
+    /// <summary>A PM with the policy's trunk and a zero head, all of it on the policy's device.</summary>
     public static PreferenceModel FromPolicy(PolicyModel policy)
     {
         var pm = new PreferenceModel(policy.Config);
-        ModuleWeights.Copy(policy.Trunk, pm.trunk);
+        pm.to(policy.parameters().First().device);
+        pm.trunk.load_state_dict(policy.Trunk.state_dict());
         return pm;
     }
 

@@ -32,8 +32,10 @@ public static class Sampler
         var steps = Math.Min(maxNewTokens, room);
 
         // Only words and eos may be sampled: pad, bos, sep and unk are never a response token.
-        var banned = zeros(policy.Config.VocabSize, ScalarType.Bool, device);
-        foreach (var id in new[] { WordTokenizer.Pad, WordTokenizer.Bos, WordTokenizer.Sep, WordTokenizer.Unk }) banned[id] = true;
+        // (Built on the host: TorchSharp's indexed assignment `banned[id] = true` makes its value on the default device.)
+        var bannedIds = new bool[policy.Config.VocabSize];
+        foreach (var id in new[] { WordTokenizer.Pad, WordTokenizer.Bos, WordTokenizer.Sep, WordTokenizer.Unk }) bannedIds[id] = true;
+        var banned = tensor(bannedIds, device: device);
 
         var logits = policy.Logits(batch.Tokens, batch.Valid, cache)[.., -1];
         var done = zeros(prompts.Count, ScalarType.Bool, device);
@@ -51,7 +53,7 @@ public static class Sampler
         }
         if (wasTraining) policy.train();
 
-        var ids = stack(outputs, 1).data<long>().ToArray();
+        var ids = stack(outputs, 1).cpu().data<long>().ToArray();
         var width = outputs.Count;
         var result = new List<int[]>(prompts.Count);
         for (var i = 0; i < prompts.Count; i++)

@@ -15,11 +15,11 @@ public sealed class TransformerBlock : Module
 
     public TransformerBlock(TransformerConfig config) : base(nameof(TransformerBlock))
     {
-        ln1 = LayerNorm(config.DModel);
+        ln1 = LayerNorm(config.DModel, device: CPU);
         attn = new CausalSelfAttention(config);
-        ln2 = LayerNorm(config.DModel);
-        fc = Linear(config.DModel, 4 * config.DModel);
-        fc_out = Linear(4 * config.DModel, config.DModel);
+        ln2 = LayerNorm(config.DModel, device: CPU);
+        fc = Linear(config.DModel, 4 * config.DModel, device: CPU);
+        fc_out = Linear(4 * config.DModel, config.DModel, device: CPU);
         RegisterComponents();
     }
 

@@ -17,13 +17,17 @@ public sealed class TransformerTrunk : Module
 
     public TransformerConfig Config { get; }
 
+    /// <remarks>
+    /// Every model here is built on the CPU, whatever torch's default device, and moved with <c>.to(device)</c>
+    /// once built (the TorchSharp convention; <see cref="Initialization"/> draws on the CPU too).
+    /// </remarks>
     public TransformerTrunk(TransformerConfig config) : base(nameof(TransformerTrunk))
     {
         Config = config;
-        tok_emb = Embedding(config.VocabSize, config.DModel);
-        pos_emb = Embedding(config.ContextLength, config.DModel);
+        tok_emb = Embedding(config.VocabSize, config.DModel, device: CPU);
+        pos_emb = Embedding(config.ContextLength, config.DModel, device: CPU);
         blocks = new ModuleList<TransformerBlock>(Enumerable.Range(0, config.Layers).Select(_ => new TransformerBlock(config)).ToArray());
-        ln_f = LayerNorm(config.DModel);
+        ln_f = LayerNorm(config.DModel, device: CPU);
         RegisterComponents();
     }
 
@@ -53,8 +57,9 @@ public sealed class TransformerTrunk : Module
     private static Tensor AttentionMask(Tensor keyValid, long past, long t)
     {
         var tk = keyValid.shape[1];
-        var queryIndex = arange(past, past + t, ScalarType.Int64).unsqueeze(1);
-        var keyIndex = arange(tk, ScalarType.Int64).unsqueeze(0);
+        var device = keyValid.device;
+        var queryIndex = arange(past, past + t, ScalarType.Int64, device).unsqueeze(1);
+        var keyIndex = arange(tk, ScalarType.Int64, device).unsqueeze(0);
         var causal = keyIndex.le(queryIndex).unsqueeze(0) & keyValid.unsqueeze(1);
         return (causal | keyIndex.eq(queryIndex).unsqueeze(0)).unsqueeze(1);
     }

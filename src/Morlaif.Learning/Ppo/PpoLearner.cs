@@ -1,3 +1,4 @@
+using Morlaif.Learning.Checkpoints;
 using Morlaif.Learning.Models;
 using Morlaif.Learning.Training;
 using static TorchSharp.torch;
@@ -15,9 +16,6 @@ public sealed record PpoIterationStats(int Iteration, double MeanScore, double M
 /// </summary>
 public sealed class PpoLearner : IDisposable
 {
-    private const string Magic = "MORLAIF-PPO";
-    private const int FormatVersion = 1;
-
     private readonly PolicyModel _policy;
     private readonly PolicyModel _reference;
     private readonly IRewardModel _reward;
@@ -156,47 +154,51 @@ public sealed class PpoLearner : IDisposable
         return (x - mean) * (variance + 1e-8).rsqrt() * mask;
     }
 
+    /// <summary>The checkpoint's kind: the policy (with its value head) under its parameter names, AdamW's state, and <see cref="LearnerState"/>.</summary>
+    public const string CheckpointKind = "ppo-learner";
+
+    /// <summary>The learner's scalars, as the checkpoint's JSON state.</summary>
+    public sealed record LearnerState(int Iteration, double KlCoef, double RewardMean, double RewardVariance, long RewardCount);
+
     /// <summary>Policy (with value head), optimizer state, KL coefficient, reward moments and iteration.</summary>
-    public void SaveCheckpoint(Stream stream)
+    public Checkpoint ToCheckpoint()
     {
-        using var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
-        w.Write(Magic);
-        w.Write(FormatVersion);
-        w.Write(Iteration);
-        w.Write(Kl.Value);
-        w.Write(RewardMoments.Mean);
-        w.Write(RewardMoments.Variance);
-        w.Write(RewardMoments.Count);
-        _policy.save(w);
-        _optimizer.save_state_dict(w);
+        var c = new Checkpoint(CheckpointKind);
+        c.SetState(new LearnerState(Iteration, Kl.Value, RewardMoments.Mean, RewardMoments.Variance, RewardMoments.Count));
+        c.AddModule(_policy);
+        c.AddOptimizer(_optimizer, _policy);
+        return c;
+    }
+
+    public byte[] SaveCheckpoint()
+    {
+        using var c = ToCheckpoint();
+        return c.ToBytes();
     }
 
     /// <summary>Reads only the policy (with its value head) out of a checkpoint, e.g. to evaluate it.</summary>
-    public static void LoadPolicy(Stream stream, PolicyModel policy)
+    public static void LoadPolicy(byte[] checkpoint, PolicyModel policy)
     {
-        using var r = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
-        ReadHeader(r);
-        policy.load(r);
-    }
-
-    private static (int Iteration, double Kl, double Mean, double Variance, long Count) ReadHeader(BinaryReader r)
-    {
-        if (r.ReadString() != Magic) throw new InvalidDataException("not a MORLAIF PPO checkpoint");
-        var version = r.ReadInt32();
-        if (version != FormatVersion) throw new InvalidDataException($"PPO checkpoint format {version} is not supported (expected {FormatVersion})");
-        return (r.ReadInt32(), r.ReadDouble(), r.ReadDouble(), r.ReadDouble(), r.ReadInt64());
+        using var c = Checkpoint.FromBytes(checkpoint, CheckpointKind);
+        c.LoadModule(policy);
     }
 
     /// <summary>Restores a checkpoint written by <see cref="SaveCheckpoint"/> into this learner.</summary>
-    public void LoadCheckpoint(Stream stream)
+    public void LoadCheckpoint(byte[] checkpoint)
     {
-        using var r = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
-        var (iteration, kl, mean, variance, count) = ReadHeader(r);
-        Iteration = iteration;
-        Kl.Restore(kl);
-        RewardMoments.Restore(mean, variance, count);
-        _policy.load(r);
-        _optimizer.load_state_dict(r);
+        using var c = Checkpoint.FromBytes(checkpoint, CheckpointKind);
+        Restore(c);
+    }
+
+    /// <summary>Restores a checkpoint of <see cref="CheckpointKind"/> (see <see cref="ToCheckpoint"/>) into this learner.</summary>
+    public void Restore(Checkpoint checkpoint)
+    {
+        var state = checkpoint.GetState<LearnerState>();
+        checkpoint.LoadModule(_policy);
+        checkpoint.LoadOptimizer(_optimizer, _policy);
+        Iteration = state.Iteration;
+        Kl.Restore(state.KlCoef);
+        RewardMoments.Restore(state.RewardMean, state.RewardVariance, state.RewardCount);
     }
 
     public void Dispose() => _optimizer.Dispose();

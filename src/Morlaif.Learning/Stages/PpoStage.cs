@@ -1,5 +1,10 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Morlaif.Learning.Checkpoints;
 using Morlaif.Learning.Models;
 using Morlaif.Learning.Ppo;
+using Morlaif.Learning.Runs;
 using Morlaif.Learning.World;
 
 namespace Morlaif.Learning.Stages;
@@ -8,15 +13,22 @@ namespace Morlaif.Learning.Stages;
 public static class PpoStage
 {
     /// <summary>A learner starting from the SFT policy, or from <paramref name="checkpoint"/> when one is given.</summary>
-    public static PpoLearner Learner(RunContext ctx, PolicyModel sft, IRewardModel reward, Stream? checkpoint = null)
+    public static PpoLearner Learner(RunContext ctx, PolicyModel sft, IRewardModel reward, byte[]? checkpoint = null)
     {
-        var policy = sft.Clone();
-        var reference = sft.Clone();
-        var learner = new PpoLearner(policy, reference, reward, ctx.Config.Ppo, ctx.Seed("ppo"));
-        if (checkpoint is null) return learner;
+        if (checkpoint is null) return NewLearner(ctx, sft, reward);
+        using var c = Checkpoint.FromBytes(checkpoint, PpoLearner.CheckpointKind);
+        return Restored(ctx, sft, reward, c);
+    }
+
+    private static PpoLearner NewLearner(RunContext ctx, PolicyModel sft, IRewardModel reward) =>
+        new(sft.Clone(), sft.Clone(), reward, ctx.Config.Ppo, ctx.Seed("ppo"));
+
+    private static PpoLearner Restored(RunContext ctx, PolicyModel sft, IRewardModel reward, Checkpoint checkpoint)
+    {
+        var learner = NewLearner(ctx, sft, reward);
         try
         {
-            learner.LoadCheckpoint(checkpoint);
+            learner.Restore(checkpoint);
             return learner;
         }
         catch
@@ -26,29 +38,22 @@ public static class PpoStage
         }
     }
 
-    /// <summary>Progress inside a chunk, as its stage checkpoint: the statistics of the iterations done, then the learner.</summary>
+    /// <summary>Progress inside a chunk, as its stage checkpoint: the learner's checkpoint with the statistics of the iterations done in its state.</summary>
     public static byte[] SaveProgress(PpoLearner learner, IReadOnlyList<PpoIterationStats> stats)
     {
-        using var ms = new MemoryStream();
-        using (var w = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true))
-        {
-            var json = StatsToJson(stats);
-            w.Write(json.Length);
-            w.Write(json);
-        }
-        learner.SaveCheckpoint(ms);
-        return ms.ToArray();
+        using var c = learner.ToCheckpoint();
+        c.State!["stats"] = JsonSerializer.SerializeToNode(stats, RunConfig.Json);
+        return c.ToBytes();
     }
 
     /// <summary>Reads what <see cref="SaveProgress"/> wrote back into a learner.</summary>
     public static (PpoLearner Learner, List<PpoIterationStats> Stats) LoadProgress(RunContext ctx, PolicyModel sft, IRewardModel reward, byte[] progress)
     {
-        using var ms = new MemoryStream(progress, writable: false);
-        using var r = new BinaryReader(ms, System.Text.Encoding.UTF8, leaveOpen: true);
-        var length = r.ReadInt32();
-        if (length < 0 || length > ms.Length - ms.Position) throw new InvalidDataException("not a PPO chunk checkpoint");
-        var stats = StatsFromJson(r.ReadBytes(length));
-        return (Learner(ctx, sft, reward, ms), stats);
+        using var c = Checkpoint.FromBytes(progress, PpoLearner.CheckpointKind);
+        if (c.State is not JsonObject state || state["stats"] is not JsonArray stats) throw new InvalidDataException("the PPO checkpoint has no chunk statistics: not a chunk's progress");
+        state.Remove("stats");
+        var done = StatsFromJson(Encoding.UTF8.GetBytes(stats.ToJsonString()));
+        return (Restored(ctx, sft, reward, c), done);
     }
 
     /// <summary>
@@ -62,16 +67,16 @@ public static class PpoStage
     public static PpoIterationStats Iterate(RunContext ctx, PpoLearner learner) => learner.Step(Prompts(ctx, learner.Iteration));
 
     /// <summary>An arm's per-iteration statistics as stored between chunks and read by the report.</summary>
-    public static byte[] StatsToJson(IReadOnlyList<PpoIterationStats> stats) => System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(stats, Runs.RunConfig.Json);
+    public static byte[] StatsToJson(IReadOnlyList<PpoIterationStats> stats) => JsonSerializer.SerializeToUtf8Bytes(stats, RunConfig.Json);
 
     public static List<PpoIterationStats> StatsFromJson(byte[] json)
     {
         try
         {
-            return System.Text.Json.JsonSerializer.Deserialize<List<PpoIterationStats>>(json, Runs.RunConfig.Json)
+            return JsonSerializer.Deserialize<List<PpoIterationStats>>(json, RunConfig.Json)
                    ?? throw new InvalidDataException("PPO statistics are empty");
         }
-        catch (System.Text.Json.JsonException e)
+        catch (JsonException e)
         {
             throw new InvalidDataException($"PPO statistics are not readable: {e.Message}", e);
         }

@@ -31,8 +31,7 @@ public static class PreferenceModelStage
         if (checkpoint is null) return trainer;
         try
         {
-            using var state = new MemoryStream(checkpoint, writable: false);
-            trainer.LoadCheckpoint(state);
+            trainer.LoadCheckpoint(checkpoint);
             return trainer;
         }
         catch

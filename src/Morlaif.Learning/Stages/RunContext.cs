@@ -30,12 +30,15 @@ public sealed class RunContext(RunConfig config, Device device)
 
     public PolicyModel NewPolicy() => new(ModelConfig);
 
-    /// <summary>Loads policy weights saved by <see cref="ModuleWeights.Save"/> onto this run's device.</summary>
-    public PolicyModel LoadPolicy(byte[] weights)
+    /// <summary>A policy saved by <see cref="PolicyModel.ToBytes"/>, on this run's device; InvalidDataException when it is not this run's shape.</summary>
+    public PolicyModel LoadPolicy(byte[] checkpoint)
     {
-        var policy = NewPolicy();
-        ModuleWeights.Load(policy, weights);
-        policy.to(Device);
+        var policy = PolicyModel.FromBytes(checkpoint, Device);
+        if (policy.Config != ModelConfig)
+        {
+            policy.Dispose();
+            throw new InvalidDataException($"the policy checkpoint is a {policy.Config}, this run's model is a {ModelConfig}");
+        }
         return policy;
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using TorchSharp;
+using Morlaif.Learning.Checkpoints;
 using Morlaif.Learning.Models;
 using Morlaif.Learning.Runs;
 using Morlaif.Learning.Weights;
@@ -9,50 +10,28 @@ namespace Morlaif.Learning.Stages;
 /// <summary>A trained PM with its score normalisation and held-out statistics: one principle's artifact.</summary>
 public sealed record TrainedPreferenceModel(string Question, PreferenceModel Model, ScoreNormalizer Normalizer, PreferenceModelStats Stats)
 {
-    private const string Magic = "MORLAIF-PM";
-    private const int FormatVersion = 1;
+    /// <summary>The checkpoint kind: the PM's state_dict, and <see cref="Header"/> as its JSON state.</summary>
+    public const string CheckpointKind = "preference-model";
 
-    private sealed record Header(string Question, ScoreNormalizer Normalizer, PreferenceModelStats Stats);
+    private sealed record Header(string Question, TransformerConfig Model, ScoreNormalizer Normalizer, PreferenceModelStats Stats);
 
-    public byte[] ToBytes()
-    {
-        using var ms = new MemoryStream();
-        using (var w = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true))
-        {
-            w.Write(Magic);
-            w.Write(FormatVersion);
-            w.Write(JsonSerializer.Serialize(new Header(Question, Normalizer, Stats), RunConfig.Json));
-            var weights = ModuleWeights.Save(Model);
-            w.Write(weights.Length);
-            w.Write(weights);
-        }
-        return ms.ToArray();
-    }
+    public byte[] ToBytes() => Checkpoint.Save(CheckpointKind, Model, new Header(Question, Model.Config, Normalizer, Stats));
 
+    /// <summary>The PM of <see cref="ToBytes"/>, on the run's device; InvalidDataException when it is not one, or not of this run's shape.</summary>
     public static TrainedPreferenceModel FromBytes(byte[] bytes, RunContext context)
     {
-        using var r = new BinaryReader(new MemoryStream(bytes, writable: false));
-        var header = ReadHeader(r);
+        using var c = Checkpoint.FromBytes(bytes, CheckpointKind);
+        var header = c.GetState<Header>();
+        if (header.Model != context.ModelConfig)
+            throw new InvalidDataException($"preference model {header.Question} is a {header.Model}, this run's model is a {context.ModelConfig}");
         var model = new PreferenceModel(context.ModelConfig);
-        ModuleWeights.Load(model, r.ReadBytes(r.ReadInt32()));
         model.to(context.Device);
+        c.LoadModule(model);
         return new TrainedPreferenceModel(header.Question, model, header.Normalizer, header.Stats);
     }
 
-    /// <summary>Only the held-out statistics, without building the model (the evaluator's report needs no weights).</summary>
-    public static PreferenceModelStats StatsFromBytes(byte[] bytes)
-    {
-        using var r = new BinaryReader(new MemoryStream(bytes, writable: false));
-        return ReadHeader(r).Stats;
-    }
-
-    private static Header ReadHeader(BinaryReader r)
-    {
-        if (r.ReadString() != Magic) throw new InvalidDataException("not a MORLAIF preference model");
-        var version = r.ReadInt32();
-        if (version != FormatVersion) throw new InvalidDataException($"preference model format {version} is not supported (expected {FormatVersion})");
-        return JsonSerializer.Deserialize<Header>(r.ReadString(), RunConfig.Json) ?? throw new InvalidDataException("preference model header is empty");
-    }
+    /// <summary>Only the held-out statistics, from the header (the evaluator's report needs no weights).</summary>
+    public static PreferenceModelStats StatsFromBytes(byte[] bytes) => Checkpoint.ReadState<Header>(bytes, CheckpointKind).Stats;
 }
 
 /// <summary>

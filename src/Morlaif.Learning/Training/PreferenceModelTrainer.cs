@@ -1,3 +1,4 @@
+using Morlaif.Learning.Checkpoints;
 using Morlaif.Learning.Models;
 using static TorchSharp.torch;
 
@@ -10,9 +11,6 @@ namespace Morlaif.Learning.Training;
 /// </summary>
 public sealed class PreferenceModelTrainer : IDisposable
 {
-    private const string Magic = "MORLAIF-PM-TRAINER";
-    private const int FormatVersion = 1;
-
     private readonly PreferenceModel _pm;
     private readonly IReadOnlyList<PreferencePair> _pairs;
     private readonly PmSettings _s;
@@ -78,37 +76,33 @@ public sealed class PreferenceModelTrainer : IDisposable
         return LastEpochLoss = sum / batches;
     }
 
-    /// <summary>Model weights, optimizer state, epoch and last loss.</summary>
-    public void SaveCheckpoint(Stream stream)
+    public const string CheckpointKind = "pm-trainer";
+
+    /// <summary>The trainer's scalars, as the checkpoint's JSON state.</summary>
+    private sealed record TrainerState(int Epoch, int Step, double LastEpochLoss);
+
+    /// <summary>Model weights under their parameter names, AdamW's state, epoch, step and last loss.</summary>
+    public byte[] SaveCheckpoint()
     {
-        using var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
-        w.Write(Magic);
-        w.Write(FormatVersion);
-        w.Write(Epoch);
-        w.Write(_step);
-        w.Write(LastEpochLoss);
-        _pm.save(w);
-        _optimizer.save_state_dict(w);
+        using var c = new Checkpoint(CheckpointKind);
+        c.SetState(new TrainerState(Epoch, _step, LastEpochLoss));
+        c.AddModule(_pm);
+        c.AddOptimizer(_optimizer, _pm);
+        return c.ToBytes();
     }
 
     /// <summary>Restores a checkpoint written by <see cref="SaveCheckpoint"/> for the same pairs and settings.</summary>
-    public void LoadCheckpoint(Stream stream)
+    public void LoadCheckpoint(byte[] checkpoint)
     {
-        using var r = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
-        string? magic;
-        try { magic = r.ReadString(); } catch (EndOfStreamException) { magic = null; }
-        if (magic != Magic) throw new InvalidDataException("not a MORLAIF PM training checkpoint");
-        var version = r.ReadInt32();
-        if (version != FormatVersion) throw new InvalidDataException($"PM training checkpoint format {version} is not supported (expected {FormatVersion})");
-        var epoch = r.ReadInt32();
-        var step = r.ReadInt32();
-        if (epoch > _s.Epochs || step != epoch * StepsPerEpoch)
-            throw new InvalidDataException($"PM training checkpoint at epoch {epoch}, step {step} does not fit {_s.Epochs} epochs of {StepsPerEpoch} steps");
-        LastEpochLoss = r.ReadDouble();
-        _pm.load(r);
-        _optimizer.load_state_dict(r);
-        Epoch = epoch;
-        _step = step;
+        using var c = Checkpoint.FromBytes(checkpoint, CheckpointKind);
+        var state = c.GetState<TrainerState>();
+        if (state.Epoch > _s.Epochs || state.Step != state.Epoch * StepsPerEpoch)
+            throw new InvalidDataException($"PM training checkpoint at epoch {state.Epoch}, step {state.Step} does not fit {_s.Epochs} epochs of {StepsPerEpoch} steps");
+        c.LoadModule(_pm);
+        c.LoadOptimizer(_optimizer, _pm);
+        LastEpochLoss = state.LastEpochLoss;
+        Epoch = state.Epoch;
+        _step = state.Step;
     }
 
     public void Dispose() => _optimizer.Dispose();

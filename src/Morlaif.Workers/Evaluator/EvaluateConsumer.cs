@@ -49,8 +49,7 @@ public sealed class EvaluateConsumer(RunArtifacts artifacts, StageGate gate, ILo
             {
                 var outputs = manifest.Stages[StageKeys.FinalPpoChunk(ctx.Config.Ppo, arm)].Outputs;
                 var policy = ctx.NewPolicy();
-                using (var checkpoint = new MemoryStream(await artifacts.BytesAsync(outputs[StageOutputs.Checkpoint], cancel)))
-                    PpoLearner.LoadPolicy(checkpoint, policy);
+                PpoLearner.LoadPolicy(await artifacts.BytesAsync(outputs[StageOutputs.Checkpoint], cancel), policy);
                 policy.to(ctx.Device);
                 policies[arm] = policy;
                 ppo[arm] = PpoStage.StatsFromJson(await artifacts.BytesAsync(outputs[StageOutputs.Stats], cancel));

@@ -51,7 +51,7 @@ public sealed class PpoConsumer(RunArtifacts artifacts, StageGate gate, StageChe
                 async () =>
                 {
                     if (previous is null) return (PpoStage.Learner(ctx, sft, reward), new List<PpoIterationStats>());
-                    using var checkpoint = new MemoryStream(await artifacts.BytesAsync(RunArtifacts.Output(current, previous, StageOutputs.Checkpoint), cancel));
+                    var checkpoint = await artifacts.BytesAsync(RunArtifacts.Output(current, previous, StageOutputs.Checkpoint), cancel);
                     var done = PpoStage.StatsFromJson(await artifacts.BytesAsync(RunArtifacts.Output(current, previous, StageOutputs.Stats), cancel));
                     return (PpoStage.Learner(ctx, sft, reward, checkpoint), done);
                 }, cancel);
@@ -65,11 +65,9 @@ public sealed class PpoConsumer(RunArtifacts artifacts, StageGate gate, StageChe
                     if (learner.Iteration < end)
                         await checkpoints.SaveAsync(runId, stage, fingerprint, learner.Iteration, PpoStage.SaveProgress(learner, stats), cancel);
                 }
-                using var ms = new MemoryStream();
-                learner.SaveCheckpoint(ms);
                 return new Dictionary<string, ArtifactReference>
                 {
-                    [StageOutputs.Checkpoint] = await artifacts.Store.PutAsync(runId, $"ppo-{arm}", ms.ToArray(), cancel),
+                    [StageOutputs.Checkpoint] = await artifacts.Store.PutAsync(runId, $"ppo-{arm}", learner.SaveCheckpoint(), cancel),
                     [StageOutputs.Stats] = await artifacts.Store.PutAsync(runId, $"ppo-stats-{arm}", PpoStage.StatsToJson(stats), cancel),
                 };
             }

@@ -30,7 +30,7 @@ public sealed class SftConsumer(RunArtifacts artifacts, StageGate gate, ILogger<
             var pairs = PairSamplingStage.Sample(ctx, policy);
             var artifactsOut = new Dictionary<string, ArtifactReference>
             {
-                [StageOutputs.Policy] = await artifacts.Store.PutAsync(runId, "sft-policy", ModuleWeights.Save(policy), cancel),
+                [StageOutputs.Policy] = await artifacts.Store.PutAsync(runId, "sft-policy", policy.ToBytes(), cancel),
                 [StageOutputs.Pairs] = await artifacts.Store.PutAsync(runId, "pairs", pairs.ToJson(), cancel),
             };
             return new StageOutput(artifactsOut, new() { ["sft"] = sftSeconds, ["pairs"] = clock.Elapsed.TotalSeconds });

@@ -38,9 +38,7 @@ public sealed class PreferenceModelConsumer(RunArtifacts artifacts, StageGate ga
                 var loss = trainer.RunEpoch();
                 log.LogInformation("run {RunId}: PM {Question} epoch {Epoch}/{Epochs}, loss {Loss:F4}", runId, question, trainer.Epoch, ctx.Config.PreferenceModel.Epochs, loss);
                 if (trainer.Done) break; // the finished model is the stage's output, not a checkpoint
-                using var state = new MemoryStream();
-                trainer.SaveCheckpoint(state);
-                await checkpoints.SaveAsync(runId, stage, inputs, trainer.Epoch, state.ToArray(), cancel);
+                await checkpoints.SaveAsync(runId, stage, inputs, trainer.Epoch, trainer.SaveCheckpoint(), cancel);
             }
             var pm = PreferenceModelStage.Finish(trainer, pairs, labels);
             log.LogInformation("run {RunId}: PM {Question} held-out accuracy {Accuracy:F3}", runId, question, pm.Stats.HeldOutAccuracy);

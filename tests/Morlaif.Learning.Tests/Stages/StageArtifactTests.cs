@@ -72,7 +72,7 @@ public class StageArtifactTests
         var seqs = pairs.Test.Select(p => p.SequenceA()).ToList();
         Assert.Equal(PreferenceModelTraining.Score(pm.Model, seqs), PreferenceModelTraining.Score(back.Model, seqs));
         var e = Assert.Throws<InvalidDataException>(() => TrainedPreferenceModel.FromBytes(new byte[] { 1, 2, 3, 4 }, Ctx));
-        Assert.Contains("preference model", e.Message);
+        Assert.Contains("not a MORLAIF preference-model checkpoint", e.Message);
     }
 
     [Fact]

@@ -1,0 +1,356 @@
+using System.Buffers.Binary;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Morlaif.Learning.Runs;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Morlaif.Learning.Checkpoints;
+
+/// <summary>
+/// The one format of every model artifact and checkpoint: a safetensors file. Its tensors are named by
+/// the module's state_dict keys ("trunk.blocks.0.attn.qkv.weight"), AdamW's per-parameter state is
+/// stored beside them as "optimizer.state.&lt;parameter&gt;.exp_avg", ".exp_avg_sq" and ".step", and
+/// everything that is not a tensor (kind, version, iteration, statistics, optimizer settings) is one
+/// JSON document in the header's <c>__metadata__</c> under the key "morlaif".
+/// The document lives inside the safetensors header rather than in a second file because the pipeline
+/// stores every artifact as one immutable, content-addressed blob: one file, one hash, no pair of blobs
+/// that could be half written. A PyTorch user reads it with
+/// <c>safetensors.safe_open(path, "pt")</c>: <c>.keys()</c>, <c>.get_tensor(k)</c>, and
+/// <c>json.loads(.metadata()["morlaif"])</c>.
+/// </summary>
+public sealed class Checkpoint : IDisposable
+{
+    public const string Format = "morlaif-checkpoint";
+    public const int Version = 1;
+
+    /// <summary>The key of the JSON document in the safetensors <c>__metadata__</c> (a map of strings).</summary>
+    public const string MetadataKey = "morlaif";
+
+    public const string OptimizerPrefix = "optimizer.state.";
+
+    // A header larger than this is not one of ours (ours are a few kB): refuse it before allocating.
+    private const long MaxHeaderBytes = 16 << 20;
+
+    private static readonly JsonSerializerOptions DocumentJson = new(RunConfig.Json) { WriteIndented = false };
+
+    private readonly SortedDictionary<string, Tensor> _tensors = new(StringComparer.Ordinal);
+
+    public Checkpoint(string kind) => Kind = kind;
+
+    /// <summary>What the checkpoint holds ("policy", "preference-model", "pm-trainer", "ppo-learner"): a reader names the kind it expects.</summary>
+    public string Kind { get; }
+
+    /// <summary>The kind's own fields (iteration, statistics, ...), as JSON.</summary>
+    public JsonNode? State { get; set; }
+
+    /// <summary>The optimizer's settings per parameter group, when the checkpoint holds an optimizer.</summary>
+    public OptimizerSettings? Optimizer { get; private set; }
+
+    /// <summary>CPU tensors by name, in name order (the order they are written in).</summary>
+    public IReadOnlyDictionary<string, Tensor> Tensors => _tensors;
+
+    /// <summary>Adds a detached CPU copy of <paramref name="value"/>.</summary>
+    public void Add(string name, Tensor value)
+    {
+        if (_tensors.ContainsKey(name)) throw new ArgumentException($"checkpoint already has a tensor '{name}'", nameof(name));
+        // The scope disposes the intermediate wrappers; the copy outlives it and any scope of the caller's.
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        _tensors[name] = value.detach().cpu().contiguous().clone().DetachFromDisposeScope();
+    }
+
+    public void SetState<T>(T state) => State = JsonSerializer.SerializeToNode(state, DocumentJson);
+
+    public T GetState<T>() where T : class
+    {
+        try
+        {
+            return State?.Deserialize<T>(DocumentJson) ?? throw new InvalidDataException($"{Kind} checkpoint has no state");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{Kind} checkpoint state is not readable: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Every entry of the module's state_dict, under its own name.</summary>
+    public void AddModule(nn.Module module)
+    {
+        foreach (var (name, value) in module.state_dict()) Add(name, value);
+    }
+
+    /// <summary>
+    /// Copies the module's state_dict entries out of this checkpoint, in place (the module keeps its device).
+    /// Every entry must be there with its shape and dtype; other tensors (an optimizer's) are left alone.
+    /// </summary>
+    public void LoadModule(nn.Module module)
+    {
+        var state = module.state_dict();
+        foreach (var (name, target) in state) Fitting(name, target);
+        using var _ = no_grad();
+        foreach (var (name, target) in state) target.copy_(_tensors[name]);
+    }
+
+    private Tensor Fitting(string name, Tensor target)
+    {
+        if (!_tensors.TryGetValue(name, out var source)) throw new InvalidDataException($"{Kind} checkpoint has no tensor '{name}'");
+        if (source.dtype != target.dtype || !source.shape.SequenceEqual(target.shape))
+            throw new InvalidDataException(
+                $"{Kind} checkpoint tensor '{name}' is {source.dtype} [{string.Join(", ", source.shape)}], expected {target.dtype} [{string.Join(", ", target.shape)}]");
+        return source;
+    }
+
+    /// <summary>AdamW's state for every parameter of <paramref name="module"/> it optimizes, and its settings.</summary>
+    public void AddOptimizer(AdamW optimizer, nn.Module module)
+    {
+        var groups = new List<AdamWGroup>();
+        foreach (var (name, state) in AdamWStates(optimizer, module))
+        {
+            var prefix = OptimizerPrefix + name;
+            Add(prefix + ".exp_avg", state.exp_avg);
+            Add(prefix + ".exp_avg_sq", state.exp_avg_sq);
+            Add(prefix + ".step", tensor(state.step, device: CPU));
+            if (state.max_exp_avg_sq is not null) Add(prefix + ".max_exp_avg_sq", state.max_exp_avg_sq);
+        }
+        foreach (var o in optimizer.state_dict().Options.Cast<AdamW.Options>())
+        {
+            groups.Add(new AdamWGroup(o.LearningRate!.Value, o.InitialLearningRate, o.beta1!.Value, o.beta2!.Value, o.eps!.Value,
+                o.weight_decay!.Value, o.amsgrad!.Value, o.maximize!.Value));
+        }
+        Optimizer = new OptimizerSettings("AdamW", groups);
+    }
+
+    /// <summary>Restores what <see cref="AddOptimizer"/> stored into an AdamW over the same parameters.</summary>
+    public void LoadOptimizer(AdamW optimizer, nn.Module module)
+    {
+        var groups = optimizer.state_dict().Options.Cast<AdamW.Options>().ToList();
+        if (Optimizer is not { Type: "AdamW" } settings || settings.ParamGroups.Count != groups.Count)
+            throw new InvalidDataException($"{Kind} checkpoint has no AdamW state for {groups.Count} parameter group(s)");
+        var states = AdamWStates(optimizer, module).ToList();
+        foreach (var (name, state) in states)
+        {
+            var prefix = OptimizerPrefix + name;
+            Fitting(prefix + ".exp_avg", state.exp_avg);
+            Fitting(prefix + ".exp_avg_sq", state.exp_avg_sq);
+            var step = _tensors.GetValueOrDefault(prefix + ".step");
+            if (step is null || step.dtype != ScalarType.Int64 || step.numel() != 1)
+                throw new InvalidDataException($"{Kind} checkpoint has no int64 scalar '{prefix}.step'");
+        }
+        using var _ = no_grad();
+        foreach (var (name, state) in states)
+        {
+            var prefix = OptimizerPrefix + name;
+            state.exp_avg.copy_(_tensors[prefix + ".exp_avg"]);
+            state.exp_avg_sq.copy_(_tensors[prefix + ".exp_avg_sq"]);
+            state.step = _tensors[prefix + ".step"].item<long>();
+            state.max_exp_avg_sq?.Dispose();
+            state.max_exp_avg_sq = _tensors.TryGetValue(prefix + ".max_exp_avg_sq", out var max)
+                ? max.to(state.exp_avg_sq.device).clone().DetachFromDisposeScope()
+                : null;
+        }
+        for (var i = 0; i < groups.Count; i++)
+        {
+            var (o, s) = (groups[i], settings.ParamGroups[i]);
+            (o.LearningRate, o.InitialLearningRate, o.beta1, o.beta2, o.eps, o.weight_decay, o.amsgrad, o.maximize) =
+                (s.Lr, s.InitialLr, s.Beta1, s.Beta2, s.Eps, s.WeightDecay, s.Amsgrad, s.Maximize);
+        }
+    }
+
+    /// <summary>AdamW's per-parameter state in its own order, each named after the module parameter it belongs to.</summary>
+    private IEnumerable<(string Name, AdamW.State State)> AdamWStates(AdamW optimizer, nn.Module module)
+    {
+        var names = module.named_parameters().ToDictionary(p => p.parameter.Handle, p => p.name);
+        var states = optimizer.state_dict().State;
+        // state_dict lists the state of every parameter group's parameters in order, as parameters() does.
+        var i = 0;
+        foreach (var p in optimizer.parameters())
+        {
+            if (!names.TryGetValue(p.Handle, out var name)) throw new ArgumentException("the optimizer holds a parameter the module does not", nameof(module));
+            yield return (name, (AdamW.State)states[i++]);
+        }
+    }
+
+    /// <summary>The safetensors bytes: header length (u64 LE), header JSON (padded with spaces to 8 bytes), tensor data.</summary>
+    public byte[] ToBytes()
+    {
+        var header = new JsonObject
+        {
+            ["__metadata__"] = new JsonObject
+            {
+                // "pt" is what Hugging Face's loaders look for; the document is ours.
+                ["format"] = "pt",
+                [MetadataKey] = JsonSerializer.Serialize(new Document(Format, Version, Kind, State?.DeepClone(), Optimizer), DocumentJson),
+            },
+        };
+        long offset = 0;
+        foreach (var (name, t) in _tensors)
+        {
+            var length = t.numel() * t.ElementSize;
+            header[name] = new JsonObject
+            {
+                ["dtype"] = DType(t.dtype),
+                ["shape"] = new JsonArray(t.shape.Select(d => (JsonNode)d).ToArray()),
+                ["data_offsets"] = new JsonArray(offset, offset + length),
+            };
+            offset += length;
+        }
+        var json = Encoding.UTF8.GetBytes(header.ToJsonString());
+        var padded = (json.Length + 7) / 8 * 8;
+        using var ms = new MemoryStream();
+        Span<byte> size = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(size, (ulong)padded);
+        ms.Write(size);
+        ms.Write(json);
+        for (var i = json.Length; i < padded; i++) ms.WriteByte((byte)' ');
+        foreach (var t in _tensors.Values) t.WriteBytesToStream(ms);
+        return ms.ToArray();
+    }
+
+    /// <summary>Reads a checkpoint of <paramref name="kind"/>; anything else (another kind or version, not safetensors, damaged) is an InvalidDataException.</summary>
+    public static Checkpoint FromBytes(byte[] bytes, string kind)
+    {
+        var (header, dataStart) = ReadHeader(bytes, kind, out var document);
+        var checkpoint = new Checkpoint(kind) { State = document.State?.DeepClone(), Optimizer = document.Optimizer };
+        try
+        {
+            var entries = new List<(string Name, ScalarType Type, long[] Shape, long Begin, long End)>();
+            foreach (var (name, node) in header)
+            {
+                if (name == "__metadata__") continue;
+                entries.Add(Entry(name, node, kind));
+            }
+            long expected = 0;
+            foreach (var e in entries.OrderBy(e => e.Begin))
+            {
+                if (e.Begin != expected) throw new InvalidDataException($"{kind} checkpoint tensor '{e.Name}' does not start where the previous one ends");
+                expected = e.End;
+            }
+            if (expected != bytes.Length - dataStart)
+                throw new InvalidDataException($"{kind} checkpoint holds {bytes.Length - dataStart} bytes of tensor data, its header describes {expected}");
+            foreach (var e in entries)
+            {
+                long size;
+                try { size = checked(e.Shape.Aggregate(1L, (n, d) => n * d) * ElementSize(e.Type)); }
+                catch (OverflowException) { size = -1; }
+                if (size != e.End - e.Begin)
+                    throw new InvalidDataException($"{kind} checkpoint tensor '{e.Name}' has {e.End - e.Begin} bytes for shape [{string.Join(", ", e.Shape)}]");
+                var t = empty(e.Shape, e.Type, device: CPU);
+                using var data = new MemoryStream(bytes, (int)(dataStart + e.Begin), (int)(e.End - e.Begin), writable: false);
+                t.ReadBytesFromStream(data);
+                checkpoint._tensors[e.Name] = t.DetachFromDisposeScope();
+            }
+            return checkpoint;
+        }
+        catch
+        {
+            checkpoint.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Only the kind's state, from the header, without reading a tensor.</summary>
+    public static T ReadState<T>(byte[] bytes, string kind) where T : class
+    {
+        ReadHeader(bytes, kind, out var document);
+        using var c = new Checkpoint(kind) { State = document.State };
+        return c.GetState<T>();
+    }
+
+    private static (JsonObject Header, long DataStart) ReadHeader(byte[] bytes, string kind, out Document document)
+    {
+        var what = $"not a MORLAIF {kind} checkpoint";
+        if (bytes.Length < 8) throw new InvalidDataException($"{what}: {bytes.Length} bytes is too short for a safetensors file");
+        var length = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        if (length < 2 || length > MaxHeaderBytes || length > (ulong)bytes.Length - 8)
+            throw new InvalidDataException($"{what}: not a safetensors file (header length {length} of {bytes.Length} bytes)");
+        JsonObject header;
+        try
+        {
+            header = JsonNode.Parse(bytes.AsSpan(8, (int)length)) as JsonObject ?? throw new InvalidDataException($"{what}: the safetensors header is not a JSON object");
+            _ = header.Count; // JsonObject reads its properties lazily: a duplicate name surfaces here
+        }
+        catch (Exception e) when (e is JsonException or ArgumentException)
+        {
+            throw new InvalidDataException($"{what}: the safetensors header is not JSON ({e.Message})", e);
+        }
+        if (header["__metadata__"] is not JsonObject metadata || metadata[MetadataKey] is not JsonValue value || !value.TryGetValue<string>(out var json))
+            throw new InvalidDataException($"{what}: the safetensors file has no '{MetadataKey}' metadata");
+        try
+        {
+            document = JsonSerializer.Deserialize<Document>(json, DocumentJson) ?? throw new InvalidDataException($"{what}: its metadata is empty");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{what}: its metadata is not readable ({e.Message})", e);
+        }
+        if (document.Format != Format) throw new InvalidDataException($"{what}: its format is '{document.Format}'");
+        if (document.Version != Version) throw new InvalidDataException($"{kind} checkpoint format version {document.Version} is not supported (expected {Version})");
+        if (document.Kind != kind) throw new InvalidDataException($"{what}: it is a '{document.Kind}' checkpoint");
+        return (header, 8 + (long)length);
+    }
+
+    private static (string, ScalarType, long[], long, long) Entry(string name, JsonNode? node, string kind)
+    {
+        try
+        {
+            var type = node?["dtype"]?.GetValue<string>() switch
+            {
+                "F64" => ScalarType.Float64, "F32" => ScalarType.Float32, "F16" => ScalarType.Float16, "BF16" => ScalarType.BFloat16,
+                "I64" => ScalarType.Int64, "I32" => ScalarType.Int32, "I16" => ScalarType.Int16, "I8" => ScalarType.Int8,
+                "U8" => ScalarType.Byte, "BOOL" => ScalarType.Bool,
+                var other => throw new InvalidDataException($"{kind} checkpoint tensor '{name}' has dtype '{other}', which is not supported"),
+            };
+            var shape = node!["shape"]!.AsArray().Select(d => d!.GetValue<long>()).ToArray();
+            var offsets = node["data_offsets"]!.AsArray().Select(d => d!.GetValue<long>()).ToArray();
+            if (shape.Any(d => d < 0) || offsets.Length != 2 || offsets[0] < 0 || offsets[1] < offsets[0])
+                throw new InvalidDataException($"{kind} checkpoint tensor '{name}' has a bad shape or data_offsets");
+            return (name, type, shape, offsets[0], offsets[1]);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or NullReferenceException)
+        {
+            throw new InvalidDataException($"{kind} checkpoint tensor '{name}' has a malformed header entry", e);
+        }
+    }
+
+    private static long ElementSize(ScalarType t) => t switch
+    {
+        ScalarType.Float64 or ScalarType.Int64 => 8,
+        ScalarType.Float32 or ScalarType.Int32 => 4,
+        ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Int16 => 2,
+        _ => 1,
+    };
+
+    private static string DType(ScalarType t) => t switch
+    {
+        ScalarType.Float64 => "F64", ScalarType.Float32 => "F32", ScalarType.Float16 => "F16", ScalarType.BFloat16 => "BF16",
+        ScalarType.Int64 => "I64", ScalarType.Int32 => "I32", ScalarType.Int16 => "I16", ScalarType.Int8 => "I8",
+        ScalarType.Byte => "U8", ScalarType.Bool => "BOOL",
+        _ => throw new NotSupportedException($"no safetensors dtype for {t}"),
+    };
+
+    /// <summary>A module's state_dict as a checkpoint of <paramref name="kind"/>, with <paramref name="state"/> as its fields.</summary>
+    public static byte[] Save<T>(string kind, nn.Module module, T state)
+    {
+        using var c = new Checkpoint(kind);
+        c.SetState(state);
+        c.AddModule(module);
+        return c.ToBytes();
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in _tensors.Values) t.Dispose();
+        _tensors.Clear();
+    }
+
+    /// <summary>The JSON document in the metadata.</summary>
+    private sealed record Document(string Format, int Version, string Kind, JsonNode? State, OptimizerSettings? Optimizer);
+}
+
+/// <summary>An optimizer's type and its settings per parameter group (PyTorch's param_groups, without the parameter lists).</summary>
+public sealed record OptimizerSettings(string Type, IReadOnlyList<AdamWGroup> ParamGroups);
+
+public sealed record AdamWGroup(double Lr, double InitialLr, double Beta1, double Beta2, double Eps, double WeightDecay, bool Amsgrad, bool Maximize);
