@@ -51,7 +51,9 @@ public sealed class DistributedRunTests : DistributedTest
         var (replayExit, replayOut, replayErr) = Run.Processes.Cli("replay", runId, "--stage", "scalarize");
         Assert.True(replayExit == 0, replayErr + replayOut);
         Run.WaitFor(runId, s => State(Stage(s, "scalarize")) == "Done" && Stage(s, "scalarize").GetProperty("attempts").GetInt32() == 2, TimeSpan.FromMinutes(2));
-        Thread.Sleep(2000); // give any (wrong) downstream work time to show up
+        // The replayed scalarize published both arms' RewardReady before it was Done; once the learner's queue
+        // is empty with nothing unacknowledged, both were consumed, so any (wrong) downstream work has happened.
+        while (Servers.QueueDepth(Run.VirtualHost, "morlaif-ppo") != (0, 0)) Thread.Sleep(200);
         var replayed = Run.Status(runId);
         Assert.Equal("Completed", replayed.GetProperty("state").GetString());
         Assert.Equal(1, Stage(replayed, "ppo/morlaif/0000").GetProperty("attempts").GetInt32());

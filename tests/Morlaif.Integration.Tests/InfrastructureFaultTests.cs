@@ -29,28 +29,39 @@ public sealed class InfrastructureFaultTests : DistributedTest
     public async Task Blob_storage_refusing_failing_and_dropping_connections_during_a_run_is_survived_and_no_damaged_artifact_is_read()
     {
         // Every worker reaches Azurite through the proxy; the test switches it between healthy and faulty
-        // until the run completes: 503 answers, connections cut in the middle of uploads and downloads,
+        // as the run progresses: 503 answers, connections cut in the middle of uploads and downloads,
         // and a stretch where the service is down altogether.
         await using var proxy = new FaultProxy(Servers.BlobPort);
         foreach (var (service, name) in TinyDistributedRun.Workers)
             Run.StartWorker(service, name, blobPort: proxy.Port);
         var runId = Run.Start();
 
-        (FaultProxy.Mode Mode, TimeSpan For)[] schedule =
+        // The faults follow the run's progress, not the clock: each one starts only once another record of
+        // the run is Done since the previous fault ended, so every kind is applied on any machine, fast or slow.
+        (FaultProxy.Mode Mode, TimeSpan For)[] faults =
         [
-            (FaultProxy.Mode.Pass, TimeSpan.FromSeconds(4)), (FaultProxy.Mode.ServiceUnavailable, TimeSpan.FromSeconds(2)),
-            (FaultProxy.Mode.Pass, TimeSpan.FromSeconds(4)), (FaultProxy.Mode.Drop, TimeSpan.FromSeconds(2)),
-            (FaultProxy.Mode.Pass, TimeSpan.FromSeconds(4)), (FaultProxy.Mode.Refuse, TimeSpan.FromSeconds(8)),
+            (FaultProxy.Mode.ServiceUnavailable, TimeSpan.FromSeconds(2)), (FaultProxy.Mode.Drop, TimeSpan.FromSeconds(2)),
+            (FaultProxy.Mode.Refuse, TimeSpan.FromSeconds(8)),
         ];
+        int DoneRecords() => Manifest(runId).GetProperty("stages").EnumerateObject().Count(r => State(r.Value) == "Done");
         using var stop = new CancellationTokenSource();
-        var switches = 0; // the schedule is a cycle: every kind of fault was applied once switches reach its length
-        var faults = Task.Run(async () =>
+        var applied = 0;
+        var injector = Task.Run(async () =>
         {
-            for (; !stop.IsCancellationRequested; switches++)
+            try
             {
-                var (mode, length) = schedule[switches % schedule.Length];
-                proxy.Current = mode;
-                await Task.Delay(length, stop.Token).ContinueWith(_ => { });
+                for (var progress = DoneRecords(); !stop.IsCancellationRequested; applied++)
+                {
+                    while (DoneRecords() <= progress) await Task.Delay(100, stop.Token);
+                    var (mode, length) = faults[applied % faults.Length];
+                    proxy.Current = mode;
+                    await Task.Delay(length, stop.Token);
+                    proxy.Current = FaultProxy.Mode.Pass;
+                    progress = DoneRecords();
+                }
+            }
+            catch (OperationCanceledException)
+            {
             }
             proxy.Current = FaultProxy.Mode.Pass;
         });
@@ -63,12 +74,12 @@ public sealed class InfrastructureFaultTests : DistributedTest
         finally
         {
             await stop.CancelAsync();
-            await faults;
+            await injector;
         }
 
         AssertCompleteAndIntact(runId, done);
         Assert.True(proxy.Faults > 0, "no fault was injected");
-        Assert.True(switches >= schedule.Length, $"the run ended before every kind of fault was applied ({switches} of {schedule.Length} steps)");
+        Assert.True(applied >= faults.Length, $"the run ended before every kind of fault was applied ({applied} of {faults.Length})");
         var logs = Run.Processes.Logs(full: true);
         Assert.DoesNotContain("is corrupt", logs); // a damaged read would have been caught, but none reached a stage
     }

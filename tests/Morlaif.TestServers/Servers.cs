@@ -76,15 +76,45 @@ public static class Servers
         Ctl("start_app");
     }
 
-    private static void Ctl(string command)
+    private static string Ctl(params string[] command)
     {
         var psi = new System.Diagnostics.ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { Path.Combine(Processes.RepoRoot, "infra", "local.sh"), "ctl", command }) psi.ArgumentList.Add(a);
+        foreach (var a in new[] { Path.Combine(Processes.RepoRoot, "infra", "local.sh"), "ctl" }.Concat(command)) psi.ArgumentList.Add(a);
         using var p = System.Diagnostics.Process.Start(psi)!;
         var output = p.StandardOutput.ReadToEndAsync();
         var error = p.StandardError.ReadToEnd();
         p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"rabbitmqctl {command} failed ({p.ExitCode}): {error}{output.Result}");
+        if (p.ExitCode != 0) throw new InvalidOperationException($"rabbitmqctl {string.Join(' ', command)} failed ({p.ExitCode}): {error}{output.Result}");
+        return output.Result;
+    }
+
+    /// <summary>
+    /// A queue's messages ready and unacknowledged right now, asked of the queue itself (rabbitmqctl), not
+    /// of the management API's statistics, which lag by seconds: (0, 0) means every message routed to it
+    /// so far has been consumed and acknowledged.
+    /// </summary>
+    public static (long Ready, long Unacknowledged) QueueDepth(string vhost, string queue)
+    {
+        foreach (var line in Ctl("list_queues", "-q", "--no-table-headers", "-p", vhost, "name", "messages_ready", "messages_unacknowledged").Split('\n'))
+            if (line.Split('\t', StringSplitOptions.TrimEntries) is [var name, var ready, var unacked] && name == queue)
+                return (long.Parse(ready, System.Globalization.CultureInfo.InvariantCulture), long.Parse(unacked, System.Globalization.CultureInfo.InvariantCulture));
+        throw new InvalidOperationException($"no queue '{queue}' in virtual host {vhost}");
+    }
+
+    /// <summary>
+    /// A queue that receives a copy of every <paramref name="messageType"/> event published in the virtual
+    /// host (bound to MassTransit's exchange for it, declared here as MassTransit does if it is not yet), and
+    /// that nobody consumes: its depth (<see cref="QueueDepth"/>) counts the events exactly.
+    /// </summary>
+    public static async Task<string> WitnessAsync(string vhost, string messageType)
+    {
+        using var http = Management();
+        var exchange = Uri.EscapeDataString($"Morlaif.Contracts:{messageType}");
+        var queue = $"witness-{messageType}";
+        (await http.PutAsync($"exchanges/{vhost}/{exchange}", new StringContent("""{"type":"fanout","durable":true}""", Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
+        (await http.PutAsync($"queues/{vhost}/{queue}", new StringContent("""{"durable":true}""", Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
+        (await http.PostAsync($"bindings/{vhost}/e/{exchange}/q/{queue}", new StringContent("{}", Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
+        return queue;
     }
 
     /// <summary>Puts a raw body on a queue (through the default exchange), as a foreign or broken publisher would.</summary>
