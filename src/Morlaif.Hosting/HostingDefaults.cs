@@ -74,16 +74,12 @@ public static class HostingDefaults
     }
 
     /// <summary>
-    /// The broker as the workers and `morlaif start` declare it: every stage queue a quorum queue (replicated
-    /// Raft log, written to disk before a publish is confirmed: RabbitMQ's queue type for data safety; a
-    /// classic queue may lose confirmed messages when its node is killed), publisher confirms on (MassTransit's default).
+    /// The broker as the workers and `morlaif start` declare it: durable classic queues, publisher confirms on
+    /// (MassTransit's default). Quorum queues are not used yet: a command sent to a "queue:" address makes
+    /// MassTransit redeclare that queue as a classic one, which the broker refuses for a quorum queue.
     /// </summary>
     private static void UsingMorlaifRabbitMq(this IBusRegistrationConfigurator bus, IConfiguration configuration, bool deployTopologyOnly)
     {
-        bus.AddConfigureEndpointsCallback((_, endpoint) =>
-        {
-            if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit) rabbit.SetQuorumQueue();
-        });
         bus.UsingRabbitMq((ctx, cfg) =>
         {
             cfg.Host(new Uri(Required(configuration, "rabbitmq")));

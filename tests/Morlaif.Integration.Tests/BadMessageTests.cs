@@ -81,6 +81,9 @@ public sealed class BadMessageTests : DistributedTest
         Assert.Equal("Pending", State(Stage(recomputing, "sft")));
         Assert.Equal("sft", Stage(recomputing, "label/helpfulness").GetProperty("waitingFor").GetString());
         Assert.Equal(1, Stage(Run.Status(missingBlob), "sft").GetProperty("recomputed").GetInt32()); // as `morlaif status --json` shows it
+        // The recompute command is sent right after the manifest records it: wait for it in the learner's queue.
+        for (var wait = DateTime.UtcNow + TimeSpan.FromMinutes(1); Servers.QueueDepth(Run.VirtualHost, "morlaif-sft").Ready < 4 && DateTime.UtcNow < wait;)
+            await Task.Delay(200);
 
         // Nothing partial was published or kept: no stage queue holds a message but the three runs' own
         // start events and the recompute command (waiting for a learner), no run has an artifact but its config.
@@ -89,7 +92,7 @@ public sealed class BadMessageTests : DistributedTest
         {
             if (queue.EndsWith("_error", StringComparison.Ordinal)) continue;
             var held = (await Servers.PeekAsync(Run.VirtualHost, queue)).Count;
-            Assert.True(held == (queue == "morlaif-sft" ? 4 : 0), $"{queue} holds {held} messages");
+            Assert.True(held == (queue == "morlaif-sft" ? 4 : 0), $"{queue} holds {held} messages\n{Run.Processes.Logs()}");
         }
         foreach (var run in new[] { missingField, unknownPrinciple, missingBlob })
             Assert.Equal(["config"], ArtifactKinds(run));

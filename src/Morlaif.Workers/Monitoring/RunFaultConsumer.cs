@@ -22,7 +22,7 @@ public sealed class RunFaultConsumer<T>(RunFaults faults, ILogger<RunFaultConsum
         var reason = context.Message.Exceptions.FirstOrDefault() is { } e ? $"{e.ExceptionType}: {e.Message}" : "unknown error";
         var key = Stage.KeyOf(message);
         log.LogError("run {RunId}: stage {Stage} failed for good: {Reason}", runId, key ?? Stage.Name, reason);
-        await faults.MarkAsync(runId, key ?? Stage.Name, key is null ? Stage : null, key, reason, context.CancellationToken);
+        await faults.MarkAsync(runId, key ?? Stage.Name, Stage, key, reason, context.CancellationToken);
     }
 }
 

@@ -10,7 +10,8 @@ public sealed class RunFaults(IManifestStore manifests, ILogger<RunFaults> log)
     /// <summary>
     /// Marks the run Faulted with "&lt;where&gt;: &lt;reason&gt;", and the stage's record too when the failure
     /// belongs to one: <paramref name="key"/>, or, for a message that runs several records of
-    /// <paramref name="stage"/> (the labeller's), the first of them not Done. A run already Completed, or a
+    /// <paramref name="stage"/> (the labeller's), the first of them not Done. A key naming a question the
+    /// run does not have marks no record, and the run's error names the stage. A run already Completed, or a
     /// record already Done, stays as it is; a run id that names no manifest (or is not valid) leaves the log
     /// as the only record.
     /// </summary>
@@ -22,8 +23,15 @@ public sealed class RunFaults(IManifestStore manifests, ILogger<RunFaults> log)
             await manifests.UpdateAsync(runId!, m =>
             {
                 if (m.State == RunState.Completed) return false;
-                // Chunk starts are not needed to find a labelling record.
-                var record = key ?? stage?.Keys(new RunPlan(m.Questions, [])).FirstOrDefault(k => m.Stages.GetValueOrDefault(k)?.State != StageState.Done);
+                var record = key;
+                var at = where;
+                if (stage is not null)
+                {
+                    // Chunk starts are not needed to find a labelling or PM record.
+                    var keys = stage.Keys(new RunPlan(m.Questions, [])).ToList();
+                    if (key is null) record = keys.FirstOrDefault(k => m.Stages.GetValueOrDefault(k)?.State != StageState.Done);
+                    else if (stage.PerQuestion && !keys.Contains(key)) (record, at) = (null, stage.Name); // a question the run does not have: no such record
+                }
                 if (record is not null)
                 {
                     var s = m.Stage(record);
@@ -32,7 +40,7 @@ public sealed class RunFaults(IManifestStore manifests, ILogger<RunFaults> log)
                     s.Error = reason;
                 }
                 m.State = RunState.Faulted;
-                m.Error = $"{where}: {reason}";
+                m.Error = $"{at}: {reason}";
                 return true;
             }, cancel);
         }
