@@ -48,30 +48,24 @@ public static class CliServers
         }
     }
 
-    /// <summary>
-    /// <see cref="RunStarter.StartAsync"/>, but a run whose RunStarted could not be published leaves no
-    /// manifest (and no config artifact) behind: nothing would ever work on it.
-    /// </summary>
+    /// <summary><see cref="RunStarter.StartAsync"/> with a deadline, its failures as the command reports them.</summary>
     public static async Task<string> StartRunAsync(IHost host, RunConfig config, string? runId)
     {
-        var store = new RecordingArtifactStore(host.Services.GetRequiredService<IArtifactStore>());
-        var manifests = new RecordingManifestStore(host.Services.GetRequiredService<IManifestStore>());
         using var cts = new CancellationTokenSource(StepTimeout);
         try
         {
-            return await RunStarter.StartAsync(store, manifests, host.Services.GetRequiredService<IBus>(), config, runId, cts.Token);
+            return await RunStarter.StartAsync(host.Services.GetRequiredService<IArtifactStore>(), host.Services.GetRequiredService<IManifestStore>(),
+                host.Services.GetRequiredService<IBus>(), config, runId, cts.Token);
         }
-        catch (InvalidOperationException) when (manifests.Refused is { } existing)
+        catch (RunExistsException e)
         {
-            throw new UsageException($"option '--run-id': run '{existing}' already exists");
+            throw new UsageException($"option '--run-id': run '{e.RunId}' already exists");
         }
-        catch (Exception e) when (manifests.Created is { } created)
+        catch (RunNotStartedException e)
         {
             // The manifest was written, so storage answered: publishing is what failed.
-            var reason = e is OperationCanceledException ? $"publishing RunStarted got no answer within {StepTimeout.TotalSeconds:0} s" : Reason(e);
-            var removed = await RemoveAsync(created, store, manifests.Inner);
-            throw new ServerUnreachableException(ServerChecks.Broker, ServerChecks.BrokerAddress(Configuration(host)),
-                $"{reason}; run {created} was not started and its manifest {(removed ? "was removed" : "could not be removed")}", e);
+            var reason = e.InnerException is OperationCanceledException ? $"publishing RunStarted got no answer within {StepTimeout.TotalSeconds:0} s" : Reason(e.InnerException!);
+            throw new ServerUnreachableException(ServerChecks.Broker, ServerChecks.BrokerAddress(Configuration(host)), $"{reason}; {e.Message}", e);
         }
         catch (Exception e) when (IsStorageOutage(host, e))
         {
@@ -83,30 +77,6 @@ public static class CliServers
     private static bool IsStorageOutage(IHost host, Exception e) =>
         Configuration(host).GetValue<string>("Morlaif:Storage") is null or "azure"
         && e is OperationCanceledException or Azure.RequestFailedException { Status: 0 } or HttpRequestException or AggregateException;
-
-    /// <summary>Deletes the manifest, then the config artifact (the run id was new, so it is this call's alone).</summary>
-    private static async Task<bool> RemoveAsync(string runId, RecordingArtifactStore store, IManifestStore manifests)
-    {
-        using var cts = new CancellationTokenSource(StepTimeout);
-        try
-        {
-            await manifests.DeleteAsync(runId, cts.Token);
-        }
-        catch (Exception)
-        {
-            return false;
-        }
-        foreach (var reference in store.Puts)
-            try
-            {
-                await store.Inner.DeleteAsync(reference, cts.Token);
-            }
-            catch (Exception)
-            {
-                // a config blob under a run id no manifest names is inert
-            }
-        return true;
-    }
 
     private static async Task Bounded(IHost host, Func<CancellationToken, Task> step, string what)
     {

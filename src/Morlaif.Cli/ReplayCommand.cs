@@ -24,7 +24,7 @@ public static class ReplayCommand
         var stage = PipelineDefinition.Named(name) ?? throw new UsageException($"option '--stage': '{name}' is not one of {names.Replace("|", ", ")}");
         var principle = args.Get("principle");
         if (principle is not null && !stage.PerQuestion)
-            throw new UsageException($"option '--principle' applies to --stage {string.Join(" or ", PipelineDefinition.Stages.Where(s => s.PerQuestion).Select(s => s.Name))} only");
+            throw new UsageException($"option '--principle' applies to --stage {PipelineDefinition.PerQuestionNames} only");
 
         using var host = CliHost.Build(CliHost.Overrides(args));
         await CliServers.RequireAsync(host); // before the manifest is read or reset

@@ -29,15 +29,6 @@ public sealed class RunArtifacts(IArtifactStore store, IManifestStore manifests,
 
     public IArtifactStore Store => store;
 
-    /// <summary>What the cache holds now: entries and their artifacts' bytes (for tests and logs).</summary>
-    public (int Entries, long Bytes, int Runs) CacheSize
-    {
-        get
-        {
-            lock (_entries) return (_entries.Count, _entries.Values.Sum(e => e.Bytes), _entries.Values.Select(e => e.RunId).Distinct().Count());
-        }
-    }
-
     /// <summary>Pins the run's cached objects while a stage of it computes; they may be evicted once no stage uses them.</summary>
     public IDisposable Use(string runId)
     {

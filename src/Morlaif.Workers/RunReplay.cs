@@ -13,7 +13,7 @@ public static class RunReplay
     public static List<string> Keys(RunManifest manifest, RunPlan plan, PipelineStage stage, string? principle)
     {
         if (principle is not null && !stage.PerQuestion)
-            throw new ArgumentException($"--principle applies to --stage {string.Join(" or ", PipelineDefinition.Stages.Where(s => s.PerQuestion).Select(s => s.Name))} only");
+            throw new ArgumentException($"--principle applies to --stage {PipelineDefinition.PerQuestionNames} only");
         if (principle is not null && !plan.Questions.Contains(principle))
             throw new ArgumentException($"run {manifest.RunId} has no principle '{principle}' (its questions: {string.Join(", ", plan.Questions)})");
         var keys = (stage.ReplayKeys ?? ((_, p) => stage.Keys(p)))(manifest, plan);

@@ -7,7 +7,11 @@ using Morlaif.Storage;
 
 namespace Morlaif.Workers;
 
-/// <summary>Starts a run: stores its config, creates its manifest, publishes RunStarted. Nothing is published for a run that could not be recorded.</summary>
+/// <summary>
+/// Starts a run: stores its config, creates its manifest, publishes RunStarted. Nothing is published for a
+/// run that could not be recorded, and nothing is kept of a run whose start could not be published (no
+/// worker would ever see it): its manifest and config are taken back.
+/// </summary>
 public static class RunStarter
 {
     /// <summary>yyyyMMdd-HHmmss-s&lt;seed&gt;-&lt;random&gt;: sortable, readable, unique, and safe as a blob name part.</summary>
@@ -21,8 +25,55 @@ public static class RunStarter
         var json = Encoding.UTF8.GetBytes(System.Text.Json.JsonSerializer.Serialize(config, RunConfig.Json));
         var configRef = await store.PutAsync(runId, "config", json, cancel);
         var manifest = new RunManifest { RunId = runId, Config = configRef, Questions = [.. config.Principles, Principle.Overall] };
-        if (!await manifests.CreateAsync(manifest, cancel)) throw new InvalidOperationException($"run '{runId}' already exists");
-        await bus.Publish(new RunStarted { RunId = runId, Config = configRef }, cancel);
+        if (!await manifests.CreateAsync(manifest, cancel)) throw new RunExistsException(runId);
+        try
+        {
+            await bus.Publish(new RunStarted { RunId = runId, Config = configRef }, cancel);
+        }
+        catch (Exception e)
+        {
+            throw new RunNotStartedException(runId, await TakeBackAsync(store, manifests, runId, configRef), e);
+        }
         return runId;
     }
+
+    /// <summary>
+    /// Deletes the manifest, then the config (the run id was new, so both are this call's alone), on its own
+    /// deadline: the caller's token may be what ran out. False when the manifest could not be deleted.
+    /// </summary>
+    private static async Task<bool> TakeBackAsync(IArtifactStore store, IManifestStore manifests, string runId, ArtifactReference config)
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            await manifests.DeleteAsync(runId, deadline.Token);
+        }
+        catch (Exception)
+        {
+            return false;
+        }
+        try
+        {
+            await store.DeleteAsync(config, deadline.Token);
+        }
+        catch (Exception)
+        {
+            // a config blob under a run id no manifest names is inert
+        }
+        return true;
+    }
+}
+
+/// <summary>A run with this id has a manifest already; nothing was overwritten.</summary>
+public sealed class RunExistsException(string runId) : InvalidOperationException($"run '{runId}' already exists")
+{
+    public string RunId { get; } = runId;
+}
+
+/// <summary>RunStarted could not be published (the inner exception says why); <see cref="Removed"/>: the run's manifest was taken back.</summary>
+public sealed class RunNotStartedException(string runId, bool removed, Exception inner)
+    : Exception($"run {runId} was not started and its manifest {(removed ? "was removed" : "could not be removed")}", inner)
+{
+    public string RunId { get; } = runId;
+    public bool Removed { get; } = removed;
 }

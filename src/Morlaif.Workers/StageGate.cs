@@ -150,31 +150,7 @@ public sealed class StageGate(IManifestStore manifests, RunArtifacts artifacts, 
     private async Task<T> WithHeartbeat<T>(string runId, string stage, Func<Task<T>> work, CancellationToken cancel)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-        var beats = Task.Run(async () =>
-        {
-            using var timer = new PeriodicTimer(supervision.Heartbeat);
-            while (await timer.WaitForNextTickAsync(stop.Token).AsTask().ContinueWith(t => t.IsCompletedSuccessfully && t.Result))
-            {
-                try
-                {
-                    await manifests.UpdateAsync(runId, m =>
-                    {
-                        var s = m.Stage(stage);
-                        if (s.State != StageState.Running) return false;
-                        s.Heartbeat = DateTimeOffset.UtcNow;
-                        return true;
-                    }, stop.Token);
-                }
-                catch (OperationCanceledException) when (stop.IsCancellationRequested)
-                {
-                    break;
-                }
-                catch (Exception e)
-                {
-                    log.LogWarning("run {RunId}: heartbeat of {Stage} not recorded: {Reason}", runId, stage, e.Message);
-                }
-            }
-        }, CancellationToken.None);
+        var beats = BeatAsync(runId, stage, stop.Token);
         try
         {
             // Training runs synchronously inside work(): off this thread, so the beats keep going.
@@ -184,6 +160,34 @@ public sealed class StageGate(IManifestStore manifests, RunArtifacts artifacts, 
         {
             await stop.CancelAsync();
             await beats;
+        }
+    }
+
+    private async Task BeatAsync(string runId, string stage, CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(supervision.Heartbeat);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                try
+                {
+                    await manifests.UpdateAsync(runId, m =>
+                    {
+                        var s = m.Stage(stage);
+                        if (s.State != StageState.Running) return false;
+                        s.Heartbeat = DateTimeOffset.UtcNow;
+                        return true;
+                    }, stop);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    log.LogWarning("run {RunId}: heartbeat of {Stage} not recorded: {Reason}", runId, stage, e.Message);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
         }
     }
 }

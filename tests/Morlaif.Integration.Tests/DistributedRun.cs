@@ -93,6 +93,16 @@ public sealed class DistributedRun : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Waits until every message routed to <paramref name="queue"/> so far has been consumed and acknowledged
+    /// (asked of the queue itself): whatever its consumers were going to do with them, right or wrong, is done.
+    /// </summary>
+    public void WaitForDrained(string queue, TimeSpan timeout)
+    {
+        for (var deadline = DateTime.UtcNow + timeout; Servers.QueueDepth(VirtualHost, queue) is var depth && depth != (0, 0); Thread.Sleep(200))
+            if (DateTime.UtcNow > deadline) Assert.Fail($"{queue} still holds {depth.Ready} ready and {depth.Unacknowledged} unacknowledged messages\n{Processes.Logs()}");
+    }
+
     /// <summary>Polls the manifest until the run is Faulted and returns it; fails on time-out.</summary>
     public JsonElement WaitForFault(string runId, TimeSpan timeout) => WaitFor(runId, m => State(m) == "Faulted", timeout);
 

@@ -53,7 +53,7 @@ public sealed class DistributedRunTests : DistributedTest
         Run.WaitFor(runId, s => State(Stage(s, "scalarize")) == "Done" && Stage(s, "scalarize").GetProperty("attempts").GetInt32() == 2, TimeSpan.FromMinutes(2));
         // The replayed scalarize published both arms' RewardReady before it was Done; once the learner's queue
         // is empty with nothing unacknowledged, both were consumed, so any (wrong) downstream work has happened.
-        while (Servers.QueueDepth(Run.VirtualHost, "morlaif-ppo") != (0, 0)) Thread.Sleep(200);
+        Run.WaitForDrained("morlaif-ppo", TimeSpan.FromMinutes(2));
         var replayed = Run.Status(runId);
         Assert.Equal("Completed", replayed.GetProperty("state").GetString());
         Assert.Equal(1, Stage(replayed, "ppo/morlaif/0000").GetProperty("attempts").GetInt32());

@@ -45,7 +45,7 @@ public sealed class DuplicateAndConcurrentRunTests : DistributedTest
         // One PreferenceModelTrained per principle per run was published: the duplicates published nothing.
         // Every message routed to the trainers' queue has been consumed and acknowledged (and an event is
         // published before its message is acknowledged), so the witness queue's count is final.
-        while (Servers.QueueDepth(Run.VirtualHost, "morlaif-train-pm") != (0, 0)) await Task.Delay(200);
+        Run.WaitForDrained("morlaif-train-pm", TimeSpan.FromMinutes(2));
         Assert.Equal((runs.Length * Questions.Length, 0L), Servers.QueueDepth(Run.VirtualHost, trained));
     }
 }

@@ -5,6 +5,13 @@ using Morlaif.Learning.World;
 
 namespace Morlaif.Learning.Tests;
 
+/// <summary>
+/// Tests that change libtorch's process-wide state (its global generator, its default device) run alone,
+/// after the parallel ones.
+/// </summary>
+[CollectionDefinition(nameof(ProcessWideTorchState), DisableParallelization = true)]
+public sealed class ProcessWideTorchState;
+
 /// <summary>Small shared pieces for tests that build models.</summary>
 internal static class Tiny
 {

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using Morlaif.Contracts;
+using Morlaif.Learning.Stages;
 using Morlaif.Storage;
 using Morlaif.Workers.Pipeline;
 using Morlaif.Workers.Supervision;
@@ -46,7 +47,7 @@ public class SupervisionSpecs(CompletedRunFixture run)
         await using var pipeline = new PipelineHarness(WorkerRegistration.All, run.Pipeline.Root);
         await pipeline.StartAsync();
         // The morlaif arm's last chunk was asked for, and the message was lost: no record, nothing queued.
-        var manifest = await CopyAsync(pipeline, key => key == FinalChunk(ScalarizationArms.Morlaif) || key == StageKeys.Evaluate,
+        var manifest = await CopyAsync(pipeline, key => key == FinalChunk(ScalarizationStage.MorlaifArm) || key == StageKeys.Evaluate,
             m => m.State = RunState.Running);
         var supervisor = SupervisorOf(pipeline);
         var still = manifest.LastActivity;
@@ -55,12 +56,12 @@ public class SupervisionSpecs(CompletedRunFixture run)
         Assert.Empty(await supervisor.SuperviseAsync(manifest, still + Settings.Lease - TimeSpan.FromSeconds(1), CancellationToken.None));
         // After a lease without activity, exactly what the run waits on is: the lost chunk (evaluate's inputs are not all there).
         var resent = await supervisor.SuperviseAsync(manifest, still + Settings.Lease + TimeSpan.FromSeconds(1), CancellationToken.None);
-        Assert.Equal([FinalChunk(ScalarizationArms.Morlaif)], resent);
+        Assert.Equal([FinalChunk(ScalarizationStage.MorlaifArm)], resent);
 
         var done = await pipeline.WaitAsync(manifest.RunId);
         Assert.Equal(RunState.Completed, done.State);
-        Assert.Equal(1, done.Stages[FinalChunk(ScalarizationArms.Morlaif)].Resent);
-        Assert.Equal(1, done.Stages[FinalChunk(ScalarizationArms.Morlaif)].Attempts);
+        Assert.Equal(1, done.Stages[FinalChunk(ScalarizationStage.MorlaifArm)].Resent);
+        Assert.Equal(1, done.Stages[FinalChunk(ScalarizationStage.MorlaifArm)].Attempts);
         Assert.Equal(StageState.Done, done.Stages[StageKeys.Evaluate].State);
         // A completed run is left alone, however old.
         Assert.Empty(await supervisor.SuperviseAsync(done, DateTimeOffset.UtcNow + 10 * Settings.Lease, CancellationToken.None));
@@ -76,21 +77,21 @@ public class SupervisionSpecs(CompletedRunFixture run)
         var manifest = await CopyAsync(pipeline, key => key == StageKeys.Evaluate, m =>
         {
             m.State = RunState.Running;
-            var chunk = m.Stages[FinalChunk(ScalarizationArms.Morlaif)];
+            var chunk = m.Stages[FinalChunk(ScalarizationStage.MorlaifArm)];
             chunk.State = StageState.Publishing;
             chunk.Claim = $"{Guid.NewGuid()}/gone";
             chunk.CompletedAt = null;
         });
 
         var resent = await SupervisorOf(pipeline).SuperviseAsync(manifest, manifest.LastActivity + Settings.Lease + TimeSpan.FromSeconds(1), CancellationToken.None);
-        Assert.Equal([FinalChunk(ScalarizationArms.Morlaif)], resent);
+        Assert.Equal([FinalChunk(ScalarizationStage.MorlaifArm)], resent);
 
         var done = await pipeline.WaitAsync(manifest.RunId);
         Assert.Equal(RunState.Completed, done.State);
-        var chunkDone = done.Stages[FinalChunk(ScalarizationArms.Morlaif)];
+        var chunkDone = done.Stages[FinalChunk(ScalarizationStage.MorlaifArm)];
         Assert.Equal(StageState.Done, chunkDone.State);
         Assert.Equal(1, chunkDone.Attempts); // published what was recorded; not trained again
-        Assert.Equal(run.Manifest.Stages[FinalChunk(ScalarizationArms.Morlaif)].Outputs[StageOutputs.Checkpoint], chunkDone.Outputs[StageOutputs.Checkpoint]);
+        Assert.Equal(run.Manifest.Stages[FinalChunk(ScalarizationStage.MorlaifArm)].Outputs[StageOutputs.Checkpoint], chunkDone.Outputs[StageOutputs.Checkpoint]);
     }
 
     [Fact]
@@ -99,13 +100,13 @@ public class SupervisionSpecs(CompletedRunFixture run)
         await using var pipeline = new PipelineHarness(WorkerRegistration.All, run.Pipeline.Root);
         await pipeline.StartAsync();
         // This run's own copy of the morlaif arm's final checkpoint, then the store loses it.
-        var source = run.Manifest.Stages[FinalChunk(ScalarizationArms.Morlaif)].Outputs[StageOutputs.Checkpoint];
+        var source = run.Manifest.Stages[FinalChunk(ScalarizationStage.MorlaifArm)].Outputs[StageOutputs.Checkpoint];
         var runId = NewRunId();
         var copy = await pipeline.Store.PutAsync(runId, "ppo-morlaif", await pipeline.Store.GetAsync(source));
         var manifest = await CopyAsync(pipeline, key => key == StageKeys.Evaluate, m =>
         {
             m.State = RunState.Running;
-            m.Stages[FinalChunk(ScalarizationArms.Morlaif)].Outputs[StageOutputs.Checkpoint] = copy;
+            m.Stages[FinalChunk(ScalarizationStage.MorlaifArm)].Outputs[StageOutputs.Checkpoint] = copy;
         }, runId);
         File.Delete(Path.Combine(pipeline.Root, copy.Container, copy.Name));
 
@@ -113,19 +114,13 @@ public class SupervisionSpecs(CompletedRunFixture run)
         var done = await pipeline.WaitAsync(manifest.RunId);
 
         Assert.True(done.State == RunState.Completed, $"{done.State}: {done.Error}");
-        var chunk = done.Stages[FinalChunk(ScalarizationArms.Morlaif)];
+        var chunk = done.Stages[FinalChunk(ScalarizationStage.MorlaifArm)];
         Assert.Equal(1, chunk.Recomputed);
         Assert.Equal(2, chunk.Attempts);
         // Computed again to the same bytes (every iteration is seeded), so the restored artifact is the lost one.
-        Assert.Equal(copy.Sha256, chunk.Outputs[StageOutputs.Checkpoint].Sha256);
         Assert.Equal(copy, chunk.Outputs[StageOutputs.Checkpoint]);
         Assert.Null(chunk.WaitingFor);
         Assert.Null(done.Stages[StageKeys.Evaluate].WaitingFor);
-        Assert.Equal(1, done.Stages[FinalChunk(ScalarizationArms.Baseline)].Attempts);
+        Assert.Equal(1, done.Stages[FinalChunk(ScalarizationStage.BaselineArm)].Attempts);
     }
-}
-
-internal static class ScalarizationArms
-{
-    public const string Morlaif = Learning.Stages.ScalarizationStage.MorlaifArm, Baseline = Learning.Stages.ScalarizationStage.BaselineArm;
 }

@@ -95,6 +95,9 @@ public static class PipelineDefinition
 
     public static IEnumerable<string> Names => Stages.Select(s => s.Name);
 
+    /// <summary>"--principle applies to --stage label or train-pm only": the stages with one record per question.</summary>
+    public static string PerQuestionNames => string.Join(" or ", Stages.Where(s => s.PerQuestion).Select(s => s.Name));
+
     /// <summary>The stage a manifest key belongs to ("train-pm/helpfulness" → train-pm).</summary>
     public static PipelineStage OfKey(string key) =>
         Stages.FirstOrDefault(s => s.Owns(key)) ?? throw new ArgumentException($"'{key}' is not a stage key of this pipeline");

@@ -9,10 +9,6 @@ using static TorchSharp.torch;
 
 namespace Morlaif.Learning.Tests.Devices;
 
-/// <summary>torch's default device is one setting for the whole process: these tests run alone.</summary>
-[CollectionDefinition(nameof(DefaultDeviceCollection), DisableParallelization = true)]
-public sealed class DefaultDeviceCollection;
-
 /// <summary>
 /// Every tensor the learning code makes must be on the device of the data it meets, or `--device cuda`
 /// fails on its first step (TransformerTrunk's attention mask once made its positions on the CPU). No GPU
@@ -29,7 +25,7 @@ public sealed class DefaultDeviceCollection;
 /// What the trap cannot see: a tensor made explicitly on the CPU (`device: CPU`) where the data may be
 /// elsewhere, and host reads (data&lt;T&gt;()) of device tensors without cpu(); those need a GPU run.
 /// </summary>
-[Collection(nameof(DefaultDeviceCollection))]
+[Collection(nameof(ProcessWideTorchState))]
 public class DeviceTests
 {
     private static readonly Device Meta = new("meta");

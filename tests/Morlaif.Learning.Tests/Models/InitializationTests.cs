@@ -3,11 +3,8 @@ using static TorchSharp.torch;
 
 namespace Morlaif.Learning.Tests.Models;
 
-[CollectionDefinition(nameof(GlobalGenerator), DisableParallelization = true)]
-public sealed class GlobalGenerator;
-
 // Runs alone: it seeds libtorch's process-wide generator, which any module constructed at the same time draws from.
-[Collection(nameof(GlobalGenerator))]
+[Collection(nameof(ProcessWideTorchState))]
 public class InitializationTests
 {
     private static void AssertSameWeights(PolicyModel expected, PolicyModel actual, bool equal = true)
