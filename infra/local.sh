@@ -8,6 +8,9 @@
 #   infra/local.sh status   say whether each server is listening
 #   infra/local.sh env      print the connection strings as `export` lines: eval "$(infra/local.sh env)"
 #   infra/local.sh ctl ...  run rabbitmqctl against the local broker (same node name and environment)
+#   infra/local.sh kill rabbitmq|azurite
+#                           SIGKILL that server (no shutdown: what it had not yet made durable is lost, as
+#                           in a crash), wait for its port to close; `up` starts it again on the same data
 #
 # State lives in the ignored folder .infra/ at the repository root. See infra/README.md.
 set -euo pipefail
@@ -318,6 +321,38 @@ azurite_down() {
   log "azurite: stopped"
 }
 
+# ---------------------------------------------------------------- crashes (fault tests)
+
+# kill_server rabbitmq|azurite: SIGKILL the server this script started and wait for its port to close.
+kill_server() {
+  local pid port
+  case "$1" in
+    rabbitmq)
+      rabbit_env
+      pid=$(rabbit_pid)
+      port=$RABBIT_PORT
+      ;;
+    azurite)
+      pid=$(cat "$AZURITE_PID" 2>/dev/null || true)
+      [[ $pid =~ ^[0-9]+$ ]] && alive "$pid" && grep -qa azurite "/proc/$pid/cmdline" 2>/dev/null || pid=""
+      port=$BLOB_PORT
+      ;;
+    *) die "kill: unknown server '$1' (rabbitmq or azurite)" ;;
+  esac
+  [[ -n $pid ]] || die "kill $1: no running $1 started by this script"
+  log "$1: SIGKILL pid $pid"
+  kill -9 "$pid"
+  local i
+  for ((i = 0; i < 40; i++)); do
+    alive "$pid" || break
+    sleep 0.25
+  done
+  wait_port "$port" closed "$WAIT_S" || die "$1 still listening on 127.0.0.1:$port after SIGKILL"
+  # What a crash leaves: the data folder as it was; the next `up` starts the server on it again.
+  [[ $1 == rabbitmq ]] && rm -f "$RABBITMQ_PID_FILE"
+  return 0
+}
+
 # ---------------------------------------------------------------- commands
 
 print_env() {
@@ -358,13 +393,17 @@ case "${1:-}" in
     ;;
   status) status ;;
   env) print_env ;;
+  kill)
+    mkdir -p "$STATE"
+    kill_server "${2:-}"
+    ;;
   ctl)
     shift
     rabbit_env
     exec rabbitmqctl "$@"
     ;;
   *)
-    echo "usage: $0 up|down|status|env|ctl RABBITMQCTL-ARGS..." >&2
+    echo "usage: $0 up|down|status|env|kill rabbitmq|azurite|ctl RABBITMQCTL-ARGS..." >&2
     exit 2
     ;;
 esac

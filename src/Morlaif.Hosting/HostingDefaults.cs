@@ -74,12 +74,19 @@ public static class HostingDefaults
     }
 
     /// <summary>
-    /// The broker as the workers and `morlaif start` declare it: durable classic queues, publisher confirms on
-    /// (MassTransit's default). Quorum queues are not used yet: a command sent to a "queue:" address makes
-    /// MassTransit redeclare that queue as a classic one, which the broker refuses for a quorum queue.
+    /// The broker as the workers and `morlaif start` declare it: every stage queue (and its _error queue) a
+    /// quorum queue, a replicated Raft log written to disk before a publish is confirmed, RabbitMQ's queue
+    /// type for data safety (a classic queue may lose confirmed messages when its node is killed); publisher
+    /// confirms on (MassTransit's default). Commands are sent to each queue's exchange
+    /// (<see cref="Morlaif.Workers.Endpoints.Queue"/>), never to a "queue:" address, whose send topology
+    /// would declare the queue again without its type, which the broker refuses.
     /// </summary>
     private static void UsingMorlaifRabbitMq(this IBusRegistrationConfigurator bus, IConfiguration configuration, bool deployTopologyOnly)
     {
+        bus.AddConfigureEndpointsCallback((_, endpoint) =>
+        {
+            if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit) rabbit.SetQuorumQueue();
+        });
         bus.UsingRabbitMq((ctx, cfg) =>
         {
             cfg.Host(new Uri(Required(configuration, "rabbitmq")));

@@ -15,7 +15,13 @@ public static class Endpoints
     public const string Evaluate = "morlaif-evaluate";
     public const string RunFaults = "morlaif-run-faults";
 
-    public static Uri Queue(string name) => new($"queue:{name}");
+    /// <summary>
+    /// Where a command for a stage queue is sent: the exchange MassTransit binds to that queue. Not a
+    /// "queue:" address: sending there declares the queue again, as a classic queue, and the broker refuses
+    /// that for the quorum queue the workers declared. The exchange always has its queue bound: the workers,
+    /// `morlaif start` and `morlaif replay` all declare the whole topology before anything is sent.
+    /// </summary>
+    public static Uri Queue(string name) => new($"exchange:{name}");
 
     /// <summary>
     /// Retry lives here and nowhere else: retries spread over about a minute for transient faults (a

@@ -20,6 +20,10 @@ public sealed class DistributedRunTests : DistributedTest
         var status = Run.WaitForCompletion(runId, TimeSpan.FromMinutes(6));
 
         AssertCompleteAndIntact(runId, status);
+        // Every queue the pipeline declared, its _error queues included, is a quorum queue.
+        var pipelineQueues = Servers.QueueTypes(Run.VirtualHost).Where(q => q.Key.StartsWith("morlaif-", StringComparison.Ordinal)).ToList();
+        Assert.Contains(pipelineQueues, q => q.Key == "morlaif-train-pm");
+        Assert.All(pipelineQueues, q => Assert.True(q.Value == "quorum", $"{q.Key} is a {q.Value} queue"));
         foreach (var q in Questions)
         {
             // Each principle's PM was trained exactly once: one attempt in the manifest, one blob in storage.

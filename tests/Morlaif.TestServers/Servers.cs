@@ -76,15 +76,27 @@ public static class Servers
         Ctl("start_app");
     }
 
-    private static string Ctl(params string[] command)
+    /// <summary>
+    /// SIGKILLs the server (infra/local.sh kill: "rabbitmq" or "azurite"), as a crash would: what it had not
+    /// made durable is gone. <see cref="StartServers"/> brings it back on the same data.
+    /// </summary>
+    public static void Kill(string server) => LocalSh("kill", server);
+
+    /// <summary>infra/local.sh up: starts whichever server is not listening, on its data folder as it was left.</summary>
+    public static void StartServers() => LocalSh("up");
+
+    private static string Ctl(params string[] command) => LocalSh(["ctl", .. command]);
+
+    private static string LocalSh(params string[] command)
     {
         var psi = new System.Diagnostics.ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { Path.Combine(Processes.RepoRoot, "infra", "local.sh"), "ctl" }.Concat(command)) psi.ArgumentList.Add(a);
+        psi.ArgumentList.Add(Path.Combine(Processes.RepoRoot, "infra", "local.sh"));
+        foreach (var a in command) psi.ArgumentList.Add(a);
         using var p = System.Diagnostics.Process.Start(psi)!;
         var output = p.StandardOutput.ReadToEndAsync();
         var error = p.StandardError.ReadToEnd();
         p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"rabbitmqctl {string.Join(' ', command)} failed ({p.ExitCode}): {error}{output.Result}");
+        if (p.ExitCode != 0) throw new InvalidOperationException($"infra/local.sh {string.Join(' ', command)} failed ({p.ExitCode}): {error}{output.Result}");
         return output.Result;
     }
 
@@ -100,6 +112,11 @@ public static class Servers
                 return (long.Parse(ready, System.Globalization.CultureInfo.InvariantCulture), long.Parse(unacked, System.Globalization.CultureInfo.InvariantCulture));
         throw new InvalidOperationException($"no queue '{queue}' in virtual host {vhost}");
     }
+
+    /// <summary>Every queue of a virtual host and its type (classic, quorum, stream), from rabbitmqctl.</summary>
+    public static Dictionary<string, string> QueueTypes(string vhost) =>
+        Ctl("list_queues", "-q", "--no-table-headers", "-p", vhost, "name", "type").Split('\n')
+            .Select(line => line.Split('\t', StringSplitOptions.TrimEntries)).Where(f => f.Length == 2).ToDictionary(f => f[0], f => f[1]);
 
     /// <summary>
     /// A queue that receives a copy of every <paramref name="messageType"/> event published in the virtual
