@@ -116,13 +116,16 @@ public sealed class StageGate(IManifestStore manifests, RunArtifacts artifacts, 
         }
 
         await publish(outputs);
+        var plan = RunPlan.Of(manifest, (await artifacts.ContextAsync(manifest, cancel)).Config.Ppo);
         var waiting = new List<string>();
+        var settled = new List<string>();
         await manifests.UpdateAsync(runId, m =>
         {
             var s = m.Stage(stage);
             s.State = StageState.Done;
             s.CompletedAt = DateTimeOffset.UtcNow;
             whenDone?.Invoke(m); // in the same write, so no reader sees one without the other
+            settled = PipelineDefinition.Settle(m, plan, DateTimeOffset.UtcNow);
             waiting.Clear();
             foreach (var (key, w) in m.Stages.Where(kv => kv.Value.WaitingFor == stage))
             {
@@ -131,6 +134,9 @@ public sealed class StageGate(IManifestStore manifests, RunArtifacts artifacts, 
             }
             return true;
         }, cancel);
+        if (settled.Count > 0)
+            log.LogWarning("run {RunId}: {Settled} still Publishing though what reads them is produced (the manifest went back to an earlier state?): marked Done",
+                runId, string.Join(", ", settled));
         // Records that found an output of this stage missing: their inputs are back, ask for them again
         // (their own triggers may come from another stage, which has nothing new to announce).
         foreach (var key in waiting)

@@ -113,6 +113,9 @@ public static class Servers
         throw new InvalidOperationException($"no queue '{queue}' in virtual host {vhost}");
     }
 
+    /// <summary>Deletes every ready message of a queue (rabbitmqctl purge_queue), as an operator might by mistake.</summary>
+    public static void Purge(string vhost, string queue) => Ctl("purge_queue", "-p", vhost, queue);
+
     /// <summary>Every queue of a virtual host and its type (classic, quorum, stream), from rabbitmqctl.</summary>
     public static Dictionary<string, string> QueueTypes(string vhost) =>
         Ctl("list_queues", "-q", "--no-table-headers", "-p", vhost, "name", "type").Split('\n')

@@ -61,4 +61,34 @@ public class PipelineDefinitionTests
         Assert.False(faulted.Stages.ContainsKey("label")); // the old map marked a record no replay would reset
         Assert.Equal(["label/conciseness"], RunReplay.Keys(faulted, Plan, PipelineDefinition.Label, "conciseness"));
     }
+
+    [Fact]
+    public void A_record_left_Publishing_is_settled_once_everything_that_reads_it_is_produced_and_not_before()
+    {
+        // As a manifest that went back to an earlier state leaves it: a PM's Done write lost, its event delivered.
+        var manifest = new RunManifest
+        {
+            RunId = "run-1", Questions = [.. Plan.Questions],
+            Config = new Contracts.ArtifactReference { Container = "morlaif", Name = "runs/run-1/config/x", Sha256 = "x", Length = 1 },
+        };
+        foreach (var (_, key) in Plan.Records.Take(7)) manifest.Stage(key).State = StageState.Done; // sft, labels, PMs
+        manifest.Stage(StageKeys.TrainPm("conciseness")).State = StageState.Publishing;
+        manifest.Stage(StageKeys.TrainPm("conciseness")).Claim = "gone/1";
+        var now = DateTimeOffset.UtcNow;
+
+        // The scalarizer has not produced yet: the PM's event may still be what it waits for.
+        Assert.Empty(PipelineDefinition.Settle(manifest, Plan, now));
+        Assert.Equal(StageState.Publishing, manifest.Stages[StageKeys.TrainPm("conciseness")].State);
+
+        // The scalarizer read the PM's outputs, but the evaluator reads them too and has not yet.
+        manifest.Stage(StageKeys.Scalarize).State = StageState.Publishing;
+        Assert.Empty(PipelineDefinition.Settle(manifest, Plan, now));
+
+        manifest.Stage(StageKeys.Evaluate).State = StageState.Done;
+        Assert.Equal([StageKeys.TrainPm("conciseness")], PipelineDefinition.Settle(manifest, Plan, now));
+        var settled = manifest.Stages[StageKeys.TrainPm("conciseness")];
+        Assert.Equal((StageState.Done, null, now), (settled.State, settled.Claim, settled.CompletedAt));
+        // The scalarizer's own record is read by PPO chunks that are not produced: left to its holder.
+        Assert.Empty(PipelineDefinition.Settle(manifest, Plan, now));
+    }
 }

@@ -122,6 +122,29 @@ public static class PipelineDefinition
     public static List<string> Missing(Storage.RunManifest manifest, RunPlan plan, string key) =>
         OfKey(key).Inputs(plan, key).Where(k => manifest.Stages.GetValueOrDefault(k)?.Produced != true).ToList();
 
+    /// <summary>
+    /// Marks Done every record still Publishing whose announcement nothing waits for any more: every record
+    /// that reads its outputs is produced, so its event was delivered or is no longer needed. A manifest that
+    /// went back to an earlier state (a storage service that lost its last acknowledged writes) leaves such
+    /// records behind while the run moves on; the fan-ins only ask that inputs be produced. Returns their keys.
+    /// </summary>
+    public static List<string> Settle(Storage.RunManifest manifest, RunPlan plan, DateTimeOffset now)
+    {
+        var readers = plan.Records.SelectMany(r => r.Stage.Inputs(plan, r.Key).Select(input => (Input: input, Reader: r.Key)))
+            .ToLookup(d => d.Input, d => d.Reader);
+        var settled = new List<string>();
+        foreach (var (_, key) in plan.Records)
+        {
+            if (manifest.Stages.GetValueOrDefault(key) is not { State: Storage.StageState.Publishing } record || !readers[key].Any()) continue;
+            if (!readers[key].All(r => manifest.Stages.GetValueOrDefault(r)?.Produced == true)) continue;
+            record.State = Storage.StageState.Done;
+            record.CompletedAt ??= now;
+            record.Claim = null;
+            settled.Add(key);
+        }
+        return settled;
+    }
+
     private static string Segment(string key, int index) => key.Split('/')[index];
 
     private static (string Arm, int Start) Chunk(string key) => (Segment(key, 1), int.Parse(Segment(key, 2), CultureInfo.InvariantCulture));
