@@ -11,6 +11,9 @@ public static class WorkerHost
     /// servers' connection strings, is found whatever the working directory (`dotnet run --project
     /// services/X` from the repository root runs in the root).
     /// </summary>
-    public static HostApplicationBuilder CreateBuilder(string[] args) =>
-        Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
+    public static HostApplicationBuilder CreateBuilder(string[] args)
+    {
+        Workers.WorkerMemory.LimitAllocatorArenas();
+        return Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
+    }
 }

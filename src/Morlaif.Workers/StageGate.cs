@@ -145,6 +145,7 @@ public sealed class StageGate(IManifestStore manifests, RunArtifacts artifacts, 
             var endpoint = await context.GetSendEndpoint(Endpoints.Queue(queue));
             await endpoint.Send(command, command.GetType(), cancel);
         }
+        log.LogInformation("run {RunId}: {Stage} done; worker memory {Memory}", runId, stage, WorkerMemory.Release());
         return GateResult.Done;
     }
 

@@ -13,6 +13,9 @@ public sealed record PpoIterationStats(int Iteration, double MeanScore, double M
 /// response, add the per-token KL penalty -β (log π - log π_ref), estimate advantages with GAE, and take
 /// clipped policy and value steps. One call of <see cref="Step"/> is one bounded chunk of work, and the
 /// learner checkpoints between chunks, so a restarted learner continues exactly where it stopped.
+/// The learner owns both models it is given: disposing it frees them and the optimizer's state (native
+/// memory a long-lived worker would otherwise keep until a garbage collection), except a policy taken out
+/// with <see cref="TakePolicy"/>.
 /// </summary>
 public sealed class PpoLearner : IDisposable
 {
@@ -201,5 +204,19 @@ public sealed class PpoLearner : IDisposable
         RewardMoments.Restore(state.RewardMean, state.RewardVariance, state.RewardCount);
     }
 
-    public void Dispose() => _optimizer.Dispose();
+    private bool _policyTaken;
+
+    /// <summary>The trained policy, for the caller to keep (and dispose): the learner no longer frees it.</summary>
+    public PolicyModel TakePolicy()
+    {
+        _policyTaken = true;
+        return _policy;
+    }
+
+    public void Dispose()
+    {
+        _optimizer.Dispose();
+        _reference.Dispose();
+        if (!_policyTaken) _policy.Dispose();
+    }
 }

@@ -60,7 +60,7 @@ public sealed class MorlaifRun(RunConfig config, Device device, Action<string>? 
                     stats.Add(PpoStage.Iterate(ctx, learner));
                 }
                 _log($"PPO {arm}: score {stats.FirstOrDefault()?.MeanScore:F3} -> {stats.LastOrDefault()?.MeanScore:F3}, KL {stats.LastOrDefault()?.MeanKl:F3}");
-                return (learner.Policy, (IReadOnlyList<PpoIterationStats>)stats);
+                return (learner.TakePolicy(), (IReadOnlyList<PpoIterationStats>)stats);
             });
         }
 

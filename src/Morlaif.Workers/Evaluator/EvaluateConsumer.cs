@@ -55,6 +55,7 @@ public sealed class EvaluateConsumer(RunArtifacts artifacts, StageGate gate, ILo
                 ppo[arm] = PpoStage.StatsFromJson(await artifacts.BytesAsync(outputs[StageOutputs.Stats], cancel));
             }
             var evaluation = EvaluationStage.Evaluate(ctx, sft, policies[ScalarizationStage.MorlaifArm], policies[ScalarizationStage.BaselineArm]);
+            foreach (var policy in policies.Values) policy.Dispose(); // loaded for this evaluation only
             var evaluateSeconds = clock.Elapsed.TotalSeconds;
 
             var pairs = await artifacts.PairsAsync(manifest, cancel);

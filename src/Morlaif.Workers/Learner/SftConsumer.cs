@@ -24,6 +24,7 @@ public sealed class SftConsumer(RunArtifacts artifacts, StageGate gate, ILogger<
             var ctx = await artifacts.ContextAsync(manifest, cancel);
             var clock = Stopwatch.StartNew();
             var (policy, loss, demos) = SftStage.Train(ctx);
+            using var trained = policy; // stored below; the worker keeps no copy
             var sftSeconds = clock.Elapsed.TotalSeconds;
             log.LogInformation("run {RunId}: SFT on {Demos} demonstrations, final loss {Loss:F3}", runId, demos, loss);
             clock.Restart();

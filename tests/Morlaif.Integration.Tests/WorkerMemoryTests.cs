@@ -1,0 +1,66 @@
+using System.Globalization;
+using Xunit.Abstractions;
+using static Morlaif.Integration.Tests.DistributedRun;
+
+namespace Morlaif.Integration.Tests;
+
+/// <summary>
+/// Long-lived workers: run after run through the same processes, each worker's memory stays where the first
+/// run left it, because a worker keeps the models of the runs it is working on, within a bound, not of every
+/// run it has seen.
+/// </summary>
+[Trait("Category", "Integration")]
+public sealed class WorkerMemoryTests(ITestOutputHelper output) : DistributedTest
+{
+    private const int Runs = 10;
+
+    /// <summary>A smaller run than the other tests' (the memory a run leaves behind does not need a long one); a new seed each time, so no artifact repeats.</summary>
+    private static string Config(int seed) => $$"""
+        {
+          "seed": {{seed}},
+          "principles": ["helpfulness", "conciseness", "ethicality"],
+          "model": { "dModel": 32, "layers": 1, "heads": 2 },
+          "sft": { "demonstrations": 300, "epochs": 1, "batchSize": 64 },
+          "pairs": { "train": 40, "test": 20 },
+          "preferenceModel": { "epochs": 2 },
+          "ppo": { "iterations": 3, "iterationsPerChunk": 3, "rolloutsPerIteration": 32, "maxNewTokens": 16 },
+          "evaluation": { "prompts": 16 }
+        }
+        """;
+
+    /// <summary>Resident set size of a process, in MB (VmRSS in /proc).</summary>
+    private static double RssMb(int pid) =>
+        File.ReadLines($"/proc/{pid}/status").Where(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
+            .Select(l => double.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024).Single();
+
+    [Fact]
+    public void Ten_runs_through_the_same_worker_processes_leave_each_worker_within_15_percent_of_its_memory_after_the_first()
+    {
+        // One worker of each kind, so that every run puts the same work through each process (two PM
+        // trainers would share the PMs differently from run to run).
+        foreach (var (service, name) in TinyDistributedRun.Workers.DistinctBy(w => w.Service)) Run.StartWorker(service, name);
+        var workers = Run.Processes.Workers;
+        var rss = workers.ToDictionary(w => w.Name, _ => new List<double>());
+        var config = Path.Combine(Path.GetTempPath(), $"{Run.VirtualHost}-memory.json");
+        try
+        {
+            for (var i = 1; i <= Runs; i++)
+            {
+                File.WriteAllText(config, Config(seed: 100 + i));
+                var runId = Run.Processes.StartRun(config);
+                AssertCompleteAndIntact(runId, Run.WaitForCompletion(runId, TimeSpan.FromMinutes(5)));
+                foreach (var (name, process) in workers) rss[name].Add(RssMb(process.Id));
+            }
+        }
+        finally
+        {
+            File.Delete(config);
+        }
+
+        output.WriteLine($"RSS (MB) after each of {Runs} runs, per worker:");
+        foreach (var (name, mb) in rss)
+            output.WriteLine($"  {name,-22} {string.Join(" ", mb.Select(m => m.ToString("F0", CultureInfo.InvariantCulture)))}  ({(mb[^1] / mb[0] - 1) * 100:+0;-0}%)");
+        foreach (var (name, mb) in rss)
+            Assert.True(mb[^1] <= mb[0] * 1.15, $"{name}: {mb[0]:F0} MB after the first run, {mb[^1]:F0} MB after the tenth (+{(mb[^1] / mb[0] - 1) * 100:F0}%)");
+    }
+}
