@@ -13,6 +13,10 @@ eval "$(bash infra/local.sh env)"
 # dclint checks docker-compose.yml against the compose schema (no Docker engine here); pinned.
 [[ -x .infra/node/node_modules/.bin/dclint ]] || npm install --prefix .infra/node dclint@3.1.0 --no-audit --no-fund >/dev/null
 
+# The model tests compare against an independent reference: Debian's PyTorch running our own
+# reference code (tests/reference).
+bash tests/reference/install.sh
+
 dotnet build Morlaif.Pipeline.sln -c Release -v q -nologo
 status=0
 # --blame: if a test host crashes, its report names the test that was running.
