@@ -40,7 +40,7 @@ public static class CliServers
         using var cts = new CancellationTokenSource(StepTimeout);
         try
         {
-            await host.StopAsync(cts.Token);
+            await host.StopAsync(cts.Token).WaitAsync(cts.Token);
         }
         catch (OperationCanceledException)
         {
@@ -83,7 +83,9 @@ public static class CliServers
         using var cts = new CancellationTokenSource(StepTimeout);
         try
         {
-            await step(cts.Token);
+            // WaitAsync: the deadline holds even for a step that does not watch its token (a test saw a start
+            // hang past 2 minutes with nothing written).
+            await step(cts.Token).WaitAsync(cts.Token);
         }
         catch (Exception e) when (e is OperationCanceledException && cts.IsCancellationRequested || IsConnectionFailure(e))
         {
