@@ -12,7 +12,7 @@ Written from the algorithm as OpenAI's GPT-2 encoder and Hugging Face's BPE mode
 Commands (JSON on stdout):
   train-bytelevel CORPUS N OUT   learn N byte-level merges, write OUT/vocab.json and OUT/merges.txt
   train-sentencepiece CORPUS N OUT   the same for the SentencePiece-style layout
-  encode SPEC.json               encode SPEC["texts"] (kind, vocab, merges, pattern, specials: {content: id},
+  encode SPEC.json               encode SPEC["texts"] (kind, vocab, merges, extra_vocab, pattern, specials: {content: id},
                                  ignore_merges, nfc); prints a list of id lists
 """
 import json
@@ -105,6 +105,8 @@ def encode_sentencepiece(text, vocab, ranks, specials):
         if special:
             ids.append(vocab[piece])
             continue
+        if not piece:  # the Prepend normalizer leaves an empty text empty
+            continue
         normalized = SPACE + piece.replace(" ", SPACE)
         symbols = []
         for ch in normalized:
@@ -163,7 +165,8 @@ def train_bytelevel(corpus, n, out):
 
 
 def train_sentencepiece(corpus, n, out):
-    text = corpus.replace(" ", SPACE)
+    # Line breaks stay out of the vocabulary (a merge must fit on a line of merges.txt): they fall back to <0x0A>.
+    text = corpus.replace("\n", " ").replace(" ", SPACE)
     words = regex.findall(SPACE + r"?[^" + SPACE + "]+|" + SPACE, SPACE + text)
     # Rare characters (CJK, emoji) stay out of the vocabulary so that they exercise byte fallback.
     chars = sorted({c for c in text + SPACE if ord(c) < 0x3000})
@@ -191,6 +194,7 @@ def main():
     lines = open(spec["merges"], encoding="utf-8").read().split("\n")
     pairs = [tuple(l.split(" ")) for l in lines if l and not l.startswith("#version")]
     ranks = {p: r for r, p in enumerate(pairs)}
+    vocab.update(spec.get("extra_vocab", {}))  # tokens no merge leads to (what ignore_merges is for)
     specials = spec.get("specials", {})  # added tokens: content -> id
     for s, i in specials.items():
         vocab.setdefault(s, i)

@@ -128,7 +128,7 @@ internal static class Gpt2Converter
         if (TokenizerFiles.ReadObject(folder, AddedTokensFile) is { } file)
         {
             foreach (var entry in file.EnumerateObject())
-                added.Add((entry.Name, entry.Value.TryGetInt32(out var id) && id >= 0 ? id : throw TokenizerFiles.Error(folder, AddedTokensFile, $"'{entry.Name}' must map to a non-negative id")));
+                added.Add((entry.Name, entry.Value.TryGetId(out var id) ? id : throw TokenizerFiles.Error(folder, AddedTokensFile, $"'{entry.Name}' must map to a non-negative id")));
         }
         foreach (var (content, id) in added)
             vocabulary.Add(content, id);

@@ -67,7 +67,7 @@ internal sealed record PostProcessorTemplate(int[] Prefix, int[] Suffix)
             if (specials?.Get(name)?.Get("ids") is not { ValueKind: JsonValueKind.Array } ids)
                 throw fail($"post_processor.special_tokens['{name}'].ids is missing");
             foreach (var id in ids.EnumerateArray())
-                (seenSequence ? suffix : prefix).Add(id.TryGetInt32(out var v) ? v : throw fail($"post_processor.special_tokens['{name}'].ids must be integers"));
+                (seenSequence ? suffix : prefix).Add(id.TryGetId(out var v) ? v : throw fail($"post_processor.special_tokens['{name}'].ids must be integers"));
         }
         if (!seenSequence)
             throw fail("post_processor.single has no $A sequence");
@@ -75,7 +75,7 @@ internal sealed record PostProcessorTemplate(int[] Prefix, int[] Suffix)
     }
 
     private static int PairId(JsonElement p, string field, Func<string, Exception> fail) =>
-        p.Get(field) is { ValueKind: JsonValueKind.Array } pair && pair.GetArrayLength() == 2 && pair[1].TryGetInt32(out var id)
+        p.Get(field) is { ValueKind: JsonValueKind.Array } pair && pair.GetArrayLength() == 2 && pair[1].TryGetId(out var id)
             ? id
             : throw fail($"post_processor.{field} must be [token, id]");
 }

@@ -66,9 +66,9 @@ internal sealed record SpecialTokens(int? BosId, int? EosId, int? PadId, int? Un
     {
         if (config.Get(field) is not { } value)
             return [];
-        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var id) && id >= 0)
+        if (value.TryGetId(out var id))
             return [id];
-        if (value.ValueKind == JsonValueKind.Array && value.EnumerateArray().All(v => v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var i) && i >= 0))
+        if (value.ValueKind == JsonValueKind.Array && value.EnumerateArray().All(v => v.TryGetId(out _)))
             return [.. value.EnumerateArray().Select(v => v.GetInt32())];
         throw TokenizerFiles.Error(folder, ModelConfig, $"{field} must be a non-negative integer, a list of them, or null");
     }

@@ -53,6 +53,13 @@ internal static class TokenizerFiles
             ? value
             : null;
 
+    /// <summary>A token id: a non-negative integer (TryGetInt32 alone throws on a string).</summary>
+    public static bool TryGetId(this JsonElement value, out int id)
+    {
+        id = 0;
+        return value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out id) && id >= 0;
+    }
+
     private static string FirstLine(string message)
     {
         var cut = message.IndexOfAny(['\r', '\n']);

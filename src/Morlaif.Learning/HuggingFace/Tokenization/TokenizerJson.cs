@@ -24,7 +24,7 @@ internal static class TokenizerJson
             var i = 0;
             foreach (var token in added.EnumerateArray())
             {
-                if (token.Get("content") is not { ValueKind: JsonValueKind.String } content || token.Get("id") is not { } id || !id.TryGetInt32(out var value) || value < 0)
+                if (token.Get("content") is not { ValueKind: JsonValueKind.String } content || token.Get("id") is not { } id || !id.TryGetId(out var value))
                     throw Fail($"added_tokens[{i}] must have a content string and a non-negative id");
                 vocabulary.Add(content.GetString()!, value);
                 i++;

@@ -33,7 +33,7 @@ internal sealed class Vocabulary
         if (vocab.ValueKind == JsonValueKind.Object)
         {
             foreach (var entry in vocab.EnumerateObject())
-                result.Add(entry.Name, entry.Value.TryGetInt32(out var id) && id >= 0 ? id : throw fail($"vocab['{entry.Name}'] must be a non-negative integer id"));
+                result.Add(entry.Name, entry.Value.TryGetId(out var id) ? id : throw fail($"vocab['{entry.Name}'] must be a non-negative integer id"));
         }
         else if (vocab.ValueKind == JsonValueKind.Array)
         {

@@ -1,0 +1,106 @@
+using System.Text;
+using Morlaif.Learning.HuggingFace.Tokenization;
+using NativeTokenizer = Tokenizers.DotNet.Tokenizer;
+
+namespace Morlaif.Learning.Tests.HuggingFace.Tokenization;
+
+/// <summary>Each layout encodes as the independent reference BPE does, and decodes back to the text.</summary>
+public class EncodingTests
+{
+    public static readonly string[] Texts =
+    [
+        "Hello world! It's the café's über-test: 123 4567 89.",
+        "We'll see; they're sure I'd've DONE it, THEY'RE and YOU'LL too.",
+        "中文测试 and emoji 🙂🚀👩‍👩‍👧 here, 🙂 again",
+        "  leading spaces,\ttabs\nnewlines\r\n\n  and trailing   ",
+        "Zürich 2024 — naïve façade ½ ∑ Straße Ångström 3.14159",
+        "the the the quick brown fox, the brownfox",
+        "x",
+        "",
+    ];
+
+    public static TheoryData<string> Kinds => [.. TokenizerFolder.Kinds];
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Encodes_as_the_reference_bpe(string kind)
+    {
+        var folder = TokenizerFolder.Create(kind);
+        using var tokenizer = PreTrainedTokenizer.FromPretrained(folder.Dir);
+        // Decomposed accents too (Qwen2's NFC normalizer composes them; the others keep the combining marks).
+        string[] texts = [.. Texts, "cafe\u0301 u\u0308ber Zu\u0308rich"];
+        var expected = folder.ReferenceIds(texts);
+        for (var i = 0; i < texts.Length; i++)
+            Assert.True(expected[i].SequenceEqual(tokenizer.Encode(texts[i], addSpecialTokens: false)),
+                $"{kind}: '{texts[i]}'\nreference {string.Join(',', expected[i])}\nours      {string.Join(',', tokenizer.Encode(texts[i], addSpecialTokens: false))}");
+        // The learned merges are used, not just bytes: a text is shorter in tokens than in UTF-8 bytes.
+        Assert.True(tokenizer.Encode(Texts[0], false).Length < Encoding.UTF8.GetByteCount(Texts[0]) / 2);
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Decoding_an_encoding_gives_the_text_back(string kind)
+    {
+        using var tokenizer = PreTrainedTokenizer.FromPretrained(TokenizerFolder.Create(kind).Dir);
+        foreach (var text in Texts)
+        {
+            Assert.Equal(text, tokenizer.Decode(tokenizer.Encode(text, addSpecialTokens: false)));
+            // Special tokens (BOS) are left out of the text.
+            Assert.Equal(text, tokenizer.Decode(tokenizer.Encode(text)));
+        }
+    }
+
+    [Fact]
+    public void Vocab_and_merges_encode_as_the_same_vocabulary_in_tokenizer_json()
+    {
+        using var json = PreTrainedTokenizer.FromPretrained(TokenizerFolder.Create("gpt2-json").Dir);
+        using var old = PreTrainedTokenizer.FromPretrained(TokenizerFolder.Create("gpt2-vocab-merges").Dir);
+        Assert.Equal("tokenizer.json", json.Source);
+        Assert.Equal("vocab.json + merges.txt", old.Source);
+        foreach (var text in Texts)
+            Assert.Equal(json.Encode(text), old.Encode(text));
+    }
+
+    [Theory]
+    [InlineData("gpt2-json", "<|endoftext|>")]
+    [InlineData("gpt2-vocab-merges", "<|endoftext|>")]
+    [InlineData("llama3", "<|eot_id|>")]
+    [InlineData("qwen2", "<|im_end|>")]
+    public void Special_tokens_in_the_text_are_one_token_each(string kind, string special)
+    {
+        var folder = TokenizerFolder.Create(kind);
+        using var tokenizer = PreTrainedTokenizer.FromPretrained(folder.Dir);
+        var text = $"Hello{special} world{special}{special}it's";
+        var ids = tokenizer.Encode(text, addSpecialTokens: false);
+        Assert.Equal(folder.ReferenceIds([text])[0], ids);
+        Assert.Equal(3, ids.Count(id => id == folder.Specials[special]));
+        Assert.Equal(folder.Specials[special], tokenizer.TokenToId(special));
+        Assert.Equal(special, tokenizer.IdToToken(folder.Specials[special]));
+    }
+
+    [Fact]
+    public void Qwen2_normalizes_to_nfc_first()
+    {
+        using var tokenizer = PreTrainedTokenizer.FromPretrained(TokenizerFolder.Create("qwen2").Dir);
+        var composed = "caf\u00e9 \u00fcber";
+        Assert.Equal(tokenizer.Encode(composed), tokenizer.Encode(composed.Normalize(NormalizationForm.FormD)));
+    }
+
+    /// <summary>
+    /// What this project adds around a text (read from the post-processor and tokenizer_config.json) is what Hugging
+    /// Face's own library adds when it applies the original file's post-processor.
+    /// </summary>
+    [Theory]
+    [InlineData("gpt2-json")]
+    [InlineData("llama3")]
+    [InlineData("qwen2")]
+    [InlineData("sentencepiece")]
+    public void Special_tokens_added_are_those_the_native_post_processor_adds(string kind)
+    {
+        var folder = TokenizerFolder.Create(kind);
+        using var tokenizer = PreTrainedTokenizer.FromPretrained(folder.Dir);
+        using var native = new NativeTokenizer(folder.TokenizerJsonPath);
+        foreach (var text in Texts)
+            Assert.Equal(native.Encode(text).Select(id => (int)id), tokenizer.Encode(text));
+    }
+}
