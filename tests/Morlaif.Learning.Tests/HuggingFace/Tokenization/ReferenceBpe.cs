@@ -27,7 +27,7 @@ internal static class ReferenceBpe
 
     private static string Train()
     {
-        var root = Directory.CreateTempSubdirectory("morlaif-bpe-ref-").FullName;
+        var root = TokenizerFolder.TempDir("morlaif-bpe-ref-");
         var corpus = Path.Combine(root, "corpus.txt");
         File.WriteAllText(corpus, Corpus);
         foreach (var kind in new[] { "bytelevel", "sentencepiece" })

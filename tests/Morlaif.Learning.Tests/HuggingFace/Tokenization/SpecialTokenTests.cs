@@ -15,7 +15,8 @@ public class SpecialTokenTests
     [InlineData("sentencepiece", true)]
     public void Bos_is_prepended_exactly_when_the_files_say_so(string kind, bool addsBos)
     {
-        using var tokenizer = PreTrainedTokenizer.FromPretrained(TokenizerFolder.Create(kind).Dir);
+        using var tokenizerFolder = TokenizerFolder.Create(kind);
+        using var tokenizer = PreTrainedTokenizer.FromPretrained(tokenizerFolder.Dir);
         var bare = tokenizer.Encode(Text, addSpecialTokens: false);
         int[] expected = addsBos ? [tokenizer.BosId!.Value, .. bare] : bare;
         Assert.Equal(expected, tokenizer.Encode(Text));
@@ -26,7 +27,7 @@ public class SpecialTokenTests
     [Fact]
     public void Add_bos_token_false_in_tokenizer_config_removes_the_templates_bos()
     {
-        var folder = TokenizerFolder.Create("llama3");
+        using var folder = TokenizerFolder.Create("llama3");
         Patch(folder, "tokenizer_config.json", """{"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>", "add_bos_token": false}""");
         using var tokenizer = PreTrainedTokenizer.FromPretrained(folder.Dir);
         Assert.False(tokenizer.AddsBos);
@@ -36,7 +37,7 @@ public class SpecialTokenTests
     [Fact]
     public void Add_bos_token_true_prepends_bos_to_a_vocab_and_merges_tokenizer()
     {
-        var folder = TokenizerFolder.Create("gpt2-vocab-merges");
+        using var folder = TokenizerFolder.Create("gpt2-vocab-merges");
         Patch(folder, "tokenizer_config.json", """{"add_bos_token": true}""");
         using var tokenizer = PreTrainedTokenizer.FromPretrained(folder.Dir);
         Assert.Equal([folder.Specials["<|endoftext|>"], .. tokenizer.Encode(Text, false)], tokenizer.Encode(Text));
@@ -45,7 +46,7 @@ public class SpecialTokenTests
     [Fact]
     public void Add_eos_token_true_appends_eos()
     {
-        var folder = TokenizerFolder.Create("sentencepiece");
+        using var folder = TokenizerFolder.Create("sentencepiece");
         Patch(folder, "tokenizer_config.json", """{"bos_token": "<s>", "eos_token": "</s>", "add_bos_token": true, "add_eos_token": true}""");
         using var tokenizer = PreTrainedTokenizer.FromPretrained(folder.Dir);
         Assert.Equal([folder.Specials["<s>"], .. tokenizer.Encode(Text, false), folder.Specials["</s>"]], tokenizer.Encode(Text));
@@ -54,7 +55,7 @@ public class SpecialTokenTests
     [Fact]
     public void Llama3_ids_come_from_tokenizer_config_with_every_config_eos_as_a_stop()
     {
-        var folder = TokenizerFolder.Create("llama3");
+        using var folder = TokenizerFolder.Create("llama3");
         using var tokenizer = PreTrainedTokenizer.FromPretrained(folder.Dir);
         Assert.Equal(folder.Specials["<|begin_of_text|>"], tokenizer.BosId);
         // eos_token is an AddedToken object there.
@@ -66,7 +67,7 @@ public class SpecialTokenTests
     [Fact]
     public void Qwen2_without_a_bos_token_takes_configs_bos_id_and_its_own_pad()
     {
-        var folder = TokenizerFolder.Create("qwen2");
+        using var folder = TokenizerFolder.Create("qwen2");
         using var tokenizer = PreTrainedTokenizer.FromPretrained(folder.Dir);
         Assert.Equal(folder.Specials["<|endoftext|>"], tokenizer.BosId);
         Assert.Equal(folder.Specials["<|im_end|>"], tokenizer.EosId);
@@ -77,7 +78,7 @@ public class SpecialTokenTests
     [Fact]
     public void Special_tokens_map_fills_in_when_tokenizer_config_is_absent()
     {
-        var folder = TokenizerFolder.Create("gpt2-vocab-merges");
+        using var folder = TokenizerFolder.Create("gpt2-vocab-merges");
         using var tokenizer = PreTrainedTokenizer.FromPretrained(folder.Dir);
         var eot = folder.Specials["<|endoftext|>"];
         Assert.Equal((eot, eot, eot, eot), (tokenizer.BosId, tokenizer.EosId, tokenizer.PadId, tokenizer.UnkId));
@@ -86,7 +87,7 @@ public class SpecialTokenTests
     [Fact]
     public void Tokenizer_config_wins_over_special_tokens_map_and_config_json()
     {
-        var folder = TokenizerFolder.Create("gpt2-vocab-merges");
+        using var folder = TokenizerFolder.Create("gpt2-vocab-merges");
         var vocab = folder.Vocab;
         Patch(folder, "tokenizer_config.json", """{"eos_token": {"content": "Ġthe", "special": false}}""");
         folder.WriteJson("config.json", new { eos_token_id = 3 });
@@ -99,7 +100,7 @@ public class SpecialTokenTests
     [Fact]
     public void Config_json_ids_are_the_fallback()
     {
-        var folder = TokenizerFolder.Create("gpt2-vocab-merges");
+        using var folder = TokenizerFolder.Create("gpt2-vocab-merges");
         File.Delete(Path.Combine(folder.Dir, "special_tokens_map.json"));
         folder.WriteJson("config.json", new { bos_token_id = 7, eos_token_id = new[] { 9, 11 }, pad_token_id = (int?)null });
         using var tokenizer = PreTrainedTokenizer.FromPretrained(folder.Dir);

@@ -26,14 +26,21 @@ public class TokenizerErrorTests
     public void A_folder_without_tokenizer_files()
     {
         var dir = Directory.CreateTempSubdirectory("morlaif-tok-empty-").FullName;
-        File.WriteAllText(Path.Combine(dir, "config.json"), "{}");
-        Assert.Equal($"{dir}: no tokenizer.json or vocab.json + merges.txt", Fails(dir));
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "config.json"), "{}");
+            Assert.Equal($"{dir}: no tokenizer.json or vocab.json + merges.txt", Fails(dir));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     [Fact]
     public void Vocab_json_without_merges()
     {
-        var folder = TokenizerFolder.Create("gpt2-vocab-merges");
+        using var folder = TokenizerFolder.Create("gpt2-vocab-merges");
         File.Delete(Path.Combine(folder.Dir, "merges.txt"));
         Assert.StartsWith($"{folder.Dir}/vocab.json: no merges.txt", Fails(folder));
     }
@@ -45,7 +52,7 @@ public class TokenizerErrorTests
     [InlineData("{\"model\": {\"vocab\": {\"a\": \"x\"}}}", "tokenizer.json: model.vocab['a'] must be a non-negative integer id")]
     public void A_broken_tokenizer_json(string content, string expected)
     {
-        var folder = TokenizerFolder.Create("gpt2-json");
+        using var folder = TokenizerFolder.Create("gpt2-json");
         File.WriteAllText(folder.TokenizerJsonPath, content);
         Assert.StartsWith($"{folder.Dir}/{expected}", Fails(folder));
     }
@@ -53,7 +60,7 @@ public class TokenizerErrorTests
     [Fact]
     public void An_unsupported_post_processor_is_named()
     {
-        var folder = TokenizerFolder.Create("gpt2-json");
+        using var folder = TokenizerFolder.Create("gpt2-json");
         File.WriteAllText(folder.TokenizerJsonPath, File.ReadAllText(folder.TokenizerJsonPath)
             .Replace("\"post_processor\":{\"type\":\"ByteLevel\"", "\"post_processor\":{\"type\":\"Whatever\""));
         Assert.StartsWith($"{folder.Dir}/tokenizer.json: post_processor.type 'Whatever' is not supported", Fails(folder));
@@ -62,7 +69,7 @@ public class TokenizerErrorTests
     [Fact]
     public void What_the_native_library_rejects_names_the_file()
     {
-        var folder = TokenizerFolder.Create("gpt2-json");
+        using var folder = TokenizerFolder.Create("gpt2-json");
         File.WriteAllText(folder.TokenizerJsonPath, File.ReadAllText(folder.TokenizerJsonPath).Replace("\"type\":\"BPE\"", "\"type\":\"NoSuchModel\""));
         Assert.StartsWith($"{folder.Dir}/tokenizer.json: ", Fails(folder));
     }
@@ -79,7 +86,7 @@ public class TokenizerErrorTests
     [InlineData("tokenizer_config.json", """{"eos_token": """, "tokenizer_config.json: not valid JSON")]
     public void A_bad_special_token_field_is_named(string file, string content, string expected)
     {
-        var folder = TokenizerFolder.Create("gpt2-json");
+        using var folder = TokenizerFolder.Create("gpt2-json");
         File.WriteAllText(Path.Combine(folder.Dir, file), content);
         if (file != "config.json")
             File.WriteAllText(Path.Combine(folder.Dir, "config.json"), "{}"); // no bos_token_id to fall back on
@@ -91,7 +98,7 @@ public class TokenizerErrorTests
     [InlineData("Ġ t\nĠ qqqq\n", "merges.txt: line 3: 'qqqq' is not in vocab.json")]
     public void A_bad_merges_line_is_named(string merges, string expected)
     {
-        var folder = TokenizerFolder.Create("gpt2-vocab-merges");
+        using var folder = TokenizerFolder.Create("gpt2-vocab-merges");
         File.WriteAllText(Path.Combine(folder.Dir, "merges.txt"), "#version: 0.2\n" + merges);
         Assert.StartsWith($"{folder.Dir}/{expected}", Fails(folder));
     }

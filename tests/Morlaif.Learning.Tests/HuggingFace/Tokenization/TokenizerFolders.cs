@@ -8,7 +8,7 @@ namespace Morlaif.Learning.Tests.HuggingFace.Tokenization;
 /// vocabularies: GPT-2 (tokenizer.json, or vocab.json + merges.txt), Llama 3, Qwen2, and SentencePiece-derived BPE
 /// (Llama 2 / TinyLlama). Each kind knows how to ask the reference for the same encoding.
 /// </summary>
-internal sealed class TokenizerFolder
+internal sealed class TokenizerFolder : IDisposable
 {
     public const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
     public const string Llama3Pattern = @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
@@ -31,6 +31,28 @@ internal sealed class TokenizerFolder
 
     /// <summary>Tokens added to the learned vocabulary that no merge leads to.</summary>
     public Dictionary<string, int> ExtraVocab { get; } = [];
+
+    private static readonly List<string> Created = [];
+
+    public void Dispose() => Directory.Delete(Dir, recursive: true);
+
+    /// <summary>A temporary folder, deleted when the test process ends.</summary>
+    public static string TempDir(string prefix)
+    {
+        var dir = Directory.CreateTempSubdirectory(prefix).FullName;
+        lock (Created)
+        {
+            if (Created.Count == 0)
+                AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+                {
+                    lock (Created)
+                        foreach (var d in Created)
+                            try { Directory.Delete(d, recursive: true); } catch (IOException) { }
+                };
+            Created.Add(dir);
+        }
+        return dir;
+    }
 
     public Dictionary<string, int> Vocab
     {
