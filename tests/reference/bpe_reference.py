@@ -5,7 +5,8 @@ Written from the algorithm as OpenAI's GPT-2 encoder and Hugging Face's BPE mode
   byte-level: split the text on added (special) tokens, split each piece with the pre-tokenizer regex,
   map each piece's UTF-8 bytes to printable characters (GPT-2's bytes-to-unicode table), then merge the
   adjacent pair with the lowest merge rank until no ranked pair is left, and look the symbols up.
-  sentencepiece-style (Llama 2 / TinyLlama): prepend U+2581 and replace spaces by it, split into
+  sentencepiece-style (Llama 2 / TinyLlama): prepend U+2581 and replace spaces by it (or, as the Metaspace
+  pre-tokenizer does, prepend only where the text does not start with a space), split into
   characters, characters outside the vocabulary fall back to their UTF-8 bytes as <0xXX> tokens, then
   the same merge loop over the whole text.
 
@@ -99,7 +100,7 @@ def encode_bytelevel(text, vocab, ranks, pattern, specials, ignore_merges, nfc):
     return ids
 
 
-def encode_sentencepiece(text, vocab, ranks, specials):
+def encode_sentencepiece(text, vocab, ranks, specials, metaspace=False):
     ids = []
     for piece, special in split_specials(text, specials):
         if special:
@@ -107,7 +108,11 @@ def encode_sentencepiece(text, vocab, ranks, specials):
             continue
         if not piece:  # the Prepend normalizer leaves an empty text empty
             continue
-        normalized = SPACE + piece.replace(" ", SPACE)
+        normalized = piece.replace(" ", SPACE)
+        # The Prepend normalizer always adds U+2581; the Metaspace pre-tokenizer (prepend_scheme "first") only to
+        # the text's first piece, and not when it already starts with one (a leading space).
+        if not metaspace or (not normalized.startswith(SPACE) and not ids):
+            normalized = SPACE + normalized
         symbols = []
         for ch in normalized:
             if ch in vocab:
@@ -198,8 +203,8 @@ def main():
     specials = spec.get("specials", {})  # added tokens: content -> id
     for s, i in specials.items():
         vocab.setdefault(s, i)
-    if spec["kind"] == "sentencepiece":
-        out = [encode_sentencepiece(t, vocab, ranks, specials) for t in spec["texts"]]
+    if spec["kind"].startswith("sentencepiece"):
+        out = [encode_sentencepiece(t, vocab, ranks, specials, spec["kind"] == "sentencepiece-metaspace") for t in spec["texts"]]
     else:
         out = [encode_bytelevel(t, vocab, ranks, spec["pattern"], specials, spec.get("ignore_merges", False),
                                 spec.get("nfc", False)) for t in spec["texts"]]

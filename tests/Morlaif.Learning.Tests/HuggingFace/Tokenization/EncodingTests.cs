@@ -46,9 +46,12 @@ public class EncodingTests
         using var tokenizer = PreTrainedTokenizer.FromPretrained(tokenizerFolder.Dir);
         foreach (var text in Texts)
         {
-            Assert.Equal(text, tokenizer.Decode(tokenizer.Encode(text, addSpecialTokens: false)));
+            // As in Hugging Face: Metaspace does not add a U+2581 before a leading space, and the decoder's Strip
+            // then takes one space off.
+            var expected = kind == "sentencepiece-metaspace" && text.StartsWith(' ') ? text[1..] : text;
+            Assert.Equal(expected, tokenizer.Decode(tokenizer.Encode(text, addSpecialTokens: false)));
             // Special tokens (BOS) are left out of the text.
-            Assert.Equal(text, tokenizer.Decode(tokenizer.Encode(text)));
+            Assert.Equal(expected, tokenizer.Decode(tokenizer.Encode(text)));
         }
     }
 
@@ -100,6 +103,7 @@ public class EncodingTests
     [InlineData("llama3")]
     [InlineData("qwen2")]
     [InlineData("sentencepiece")]
+    [InlineData("sentencepiece-metaspace")]
     public void Special_tokens_added_are_those_the_native_post_processor_adds(string kind)
     {
         using var folder = TokenizerFolder.Create(kind);

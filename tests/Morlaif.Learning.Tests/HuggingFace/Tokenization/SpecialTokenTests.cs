@@ -13,6 +13,7 @@ public class SpecialTokenTests
     [InlineData("llama3", true)]
     [InlineData("qwen2", false)]
     [InlineData("sentencepiece", true)]
+    [InlineData("sentencepiece-metaspace", true)]
     public void Bos_is_prepended_exactly_when_the_files_say_so(string kind, bool addsBos)
     {
         using var tokenizerFolder = TokenizerFolder.Create(kind);

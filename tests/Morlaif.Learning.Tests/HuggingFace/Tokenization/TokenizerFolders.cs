@@ -14,7 +14,7 @@ internal sealed class TokenizerFolder : IDisposable
     public const string Llama3Pattern = @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
     public const string Qwen2Pattern = @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
-    public static readonly string[] Kinds = ["gpt2-json", "gpt2-vocab-merges", "llama3", "qwen2", "sentencepiece"];
+    public static readonly string[] Kinds = ["gpt2-json", "gpt2-vocab-merges", "llama3", "qwen2", "sentencepiece", "sentencepiece-metaspace"];
 
     public string Dir { get; }
     public string Kind { get; }
@@ -26,7 +26,7 @@ internal sealed class TokenizerFolder : IDisposable
     {
         Kind = kind;
         Dir = Directory.CreateTempSubdirectory($"morlaif-tok-{kind}-").FullName;
-        _vocabDir = kind == "sentencepiece" ? ReferenceBpe.SentencePieceDir : ReferenceBpe.ByteLevelDir;
+        _vocabDir = kind.StartsWith("sentencepiece") ? ReferenceBpe.SentencePieceDir : ReferenceBpe.ByteLevelDir;
     }
 
     /// <summary>Tokens added to the learned vocabulary that no merge leads to.</summary>
@@ -76,7 +76,8 @@ internal sealed class TokenizerFolder : IDisposable
             case "gpt2-vocab-merges": f.WriteGpt2VocabMerges(); break;
             case "llama3": f.WriteLlama3(); break;
             case "qwen2": f.WriteQwen2(); break;
-            case "sentencepiece": f.WriteSentencePiece(); break;
+            case "sentencepiece": f.WriteSentencePiece(metaspace: false); break;
+            case "sentencepiece-metaspace": f.WriteSentencePiece(metaspace: true); break;
             default: throw new ArgumentException(kind);
         }
         return f;
@@ -89,7 +90,7 @@ internal sealed class TokenizerFolder : IDisposable
     /// <summary>The reference's ids of the texts without special tokens (the bare encoding).</summary>
     public int[][] ReferenceIds(IEnumerable<string> texts) => ReferenceBpe.Encode(new Dictionary<string, object>
     {
-        ["kind"] = Kind == "sentencepiece" ? "sentencepiece" : "bytelevel",
+        ["kind"] = Kind.StartsWith("sentencepiece") ? Kind : "bytelevel",
         ["vocab"] = Path.Combine(_vocabDir, "vocab.json"),
         ["merges"] = Path.Combine(_vocabDir, "merges.txt"),
         ["pattern"] = Kind switch { "llama3" => "llama3", "qwen2" => "qwen2", _ => "gpt2" },
@@ -211,16 +212,17 @@ internal sealed class TokenizerFolder : IDisposable
     }
 
     // TinyLlama / Llama 2 converted from SentencePiece: Prepend("▁") + Replace(" ", "▁"), no pre-tokenizer,
-    // byte fallback, <s> prepended by TemplateProcessing, decoder undoing ▁ and the bytes.
-    private void WriteSentencePiece()
+    // byte fallback, <s> prepended by TemplateProcessing, decoder undoing ▁ and the bytes. Files saved by recent
+    // transformers (legacy=False) put a Metaspace pre-tokenizer (prepend_scheme "first") there instead.
+    private void WriteSentencePiece(bool metaspace)
     {
         var vocab = Vocab;
         foreach (var s in new[] { "<unk>", "<s>", "</s>" })
             Specials[s] = vocab[s];
         static JsonObject Replace(string from, string to) => new() { ["type"] = "Replace", ["pattern"] = new JsonObject { ["String"] = from }, ["content"] = to };
         WriteTokenizerJson(
-            new JsonObject { ["type"] = "Sequence", ["normalizers"] = new JsonArray(new JsonObject { ["type"] = "Prepend", ["prepend"] = "▁" }, Replace(" ", "▁")) },
-            null,
+            metaspace ? null : new JsonObject { ["type"] = "Sequence", ["normalizers"] = new JsonArray(new JsonObject { ["type"] = "Prepend", ["prepend"] = "▁" }, Replace(" ", "▁")) },
+            metaspace ? new JsonObject { ["type"] = "Metaspace", ["replacement"] = "▁", ["prepend_scheme"] = "first", ["split"] = false } : null,
             Template("<s>", vocab["<s>"]),
             new JsonObject
             {
