@@ -34,7 +34,9 @@ internal static class Gpt2Converter
         w.WriteNull("truncation");
         w.WriteNull("padding");
         w.WriteStartArray("added_tokens");
-        foreach (var (content, id) in added)
+        // Hugging Face's library gives added tokens that are not in the vocabulary the next free ids in the
+        // order of this list (the ids written here are only checked): in id order, as transformers saves them.
+        foreach (var (content, id) in added.OrderBy(a => a.Id))
         {
             w.WriteStartObject();
             w.WriteNumber("id", id);
@@ -111,12 +113,13 @@ internal static class Gpt2Converter
 
     /// <summary>
     /// tokenizer_config.json's added_tokens_decoder ({"id": {"content": ...}}), added_tokens.json ({"token": id})
-    /// and the special tokens that the vocabulary holds (GPT-2's &lt;|endoftext|&gt;), added to the vocabulary.
+    /// and the special tokens that the vocabulary holds (GPT-2's &lt;|endoftext|&gt;), added to the vocabulary;
+    /// like Hugging Face, text that contains one of them encodes it as one token.
     /// </summary>
-    private static List<(string Content, int Id)> AddedTokens(string folder, JsonElement? config, Vocabulary vocabulary)
+    private static List<(string Content, int Id)> AddedTokens(string folder, JsonElement? tokenizerConfig, Vocabulary vocabulary)
     {
         var added = new List<(string, int)>();
-        if (config?.Get("added_tokens_decoder") is { ValueKind: JsonValueKind.Object } decoder)
+        if (tokenizerConfig?.Get("added_tokens_decoder") is { ValueKind: JsonValueKind.Object } decoder)
         {
             foreach (var entry in decoder.EnumerateObject())
             {
@@ -131,15 +134,27 @@ internal static class Gpt2Converter
                 added.Add((entry.Name, entry.Value.TryGetId(out var id) ? id : throw TokenizerFiles.Error(folder, AddedTokensFile, $"'{entry.Name}' must map to a non-negative id")));
         }
         foreach (var (content, id) in added)
-            vocabulary.Add(content, id);
+            vocabulary.AddToken(content, id);
+        void AddSpecial(string token, int id)
+        {
+            if (!added.Contains((token, id)))
+                added.Add((token, id));
+        }
         foreach (var source in new[] { SpecialTokens.TokenizerConfig, SpecialTokens.SpecialTokensMap })
         {
             if (TokenizerFiles.ReadObject(folder, source) is not { } obj)
                 continue;
             foreach (var field in SpecialFields)
-                if (SpecialTokens.Content(folder, source, obj, field) is { } token && vocabulary.Id(token) is { } id && !added.Contains((token, id)))
-                    added.Add((token, id));
+                if (SpecialTokens.Content(folder, source, obj, field) is { } token && vocabulary.Id(token) is { } id)
+                    AddSpecial(token, id);
         }
+        // GPT-2's own folder names no token strings (GPT2Tokenizer defaults them to <|endoftext|>), only
+        // config.json's ids: the tokens at those ids are special too.
+        if (TokenizerFiles.ReadObject(folder, SpecialTokens.ModelConfig) is { } config)
+            foreach (var field in new[] { "bos_token_id", "eos_token_id", "pad_token_id" })
+                foreach (var id in SpecialTokens.Ids(folder, config, field))
+                    if (vocabulary.Token(id) is { } token)
+                        AddSpecial(token, id);
         return added;
     }
 }

@@ -41,12 +41,13 @@ public sealed class PreTrainedTokenizer : IDisposable
     public IReadOnlyList<int> SuffixIds { get; }
     public bool AddsBos => BosId is { } bos && PrefixIds.Contains(bos);
     /// <summary>One more than the largest id, added tokens included.</summary>
-    public int VocabSize => _vocabulary.Size;
+    public int VocabSize { get; }
 
     private PreTrainedTokenizer(NativeTokenizer native, Vocabulary vocabulary, string source, SpecialTokens specials, int[] prefix, int[] suffix)
     {
         _native = native;
         _vocabulary = vocabulary;
+        VocabSize = vocabulary.Size;
         Source = source;
         (BosId, EosId, PadId, UnkId, StopIds) = (specials.BosId, specials.EosId, specials.PadId, specials.UnkId, specials.StopIds);
         PrefixIds = prefix;
@@ -102,12 +103,30 @@ public sealed class PreTrainedTokenizer : IDisposable
             {
                 throw new InvalidOperationException($"Hugging Face's tokenizers library (libhf_tokenizers, package Tokenizers.DotNet.runtime.linux-x64) did not load: {e.Message}", e);
             }
+            CheckAddedTokenIds(folder, source, native, vocabulary);
             return new PreTrainedTokenizer(native, vocabulary, source, specials, prefix, suffix);
         }
         finally
         {
             // The native tokenizer has read the whole file by now.
             File.Delete(temp);
+        }
+    }
+
+    /// <summary>
+    /// The native library takes the ids of added tokens from their order, after the vocabulary, and only warns
+    /// when a file says otherwise; the special token ids here are read from the files, so they must agree.
+    /// </summary>
+    private static void CheckAddedTokenIds(string folder, string source, NativeTokenizer native, Vocabulary vocabulary)
+    {
+        foreach (var (content, id) in vocabulary.Added)
+        {
+            if (native.Encode(content) is [var actual] && actual != id)
+            {
+                native.Dispose();
+                throw TokenizerFiles.Error(folder, source, $"added token '{content}' has id {id} there but {actual} in the tokenizer " +
+                    "(added tokens outside the vocabulary must take the ids after it, in order)");
+            }
         }
     }
 

@@ -62,7 +62,7 @@ internal sealed record SpecialTokens(int? BosId, int? EosId, int? PadId, int? Un
     }
 
     /// <summary>config.json's *_token_id: an integer, a list of integers, or null.</summary>
-    private static List<int> Ids(string folder, JsonElement config, string field)
+    public static List<int> Ids(string folder, JsonElement config, string field)
     {
         if (config.Get(field) is not { } value)
             return [];

@@ -26,7 +26,7 @@ internal static class TokenizerJson
             {
                 if (token.Get("content") is not { ValueKind: JsonValueKind.String } content || token.Get("id") is not { } id || !id.TryGetId(out var value))
                     throw Fail($"added_tokens[{i}] must have a content string and a non-negative id");
-                vocabulary.Add(content.GetString()!, value);
+                vocabulary.AddToken(content.GetString()!, value);
                 i++;
             }
         }

@@ -17,6 +17,17 @@ internal sealed class Vocabulary
 
     public string? Token(int id) => _tokens.GetValueOrDefault(id);
 
+    private readonly Dictionary<string, int> _added = new(StringComparer.Ordinal);
+
+    /// <summary>The added tokens (special tokens among them): content -> id.</summary>
+    public IReadOnlyDictionary<string, int> Added => _added;
+
+    public void AddToken(string token, int id)
+    {
+        Add(token, id);
+        _added[token] = id;
+    }
+
     public void Add(string token, int id)
     {
         _ids[token] = id;

@@ -110,5 +110,38 @@ public class SpecialTokenTests
         Assert.Null(tokenizer.UnkId);
     }
 
+    [Fact]
+    public void Gpt2s_own_layout_names_only_ids_and_its_endoftext_is_still_one_special_token()
+    {
+        using var folder = TokenizerFolder.Create("gpt2-vocab-merges");
+        var eot = folder.Specials["<|endoftext|>"];
+        File.Delete(Path.Combine(folder.Dir, "special_tokens_map.json"));
+        folder.WriteJson("config.json", new { model_type = "gpt2", bos_token_id = eot, eos_token_id = eot });
+        using var tokenizer = PreTrainedTokenizer.FromPretrained(folder.Dir);
+        Assert.Equal((eot, eot, eot), (tokenizer.BosId, tokenizer.EosId, tokenizer.PadId));
+        var ids = tokenizer.Encode("Hello<|endoftext|>world", addSpecialTokens: false);
+        Assert.Equal(folder.ReferenceIds(["Hello<|endoftext|>world"])[0], ids);
+        Assert.Contains(eot, ids);
+        Assert.Equal("Helloworld", tokenizer.Decode(ids)); // special tokens are left out of decoded text
+    }
+
+    [Fact]
+    public void Added_tokens_beyond_the_vocabulary_come_from_added_tokens_json_and_added_tokens_decoder()
+    {
+        using var folder = TokenizerFolder.Create("gpt2-vocab-merges");
+        var size = folder.Vocab.Count + 1; // the learned vocabulary and <|endoftext|>
+        folder.WriteJson("added_tokens.json", new Dictionary<string, int> { ["<|extra|>"] = size });
+        folder.WriteJson("tokenizer_config.json", new Dictionary<string, object>
+        {
+            ["pad_token"] = "<|pad|>",
+            ["added_tokens_decoder"] = new Dictionary<string, object> { [$"{size + 1}"] = new { content = "<|pad|>", special = true } },
+        });
+        using var tokenizer = PreTrainedTokenizer.FromPretrained(folder.Dir);
+        Assert.Equal(size + 1, tokenizer.PadId);
+        Assert.Equal(size + 2, tokenizer.VocabSize);
+        var ids = tokenizer.Encode("a<|extra|>b<|pad|>", addSpecialTokens: false);
+        Assert.Equal([size, size + 1], ids.Where(id => id >= size));
+    }
+
     internal static void Patch(TokenizerFolder folder, string file, string json) => File.WriteAllText(Path.Combine(folder.Dir, file), json);
 }

@@ -102,4 +102,14 @@ public class TokenizerErrorTests
         File.WriteAllText(Path.Combine(folder.Dir, "merges.txt"), "#version: 0.2\n" + merges);
         Assert.StartsWith($"{folder.Dir}/{expected}", Fails(folder));
     }
+
+    [Fact]
+    public void An_added_token_id_the_library_would_not_give_is_named()
+    {
+        using var folder = TokenizerFolder.Create("gpt2-vocab-merges");
+        var size = folder.Vocab.Count + 1;
+        folder.WriteJson("added_tokens.json", new Dictionary<string, int> { ["<|extra|>"] = size + 5 });
+        Assert.Equal($"{folder.Dir}/vocab.json + merges.txt: added token '<|extra|>' has id {size + 5} there but {size} in the tokenizer " +
+            "(added tokens outside the vocabulary must take the ids after it, in order)", Fails(folder));
+    }
 }
