@@ -36,7 +36,9 @@ internal static class TokenizerJson
     /// <summary>
     /// Writes the document with post_processor set to null: the native library always encodes with
     /// add_special_tokens=True, so this copy gives the bare encoding, and the template read above is added on top
-    /// when asked for (one place decides BOS/EOS, add_bos_token included).
+    /// when asked for (one place decides BOS/EOS, add_bos_token included). truncation and padding are set to null
+    /// too: some checkpoints save them, and transformers turns them off unless a call asks for them, where the
+    /// native library would silently cut or pad every text.
     /// </summary>
     public static void WriteWithoutPostProcessor(JsonElement root, string path)
     {
@@ -45,7 +47,7 @@ internal static class TokenizerJson
         writer.WriteStartObject();
         foreach (var property in root.EnumerateObject())
         {
-            if (property.NameEquals("post_processor"))
+            if (property.NameEquals("post_processor") || property.NameEquals("truncation") || property.NameEquals("padding"))
                 writer.WriteNull(property.Name);
             else
                 property.WriteTo(writer);

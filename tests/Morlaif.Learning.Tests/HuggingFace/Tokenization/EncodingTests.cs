@@ -86,6 +86,23 @@ public class EncodingTests
     }
 
     [Fact]
+    public void Truncation_and_padding_saved_in_tokenizer_json_do_not_cut_or_pad_texts()
+    {
+        using var folder = TokenizerFolder.Create("gpt2-json");
+        var path = folder.TokenizerJsonPath;
+        using var before = PreTrainedTokenizer.FromPretrained(folder.Dir);
+        var text = Texts[0];
+        var expected = before.Encode(text);
+        File.WriteAllText(path, File.ReadAllText(path).Replace("\"truncation\":null,\"padding\":null",
+            "\"truncation\":{\"direction\":\"Right\",\"max_length\":3,\"strategy\":\"LongestFirst\",\"stride\":0}," +
+            "\"padding\":{\"strategy\":{\"Fixed\":64},\"direction\":\"Right\",\"pad_to_multiple_of\":null,\"pad_id\":0,\"pad_type_id\":0,\"pad_token\":\"!\"}"));
+        using var native = new NativeTokenizer(path);
+        Assert.Equal(64, native.Encode(text).Length); // what the file alone does
+        using var after = PreTrainedTokenizer.FromPretrained(folder.Dir);
+        Assert.Equal(expected, after.Encode(text));
+    }
+
+    [Fact]
     public void Qwen2_normalizes_to_nfc_first()
     {
         using var tokenizerFolder = TokenizerFolder.Create("qwen2");
