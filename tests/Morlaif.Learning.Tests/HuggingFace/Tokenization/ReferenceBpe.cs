@@ -55,7 +55,8 @@ internal static class ReferenceBpe
 
     private static string Run(params string[] args)
     {
-        var start = new ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true };
+        // Debian's interpreter, where tests/reference/install.sh puts regex (a python3 on PATH may be another one).
+        var start = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Script);
         foreach (var a in args)
             start.ArgumentList.Add(a);
@@ -64,7 +65,7 @@ internal static class ReferenceBpe
         var stdout = process.StandardOutput.ReadToEnd();
         process.WaitForExit();
         if (process.ExitCode != 0)
-            throw new InvalidOperationException($"bpe_reference.py {args[0]} failed ({process.ExitCode}); it needs python3 and its regex module " +
+            throw new InvalidOperationException($"bpe_reference.py {args[0]} failed ({process.ExitCode}); it needs /usr/bin/python3 and its regex module " +
                 $"(bash tests/reference/install.sh):\n{stderr.Result}");
         return stdout;
     }
