@@ -69,6 +69,11 @@ public sealed record HfConfig
         {
             root = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { AllowTrailingCommas = true }) as JsonObject
                 ?? throw new ConfigException($"{source}: is not a JSON object");
+            _ = root.Count; // JsonObject reads its properties lazily: a duplicate name surfaces here
+        }
+        catch (ArgumentException e)
+        {
+            throw new ConfigException($"{source}: has a field twice ({e.Message})");
         }
         catch (JsonException e)
         {
