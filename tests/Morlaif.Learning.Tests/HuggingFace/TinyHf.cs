@@ -19,12 +19,16 @@ internal static class TinyHf
     public static string LlamaConfig(string modelType = "llama", bool tied = false, int heads = 4, int kvHeads = 2, string extra = "", double ropeTheta = 10000) => $$"""
         { "model_type": "{{modelType}}", "vocab_size": {{Vocab}}, "hidden_size": 32, "intermediate_size": 48,
           "num_hidden_layers": 2, "num_attention_heads": {{heads}}, "num_key_value_heads": {{kvHeads}}, "rms_norm_eps": 1e-5,
-          "rope_theta": {{ropeTheta:R}}, "max_position_embeddings": 128, "hidden_act": "silu",
+          "rope_theta": {{ropeTheta.ToString(System.Globalization.CultureInfo.InvariantCulture)}}, "max_position_embeddings": 128, "hidden_act": "silu",
           "tie_word_embeddings": {{(tied ? "true" : "false")}}{{(extra.Length > 0 ? ", " + extra : "")}} }
         """;
 
+    /// <summary>
+    /// Chosen so that the 4 frequencies of head_dim 8 fall in all three bands (wavelengths 6.3 &lt; 64/8 kept,
+    /// 63 between 8 and 64 blended, 628 and 6283 &gt; 64 slowed); real Llama 3 files use 8192 and high_freq_factor 4.
+    /// </summary>
     public const string Llama3Scaling =
-        "\"rope_scaling\": { \"rope_type\": \"llama3\", \"factor\": 8.0, \"low_freq_factor\": 1.0, \"high_freq_factor\": 4.0, \"original_max_position_embeddings\": 16 }";
+        "\"rope_scaling\": { \"rope_type\": \"llama3\", \"factor\": 8.0, \"low_freq_factor\": 1.0, \"high_freq_factor\": 8.0, \"original_max_position_embeddings\": 64 }";
 
     /// <summary>
     /// A model of <paramref name="configJson"/> with seeded random weights large enough that its logits spread

@@ -1,0 +1,166 @@
+using Morlaif.Learning.HuggingFace;
+using Morlaif.Learning.Models;
+using static TorchSharp.torch;
+
+namespace Morlaif.Learning.Tests.HuggingFace;
+
+/// <summary>Properties of the forward pass that need no reference: padding, the cache, save and load.</summary>
+public class HfModelTests
+{
+    public static TheoryData<string> Configs() => new(
+        TinyHf.Gpt2Config(),
+        TinyHf.LlamaConfig(extra: TinyHf.Llama3Scaling),
+        TinyHf.LlamaConfig("qwen2", tied: true));
+
+    private static readonly int[][] Ragged = [[5, 17, 3, 88, 42, 9, 60], [11, 2], [40, 41, 42, 43]];
+
+    private static Tensor Logits(HfCausalLm model, int[] ids)
+    {
+        using var t = tensor(ids.Select(i => (long)i).ToArray(), [1, ids.Length]);
+        using var m = ones_like(t);
+        return model.Forward(t, m)[0];
+    }
+
+    [Theory]
+    [MemberData(nameof(Configs))]
+    public void Left_padded_batch_logits_equal_each_prompt_alone(string config)
+    {
+        using var model = TinyHf.Model(config, seed: 3);
+        var batch = SequenceBatch.LeftPadded(Ragged);
+        using var logits = model.Forward(batch.Tokens, batch.Valid);
+        var width = logits.shape[1];
+        for (var i = 0; i < Ragged.Length; i++)
+        {
+            using var alone = Logits(model, Ragged[i]);
+            using var padded = logits[i, TensorIndex.Slice(width - Ragged[i].Length)];
+            Assert.True(TinyHf.MaxAbsDiff(alone, padded) < 1e-5, $"row {i} differs by {TinyHf.MaxAbsDiff(alone, padded):E2}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Configs))]
+    public void Decoding_with_the_cache_gives_the_full_forward_pass_logits(string config)
+    {
+        using var model = TinyHf.Model(config, seed: 4);
+        // Each row's prompt, then its continuation fed one token per step through the cache.
+        int[][] continuations = [[7, 8, 9], [70, 71, 72], [1, 96, 50]];
+        var batch = SequenceBatch.LeftPadded(Ragged);
+        var cache = model.NewCache();
+        var stepped = new List<Tensor> { model.Forward(batch.Tokens, batch.Valid, cache)[.., -1] };
+        for (var s = 0; s < 3; s++)
+        {
+            using var next = tensor(continuations.Select(c => (long)c[s]).ToArray(), [Ragged.Length, 1]);
+            stepped.Add(model.Forward(next, ones_like(next), cache)[.., -1]);
+        }
+        for (var i = 0; i < Ragged.Length; i++)
+        {
+            using var full = Logits(model, [.. Ragged[i], .. continuations[i]]);
+            for (var s = 0; s <= 3; s++)
+            {
+                var diff = TinyHf.MaxAbsDiff(stepped[s][i], full[Ragged[i].Length - 1 + s]);
+                Assert.True(diff < 1e-4, $"row {i} step {s}: cached logits differ by {diff:E2}");
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Configs))]
+    public void Saving_then_loading_gives_the_same_logits_and_copies_the_tokenizer_files(string config)
+    {
+        using var source = new TinyHf.TempFolder();
+        using var target = new TinyHf.TempFolder();
+        File.WriteAllText(Path.Combine(source.Path, "tokenizer.json"), "{\"model\": {}}");
+        File.WriteAllText(Path.Combine(source.Path, "merges.txt"), "#version: 0.2\n");
+        using var model = TinyHf.Model(config, seed: 5);
+        HfModelFolder.Save(model, target.Path, tokenizerSource: source.Path, maxShardBytes: 20_000);
+        Assert.True(File.Exists(Path.Combine(target.Path, HfModelFolder.IndexFile)));
+        Assert.Equal("{\"model\": {}}", File.ReadAllText(Path.Combine(target.Path, "tokenizer.json")));
+        Assert.True(File.Exists(Path.Combine(target.Path, "merges.txt")));
+        Assert.False(File.Exists(Path.Combine(target.Path, "vocab.json")));
+        using var loaded = HfModelFolder.Load(target.Path);
+        Assert.Equal("float32", loaded.Config.TorchDtype);
+        Assert.Equal(model.Config with { Raw = loaded.Config.Raw, TorchDtype = "float32" }, loaded.Config);
+        int[] ids = [3, 1, 4, 1, 5, 9, 2, 6];
+        using var before = Logits(model, ids);
+        using var after = Logits(loaded, ids);
+        Assert.Equal(TinyHf.Floats(before), TinyHf.Floats(after));
+    }
+
+    [Fact]
+    public void Loading_fp32_weights_as_bf16_keeps_bf16_parameters_and_close_logits()
+    {
+        using var folder = new TinyHf.TempFolder();
+        using var model = TinyHf.Model(TinyHf.LlamaConfig(), seed: 6);
+        HfModelFolder.Save(model, folder.Path);
+        using var half = HfModelFolder.Load(folder.Path, dtype: ScalarType.BFloat16);
+        Assert.All(half.parameters(), p => Assert.Equal(ScalarType.BFloat16, p.dtype));
+        int[] ids = [3, 1, 4, 1, 5];
+        using var full = Logits(model, ids);
+        using var low = Logits(half, ids);
+        Assert.Equal(ScalarType.BFloat16, low.dtype);
+        // bf16 keeps ~3 significant digits: close, not equal.
+        var diff = TinyHf.MaxAbsDiff(full, low);
+        Assert.True(diff > 0 && diff < 0.25 * full.abs().max().item<float>(), $"bf16 logits differ by {diff}");
+    }
+
+    [Fact]
+    public void Rope_scaling_changes_the_logits_so_the_reference_comparison_exercises_it()
+    {
+        using var plain = TinyHf.Model(TinyHf.LlamaConfig(), seed: 7);
+        using var scaled = TinyHf.Model(TinyHf.LlamaConfig(extra: TinyHf.Llama3Scaling), seed: 7);
+        int[] ids = [3, 1, 4, 1, 5, 9, 2, 6];
+        Assert.True(TinyHf.MaxAbsDiff(Logits(plain, ids), Logits(scaled, ids)) > 1e-3);
+    }
+
+    [Fact]
+    public void Tied_models_have_no_lm_head_parameter_and_untied_ones_do()
+    {
+        using var tied = TinyHf.Model(TinyHf.LlamaConfig(tied: true), seed: 1);
+        using var untied = TinyHf.Model(TinyHf.LlamaConfig(tied: false), seed: 1);
+        Assert.DoesNotContain("lm_head.weight", tied.state_dict().Keys);
+        Assert.Contains("lm_head.weight", untied.state_dict().Keys);
+        using var gpt2 = TinyHf.Model(TinyHf.Gpt2Config(), seed: 1);
+        Assert.Contains("transformer.h.1.attn.c_attn.weight", gpt2.state_dict().Keys);
+        Assert.Equal([32, 96], gpt2.state_dict()["transformer.h.1.attn.c_attn.weight"].shape);
+        Assert.Contains("model.layers.1.self_attn.k_proj.weight", untied.state_dict().Keys);
+        Assert.Equal([16, 32], untied.state_dict()["model.layers.1.self_attn.k_proj.weight"].shape);
+    }
+
+    [Fact]
+    public void Sampling_is_reproducible_per_seed_and_reports_unscaled_log_probabilities()
+    {
+        using var model = TinyHf.Model(TinyHf.Gpt2Config(), seed: 8);
+        var options = new GenerationOptions { MaxNewTokens = 6, Temperature = 0.7, TopP = 0.9 };
+        List<GeneratedSequence> Run(ulong seed)
+        {
+            using var g = new Generator(seed, CPU);
+            return HfGeneration.Generate(model, Ragged, options, g);
+        }
+        var a = Run(11);
+        var b = Run(11);
+        Assert.Equal(a.Select(r => r.Ids), b.Select(r => r.Ids));
+        // Each reported log-probability is log_softmax of the plain logits at that point.
+        for (var i = 0; i < Ragged.Length; i++)
+        {
+            Assert.Equal(6, a[i].Ids.Length);
+            using var full = Logits(model, [.. Ragged[i], .. a[i].Ids]).log_softmax(-1);
+            for (var j = 0; j < a[i].Ids.Length; j++)
+                Assert.Equal(full[Ragged[i].Length - 1 + j, a[i].Ids[j]].item<float>(), a[i].LogProbs[j], 4);
+        }
+    }
+
+    [Fact]
+    public void Generation_stops_a_row_at_eos_and_keeps_the_eos_token()
+    {
+        using var model = TinyHf.Model(TinyHf.LlamaConfig(), seed: 9);
+        var free = HfGeneration.Generate(model, Ragged, new GenerationOptions { Greedy = true, MaxNewTokens = 5 });
+        var eos = free[0].Ids[2];
+        var stopped = HfGeneration.Generate(model, Ragged, new GenerationOptions { Greedy = true, MaxNewTokens = 5, EosTokenIds = [eos] });
+        Assert.Equal(free[0].Ids[..(Array.IndexOf(free[0].Ids, eos) + 1)], stopped[0].Ids);
+        for (var i = 1; i < Ragged.Length; i++)
+        {
+            var cut = Array.IndexOf(free[i].Ids, eos);
+            Assert.Equal(cut < 0 ? free[i].Ids : free[i].Ids[..(cut + 1)], stopped[i].Ids);
+        }
+    }
+}
