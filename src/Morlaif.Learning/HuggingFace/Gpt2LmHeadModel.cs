@@ -31,8 +31,11 @@ public sealed class Gpt2Model : Module
     public Tensor Forward(Tensor inputIds, Tensor attentionMask, KvCache? cache)
     {
         var (positions, mask) = CausalContext.Begin(attentionMask, cache);
-        // A pad's position may run past the table only after the real tokens did; generation stops before that.
-        var x = wte.forward(inputIds) + wpe.forward(positions.clamp_max(_positions - 1));
+        // Positions count real tokens, so only a sequence wider than the table can run past it (checked only then:
+        // reading the maximum synchronizes with the device).
+        if ((cache?.Length ?? 0) + inputIds.shape[1] > _positions && positions.max().item<long>() >= _positions)
+            throw new ArgumentException($"a sequence is longer than n_positions ({_positions}), GPT-2's learned position table", nameof(inputIds));
+        var x = wte.forward(inputIds) + wpe.forward(positions);
         for (var i = 0; i < h.Count; i++) x = h[i].Forward(x, mask, cache, i);
         return ln_f.forward(x);
     }

@@ -49,7 +49,8 @@ public static class HfGeneration
             var device = model.parameters().First().device;
             var batch = SequenceBatch.LeftPadded(prompts, device);
             var steps = options.MaxNewTokens;
-            // GPT-2's learned positions end at n_positions; rotary models have no such table.
+            // GPT-2's learned positions end at n_positions: prompt and response together must fit, so that a later
+            // forward pass over both (PPO's scoring) can run. Rotary models have no such table.
             if (model.Config.IsGpt2) steps = Math.Min(steps, model.Config.MaxPositions - prompts.Max(p => p.Length));
             var isEosTable = new bool[model.Config.VocabSize];
             foreach (var id in options.EosTokenIds) isEosTable[id] = true;

@@ -163,4 +163,18 @@ public class HfModelTests
             Assert.Equal(cut < 0 ? free[i].Ids : free[i].Ids[..(cut + 1)], stopped[i].Ids);
         }
     }
+
+    [Fact]
+    public void Gpt2_refuses_a_sequence_past_its_position_table_and_generation_stops_at_its_end()
+    {
+        using var model = TinyHf.Model(TinyHf.Gpt2Config(positions: 8), seed: 10);
+        var e = Assert.Throws<ArgumentException>(() => Logits(model, [1, 2, 3, 4, 5, 6, 7, 8, 9]));
+        Assert.Contains("n_positions (8)", e.Message);
+        // Left padding may make a batch wider than the table as long as no row's real tokens are.
+        var batch = SequenceBatch.LeftPadded([[1, 2, 3, 4, 5, 6, 7, 8], [1]]);
+        using var padded = tensor(new long[] { 0, 0 }, [2, 1]);
+        _ = model.Forward(cat([padded, batch.Tokens], 1), cat([padded.to(ScalarType.Bool), batch.Valid], 1));
+        var generated = HfGeneration.Generate(model, [[1, 2, 3, 4, 5]], new GenerationOptions { Greedy = true, MaxNewTokens = 10 });
+        Assert.Equal(3, generated[0].Ids.Length);
+    }
 }
