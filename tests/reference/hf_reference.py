@@ -7,8 +7,8 @@ as an explicit softmax over a float mask (the C# side uses scaled_dot_product_at
 repeats kv heads by expand/reshape, and decodes greedily by recomputing the whole sequence every step (the C#
 side uses its KV cache).
 
-Input (stdin, JSON): {"folder": DIR, "ids": [[...], ...] (rows of equal length), "greedy": N}
-Output (stdout, JSON): {"logits": [B][T][V], "greedy": [B][N] argmax continuation, "min_gap": smallest
+Input (stdin, JSON): {"folder": DIR, "ids": [[...], ...] (rows of any length), "greedy": N, "eos": [ids]}
+Output (stdout, JSON): {"logits": [B][T_b][V], "greedy": [B][<=N] argmax continuation (ending at an eos id), "min_gap": smallest
 top-1/top-2 logit gap seen while decoding (how close a tie came)}.
 Everything is computed in float32, whatever the stored dtype, as the C# loader does by default.
 """
@@ -190,18 +190,25 @@ def main():
         cfg = json.load(f)
     w = read_weights(folder)
     forward = gpt2_logits if cfg["model_type"] == "gpt2" else llama_logits
-    ids = torch.tensor(request["ids"], dtype=torch.long)
+    eos = set(request.get("eos", []))
+    logits, greedy, min_gap = [], [], float("inf")
+    # One row at a time: rows may differ in length, and the reference needs no padding to be right.
     with torch.no_grad():
-        logits = forward(cfg, w, ids)
-        seq = ids
-        min_gap = float("inf")
-        for _ in range(request.get("greedy", 0)):
-            last = forward(cfg, w, seq)[:, -1]
-            top = last.topk(2, dim=-1).values
-            min_gap = min(min_gap, (top[:, 0] - top[:, 1]).min().item())
-            seq = torch.cat((seq, last.argmax(-1, keepdim=True)), dim=1)
-    json.dump({"logits": logits.tolist(), "greedy": seq[:, ids.shape[1]:].tolist(),
-               "min_gap": None if min_gap == float("inf") else min_gap}, sys.stdout)
+        for row in request["ids"]:
+            ids = torch.tensor([row], dtype=torch.long)
+            logits.append(forward(cfg, w, ids)[0].tolist())
+            seq, out = ids, []
+            for _ in range(request.get("greedy", 0)):
+                last = forward(cfg, w, seq)[0, -1]
+                top = last.topk(2).values
+                min_gap = min(min_gap, (top[0] - top[1]).item())
+                token = int(last.argmax())
+                out.append(token)
+                if token in eos:
+                    break
+                seq = torch.cat((seq, torch.tensor([[token]])), dim=1)
+            greedy.append(out)
+    json.dump({"logits": logits, "greedy": greedy, "min_gap": None if min_gap == float("inf") else min_gap}, sys.stdout)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ internal static class PythonReference
         Environment.GetEnvironmentVariable("MORLAIF_REFERENCE_PYTHON") is { Length: > 0 } p ? p
         : File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 
-    public static Result Run(string folder, int[][] ids, int greedy)
+    public static Result Run(string folder, int[][] ids, int greedy, int[]? eos = null)
     {
         var psi = new ProcessStartInfo(Python, [Script.Value])
         {
@@ -42,6 +42,7 @@ internal static class PythonReference
             ["folder"] = folder,
             ["ids"] = new JsonArray(ids.Select(r => (JsonNode)new JsonArray(r.Select(i => (JsonNode)i).ToArray())).ToArray()),
             ["greedy"] = greedy,
+            ["eos"] = new JsonArray((eos ?? []).Select(i => (JsonNode)i).ToArray()),
         };
         var stderr = process.StandardError.ReadToEndAsync();
         process.StandardInput.Write(request.ToJsonString());

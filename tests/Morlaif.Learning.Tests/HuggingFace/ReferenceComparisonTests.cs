@@ -56,11 +56,49 @@ public class ReferenceComparisonTests(ITestOutputHelper output)
         using var logits = model.Forward(ids, mask);
         using var expected = tensor(reference.Logits.SelectMany(r => r.SelectMany(t => t)).ToArray(), logits.shape);
         var diff = TinyHf.MaxAbsDiff(logits, expected);
-        output.WriteLine($"{c.Name}: max |logit difference| {diff:E2} (logit scale {expected.abs().max().item<float>():F2}), closest greedy tie {reference.MinGap:E2}");
+        output.WriteLine($"{c.Name}: max |logit difference| {diff:E2} (logit scale {expected.abs().max().item<float>():F2}), closest greedy tie {reference.MinGap:E2}, " +
+            $"continuations {string.Join(" | ", reference.Greedy.Select(g => string.Join(",", g)))}");
         Assert.True(diff < 1e-4, $"{c.Name}: logits differ from the reference by {diff:E3}");
 
         var greedy = HfGeneration.Generate(model, Prompts, new GenerationOptions { Greedy = true, MaxNewTokens = 8 });
         for (var i = 0; i < Prompts.Length; i++) Assert.Equal(reference.Greedy[i], greedy[i].Ids);
+    }
+
+    public static TheoryData<string> RaggedConfigs() => new(TinyHf.Gpt2Config(), TinyHf.LlamaConfig("qwen2", extra: TinyHf.Llama3Scaling));
+
+    /// <summary>
+    /// End to end as generation uses it: prompts of different lengths, left-padded into one batch, decoded
+    /// through the cache with an eos that stops some rows early, against the reference decoding each prompt
+    /// alone and recomputing everything every step.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(RaggedConfigs))]
+    public void Batched_left_padded_greedy_decoding_with_eos_agrees_with_the_reference_per_prompt(string config)
+    {
+        using var folder = new TinyHf.TempFolder();
+        using (var written = TinyHf.Model(config, seed: 21)) HfModelFolder.Save(written, folder.Path);
+        using var model = HfModelFolder.Load(folder.Path);
+        int[][] prompts = [[5, 17, 3, 88, 42, 9, 60], [11, 2], [40, 41, 42, 43]];
+        var free = PythonReference.Run(folder.Path, prompts, greedy: 10);
+        // An eos that one row produces midway, so rows finish at different steps.
+        int[] eos = [free.Greedy[1][3]];
+        var reference = PythonReference.Run(folder.Path, prompts, greedy: 10, eos: eos);
+        var ours = HfGeneration.Generate(model, prompts, new GenerationOptions { Greedy = true, MaxNewTokens = 10, EosTokenIds = eos });
+        output.WriteLine($"reference continuations: {string.Join(" | ", reference.Greedy.Select(g => string.Join(",", g)))}, closest tie {reference.MinGap:E2}");
+        Assert.Contains(reference.Greedy, g => g.Length < 10);
+        for (var i = 0; i < prompts.Length; i++) Assert.Equal(reference.Greedy[i], ours[i].Ids);
+        // The reported log-probabilities are the reference's log-softmax at each chosen token.
+        var full = PythonReference.Run(folder.Path, prompts.Select((p, i) => (int[])[.. p, .. ours[i].Ids]).ToArray(), greedy: 0).Logits;
+        for (var i = 0; i < prompts.Length; i++)
+        {
+            for (var j = 0; j < ours[i].Ids.Length; j++)
+            {
+                var row = full[i][prompts[i].Length - 1 + j];
+                var max = row.Max();
+                var logZ = max + Math.Log(row.Sum(v => Math.Exp(v - max)));
+                Assert.Equal(row[ours[i].Ids[j]] - logZ, ours[i].LogProbs[j], 4);
+            }
+        }
     }
 
     /// <summary>

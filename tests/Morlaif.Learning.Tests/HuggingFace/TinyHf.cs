@@ -32,7 +32,8 @@ internal static class TinyHf
 
     /// <summary>
     /// A model of <paramref name="configJson"/> with seeded random weights large enough that its logits spread
-    /// (so greedy choices are not near-ties): embeddings ~N(0, 1), matrices ~N(0, 1/fan_in), norms ~1 + N(0, 0.1).
+    /// (so greedy choices are not near-ties): embeddings ~N(0, 1), matrices ~N(0, 4/fan_in) (so that the blocks, not the
+    /// token's own embedding, dominate the residual stream and tied models do not just repeat the last token), norms ~1 + N(0, 0.1).
     /// </summary>
     public static HfCausalLm Model(string configJson, long seed)
     {
@@ -45,7 +46,7 @@ internal static class TinyHf
             Tensor value = name.EndsWith("bias") ? noise * 0.1
                 : p.dim() == 1 ? 1 + noise * 0.1
                 : name.Contains("wte") || name.Contains("wpe") || name.Contains("embed_tokens") ? noise
-                : noise / Math.Sqrt(name.Contains("c_") ? p.shape[0] : p.shape[1]);
+                : noise * 2 / Math.Sqrt(name.Contains("c_") ? p.shape[0] : p.shape[1]);
             p.copy_(value);
         }
         model.eval();
