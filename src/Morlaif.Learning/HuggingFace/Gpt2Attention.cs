@@ -7,8 +7,8 @@ namespace Morlaif.Learning.HuggingFace;
 /// <summary>GPT-2's attention: one fused q|k|v projection (c_attn) and an output projection (c_proj), scaled by 1/sqrt(head_dim).</summary>
 public sealed class Gpt2Attention : Module
 {
-    private readonly Conv1D c_attn;
-    private readonly Conv1D c_proj;
+    private Module<Tensor, Tensor> c_attn;
+    private Module<Tensor, Tensor> c_proj;
     private readonly int _heads;
     private readonly int _headDim;
 
@@ -20,9 +20,23 @@ public sealed class Gpt2Attention : Module
         RegisterComponents();
     }
 
-    public Conv1D CAttn => c_attn;
+    /// <summary>The projections by their Hugging Face names (c_attn, c_proj): Conv1D unless replaced.</summary>
+    public IReadOnlyDictionary<string, Module<Tensor, Tensor>> Projections =>
+        new Dictionary<string, Module<Tensor, Tensor>> { ["c_attn"] = c_attn, ["c_proj"] = c_proj };
 
-    public Conv1D CProj => c_proj;
+    /// <summary>Puts <paramref name="module"/> in place of a projection (a LoRA wrapper), under the same name.</summary>
+    public void ReplaceProjection(string name, Module<Tensor, Tensor> module)
+    {
+        switch (name)
+        {
+            case "c_attn": c_attn = module; break;
+            case "c_proj": c_proj = module; break;
+            default: throw new ArgumentException($"no projection '{name}'", nameof(name));
+        }
+        // TorchSharp's register_module refuses a taken name; the old projection leaves the registry first.
+        _internal_submodules.Remove(name);
+        register_module(name, module);
+    }
 
     /// <param name="mask">[B, 1, T, Tk], true where a query may see a key</param>
     public Tensor Forward(Tensor x, Tensor mask, KvCache? cache, int layer)

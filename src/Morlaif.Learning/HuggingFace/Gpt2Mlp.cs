@@ -6,8 +6,8 @@ namespace Morlaif.Learning.HuggingFace;
 /// <summary>GPT-2's MLP: c_fc, the activation, c_proj.</summary>
 public sealed class Gpt2Mlp : Module<Tensor, Tensor>
 {
-    private readonly Conv1D c_fc;
-    private readonly Conv1D c_proj;
+    private Module<Tensor, Tensor> c_fc;
+    private Module<Tensor, Tensor> c_proj;
     private readonly string _activation;
 
     public Gpt2Mlp(HfConfig config) : base(nameof(Gpt2Mlp))
@@ -18,9 +18,23 @@ public sealed class Gpt2Mlp : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public Conv1D CFc => c_fc;
+    /// <summary>The projections by their Hugging Face names (c_fc, c_proj): Conv1D unless replaced.</summary>
+    public IReadOnlyDictionary<string, Module<Tensor, Tensor>> Projections =>
+        new Dictionary<string, Module<Tensor, Tensor>> { ["c_fc"] = c_fc, ["c_proj"] = c_proj };
 
-    public Conv1D CProj => c_proj;
+    /// <summary>Puts <paramref name="module"/> in place of a projection (a LoRA wrapper), under the same name.</summary>
+    public void ReplaceProjection(string name, Module<Tensor, Tensor> module)
+    {
+        switch (name)
+        {
+            case "c_fc": c_fc = module; break;
+            case "c_proj": c_proj = module; break;
+            default: throw new ArgumentException($"no projection '{name}'", nameof(name));
+        }
+        // TorchSharp's register_module refuses a taken name; the old projection leaves the registry first.
+        _internal_submodules.Remove(name);
+        register_module(name, module);
+    }
 
     public override Tensor forward(Tensor x) => c_proj.forward(Activate(c_fc.forward(x)));
 

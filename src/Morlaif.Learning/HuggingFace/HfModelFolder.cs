@@ -158,6 +158,15 @@ public static class HfModelFolder
                     File.Copy(Path.Combine(tokenizerSource, file), Path.Combine(folder, file), overwrite: true);
     }
 
+    /// <summary>The dtype a torch_dtype name (config.json's, or a --dtype option's) denotes: float32, float16 or bfloat16.</summary>
+    public static ScalarType ParseTorchDtype(string name) => name switch
+    {
+        "float32" or "fp32" => ScalarType.Float32,
+        "float16" or "fp16" => ScalarType.Float16,
+        "bfloat16" or "bf16" => ScalarType.BFloat16,
+        _ => throw new ConfigException($"dtype '{name}' is not supported (supported: float32, float16, bfloat16)"),
+    };
+
     public static string TorchDtypeName(ScalarType t) => t switch
     {
         ScalarType.Float32 => "float32",

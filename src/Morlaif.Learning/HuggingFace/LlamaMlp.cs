@@ -32,6 +32,8 @@ public sealed class LlamaMlp : Module<Tensor, Tensor>
             case "down_proj": down_proj = module; break;
             default: throw new ArgumentException($"no projection '{name}'", nameof(name));
         }
+        // TorchSharp's register_module refuses a taken name; the old projection leaves the registry first.
+        _internal_submodules.Remove(name);
         register_module(name, module);
     }
 

@@ -177,4 +177,39 @@ public class HfModelTests
         var generated = HfGeneration.Generate(model, [[1, 2, 3, 4, 5]], new GenerationOptions { Greedy = true, MaxNewTokens = 10 });
         Assert.Equal(3, generated[0].Ids.Length);
     }
+
+    [Fact]
+    public void A_replaced_projection_keeps_its_key_and_is_used_by_the_forward_pass()
+    {
+        using var llama = (LlamaForCausalLm)TinyHf.Model(TinyHf.LlamaConfig(), seed: 12);
+        using var gpt2 = (Gpt2LmHeadModel)TinyHf.Model(TinyHf.Gpt2Config(), seed: 12);
+        int[] ids = [3, 1, 4, 1, 5];
+        using var llamaBefore = Logits(llama, ids);
+        using var gpt2Before = Logits(gpt2, ids);
+        var zeroQ = TorchSharp.torch.nn.Linear(32, 32, hasBias: false);
+        using (no_grad()) zeroQ.weight!.zero_();
+        llama.Model.Layers[0].SelfAttn.ReplaceProjection("q_proj", zeroQ);
+        var zeroAttn = new Conv1D(32, 96);
+        using (no_grad()) zeroAttn.Weight.zero_();
+        gpt2.Transformer.Blocks[1].Attn.ReplaceProjection("c_attn", zeroAttn);
+        Assert.Same(zeroQ, llama.Model.Layers[0].SelfAttn.Projections["q_proj"]);
+        Assert.Equal(0, llama.state_dict()["model.layers.0.self_attn.q_proj.weight"].abs().sum().item<float>());
+        Assert.Equal(0, gpt2.state_dict()["transformer.h.1.attn.c_attn.weight"].abs().sum().item<float>());
+        Assert.True(TinyHf.MaxAbsDiff(llamaBefore, Logits(llama, ids)) > 1e-3);
+        Assert.True(TinyHf.MaxAbsDiff(gpt2Before, Logits(gpt2, ids)) > 1e-3);
+    }
+
+    [Fact]
+    public void A_tied_checkpoint_that_also_stores_lm_head_loads_with_the_embedding_as_head()
+    {
+        using var folder = new TinyHf.TempFolder();
+        using var model = TinyHf.Model(TinyHf.LlamaConfig("qwen2", tied: true), seed: 13);
+        HfModelFolder.Save(model, folder.Path);
+        var tensors = model.state_dict().Select(p => (p.Key, p.Value)).ToList();
+        tensors.Add(("lm_head.weight", zeros(TinyHf.Vocab, 32)));
+        SafetensorsWriter.Write(Path.Combine(folder.Path, HfModelFolder.WeightsFile), tensors, ScalarType.Float32);
+        using var loaded = HfModelFolder.Load(folder.Path);
+        int[] ids = [3, 1, 4];
+        Assert.Equal(TinyHf.Floats(Logits(model, ids)), TinyHf.Floats(Logits(loaded, ids)));
+    }
 }
