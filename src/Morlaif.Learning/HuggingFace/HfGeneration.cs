@@ -57,7 +57,8 @@ public static class HfGeneration
             var isEos = tensor(isEosTable, device: device);
 
             var cache = model.NewCache();
-            var logits = model.Forward(batch.Tokens, batch.Valid, cache)[.., -1];
+            // Only the last column's logits are needed: the head over the whole prompt would be B x T x vocab.
+            var logits = model.LmHead(model.HiddenStates(batch.Tokens, batch.Valid, cache)[.., -1]);
             var done = zeros(prompts.Count, ScalarType.Bool, device);
             var (ids, logProbs) = (new List<Tensor>(), new List<Tensor>());
             for (var step = 0; step < steps; step++)

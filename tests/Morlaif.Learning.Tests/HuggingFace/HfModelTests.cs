@@ -86,21 +86,32 @@ public class HfModelTests
         Assert.Equal(TinyHf.Floats(before), TinyHf.Floats(after));
     }
 
-    [Fact]
-    public void Loading_fp32_weights_as_bf16_keeps_bf16_parameters_and_close_logits()
+    public static TheoryData<string, ScalarType> HalfCases() => new()
+    {
+        { TinyHf.LlamaConfig(), ScalarType.BFloat16 },
+        { TinyHf.LlamaConfig("qwen2", tied: true), ScalarType.Float16 },
+        { TinyHf.Gpt2Config(), ScalarType.BFloat16 },
+        { TinyHf.Gpt2Config(), ScalarType.Float16 },
+    };
+
+    [Theory]
+    [MemberData(nameof(HalfCases))]
+    public void Loading_fp32_weights_in_half_precision_keeps_that_dtype_and_close_logits(string config, ScalarType dtype)
     {
         using var folder = new TinyHf.TempFolder();
-        using var model = TinyHf.Model(TinyHf.LlamaConfig(), seed: 6);
+        using var model = TinyHf.Model(config, seed: 6);
         HfModelFolder.Save(model, folder.Path);
-        using var half = HfModelFolder.Load(folder.Path, dtype: ScalarType.BFloat16);
-        Assert.All(half.parameters(), p => Assert.Equal(ScalarType.BFloat16, p.dtype));
+        using var half = HfModelFolder.Load(folder.Path, dtype: dtype);
+        Assert.All(half.parameters(), p => Assert.Equal(dtype, p.dtype));
         int[] ids = [3, 1, 4, 1, 5];
         using var full = Logits(model, ids);
         using var low = Logits(half, ids);
-        Assert.Equal(ScalarType.BFloat16, low.dtype);
-        // bf16 keeps ~3 significant digits: close, not equal.
+        Assert.Equal(dtype, low.dtype);
+        // Half precision keeps 3-4 significant digits: close, not equal.
         var diff = TinyHf.MaxAbsDiff(full, low);
-        Assert.True(diff > 0 && diff < 0.25 * full.abs().max().item<float>(), $"bf16 logits differ by {diff}");
+        Assert.True(diff > 0 && diff < 0.1 * full.abs().max().item<float>(), $"{dtype} logits differ by {diff}");
+        var generated = HfGeneration.Generate(half, [[1, 2, 3], [4]], new GenerationOptions { Greedy = true, MaxNewTokens = 3 });
+        Assert.All(generated, g => Assert.Equal(3, g.Ids.Length));
     }
 
     [Fact]
