@@ -223,4 +223,24 @@ public class HfModelTests
         int[] ids = [3, 1, 4];
         Assert.Equal(TinyHf.Floats(Logits(model, ids)), TinyHf.Floats(Logits(loaded, ids)));
     }
+
+    [Theory]
+    [MemberData(nameof(Configs))]
+    public void Loaded_models_train_every_parameter_gets_a_gradient_and_a_step_lowers_the_loss(string config)
+    {
+        using var folder = new TinyHf.TempFolder();
+        using (var written = TinyHf.Model(config, seed: 14)) HfModelFolder.Save(written, folder.Path);
+        using var model = HfModelFolder.Load(folder.Path);
+        model.train();
+        var batch = SequenceBatch.LeftPadded(Ragged);
+        using var targets = batch.Tokens[.., TensorIndex.Slice(1)].masked_fill(batch.Valid[.., TensorIndex.Slice(1)].logical_not(), -100);
+        Tensor Loss() => TorchSharp.torch.nn.functional.cross_entropy(
+            model.Forward(batch.Tokens, batch.Valid)[.., TensorIndex.Slice(0, -1)].reshape(-1, TinyHf.Vocab), targets.reshape(-1), ignore_index: -100);
+        var optimizer = TorchSharp.torch.optim.SGD(model.parameters(), 0.05);
+        var before = Loss();
+        before.backward();
+        Assert.All(model.named_parameters(), p => Assert.True(p.parameter.grad is { } g && g.abs().sum().item<float>() > 0, $"{p.name} has no gradient"));
+        optimizer.step();
+        using (no_grad()) Assert.True(Loss().item<float>() < before.item<float>());
+    }
 }
