@@ -4,11 +4,9 @@
 # The reference forward passes and tokenizers themselves are ours, in tests/reference/*.py, written from
 # Hugging Face's modelling code; only torch and regex come from the distribution.
 set -euo pipefail
-# A pyenv or venv python3 earlier on PATH does not see Debian's dist-packages: check the interpreter the tests run.
-PY=${MORLAIF_REFERENCE_PYTHON:-/usr/bin/python3}
 missing=()
-"$PY" -c 'import torch' 2>/dev/null || missing+=(python3-torch)
-"$PY" -c 'import regex' 2>/dev/null || missing+=(python3-regex)
+python3 -c 'import torch' 2>/dev/null || missing+=(python3-torch)
+python3 -c 'import regex' 2>/dev/null || missing+=(python3-regex)
 ((${#missing[@]} == 0)) && exit 0
 [[ $(id -u) == 0 ]] || { echo "[reference] installing ${missing[*]} needs root (apt-get)" >&2; exit 1; }
 export DEBIAN_FRONTEND=noninteractive
@@ -16,4 +14,4 @@ echo "[reference] apt-get install ${missing[*]}" >&2
 # Another apt run (infra/local.sh, a parallel job) may hold the lock: wait for it rather than fail.
 apt-get -o DPkg::Lock::Timeout=300 update -qq
 apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-"$PY" -c 'import torch, regex' || { echo "[reference] python3-torch / python3-regex did not install" >&2; exit 1; }
+python3 -c 'import torch, regex' || { echo "[reference] python3-torch / python3-regex did not install" >&2; exit 1; }
