@@ -323,7 +323,7 @@ public sealed class Checkpoint : IDisposable
         _ => 1,
     };
 
-    private static string DType(ScalarType t) => t switch
+    internal static string DType(ScalarType t) => t switch
     {
         ScalarType.Float64 => "F64", ScalarType.Float32 => "F32", ScalarType.Float16 => "F16", ScalarType.BFloat16 => "BF16",
         ScalarType.Int64 => "I64", ScalarType.Int32 => "I32", ScalarType.Int16 => "I16", ScalarType.Int8 => "I8",

@@ -54,7 +54,7 @@ public sealed class TransformerTrunk : Module
     /// [B, 1, T, Tk]: causal, real keys only. Every query may also see itself, so a pad query still has
     /// one key to attend to and its (ignored) output is not NaN.
     /// </summary>
-    private static Tensor AttentionMask(Tensor keyValid, long past, long t)
+    internal static Tensor AttentionMask(Tensor keyValid, long past, long t)
     {
         var tk = keyValid.shape[1];
         var device = keyValid.device;
