@@ -19,8 +19,18 @@ public static class CliServers
     /// <summary>Per look at a server; a refused connection fails at once, a silent address after this.</summary>
     public static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(5);
 
-    /// <summary>For a step on a server that just answered (deploying the topology, publishing, stopping).</summary>
-    public static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// For a step on a server that just answered (publishing, stopping): a server that went away since
+    /// the check is reported after this, not after the clients' minute of retries.
+    /// </summary>
+    public static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// For declaring the queues: on a new virtual host each quorum queue starts its own Raft log (measured
+    /// here: 5 s for the seven queues at a load average of 7; more than 10 s when the machine was loaded
+    /// twelve times over). A broker that cannot be reached has already failed the check above in seconds.
+    /// </summary>
+    public static readonly TimeSpan DeclareTimeout = TimeSpan.FromSeconds(90);
 
     private static IConfiguration Configuration(IHost host) => host.Services.GetRequiredService<IConfiguration>();
 
@@ -29,7 +39,7 @@ public static class CliServers
 
     /// <summary><see cref="HostingDefaults.DeployTopologyAsync"/>, with a deadline.</summary>
     public static Task DeployTopologyAsync(IHost host) =>
-        Bounded(host, ct => HostingDefaults.DeployTopologyAsync(Configuration(host), ct), "declaring the queues");
+        Bounded(host, ct => HostingDefaults.DeployTopologyAsync(Configuration(host), ct), "declaring the queues", DeclareTimeout);
 
     /// <summary>Starts the host (its bus) with a deadline.</summary>
     public static Task StartAsync(IHost host) => Bounded(host, host.StartAsync, "starting the bus");
@@ -78,9 +88,10 @@ public static class CliServers
         Configuration(host).GetValue<string>("Morlaif:Storage") is null or "azure"
         && e is OperationCanceledException or Azure.RequestFailedException { Status: 0 } or HttpRequestException or AggregateException;
 
-    private static async Task Bounded(IHost host, Func<CancellationToken, Task> step, string what)
+    private static async Task Bounded(IHost host, Func<CancellationToken, Task> step, string what, TimeSpan? timeout = null)
     {
-        using var cts = new CancellationTokenSource(StepTimeout);
+        var deadline = timeout ?? StepTimeout;
+        using var cts = new CancellationTokenSource(deadline);
         try
         {
             // WaitAsync: the deadline holds even for a step that does not watch its token (a test saw a start
@@ -90,7 +101,7 @@ public static class CliServers
         catch (Exception e) when (e is OperationCanceledException && cts.IsCancellationRequested || IsConnectionFailure(e))
         {
             throw new ServerUnreachableException(ServerChecks.Broker, ServerChecks.BrokerAddress(Configuration(host)),
-                e is OperationCanceledException ? $"{what} got no answer within {StepTimeout.TotalSeconds:0} s" : $"{what}: {Reason(e)}", e);
+                e is OperationCanceledException ? $"{what} got no answer within {deadline.TotalSeconds:0} s" : $"{what}: {Reason(e)}", e);
         }
     }
 
