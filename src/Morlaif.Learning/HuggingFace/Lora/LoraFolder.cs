@@ -84,7 +84,7 @@ public static class LoraFolder
             {
                 foreach (var (key, target) in new[] { ($"{KeyPrefix}{path}.lora_A.weight", pair.A), ($"{KeyPrefix}{path}.lora_B.weight", pair.B) })
                 {
-                    if (!st.Entries.ContainsKey(key)) throw new ConfigException($"{weightsPath}: missing tensor '{key}'");
+                    if (!st.Entries.ContainsKey(key)) throw new ConfigException($"{weightsPath}: missing tensor '{key}'" + NamedHint(st, key));
                     st.ReadInto(key, target, key);
                     expected.Add(key);
                 }
@@ -108,6 +108,14 @@ public static class LoraFolder
             lora.RemoveAdapter(name);
             throw;
         }
+    }
+
+    /// <summary>A model's own state_dict names the adapter ("lora_A.default.weight"); PEFT's saved files do not.</summary>
+    private static string NamedHint(SafetensorsFile st, string key)
+    {
+        var stem = key[..^".weight".Length] + ".";
+        var named = st.Entries.Keys.FirstOrDefault(k => k.StartsWith(stem, StringComparison.Ordinal) && k.EndsWith(".weight", StringComparison.Ordinal));
+        return named is null ? "" : $" (it has '{named}': saved adapter keys carry no adapter name)";
     }
 
     private static (LoraSettings Settings, IReadOnlyList<string> ModulesToSave, string TaskType) ReadConfig(string path, HfConfig model)
