@@ -40,10 +40,11 @@ internal static class LoraMemory
         var pm = new HfPreferenceModel(model);
         for (var i = 0; i < 8; i++) pm.AddPrinciple($"principle-{i}", seed: i);
         var adapterParams = pm.Trainable("principle-0").Sum(p => p.numel());
+        var loraRss = RssMiB();
         // One forward pass per PM, so each adapter is shown to work on the shared base (activations are freed after each).
         int[][] rows = [Enumerable.Range(1, 32).ToArray()];
         var scores = pm.Principles.Select(p => pm.Score(p, rows)[0]).ToList();
-        var loraRss = RssMiB();
+        var scoredRss = RssMiB();
 
         var folder = Directory.CreateTempSubdirectory("morlaif-lora-bench-").FullName;
         pm.Save("principle-0", folder, "gpt2");
@@ -54,7 +55,7 @@ internal static class LoraMemory
         var copies = Enumerable.Range(0, 2).Select(_ => HfModelFolder.Create(config)).ToList();
         var heads = copies.Select(_ => nn.Linear(768, 1, hasBias: false)).ToList();
         var twoFullRss = RssMiB();
-        var perFull = (twoFullRss - loraRss) / 2;
+        var perFull = (twoFullRss - scoredRss) / 2;
 
         static string F(double x) => x.ToString("F0", CultureInfo.InvariantCulture).PadLeft(10);
         Console.WriteLine($"LoRA PM memory at GPT-2-small size: {baseParams / 1e6:F1}M base parameters (fp32), 8 principle PMs, r = 8, alpha = 32 on c_attn, c_proj, c_fc");
@@ -63,7 +64,8 @@ internal static class LoraMemory
         Console.WriteLine($"process before the model           {F(start)}  {F(0)}");
         Console.WriteLine($"base alone                         {F(baseRss)}  {F(baseRss - start)}");
         Console.WriteLine($"base + 8 LoRA PMs (measured)       {F(loraRss)}  {F(loraRss - start)}");
-        Console.WriteLine($"2 full PM copies (measured, extra)            {F(twoFullRss - loraRss)}");
+        Console.WriteLine($"  after one forward pass per PM    {F(scoredRss)}  {F(scoredRss - start)}   (the allocator keeps freed activations)");
+        Console.WriteLine($"2 full PM copies (measured, extra)            {F(twoFullRss - scoredRss)}");
         Console.WriteLine($"8 full PMs (extrapolated: 8 x {perFull:F0})      {F(start + 8 * perFull)}  {F(8 * perFull)}");
         Console.WriteLine($"8 LoRA PMs add {loraRss - baseRss:F0} MiB to the base; 8 full PMs would need {8 * perFull / Math.Max(1, loraRss - start):F1}x the LoRA set's memory");
         Console.WriteLine($"peak RSS (VmHWM) {PeakMiB():F0} MiB; scores of one 32-token row under each PM: {string.Join(", ", scores.Select(s => s.ToString("F3", CultureInfo.InvariantCulture)))}");
