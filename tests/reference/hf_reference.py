@@ -7,9 +7,15 @@ as an explicit softmax over a float mask (the C# side uses scaled_dot_product_at
 repeats kv heads by expand/reshape, and decodes greedily by recomputing the whole sequence every step (the C#
 side uses its KV cache).
 
-Input (stdin, JSON): {"folder": DIR, "ids": [[...], ...] (rows of any length), "greedy": N, "eos": [ids]}
+Input (stdin, JSON): {"folder": DIR, "ids": [[...], ...] (rows of any length), "greedy": N, "eos": [ids], "adapter": DIR (optional)}
 Output (stdout, JSON): {"logits": [B][T_b][V], "greedy": [B][<=N] argmax continuation (ending at an eos id), "min_gap": smallest
-top-1/top-2 logit gap seen while decoding (how close a tie came)}.
+top-1/top-2 logit gap seen while decoding (how close a tie came), "scores": [B] (only for an adapter with a "score" head)}.
+
+An adapter is a PEFT LoRA folder (adapter_config.json + adapter_model.safetensors, written from reading peft's
+save_and_load.py and tuners/lora/layer.py): each "base_model.model.<module>.lora_A.weight" / ".lora_B.weight" pair is
+merged into "<module>.weight" as W += B A * lora_alpha / r (transposed when fan_in_fan_out, GPT-2's Conv1D), and a
+modules_to_save "score" head [1, D] scores a row by its last position's final hidden state (the C# side adds the
+low-rank term in the forward pass instead of merging).
 Everything is computed in float32, whatever the stored dtype, as the C# loader does by default.
 """
 import json
@@ -73,7 +79,7 @@ def gelu_new(x):
     return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
 
 
-def gpt2_logits(cfg, w, ids):
+def gpt2_logits(cfg, w, ids, head=None):
     # GPT2LMHeadModel files name the trunk "transformer.*"; GPT2Model files have no prefix.
     def p(name):
         return w["transformer." + name] if "transformer." + name in w else w[name]
@@ -97,8 +103,8 @@ def gpt2_logits(cfg, w, ids):
         h = act(h @ p(pre + "mlp.c_fc.weight") + p(pre + "mlp.c_fc.bias"))
         x = x + (h @ p(pre + "mlp.c_proj.weight") + p(pre + "mlp.c_proj.bias"))
     x = torch.nn.functional.layer_norm(x, (d,), p("ln_f.weight"), p("ln_f.bias"), eps)
-    tied = cfg.get("tie_word_embeddings", True)
-    head = p("wte.weight") if tied else w["lm_head.weight"]
+    if head is None:
+        head = p("wte.weight") if cfg.get("tie_word_embeddings", True) else w["lm_head.weight"]
     return x @ head.T
 
 
@@ -136,7 +142,7 @@ def rotate(x, cos, sin):
     return x * cos + torch.cat((-x2, x1), dim=-1) * sin
 
 
-def llama_logits(cfg, w, ids):
+def llama_logits(cfg, w, ids, head=None):
     model_type = cfg["model_type"]
     d = cfg["hidden_size"]
     heads = cfg["num_attention_heads"]
@@ -179,8 +185,34 @@ def llama_logits(cfg, w, ids):
         u = lin(h, pre + "mlp.up_proj", mlp_bias)
         x = x + lin(torch.nn.functional.silu(g) * u, pre + "mlp.down_proj", mlp_bias)
     x = rms_norm(x, w["model.norm.weight"], eps)
-    head = w["model.embed_tokens.weight"] if cfg.get("tie_word_embeddings", False) else w["lm_head.weight"]
+    if head is None:
+        head = w["model.embed_tokens.weight"] if cfg.get("tie_word_embeddings", False) else w["lm_head.weight"]
     return x @ head.T
+
+
+def apply_adapter(w, folder):
+    """Merges a PEFT LoRA adapter into the weights w; returns its "score" head, if it has one."""
+    with open(os.path.join(folder, "adapter_config.json")) as f:
+        acfg = json.load(f)
+    assert acfg["peft_type"] == "LORA" and acfg.get("bias", "none") == "none", acfg
+    scale = acfg["lora_alpha"] / acfg["r"]
+    tensors = read_safetensors(os.path.join(folder, "adapter_model.safetensors"))
+    prefix = "base_model.model."
+    for key, a in tensors.items():
+        if not key.endswith(".lora_A.weight"):
+            continue
+        module = key[len(prefix) : -len(".lora_A.weight")]
+        b = tensors[prefix + module + ".lora_B.weight"]
+        delta = b @ a * scale
+        if acfg.get("fan_in_fan_out", False):
+            delta = delta.T
+        name = module + ".weight"
+        if name not in w and name.startswith("transformer."):
+            name = name[len("transformer.") :]
+        w[name] = w[name] + delta
+    if "score" in (acfg.get("modules_to_save") or []):
+        return tensors[prefix + "score.weight"]
+    return None
 
 
 def main():
@@ -189,14 +221,17 @@ def main():
     with open(os.path.join(folder, "config.json")) as f:
         cfg = json.load(f)
     w = read_weights(folder)
+    score = apply_adapter(w, request["adapter"]) if request.get("adapter") else None
     forward = gpt2_logits if cfg["model_type"] == "gpt2" else llama_logits
     eos = set(request.get("eos", []))
-    logits, greedy, min_gap = [], [], float("inf")
+    logits, greedy, scores, min_gap = [], [], [], float("inf")
     # One row at a time: rows may differ in length, and the reference needs no padding to be right.
     with torch.no_grad():
         for row in request["ids"]:
             ids = torch.tensor([row], dtype=torch.long)
             logits.append(forward(cfg, w, ids)[0].tolist())
+            if score is not None:
+                scores.append(forward(cfg, w, ids, head=score)[0, -1, 0].item())
             seq, out = ids, []
             for _ in range(request.get("greedy", 0)):
                 last = forward(cfg, w, seq)[0, -1]
@@ -208,7 +243,10 @@ def main():
                     break
                 seq = torch.cat((seq, torch.tensor([[token]])), dim=1)
             greedy.append(out)
-    json.dump({"logits": logits, "greedy": greedy, "min_gap": None if min_gap == float("inf") else min_gap}, sys.stdout)
+    out = {"logits": logits, "greedy": greedy, "min_gap": None if min_gap == float("inf") else min_gap}
+    if score is not None:
+        out["scores"] = scores
+    json.dump(out, sys.stdout)
 
 
 if __name__ == "__main__":

@@ -11,11 +11,15 @@ internal static class TrainingSteps
     }
 
     /// <summary>Backpropagates <paramref name="loss"/> and steps, with the gradient's global norm clipped to 1.</summary>
-    public static void ClippedStep(this optim.Optimizer optimizer, nn.Module model, Tensor loss)
+    public static void ClippedStep(this optim.Optimizer optimizer, nn.Module model, Tensor loss) =>
+        optimizer.ClippedStep(model.parameters(), loss);
+
+    /// <summary>The same step, clipping only <paramref name="parameters"/> (what a LoRA trainer trains: adapter and head, not the frozen base).</summary>
+    public static void ClippedStep(this optim.Optimizer optimizer, IEnumerable<TorchSharp.Modules.Parameter> parameters, Tensor loss)
     {
         optimizer.zero_grad();
         loss.backward();
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0);
+        nn.utils.clip_grad_norm_(parameters, 1.0);
         optimizer.step();
     }
 

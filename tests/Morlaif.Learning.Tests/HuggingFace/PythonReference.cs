@@ -12,7 +12,8 @@ namespace Morlaif.Learning.Tests.HuggingFace;
 /// </summary>
 internal static class PythonReference
 {
-    public sealed record Result(float[][][] Logits, int[][] Greedy, double? MinGap);
+    /// <param name="Scores">a LoRA PM adapter's score of each row (only when the adapter has a score head)</param>
+    public sealed record Result(float[][][] Logits, int[][] Greedy, double? MinGap, double[]? Scores = null);
 
     private static readonly Lazy<string> Script = new(() =>
     {
@@ -28,7 +29,8 @@ internal static class PythonReference
         Environment.GetEnvironmentVariable("MORLAIF_REFERENCE_PYTHON") is { Length: > 0 } p ? p
         : File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 
-    public static Result Run(string folder, int[][] ids, int greedy, int[]? eos = null)
+    /// <param name="adapter">a PEFT LoRA adapter folder the reference merges into the weights first</param>
+    public static Result Run(string folder, int[][] ids, int greedy, int[]? eos = null, string? adapter = null)
     {
         var psi = new ProcessStartInfo(Python, [Script.Value])
         {
@@ -43,6 +45,7 @@ internal static class PythonReference
             ["ids"] = new JsonArray(ids.Select(r => (JsonNode)new JsonArray(r.Select(i => (JsonNode)i).ToArray())).ToArray()),
             ["greedy"] = greedy,
             ["eos"] = new JsonArray((eos ?? []).Select(i => (JsonNode)i).ToArray()),
+            ["adapter"] = adapter,
         };
         var stderr = process.StandardError.ReadToEndAsync();
         process.StandardInput.Write(request.ToJsonString());
@@ -55,6 +58,7 @@ internal static class PythonReference
         return new Result(
             doc["logits"]!.Deserialize<float[][][]>()!,
             doc["greedy"]!.Deserialize<int[][]>()!,
-            doc["min_gap"]?.GetValue<double>());
+            doc["min_gap"]?.GetValue<double>(),
+            doc["scores"]?.Deserialize<double[]>());
     }
 }
