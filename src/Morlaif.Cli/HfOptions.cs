@@ -10,7 +10,10 @@ internal static class HfOptions
     public static string ModelFolder(CliArguments args)
     {
         var dir = args.Get("model") ?? throw new UsageException("option '--model' is required (a Hugging Face folder: config.json, *.safetensors, tokenizer files)");
-        return Directory.Exists(dir) ? dir : throw new UsageException($"option '--model': '{dir}' is not a folder");
+        if (!Directory.Exists(dir)) throw new UsageException($"option '--model': '{dir}' is not a folder");
+        // config.json first: a folder that is not a checkpoint at all should say so, not that its tokenizer is missing.
+        _ = Learning.HuggingFace.HfConfig.Load(dir);
+        return dir;
     }
 
     public static Device Device(CliArguments args) => args.Get("device") switch
