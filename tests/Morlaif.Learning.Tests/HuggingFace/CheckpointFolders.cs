@@ -1,8 +1,7 @@
 using System.Text.Json.Nodes;
 using Morlaif.Learning.HuggingFace;
-using Morlaif.Learning.Tests.HuggingFace;
 
-namespace Morlaif.Cli.Tests.HuggingFace;
+namespace Morlaif.Learning.Tests.HuggingFace;
 
 /// <summary>
 /// Complete tiny checkpoint folders for the commands: a random model (TinyHf's weights) and a byte-level BPE tokenizer
