@@ -5,6 +5,13 @@ using Morlaif.Feedback.Datasets;
 using Morlaif.Feedback.Judging;
 using Morlaif.TestServers;
 
+// Cases: "hf" (GPT-2-small generation and training speed, see HfBenchmark.cs); otherwise the labeller's throughput.
+if (args.FirstOrDefault() == "hf")
+{
+    Morlaif.Benchmarks.HfBenchmark.Run(args[1..]);
+    return;
+}
+
 // Labeller throughput against a chat-completions server with a fixed latency L: with C requests in
 // flight the ideal is C/L requests per second; the labeller's overhead is what it loses to that.
 //   dotnet run -c Release --project tests/Morlaif.Benchmarks -- [latencyMs=100] [pairs=100] [concurrency...=1,4,16]
