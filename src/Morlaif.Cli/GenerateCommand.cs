@@ -37,8 +37,7 @@ public static class GenerateCommand
         var promptIds = tokenizer.Encode(prompt);
         if (promptIds.Length == 0) throw new UsageException("option '--prompt': encodes to no tokens (and the tokenizer adds no BOS)");
         using var model = HfModelFolder.Load(folder, dtype, device);
-        if (promptIds.Max() >= model.Config.VocabSize)
-            throw new ConfigException($"{folder}: the tokenizer gives id {promptIds.Max()}, beyond config.json's vocab_size {model.Config.VocabSize}");
+        HfOptions.CheckFits(folder, model, promptIds.Max(), promptIds.Length, "option '--prompt'");
         var stops = tokenizer.StopIds.Concat(EosIds(folder, generation)).Where(i => i >= 0 && i < model.Config.VocabSize).Distinct().ToList();
         var options = new GenerationOptions { MaxNewTokens = maxNew, Greedy = greedy, Temperature = temperature, TopP = topP, EosTokenIds = stops, BatchSize = 1 };
         // Without --seed each run draws differently; with it, the same seed draws the same tokens.

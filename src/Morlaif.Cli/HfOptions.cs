@@ -43,6 +43,15 @@ internal static class HfOptions
         if (args.Has(option)) throw new UsageException($"option '--{option}' is not supported yet (LoRA adapters: issue 10)");
     }
 
+    /// <summary>Token ids the model cannot embed (a tokenizer larger than config.json's vocab_size) or a GPT-2 input past its learned positions.</summary>
+    public static void CheckFits(string folder, Learning.HuggingFace.HfCausalLm model, int maxId, int length, string what)
+    {
+        if (maxId >= model.Config.VocabSize)
+            throw new ConfigException($"{folder}: the tokenizer gives id {maxId}, beyond config.json's vocab_size {model.Config.VocabSize}");
+        if (model.Config.IsGpt2 && length >= model.Config.MaxPositions)
+            throw new UsageException($"{what} is {length} tokens, but GPT-2's n_positions is {model.Config.MaxPositions}");
+    }
+
     public static int PositiveInt(CliArguments args, string name, int fallback)
     {
         var v = args.GetLong(name) ?? fallback;

@@ -38,6 +38,7 @@ public static class SftCommand
             demos.Add(HfSupervisedFineTuning.Demonstrate(tokenizer, e.Prompt, e.Completion, maxLength)
                 ?? throw new DatasetException(data, e.Line, $"the prompt fills all {maxLength} tokens of --max-length: no completion token is left"));
 
+        HfOptions.CheckFits(folder, model, demos.Max(d => d.Ids.Max()), 0, "");
         var c = CultureInfo.InvariantCulture;
         Console.WriteLine(string.Create(c, $"sft: {demos.Count} examples, {demos.Sum(d => d.Ids.Length - d.ResponseStart)} trained tokens, "
             + $"{model.parameters().Sum(p => p.numel()) / 1e6:F1}M parameters, {settings.Epochs} epochs, batch {settings.BatchSize}, lr {lr:G3}"));
