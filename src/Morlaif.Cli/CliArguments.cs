@@ -3,10 +3,10 @@ namespace Morlaif.Cli;
 /// <summary>A usage error; the message is one line naming the option.</summary>
 public sealed class UsageException(string message) : Exception(message);
 
-/// <summary>"--name value" options (and "--json", the one switch), checked against the command's known names, plus leading positional arguments.</summary>
+/// <summary>"--name value" options (and the switches "--json" and "--greedy"), checked against the command's known names, plus leading positional arguments.</summary>
 public sealed class CliArguments
 {
-    private static readonly HashSet<string> Switches = ["json"];
+    private static readonly HashSet<string> Switches = ["json", "greedy"];
     private readonly Dictionary<string, string> _values;
 
     private CliArguments(Dictionary<string, string> values, List<string> positional)
@@ -50,5 +50,12 @@ public sealed class CliArguments
     {
         if (Get(name) is not { } text) return null;
         return long.TryParse(text, out var v) ? v : throw new UsageException($"option '--{name}': '{text}' is not an integer");
+    }
+
+    public double? GetDouble(string name)
+    {
+        if (Get(name) is not { } text) return null;
+        return double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v) && double.IsFinite(v)
+            ? v : throw new UsageException($"option '--{name}': '{text}' is not a number");
     }
 }

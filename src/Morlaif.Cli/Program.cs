@@ -14,8 +14,10 @@ try
         "status" => await StatusCommand.Execute(CliArguments.Parse(args[1..], StatusCommand.Options, positional: 1)),
         "label" => await LabelCommand.Execute(CliArguments.Parse(args[1..], LabelCommand.Options)),
         "replay" => await ReplayCommand.Execute(CliArguments.Parse(args[1..], ReplayCommand.Options, positional: 1)),
+        "generate" => GenerateCommand.Execute(CliArguments.Parse(args[1..], GenerateCommand.Options)),
+        "sft" => SftCommand.Execute(CliArguments.Parse(args[1..], SftCommand.Options)),
         null or "-h" or "--help" or "help" => Usage(0),
-        var other => throw new UsageException($"unknown command '{other}' (known: run, start, status, replay, label)"),
+        var other => throw new UsageException($"unknown command '{other}' (known: run, start, status, replay, label, generate, sft)"),
     };
 }
 catch (Exception e) when (e is UsageException or ConfigException or RunNotFoundException or Morlaif.Feedback.Datasets.DatasetException)
@@ -38,6 +40,10 @@ static int Usage(int code)
                morlaif replay RUNID --stage sft|label|train-pm|scalarize|ppo|evaluate [--principle P]
                morlaif label --input FILE --endpoint URL --model NAME --out DIR [--principles P1,P2|all]
                              [--principles-file F] [--api-key-env VAR] [--concurrency N]
+               morlaif generate --model DIR --prompt TEXT [--max-new-tokens N] [--greedy | --temperature T
+                             --top-p P] [--seed S] [--json] [--dtype fp32|fp16|bf16] [--device cpu|cuda]
+               morlaif sft --model DIR --data FILE --out DIR [--epochs N] [--learning-rate X]
+                             [--batch-size B] [--max-length L] [--seed S] [--device cpu|cuda]
 
           run     the embedded default: all five workers in this process on an in-memory bus and a
                   local folder (DIR/.store); writes DIR/<runId>/report.json and report.md (DIR: ./runs)
@@ -45,6 +51,8 @@ static int Usage(int code)
           status  each stage's state, durations and errors, from the run's manifest
           replay  re-issues a stage's command from its recorded inputs
           label   labels HH-RLHF or TRL JSONL with a judge on any OpenAI-compatible endpoint
+          generate  a Hugging Face checkpoint folder's continuation of a prompt (--json: ids, logprobs, text)
+          sft     fine-tunes a Hugging Face checkpoint on TRL SFT JSONL; writes a Hugging Face folder
 
         Connection strings: ConnectionStrings__rabbitmq, ConnectionStrings__blobs (default: the local
         servers of infra/local.sh).

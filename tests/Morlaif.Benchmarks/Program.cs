@@ -5,10 +5,16 @@ using Morlaif.Feedback.Datasets;
 using Morlaif.Feedback.Judging;
 using Morlaif.TestServers;
 
-// "lora-memory": LoRA principle PMs vs full copies at GPT-2-small size (see LoraMemory.cs).
+// Cases: "lora-memory" (LoRA principle PMs vs full copies at GPT-2-small size, see LoraMemory.cs), "hf"
+// (GPT-2-small generation and training speed, see HfBenchmark.cs); otherwise the labeller's throughput.
 if (args.FirstOrDefault() == "lora-memory")
 {
     Morlaif.Benchmarks.LoraMemory.Run();
+    return;
+}
+if (args.FirstOrDefault() == "hf")
+{
+    Morlaif.Benchmarks.HfBenchmark.Run(args[1..]);
     return;
 }
 

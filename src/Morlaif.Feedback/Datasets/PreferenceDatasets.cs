@@ -85,7 +85,7 @@ public static class PreferenceDatasets
             ? v
             : throw new DatasetException(file, line, $"missing field '{name}' (a string or a list of messages)");
 
-    private static string Conversation(string file, int line, JsonElement value, string field)
+    internal static string Conversation(string file, int line, JsonElement value, string field)
     {
         if (value.ValueKind == JsonValueKind.String) return value.GetString()!;
         if (value.ValueKind != JsonValueKind.Array) throw new DatasetException(file, line, $"'{field}' must be a string or a list of messages");
