@@ -15,39 +15,10 @@ public static class PreferenceDatasets
 {
     private const string AssistantTurn = "\n\nAssistant:";
 
-    public static List<PreferenceExample> Read(string path)
-    {
-        string[] lines;
-        try
-        {
-            lines = File.ReadAllLines(path, Encoding.UTF8);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new DatasetException(path, 0, $"cannot be read ({e.Message})");
-        }
-        var examples = new List<PreferenceExample>();
-        for (var i = 0; i < lines.Length; i++)
-        {
-            if (string.IsNullOrWhiteSpace(lines[i])) continue;
-            examples.Add(Parse(path, i + 1, lines[i]));
-        }
-        if (examples.Count == 0) throw new DatasetException(path, 0, "is empty: no JSON lines");
-        return examples;
-    }
+    public static List<PreferenceExample> Read(string path) => JsonLines.Read(path, Parse);
 
-    internal static PreferenceExample Parse(string file, int line, string json)
+    internal static PreferenceExample Parse(string file, int line, JsonElement row)
     {
-        JsonElement row;
-        try
-        {
-            row = JsonDocument.Parse(json).RootElement;
-        }
-        catch (JsonException e)
-        {
-            throw new DatasetException(file, line, $"malformed JSON ({e.Message.Split(". ")[0]})");
-        }
-        if (row.ValueKind != JsonValueKind.Object) throw new DatasetException(file, line, "expected a JSON object");
         var chosen = Field(file, line, row, "chosen");
         var rejected = Field(file, line, row, "rejected");
         PreferenceExample example;

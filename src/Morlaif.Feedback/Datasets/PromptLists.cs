@@ -43,7 +43,7 @@ public static class PromptLists
             // Reuse the preference reader's conversation rules by wrapping the prompt in a dummy pair.
             var text = prompt.ValueKind == JsonValueKind.String
                 ? prompt.GetString()!
-                : PreferenceDatasets.Parse(path, i + 1, JsonSerializer.Serialize(new { prompt, chosen = "a", rejected = "b" })).Prompt;
+                : PreferenceDatasets.Parse(path, i + 1, JsonSerializer.SerializeToElement(new { prompt, chosen = "a", rejected = "b" })).Prompt;
             if (string.IsNullOrWhiteSpace(text)) throw new DatasetException(path, i + 1, "the prompt is empty");
             prompts.Add((text, i + 1));
         }

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 
 namespace Morlaif.Feedback.Datasets;
@@ -16,36 +15,10 @@ public sealed record SftExample(string Prompt, string Completion, int Line);
 /// </summary>
 public static class SftDatasets
 {
-    public static List<SftExample> Read(string path)
-    {
-        string[] lines;
-        try
-        {
-            lines = File.ReadAllLines(path, Encoding.UTF8);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new DatasetException(path, 0, $"cannot be read ({e.Message})");
-        }
-        var examples = new List<SftExample>();
-        for (var i = 0; i < lines.Length; i++)
-            if (!string.IsNullOrWhiteSpace(lines[i])) examples.Add(Parse(path, i + 1, lines[i]));
-        if (examples.Count == 0) throw new DatasetException(path, 0, "is empty: no JSON lines");
-        return examples;
-    }
+    public static List<SftExample> Read(string path) => JsonLines.Read(path, Parse);
 
-    internal static SftExample Parse(string file, int line, string json)
+    internal static SftExample Parse(string file, int line, JsonElement row)
     {
-        JsonElement row;
-        try
-        {
-            row = JsonDocument.Parse(json).RootElement;
-        }
-        catch (JsonException e)
-        {
-            throw new DatasetException(file, line, $"malformed JSON ({e.Message.Split(". ")[0]})");
-        }
-        if (row.ValueKind != JsonValueKind.Object) throw new DatasetException(file, line, "expected a JSON object");
         SftExample example;
         if (row.TryGetProperty("messages", out var messages))
         {
