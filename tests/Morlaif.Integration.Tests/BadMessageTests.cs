@@ -82,8 +82,7 @@ public sealed class BadMessageTests : DistributedTest
         Assert.Equal("sft", Stage(recomputing, "label/helpfulness").GetProperty("waitingFor").GetString());
         Assert.Equal(1, Stage(Run.Status(missingBlob), "sft").GetProperty("recomputed").GetInt32()); // as `morlaif status --json` shows it
         // The recompute command is sent right after the manifest records it: wait for it in the learner's queue.
-        for (var wait = DateTime.UtcNow + TimeSpan.FromMinutes(1); Servers.QueueDepth(Run.VirtualHost, "morlaif-sft").Ready < 4 && DateTime.UtcNow < wait;)
-            await Task.Delay(200);
+        Run.WaitForQueue("morlaif-sft", d => d.Ready >= 4, TimeSpan.FromMinutes(1), "holding the three start events and the recompute command");
 
         // Nothing partial was published or kept: no stage queue holds a message but the three runs' own
         // start events and the recompute command (waiting for a learner), no run has an artifact but its config.

@@ -117,10 +117,14 @@ public sealed class DistributedRun : IAsyncDisposable
     /// Waits until every message routed to <paramref name="queue"/> so far has been consumed and acknowledged
     /// (asked of the queue itself): whatever its consumers were going to do with them, right or wrong, is done.
     /// </summary>
-    public void WaitForDrained(string queue, TimeSpan timeout)
+    public void WaitForDrained(string queue, TimeSpan timeout) => WaitForQueue(queue, d => d == (0, 0), timeout, "drained");
+
+    /// <summary>Polls a queue's live depth (rabbitmqctl) until <paramref name="done"/> holds; fails on time-out.</summary>
+    public void WaitForQueue(string queue, Func<(long Ready, long Unacknowledged), bool> done, TimeSpan timeout, string what)
     {
-        for (var deadline = DateTime.UtcNow + timeout; Servers.QueueDepth(VirtualHost, queue) is var depth && depth != (0, 0); Thread.Sleep(200))
-            if (DateTime.UtcNow > deadline) Assert.Fail($"{queue} still holds {depth.Ready} ready and {depth.Unacknowledged} unacknowledged messages\n{Processes.Logs()}");
+        for (var deadline = DateTime.UtcNow + timeout; Servers.QueueDepth(VirtualHost, queue) is var depth && !done(depth); Thread.Sleep(200))
+            if (DateTime.UtcNow > deadline)
+                Assert.Fail($"{queue} not {what}: {depth.Ready} ready and {depth.Unacknowledged} unacknowledged messages\n{Processes.Logs()}");
     }
 
     /// <summary>Polls the manifest until the run is Faulted and returns it; fails on time-out.</summary>
