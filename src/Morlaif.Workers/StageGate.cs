@@ -45,6 +45,7 @@ public sealed class StageGate(IManifestStore manifests, RunArtifacts artifacts, 
 
         var record = manifest.Stages.GetValueOrDefault(stage);
         if (record?.State == StageState.Done) return GateResult.AlreadyDone;
+        var plan = RunPlan.Of(manifest, (await artifacts.ContextAsync(manifest, cancel)).Config.Ppo);
         if (record is { State: StageState.Publishing, Claim: null })
         {
             // The supervisor released a claim whose holder stopped moving: take it, and publish what it recorded.
@@ -67,10 +68,24 @@ public sealed class StageGate(IManifestStore manifests, RunArtifacts artifacts, 
         }
         else
         {
+            var missing = new List<string>();
             var (current, started) = await manifests.UpdateAsync(runId, m =>
             {
                 var s = m.Stage(stage);
                 if (s.State is StageState.Done or StageState.Publishing) return false;
+                // The stored manifest, not the one this message was handled with, says whether the inputs exist:
+                // a manifest that went back to an earlier state (a store that lost acknowledged writes) or a
+                // command sent early is not bad input. The record waits for its first missing input, whose
+                // completion sends its command again (or the supervisor, if that input is stalled too).
+                missing = PipelineDefinition.Missing(m, plan, stage);
+                if (missing.Count > 0)
+                {
+                    if (s.State == StageState.Running) s.State = StageState.Pending;
+                    if (s.WaitingFor == missing[0]) return false;
+                    s.WaitingFor = missing[0];
+                    s.Heartbeat = DateTimeOffset.UtcNow;
+                    return true;
+                }
                 s.State = StageState.Running;
                 s.StartedAt ??= DateTimeOffset.UtcNow;
                 s.Heartbeat = DateTimeOffset.UtcNow;
@@ -78,6 +93,12 @@ public sealed class StageGate(IManifestStore manifests, RunArtifacts artifacts, 
                 s.Error = null;
                 return true;
             }, cancel);
+            if (missing.Count > 0)
+            {
+                log.LogWarning("run {RunId}: {Stage} asked for, but its inputs {Missing} are not produced in the stored manifest: waiting for them",
+                    runId, stage, string.Join(", ", missing));
+                return GateResult.WaitingForInput;
+            }
             if (!started) return GateResult.LeftToAnother; // another delivery recorded the outputs since the read above, and publishes them
             StageOutput result;
             try
@@ -116,7 +137,6 @@ public sealed class StageGate(IManifestStore manifests, RunArtifacts artifacts, 
         }
 
         await publish(outputs);
-        var plan = RunPlan.Of(manifest, (await artifacts.ContextAsync(manifest, cancel)).Config.Ppo);
         var waiting = new List<string>();
         var settled = new List<string>();
         await manifests.UpdateAsync(runId, m =>
@@ -208,7 +228,7 @@ public enum GateResult
     AlreadyDone,
     /// <summary>Another delivery holds the stage's outputs and publishes them.</summary>
     LeftToAnother,
-    /// <summary>An input had gone missing; its producer computes it again, and its event brings this stage back.</summary>
+    /// <summary>An input is not produced (yet, or any more): its producer computes it, and its completion brings this stage back.</summary>
     WaitingForInput,
 }
 

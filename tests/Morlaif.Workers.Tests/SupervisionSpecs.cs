@@ -123,4 +123,38 @@ public class SupervisionSpecs(CompletedRunFixture run)
         Assert.Null(done.Stages[StageKeys.Evaluate].WaitingFor);
         Assert.Equal(1, done.Stages[FinalChunk(ScalarizationStage.BaselineArm)].Attempts);
     }
+
+    [Fact]
+    public async Task A_stage_asked_for_while_the_stored_manifest_lacks_its_inputs_waits_for_them_and_the_run_completes()
+    {
+        await using var pipeline = new PipelineHarness(WorkerRegistration.All, run.Pipeline.Root);
+        await pipeline.StartAsync();
+        // The store lost its last writes: one PM is back to Running without its model, while its event has
+        // already gone out and the scalarizer is asked to fit (a CI run faulted here before: "has no output 'model' yet").
+        var pm = StageKeys.TrainPm(run.Manifest.Questions[0]);
+        var manifest = await CopyAsync(pipeline, key => key == StageKeys.Scalarize || key.StartsWith("ppo/", StringComparison.Ordinal) || key == StageKeys.Evaluate, m =>
+        {
+            m.State = RunState.Running;
+            var record = m.Stages[pm];
+            record.State = StageState.Running;
+            record.Outputs = new();
+            record.CompletedAt = null;
+        });
+
+        await (await pipeline.Harness.Bus.GetSendEndpoint(Endpoints.Queue(Endpoints.Scalarize))).Send(new Scalarize { RunId = manifest.RunId });
+        var waiting = await pipeline.WaitAsync(manifest.RunId, m => m.State != RunState.Running || m.Stages.GetValueOrDefault(StageKeys.Scalarize)?.WaitingFor is not null);
+        Assert.True(waiting.State == RunState.Running, $"{waiting.State}: {waiting.Error}");
+        Assert.Equal(pm, waiting.Stages[StageKeys.Scalarize].WaitingFor);
+        Assert.Equal(0, waiting.Stages[StageKeys.Scalarize].Attempts);
+
+        // Nothing else brings the PM back: the supervisor finds it stalled and asks for it again.
+        var resent = await SupervisorOf(pipeline).SuperviseAsync(waiting, waiting.LastActivity + Settings.Lease + TimeSpan.FromSeconds(1), CancellationToken.None);
+        Assert.Equal([pm], resent);
+        var done = await pipeline.WaitAsync(manifest.RunId);
+        Assert.True(done.State == RunState.Completed, $"{done.State}: {done.Error}");
+        Assert.Equal(1, done.Stages[StageKeys.Scalarize].Attempts);
+        Assert.Null(done.Stages[StageKeys.Scalarize].WaitingFor);
+        // Trained again from the same seed: the same model as the completed run's.
+        Assert.Equal(run.Manifest.Stages[pm].Outputs[StageOutputs.Model].Sha256, done.Stages[pm].Outputs[StageOutputs.Model].Sha256);
+    }
 }
