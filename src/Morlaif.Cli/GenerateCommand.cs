@@ -10,7 +10,7 @@ namespace Morlaif.Cli;
 /// <summary>
 /// morlaif generate: a Hugging Face checkpoint folder's continuation of one prompt. Greedy unless --temperature
 /// or --top-p is given or the folder's generation_config.json sets do_sample (as transformers' generate does);
-/// it stops at the tokenizer's stop ids and generation_config.json's eos_token_id.
+/// it stops at the tokenizer's stop ids and generation_config.json's eos_token_id. --adapter applies a PEFT LoRA folder.
 /// </summary>
 public static class GenerateCommand
 {
@@ -18,7 +18,6 @@ public static class GenerateCommand
 
     public static int Execute(CliArguments args)
     {
-        HfOptions.RefuseLora(args, "adapter");
         var folder = HfOptions.ModelFolder(args);
         var prompt = args.Get("prompt") ?? throw new UsageException("option '--prompt' is required");
         var maxNew = HfOptions.PositiveInt(args, "max-new-tokens", 32);
@@ -37,6 +36,8 @@ public static class GenerateCommand
         var promptIds = tokenizer.Encode(prompt);
         if (promptIds.Length == 0) throw new UsageException("option '--prompt': encodes to no tokens (and the tokenizer adds no BOS)");
         using var model = HfModelFolder.Load(folder, dtype, device);
+        // Applied in place: the adapter's layers wrap the model's projections.
+        HfOptions.ApplyAdapter(args, model);
         HfOptions.CheckFits(folder, model, promptIds.Max(), promptIds.Length, "option '--prompt'");
         var stops = tokenizer.StopIds.Concat(EosIds(folder, generation)).Where(i => i >= 0 && i < model.Config.VocabSize).Distinct().ToList();
         var options = new GenerationOptions { MaxNewTokens = maxNew, Greedy = greedy, Temperature = temperature, TopP = topP, EosTokenIds = stops, BatchSize = 1 };

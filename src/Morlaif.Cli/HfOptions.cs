@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 
 namespace Morlaif.Cli;
 
-/// <summary>The options generate and sft share: the checkpoint folder, --device and --dtype, and the LoRA options that are not built yet.</summary>
+/// <summary>The options generate and sft share: the checkpoint folder, --device and --dtype, and LoRA adapters.</summary>
 internal static class HfOptions
 {
     public static string ModelFolder(CliArguments args)
@@ -37,10 +37,20 @@ internal static class HfOptions
         }
     }
 
-    /// <summary>LoRA adapters come with issue 10's LoRA work; until then the options are refused rather than ignored.</summary>
-    public static void RefuseLora(CliArguments args, string option)
+    /// <summary>
+    /// The base with the PEFT adapter folder named by --adapter applied (active, not merged), or the base alone.
+    /// A preference model's adapter (task_type SEQ_CLS, with a score head) is not a policy: refused by name.
+    /// </summary>
+    public static Learning.HuggingFace.Lora.LoraModel? ApplyAdapter(CliArguments args, Learning.HuggingFace.HfCausalLm model)
     {
-        if (args.Has(option)) throw new UsageException($"option '--{option}' is not supported yet (LoRA adapters: issue 10)");
+        if (args.Get("adapter") is not { } dir) return null;
+        if (!Directory.Exists(dir)) throw new UsageException($"option '--adapter': '{dir}' is not a folder");
+        var lora = new Learning.HuggingFace.Lora.LoraModel(model);
+        var loaded = Learning.HuggingFace.Lora.LoraFolder.Load(lora, dir, "adapter");
+        if (loaded.TaskType != "CAUSAL_LM")
+            throw new ConfigException($"{Path.Combine(dir, Learning.HuggingFace.Lora.LoraFolder.ConfigFile)}: task_type '{loaded.TaskType}' is not a policy's adapter (generate applies CAUSAL_LM adapters)");
+        lora.SetActive("adapter");
+        return lora;
     }
 
     /// <summary>Token ids the model cannot embed (a tokenizer larger than config.json's vocab_size) or a GPT-2 input past its learned positions.</summary>

@@ -42,8 +42,10 @@ static int Usage(int code)
                              [--principles-file F] [--api-key-env VAR] [--concurrency N]
                morlaif generate --model DIR --prompt TEXT [--max-new-tokens N] [--greedy | --temperature T
                              --top-p P] [--seed S] [--json] [--dtype fp32|fp16|bf16] [--device cpu|cuda]
+                             [--adapter DIR]
                morlaif sft --model DIR --data FILE --out DIR [--epochs N] [--learning-rate X]
                              [--batch-size B] [--max-length L] [--seed S] [--device cpu|cuda]
+                             [--lora R [--lora-alpha A]]
 
           run     the embedded default: all five workers in this process on an in-memory bus and a
                   local folder (DIR/.store); writes DIR/<runId>/report.json and report.md (DIR: ./runs)
@@ -53,6 +55,7 @@ static int Usage(int code)
           label   labels HH-RLHF or TRL JSONL with a judge on any OpenAI-compatible endpoint
           generate  a Hugging Face checkpoint folder's continuation of a prompt (--json: ids, logprobs, text)
           sft     fine-tunes a Hugging Face checkpoint on TRL SFT JSONL; writes a Hugging Face folder
+                  (with --lora: a PEFT adapter folder, for generate --adapter)
 
         Connection strings: ConnectionStrings__rabbitmq, ConnectionStrings__blobs (default: the local
         servers of infra/local.sh).

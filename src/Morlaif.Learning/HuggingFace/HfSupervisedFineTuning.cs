@@ -15,14 +15,17 @@ public sealed record HfSftSettings(int Epochs = 1, int BatchSize = 8, double Lea
 public static class HfSupervisedFineTuning
 {
     /// <param name="progress">called after each epoch with (epoch from 1, mean loss per trained token of that epoch)</param>
+    /// <param name="trainable">what the optimizer updates: every parameter of the model unless given (a LoRA adapter's A and B)</param>
     /// <returns>The mean loss of each epoch.</returns>
-    public static List<double> Train(HfCausalLm model, IReadOnlyList<Demonstration> demos, HfSftSettings s, Action<int, double>? progress = null)
+    public static List<double> Train(HfCausalLm model, IReadOnlyList<Demonstration> demos, HfSftSettings s, Action<int, double>? progress = null,
+        IReadOnlyList<TorchSharp.Modules.Parameter>? trainable = null)
     {
         if (demos.Count == 0) throw new ArgumentException("no demonstrations", nameof(demos));
         if (demos.Any(d => d.ResponseStart < 1 || d.ResponseStart >= d.Ids.Length))
             throw new ArgumentException("every demonstration needs a token before its response and at least one response token", nameof(demos));
         var rng = new Random(checked((int)s.Seed));
-        using var optimizer = optim.AdamW(model.parameters(), s.LearningRate, weight_decay: s.WeightDecay);
+        var parameters = trainable ?? model.parameters().ToList();
+        using var optimizer = optim.AdamW(parameters, s.LearningRate, weight_decay: s.WeightDecay);
         var losses = new List<double>();
         model.train();
         try
@@ -36,7 +39,7 @@ public static class HfSupervisedFineTuning
                     using var scope = NewDisposeScope();
                     var batch = chunk.Select(i => demos[i]).ToList();
                     var (loss, count) = Loss(model, batch);
-                    optimizer.ClippedStep(model, loss);
+                    optimizer.ClippedStep(parameters, loss);
                     sum += loss.item<float>() * count;
                     tokens += count;
                 }

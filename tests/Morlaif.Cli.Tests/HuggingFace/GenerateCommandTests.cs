@@ -100,8 +100,11 @@ public class GenerateCommandTests
         AssertOneLineError(e4, s4, "--greedy", "--top-p");
         var (e5, _, s5) = MorlaifProcess.Run("generate", "--model", dir, "--prompt", "hi", "--dtype", "int8");
         AssertOneLineError(e5, s5, "--dtype", "int8");
+        // A model folder is not an adapter folder.
         var (e6, _, s6) = MorlaifProcess.Run("generate", "--model", dir, "--prompt", "hi", "--adapter", dir);
-        AssertOneLineError(e6, s6, "--adapter", "not supported yet");
+        AssertOneLineError(e6, s6, Path.Combine(dir, "adapter_config.json"), "not found");
+        var (e9, _, s9) = MorlaifProcess.Run("generate", "--model", dir, "--prompt", "hi", "--adapter", missing);
+        AssertOneLineError(e9, s9, "--adapter", missing);
         var (e7, _, s7) = MorlaifProcess.Run("generate", "--model", dir);
         AssertOneLineError(e7, s7, "--prompt");
 

@@ -50,6 +50,45 @@ public class SftCommandTests
         Assert.True(TinyHf.MaxAbsDiff(here, before.Forward(input, mask)[0]) > 1e-2); // it did train
     }
 
+    [Theory]
+    [InlineData("gpt2")]
+    [InlineData("llama")]
+    public void Sft_with_lora_writes_an_adapter_alone_that_generate_applies_as_the_reference_does(string kind)
+    {
+        using var temp = new TinyHf.TempFolder();
+        var dir = CheckpointFolders.Write(kind, temp);
+        var outDir = Path.Combine(temp.Path, "adapter");
+        var (exit, stdout, stderr) = MorlaifProcess.Run("sft", "--model", dir, "--data", Data(temp, PromptCompletion), "--out", outDir,
+            "--lora", "4", "--epochs", "4", "--learning-rate", "1e-2", "--batch-size", "4", "--seed", "3");
+        Assert.True(exit == 0, stderr);
+        Assert.Contains("(LoRA r 4, alpha 32)", stdout);
+        var losses = EpochLosses(stdout);
+        Assert.True(losses[^1] < losses[0] * 0.8, string.Join(", ", losses));
+        // The adapter alone, in PEFT's layout: the base is not written again.
+        Assert.Equal(["adapter_config.json", "adapter_model.safetensors"], Directory.GetFiles(outDir).Select(f => Path.GetFileName(f)).Order().ToArray());
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "adapter_config.json")))!;
+        Assert.Equal(4, config["r"]!.GetValue<int>());
+        Assert.Equal(Path.GetFullPath(dir), config["base_model_name_or_path"]!.GetValue<string>());
+
+        // generate applies it; the reference, which merges the saved PEFT files itself, continues the same way.
+        string[] generate = ["generate", "--model", dir, "--prompt", "Q: what comes after 2?", "--greedy", "--json", "--max-new-tokens", "8"];
+        var (e1, plain, s1) = MorlaifProcess.Run(generate);
+        var (e2, adapted, s2) = MorlaifProcess.Run([.. generate, "--adapter", outDir]);
+        Assert.True(e1 == 0 && e2 == 0, s1 + s2);
+        var json = GenerateCommandTests.LastJsonLine(adapted);
+        var promptIds = GenerateCommandTests.Ints(json["promptIds"]!);
+        var ids = GenerateCommandTests.Ints(json["ids"]!);
+        var eos = kind == "gpt2" ? 256 : 263;
+        Assert.Equal(PythonReference.Run(dir, [promptIds], greedy: 8, eos: [eos], adapter: outDir).Greedy[0], ids);
+        Assert.NotEqual(GenerateCommandTests.Ints(GenerateCommandTests.LastJsonLine(plain)["ids"]!), ids); // the adapter learned something
+
+        // A preference model's adapter (SEQ_CLS) is not a policy.
+        var configPath = Path.Combine(outDir, "adapter_config.json");
+        File.WriteAllText(configPath, File.ReadAllText(configPath).Replace("\"CAUSAL_LM\"", "\"SEQ_CLS\"", StringComparison.Ordinal));
+        var (e3, _, s3) = MorlaifProcess.Run([.. generate, "--adapter", outDir]);
+        GenerateCommandTests.AssertOneLineError(e3, s3, configPath, "task_type 'SEQ_CLS'");
+    }
+
     [Fact]
     public void Sft_reads_every_trl_format_and_the_same_seed_trains_the_same()
     {
@@ -91,8 +130,10 @@ public class SftCommandTests
         Expect(["""{"text": 42}"""], "data.jsonl:1", "'text'");
         Expect(["""{"chosen": "a", "rejected": "b"}"""], "data.jsonl:1", "'prompt' and 'completion', 'messages', or 'text'");
 
-        var (e1, _, s1) = MorlaifProcess.Run("sft", "--model", dir, "--data", Data(temp, PromptCompletion), "--out", outDir, "--lora", "8");
-        GenerateCommandTests.AssertOneLineError(e1, s1, "--lora", "not supported yet");
+        var (e1, _, s1) = MorlaifProcess.Run("sft", "--model", dir, "--data", Data(temp, PromptCompletion), "--out", outDir, "--lora", "0");
+        GenerateCommandTests.AssertOneLineError(e1, s1, "--lora", "at least 1");
+        var (e4, _, s4) = MorlaifProcess.Run("sft", "--model", dir, "--data", Data(temp, PromptCompletion), "--out", outDir, "--lora-alpha", "16");
+        GenerateCommandTests.AssertOneLineError(e4, s4, "--lora-alpha", "--lora R");
         var (e2, _, s2) = MorlaifProcess.Run("sft", "--model", dir, "--data", Path.Combine(temp.Path, "missing.jsonl"), "--out", outDir);
         GenerateCommandTests.AssertOneLineError(e2, s2, "missing.jsonl", "cannot be read");
         var (e3, _, s3) = MorlaifProcess.Run("sft", "--model", dir, "--data", Data(temp, PromptCompletion), "--out", outDir, "--epochs", "0");
