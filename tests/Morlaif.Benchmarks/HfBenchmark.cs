@@ -98,9 +98,11 @@ internal static class HfBenchmark
         var ids = tensor(prompts.SelectMany(p => p.Select(i => (long)i)).ToArray(), device: device).reshape(prompts.Count, -1);
         for (var step = 0; step < steps; step++)
         {
+            // Each step's activations freed with the step (kept, 32 steps at batch 16 held over 23 GB).
+            using var stepScope = NewDisposeScope();
             var hidden = model.HiddenStates(ids, ones_like(ids, ScalarType.Bool));
             var next = model.LmHead(hidden[.., -1]).argmax(-1);
-            ids = cat([ids, next.unsqueeze(1)], 1);
+            ids = cat([ids, next.unsqueeze(1)], 1).MoveToOuterDisposeScope();
         }
         Sync(device);
     }

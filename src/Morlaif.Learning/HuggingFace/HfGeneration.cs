@@ -56,21 +56,23 @@ public static class HfGeneration
             foreach (var id in options.EosTokenIds) isEosTable[id] = true;
             var isEos = tensor(isEosTable, device: device);
 
-            var cache = model.NewCache();
+            using var cache = model.NewCache();
             // Only the last column's logits are needed: the head over the whole prompt would be B x T x vocab.
             var logits = model.LmHead(model.HiddenStates(batch.Tokens, batch.Valid, cache)[.., -1]);
             var done = zeros(prompts.Count, ScalarType.Bool, device);
             var (ids, logProbs) = (new List<Tensor>(), new List<Tensor>());
             for (var step = 0; step < steps; step++)
             {
+                // Each step's activations are freed with the step; what the next step reads moves out.
+                using var stepScope = NewDisposeScope();
                 var logp = logits.to(ScalarType.Float32).log_softmax(-1);
                 var next = options.Greedy ? logp.argmax(-1) : Sample(logp, options, generator!);
-                ids.Add(next.masked_fill(done, -1));
-                logProbs.Add(logp.gather(1, next.unsqueeze(1)).squeeze(1));
+                ids.Add(next.masked_fill(done, -1).MoveToOuterDisposeScope());
+                logProbs.Add(logp.gather(1, next.unsqueeze(1)).squeeze(1).MoveToOuterDisposeScope());
                 var fed = done.logical_not();
-                done = done | isEos.index_select(0, next);
+                done = (done | isEos.index_select(0, next)).MoveToOuterDisposeScope();
                 if (step == steps - 1 || done.all().item<bool>()) break;
-                logits = model.Forward(next.unsqueeze(1), fed.unsqueeze(1), cache)[.., -1];
+                logits = model.Forward(next.unsqueeze(1), fed.unsqueeze(1), cache)[.., -1].MoveToOuterDisposeScope();
             }
             return Rows(prompts.Count, ids, logProbs);
         }

@@ -5,9 +5,11 @@ namespace Morlaif.Learning.Models;
 /// <summary>
 /// Keys and values of every layer for the tokens seen so far, so that sampling feeds one new token per
 /// step instead of the whole sequence. Also tracks which cached keys are real tokens (left padding is
-/// not) and each row's next position.
+/// not) and each row's next position. The cache owns its tensors, outside any dispose scope: each step's
+/// append frees the previous, shorter copy (else a generation loop keeps every step's copy, O(steps²) memory),
+/// and a caller may free each step's other intermediates with a scope of its own. Dispose the cache when done.
 /// </summary>
-public sealed class KvCache
+public sealed class KvCache : IDisposable
 {
     private readonly Tensor?[] _keys;
     private readonly Tensor?[] _values;
@@ -28,14 +30,34 @@ public sealed class KvCache
 
     internal (Tensor K, Tensor V) Append(int layer, Tensor k, Tensor v)
     {
-        _keys[layer] = _keys[layer] is { } pk ? cat([pk, k], 2) : k;
-        _values[layer] = _values[layer] is { } pv ? cat([pv, v], 2) : v;
+        _keys[layer] = Grow(_keys[layer], k, 2);
+        _values[layer] = Grow(_values[layer], v, 2);
         return (_keys[layer]!, _values[layer]!);
     }
 
     internal void Advance(Tensor valid, Tensor positions)
     {
-        KeyValid = KeyValid is { } kv ? cat([kv, valid], 1) : valid;
-        NextPosition = positions[.., -1] + 1;
+        KeyValid = Grow(KeyValid, valid, 1);
+        NextPosition?.Dispose();
+        NextPosition = (positions[.., -1] + 1).DetachFromDisposeScope();
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in _keys.Concat(_values).Append(KeyValid).Append(NextPosition)) t?.Dispose();
+        Array.Clear(_keys);
+        Array.Clear(_values);
+        (KeyValid, NextPosition) = (null, null);
+    }
+
+    /// <summary>
+    /// <paramref name="old"/> with <paramref name="added"/> appended along <paramref name="dim"/>, owned by the cache.
+    /// Freeing the old handle is safe under autograd: the graph keeps its own reference to what it saved.
+    /// </summary>
+    private static Tensor Grow(Tensor? old, Tensor added, int dim)
+    {
+        var grown = (old is null ? added.alias() : cat([old, added], dim)).DetachFromDisposeScope();
+        old?.Dispose();
+        return grown;
     }
 }

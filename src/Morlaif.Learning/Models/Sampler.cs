@@ -27,7 +27,7 @@ public static class Sampler
         using var _ = no_grad();
         var device = policy.parameters().First().device;
         var batch = SequenceBatch.LeftPadded(prompts, device);
-        var cache = new KvCache(policy.Config.Layers);
+        using var cache = new KvCache(policy.Config.Layers);
         var room = policy.Config.ContextLength - prompts.Max(p => p.Length);
         var steps = Math.Min(maxNewTokens, room);
 

@@ -33,7 +33,9 @@ public class HfModelTests
         {
             using var alone = Logits(model, Ragged[i]);
             using var padded = logits[i, TensorIndex.Slice(width - Ragged[i].Length)];
-            Assert.True(TinyHf.MaxAbsDiff(alone, padded) < 1e-5, $"row {i} differs by {TinyHf.MaxAbsDiff(alone, padded):E2}");
+            // fp32 rounding of a differently shaped batch reached 1.3e-5 on this CPU; a padding bug moves logits by O(1).
+            // 1e-4 is the bar the reference comparisons use.
+            Assert.True(TinyHf.MaxAbsDiff(alone, padded) < 1e-4, $"row {i} differs by {TinyHf.MaxAbsDiff(alone, padded):E2}");
         }
     }
 
@@ -45,7 +47,7 @@ public class HfModelTests
         // Each row's prompt, then its continuation fed one token per step through the cache.
         int[][] continuations = [[7, 8, 9], [70, 71, 72], [1, 96, 50]];
         var batch = SequenceBatch.LeftPadded(Ragged);
-        var cache = model.NewCache();
+        using var cache = model.NewCache();
         var stepped = new List<Tensor> { model.Forward(batch.Tokens, batch.Valid, cache)[.., -1] };
         for (var s = 0; s < 3; s++)
         {

@@ -16,7 +16,7 @@ public class TransformerTests
         var batch = SequenceBatch.RightPadded([ids]);
         var full = policy.Logits(batch.Tokens, batch.Valid);
 
-        var cache = new KvCache(2);
+        using var cache = new KvCache(2);
         var prefix = 5;
         var stepLogits = new List<Tensor> { policy.Logits(batch.Tokens[.., ..prefix], batch.Valid[.., ..prefix], cache) };
         for (var t = prefix; t < ids.Length; t++)
