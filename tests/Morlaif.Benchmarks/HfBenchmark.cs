@@ -54,6 +54,9 @@ internal static class HfBenchmark
         Console.WriteLine();
         Console.WriteLine(string.Create(C, $"train step 8 x 64 (fwd+bwd+AdamW): {seconds:F2} s/step, {flops / 1e9:F1} GFLOP/s = {100 * flops / peak:F0}% of the matmul peak"));
         Console.WriteLine($"load average at end: {(File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a")}");
+        // Peak resident memory of the whole benchmark (the 498 MB of weights, AdamW's moments, the largest batch's activations).
+        if (File.Exists("/proc/self/status"))
+            Console.WriteLine(File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))?.Replace("VmHWM:", "peak RSS (VmHWM):"));
     }
 
     private static double Time(Action action)
