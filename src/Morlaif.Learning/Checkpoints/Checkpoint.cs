@@ -77,21 +77,26 @@ public sealed class Checkpoint : IDisposable
     }
 
     /// <summary>Every entry of the module's state_dict, under its own name.</summary>
-    public void AddModule(nn.Module module)
+    public void AddModule(nn.Module module) => AddTensors(module.state_dict());
+
+    /// <summary>Named tensors that are not one module's state_dict (a LoRA adapter's A and B beside a value head).</summary>
+    public void AddTensors(IEnumerable<KeyValuePair<string, Tensor>> tensors)
     {
-        foreach (var (name, value) in module.state_dict()) Add(name, value);
+        foreach (var (name, value) in tensors) Add(name, value);
     }
 
     /// <summary>
     /// Copies the module's state_dict entries out of this checkpoint, in place (the module keeps its device).
     /// Every entry must be there with its shape and dtype; other tensors (an optimizer's) are left alone.
     /// </summary>
-    public void LoadModule(nn.Module module)
+    public void LoadModule(nn.Module module) => LoadTensors(module.state_dict());
+
+    /// <summary>As <see cref="LoadModule"/>, into named tensors.</summary>
+    public void LoadTensors(IReadOnlyDictionary<string, Tensor> targets)
     {
-        var state = module.state_dict();
-        foreach (var (name, target) in state) Fitting(name, target);
+        foreach (var (name, target) in targets) Fitting(name, target);
         using var _ = no_grad();
-        foreach (var (name, target) in state) target.copy_(_tensors[name]);
+        foreach (var (name, target) in targets) target.copy_(_tensors[name]);
     }
 
     private Tensor Fitting(string name, Tensor target)
@@ -104,10 +109,13 @@ public sealed class Checkpoint : IDisposable
     }
 
     /// <summary>AdamW's state for every parameter of <paramref name="module"/> it optimizes, and its settings.</summary>
-    public void AddOptimizer(AdamW optimizer, nn.Module module)
+    public void AddOptimizer(AdamW optimizer, nn.Module module) => AddOptimizer(optimizer, Named(module));
+
+    /// <summary>AdamW's state for every parameter it optimizes, each under its name in <paramref name="parameters"/>, and its settings.</summary>
+    public void AddOptimizer(AdamW optimizer, IReadOnlyDictionary<string, Parameter> parameters)
     {
         var groups = new List<AdamWGroup>();
-        foreach (var (name, state) in AdamWStates(optimizer, module))
+        foreach (var (name, state) in AdamWStates(optimizer, parameters))
         {
             var prefix = OptimizerPrefix + name;
             Add(prefix + ".exp_avg", state.exp_avg);
@@ -123,13 +131,16 @@ public sealed class Checkpoint : IDisposable
         Optimizer = new OptimizerSettings("AdamW", groups);
     }
 
-    /// <summary>Restores what <see cref="AddOptimizer"/> stored into an AdamW over the same parameters.</summary>
-    public void LoadOptimizer(AdamW optimizer, nn.Module module)
+    /// <summary>Restores what <see cref="AddOptimizer(AdamW, nn.Module)"/> stored into an AdamW over the same parameters.</summary>
+    public void LoadOptimizer(AdamW optimizer, nn.Module module) => LoadOptimizer(optimizer, Named(module));
+
+    /// <summary>Restores what <see cref="AddOptimizer(AdamW, IReadOnlyDictionary{string, Parameter})"/> stored.</summary>
+    public void LoadOptimizer(AdamW optimizer, IReadOnlyDictionary<string, Parameter> parameters)
     {
         var groups = optimizer.state_dict().Options.Cast<AdamW.Options>().ToList();
         if (Optimizer is not { Type: "AdamW" } settings || settings.ParamGroups.Count != groups.Count)
             throw new InvalidDataException($"{Kind} checkpoint has no AdamW state for {groups.Count} parameter group(s)");
-        var states = AdamWStates(optimizer, module).ToList();
+        var states = AdamWStates(optimizer, parameters).ToList();
         foreach (var (name, state) in states)
         {
             var prefix = OptimizerPrefix + name;
@@ -160,15 +171,17 @@ public sealed class Checkpoint : IDisposable
     }
 
     /// <summary>AdamW's per-parameter state in its own order, each named after the module parameter it belongs to.</summary>
-    private IEnumerable<(string Name, AdamW.State State)> AdamWStates(AdamW optimizer, nn.Module module)
+    private static IReadOnlyDictionary<string, Parameter> Named(nn.Module module) => module.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+
+    private IEnumerable<(string Name, AdamW.State State)> AdamWStates(AdamW optimizer, IReadOnlyDictionary<string, Parameter> parameters)
     {
-        var names = module.named_parameters().ToDictionary(p => p.parameter.Handle, p => p.name);
+        var names = parameters.ToDictionary(p => p.Value.Handle, p => p.Key);
         var states = optimizer.state_dict().State;
         // state_dict lists the state of every parameter group's parameters in order, as parameters() does.
         var i = 0;
         foreach (var p in optimizer.parameters())
         {
-            if (!names.TryGetValue(p.Handle, out var name)) throw new ArgumentException("the optimizer holds a parameter the module does not", nameof(module));
+            if (!names.TryGetValue(p.Handle, out var name)) throw new ArgumentException("the optimizer holds a parameter that is not among the named ones", nameof(parameters));
             yield return (name, (AdamW.State)states[i++]);
         }
     }

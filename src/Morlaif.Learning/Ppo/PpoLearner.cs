@@ -13,14 +13,14 @@ public sealed record PpoIterationStats(int Iteration, double MeanScore, double M
 /// response, add the per-token KL penalty -β (log π - log π_ref), estimate advantages with GAE, and take
 /// clipped policy and value steps. One call of <see cref="Step"/> is one bounded chunk of work, and the
 /// learner checkpoints between chunks, so a restarted learner continues exactly where it stopped.
-/// The learner owns both models it is given: disposing it frees them and the optimizer's state (native
-/// memory a long-lived worker would otherwise keep until a garbage collection), except a policy taken out
-/// with <see cref="TakePolicy"/>.
+/// The policy is an <see cref="IPpoPolicy"/>: the world's whole model with a frozen clone as reference, or a LoRA
+/// adapter on a Hugging Face base whose reference is the base with the adapter off. The learner owns it: disposing
+/// the learner frees it and the optimizer's state (native memory a long-lived worker would otherwise keep until a
+/// garbage collection), except a world policy taken out with <see cref="TakePolicy"/>.
 /// </summary>
 public sealed class PpoLearner : IDisposable
 {
-    private readonly PolicyModel _policy;
-    private readonly PolicyModel _reference;
+    private readonly IPpoPolicy _policy;
     private readonly IRewardModel _reward;
     private readonly PpoSettings _s;
     private readonly long _seed;
@@ -29,18 +29,24 @@ public sealed class PpoLearner : IDisposable
     public AdaptiveKlController Kl { get; }
     public RunningMoments RewardMoments { get; } = new();
     public int Iteration { get; private set; }
-    public PolicyModel Policy => _policy;
+    public IPpoPolicy Actor => _policy;
 
+    /// <summary>The world's policy being trained (its value head included).</summary>
+    public PolicyModel Policy => World.Model;
+
+    /// <summary>The synthetic world's PPO: <paramref name="policy"/> is trained, <paramref name="reference"/> (a copy of the SFT policy) stays frozen.</summary>
     public PpoLearner(PolicyModel policy, PolicyModel reference, IRewardModel reward, PpoSettings settings, long seed)
+        : this(new WorldPpoPolicy(policy, reference), reward, settings, seed)
+    {
+    }
+
+    public PpoLearner(IPpoPolicy policy, IRewardModel reward, PpoSettings settings, long seed)
     {
         _policy = policy;
-        _reference = reference;
-        _reference.eval();
-        foreach (var p in _reference.parameters()) p.requires_grad = false;
         _reward = reward;
         _s = settings;
         _seed = seed;
-        _optimizer = optim.AdamW(policy.parameters(), settings.LearningRate, settings.Beta1, settings.Beta2);
+        _optimizer = optim.AdamW(policy.Trainable.Values, settings.LearningRate, settings.Beta1, settings.Beta2);
         Kl = new AdaptiveKlController(settings.InitKlCoef, settings.KlTarget, settings.KlHorizon);
     }
 
@@ -48,10 +54,13 @@ public sealed class PpoLearner : IDisposable
     public PpoIterationStats Step(IReadOnlyList<int[]> prompts)
     {
         // Seeds derive from (seed, iteration) so a resumed learner samples what the uninterrupted one would have.
-        var device = _policy.parameters().First().device;
+        var device = _policy.Device;
         using var generator = new Generator((ulong)Seeds.Derive(_seed, "sampling", Iteration), device);
         var rng = new Random(Seeds.Derive(_seed, "minibatches", Iteration));
-        var responses = Sampler.Generate(_policy, prompts, _s.MaxNewTokens, generator);
+        _policy.SetTraining(false);
+        var responses = _policy.Generate(prompts, _s.MaxNewTokens, generator);
+        if (responses.FirstOrDefault(r => r.Length == 0) is not null)
+            throw new InvalidOperationException("a rollout has no response token (a prompt fills the model's context?)");
         var sequences = prompts.Zip(responses, (p, r) => (int[])[.. p, .. r]).ToList();
         var scores = _reward.Score(sequences);
         RewardMoments.Update(scores);
@@ -69,11 +78,10 @@ public sealed class PpoLearner : IDisposable
         Tensor oldLogp, oldValues, refLogp;
         using (no_grad())
         {
-            _policy.eval();
             var (logits, values) = _policy.LogitsAndValues(batch.Tokens, batch.Valid);
             oldLogp = TokenLogProbs(logits, actions);
             oldValues = values[.., ..^1] * mask;
-            refLogp = TokenLogProbs(_reference.Logits(batch.Tokens, batch.Valid), actions);
+            refLogp = TokenLogProbs(_policy.ReferenceLogits(batch.Tokens, batch.Valid), actions);
         }
 
         var klPerToken = ((oldLogp - refLogp) * mask).cpu().to(ScalarType.Float64).data<double>().ToArray();
@@ -108,7 +116,7 @@ public sealed class PpoLearner : IDisposable
         var advantages = Whiten(tensor(advArr, [b, width], device: device), mask);
         var returns = tensor(retArr, [b, width], device: device);
 
-        _policy.train();
+        _policy.SetTraining(true);
         double pgSum = 0, vfSum = 0;
         var updates = 0;
         for (var epoch = 0; epoch < _s.Epochs; epoch++)
@@ -130,13 +138,14 @@ public sealed class PpoLearner : IDisposable
                 var vClipped = vOld + (v - vOld).clamp(-_s.ValueClipRange, _s.ValueClipRange);
                 var vf = 0.5 * MaskedMean(maximum((v - ret).square(), (vClipped - ret).square()), m);
                 var loss = pg + _s.ValueCoef * vf;
-                _optimizer.ClippedStep(_policy, loss);
+                _optimizer.ClippedStep(_policy.Trainable.Values, loss);
                 pgSum += pg.item<float>();
                 vfSum += vf.item<float>();
                 updates++;
             }
         }
 
+        _policy.SetTraining(false);
         var meanKl = seqKl.Average();
         Kl.Update(meanKl, b);
         Iteration++;
@@ -157,7 +166,7 @@ public sealed class PpoLearner : IDisposable
         return (x - mean) * (variance + 1e-8).rsqrt() * mask;
     }
 
-    /// <summary>The checkpoint's kind: the policy (with its value head) under its parameter names, AdamW's state, and <see cref="LearnerState"/>.</summary>
+    /// <summary>The checkpoint's kind: the policy's state (see <see cref="IPpoPolicy.State"/>), AdamW's state, and <see cref="LearnerState"/>.</summary>
     public const string CheckpointKind = "ppo-learner";
 
     /// <summary>The learner's scalars, as the checkpoint's JSON state.</summary>
@@ -168,8 +177,8 @@ public sealed class PpoLearner : IDisposable
     {
         var c = new Checkpoint(CheckpointKind);
         c.SetState(new LearnerState(Iteration, Kl.Value, RewardMoments.Mean, RewardMoments.Variance, RewardMoments.Count));
-        c.AddModule(_policy);
-        c.AddOptimizer(_optimizer, _policy);
+        c.AddTensors(_policy.State);
+        c.AddOptimizer(_optimizer, _policy.Trainable);
         return c;
     }
 
@@ -197,26 +206,22 @@ public sealed class PpoLearner : IDisposable
     public void Restore(Checkpoint checkpoint)
     {
         var state = checkpoint.GetState<LearnerState>();
-        checkpoint.LoadModule(_policy);
-        checkpoint.LoadOptimizer(_optimizer, _policy);
+        checkpoint.LoadTensors(_policy.State);
+        checkpoint.LoadOptimizer(_optimizer, _policy.Trainable);
         Iteration = state.Iteration;
         Kl.Restore(state.KlCoef);
         RewardMoments.Restore(state.RewardMean, state.RewardVariance, state.RewardCount);
     }
 
-    private bool _policyTaken;
+    /// <summary>The trained world policy, for the caller to keep (and dispose): the learner no longer frees it.</summary>
+    public PolicyModel TakePolicy() => World.Take();
 
-    /// <summary>The trained policy, for the caller to keep (and dispose): the learner no longer frees it.</summary>
-    public PolicyModel TakePolicy()
-    {
-        _policyTaken = true;
-        return _policy;
-    }
+    private WorldPpoPolicy World => _policy as WorldPpoPolicy
+        ?? throw new InvalidOperationException($"this learner trains a {_policy.GetType().Name}, not the world's PolicyModel");
 
     public void Dispose()
     {
         _optimizer.Dispose();
-        _reference.Dispose();
-        if (!_policyTaken) _policy.Dispose();
+        _policy.Dispose();
     }
 }

@@ -1,0 +1,95 @@
+using Morlaif.Learning.Ppo;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Morlaif.Learning.HuggingFace.Lora;
+
+/// <summary>
+/// A Hugging Face policy for PPO: one LoRA adapter ("policy") on a frozen <see cref="HfCausalLm"/> plus a value head on
+/// its last hidden states (TRL's AutoModelForCausalLMWithValueHead names it v_head.summary). The reference policy is
+/// the same base with the adapter off: no second copy of the weights. The base may carry other adapters (the
+/// principle PMs share it), so every call makes the policy's adapter active first. Owns the adapter and the head,
+/// not the base.
+/// </summary>
+public sealed class HfPpoPolicy : IPpoPolicy
+{
+    public const string Adapter = "policy";
+    public const string ValueHeadPrefix = "v_head.summary.";
+
+    private readonly Linear _valueHead;
+    private readonly IReadOnlyList<int> _eosTokenIds;
+
+    /// <param name="eosTokenIds">the tokenizer's stop ids: a rollout ends at the first one</param>
+    public HfPpoPolicy(HfCausalLm baseModel, IReadOnlyList<int> eosTokenIds, LoraSettings? settings = null, long seed = 0)
+    {
+        Lora = new LoraModel(baseModel);
+        Lora.AddAdapter(Adapter, settings ?? new LoraSettings(), seed);
+        _eosTokenIds = eosTokenIds;
+        var w = baseModel.parameters().First();
+        _valueHead = Linear(Lora.Config.HiddenSize, 1, device: CPU);
+        using (no_grad())
+        {
+            // V = 0 at the start, as the world's policy: PPO starts from no opinion rather than noise.
+            _valueHead.weight!.zero_();
+            _valueHead.bias!.zero_();
+        }
+        _valueHead.to(w.dtype).to(w.device);
+        Trainable = new Dictionary<string, Parameter>(StringComparer.Ordinal)
+        {
+            [ValueHeadPrefix + "weight"] = _valueHead.weight!,
+            [ValueHeadPrefix + "bias"] = _valueHead.bias!,
+        }.Concat(Lora.Pairs(Adapter).SelectMany(p => new[]
+        {
+            KeyValuePair.Create($"{LoraFolder.KeyPrefix}{p.Path}.lora_A.weight", p.Pair.A),
+            KeyValuePair.Create($"{LoraFolder.KeyPrefix}{p.Path}.lora_B.weight", p.Pair.B),
+        })).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+    }
+
+    public LoraModel Lora { get; }
+
+    public Device Device => Lora.Model.parameters().First().device;
+
+    /// <summary>The adapter's A and B under PEFT's saved keys, and the value head's weight and bias.</summary>
+    public IReadOnlyDictionary<string, Parameter> Trainable { get; }
+
+    public IReadOnlyDictionary<string, Tensor> State => Trainable.ToDictionary(kv => kv.Key, kv => (Tensor)kv.Value, StringComparer.Ordinal);
+
+    public List<int[]> Generate(IReadOnlyList<int[]> prompts, int maxNewTokens, Generator generator)
+    {
+        Lora.SetActive(Adapter);
+        var options = new GenerationOptions { MaxNewTokens = maxNewTokens, Greedy = false, EosTokenIds = _eosTokenIds, BatchSize = Math.Max(1, prompts.Count) };
+        return HfGeneration.Generate(Lora.Model, prompts, options, generator).Select(r => r.Ids).ToList();
+    }
+
+    public (Tensor Logits, Tensor Values) LogitsAndValues(Tensor tokens, Tensor valid)
+    {
+        Lora.SetActive(Adapter);
+        var hidden = Lora.Model.HiddenStates(tokens, valid);
+        // PPO's ratios and advantages in fp32 whatever the base's dtype.
+        return (Lora.Model.LmHead(hidden).to(ScalarType.Float32), _valueHead.forward(hidden).squeeze(-1).to(ScalarType.Float32));
+    }
+
+    public Tensor ReferenceLogits(Tensor tokens, Tensor valid)
+    {
+        Lora.SetActive(Adapter);
+        using var _ = Lora.AdaptersOff();
+        return Lora.Model.Forward(tokens, valid).to(ScalarType.Float32);
+    }
+
+    public void SetTraining(bool training)
+    {
+        if (training) Lora.Model.train();
+        else Lora.Model.eval();
+    }
+
+    /// <summary>The policy's adapter alone as a PEFT CAUSAL_LM folder (what `morlaif generate --adapter` applies).</summary>
+    public void SaveAdapter(string folder, string? baseModelNameOrPath = null) => LoraFolder.Save(Lora, Adapter, folder, baseModelNameOrPath);
+
+    public void Dispose()
+    {
+        Lora.RemoveAdapter(Adapter);
+        _valueHead.Dispose();
+    }
+}

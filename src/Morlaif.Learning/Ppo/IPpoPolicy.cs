@@ -1,0 +1,34 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Morlaif.Learning.Ppo;
+
+/// <summary>
+/// What PPO trains and what it compares against: rollouts from the policy, its per-token logits and values, the
+/// frozen reference policy's logits, the parameters the optimizer updates, and the tensors a checkpoint keeps.
+/// The synthetic world's policy is a whole model with a clone as reference (<see cref="WorldPpoPolicy"/>); a
+/// Hugging Face policy is a LoRA adapter on a frozen base whose reference is the base with the adapter off
+/// (<see cref="HuggingFace.Lora.HfPpoPolicy"/>), so the reference costs no second copy.
+/// </summary>
+public interface IPpoPolicy : IDisposable
+{
+    Device Device { get; }
+
+    /// <summary>Sampled responses (token ids after the prompt, ending with eos when one was drawn), seeded by <paramref name="generator"/>.</summary>
+    List<int[]> Generate(IReadOnlyList<int[]> prompts, int maxNewTokens, Generator generator);
+
+    /// <summary>Logits [B, T, V] and values [B, T] of right-padded sequences.</summary>
+    (Tensor Logits, Tensor Values) LogitsAndValues(Tensor tokens, Tensor valid);
+
+    /// <summary>The reference policy's logits [B, T, V] for the same sequences (no gradient needed).</summary>
+    Tensor ReferenceLogits(Tensor tokens, Tensor valid);
+
+    /// <summary>The parameters PPO updates, by the names a checkpoint stores their optimizer state under.</summary>
+    IReadOnlyDictionary<string, Parameter> Trainable { get; }
+
+    /// <summary>The tensors a checkpoint keeps to restore the trained policy, by name.</summary>
+    IReadOnlyDictionary<string, Tensor> State { get; }
+
+    /// <summary>Training mode (dropout, if any) for the PPO epochs; evaluation mode for rollouts and scoring.</summary>
+    void SetTraining(bool training);
+}
