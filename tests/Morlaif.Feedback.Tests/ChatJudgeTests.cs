@@ -60,8 +60,10 @@ public class ChatJudgeTests
     [Fact]
     public async Task Server_errors_and_timeouts_are_retried()
     {
-        await using var server = new FakeChatServer().Then(new Status(500), new Status(503), new Hang(TimeSpan.FromSeconds(5)), new LogProbs(("A", -0.1), ("B", -3)));
-        var answer = await Judge(server, retries: 4, timeoutSeconds: 0.5).AskAsync(Question);
+        // The hang outlasts any timeout; the timeout is long enough that a prompt answer never meets it on a loaded
+        // machine (with 0.5 s, a clean clone's run once timed out the fourth, good answer too and asked a fifth time).
+        await using var server = new FakeChatServer().Then(new Status(500), new Status(503), new Hang(TimeSpan.FromMinutes(10)), new LogProbs(("A", -0.1), ("B", -3)));
+        var answer = await Judge(server, retries: 4, timeoutSeconds: 5).AskAsync(Question);
         Assert.True(answer.PrefersA);
         Assert.Equal(4, server.Requests);
     }

@@ -60,5 +60,5 @@ public static class ScalarizationStage
 
     private static PreferenceModelReward Multi(IReadOnlyList<string> questions, IReadOnlyDictionary<string, TrainedPreferenceModel> pms,
         IReadOnlyList<double> weights, IScalarizer scalarizer) =>
-        new(questions.Select(q => (pms[q].Model, pms[q].Normalizer)).ToList(), new ScalarizedReward(weights, scalarizer));
+        new(questions.Select(q => PrincipleScorer.Of(pms[q].Model, pms[q].Normalizer)).ToList(), new ScalarizedReward(weights, scalarizer));
 }
