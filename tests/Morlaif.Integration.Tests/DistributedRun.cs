@@ -75,7 +75,15 @@ public sealed class DistributedRun : IAsyncDisposable
             if (!except.Contains(service)) StartWorker(service, name);
     }
 
-    public string Start() => Processes.StartRun(_configPath);
+    public string Start()
+    {
+        var runId = Processes.StartRun(_configPath);
+        _started.Add(runId);
+        return runId;
+    }
+
+    /// <summary>The runs this test started: those still Running when it ends are marked Faulted, so no later test's supervisor takes them up.</summary>
+    private readonly List<string> _started = [];
 
     public JsonElement Status(string runId)
     {
@@ -173,8 +181,32 @@ public sealed class DistributedRun : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Processes.Dispose();
+        foreach (var runId in _started) await EndIfRunningAsync(runId);
         await Servers.DeleteVirtualHostAsync(VirtualHost);
         File.Delete(_configPath);
+    }
+
+    /// <summary>Marks a run Faulted if it is still Running (compare-and-swap on the manifest's ETag; a run that moved meanwhile is read again).</summary>
+    private static async Task EndIfRunningAsync(string runId)
+    {
+        var blob = Container.GetBlobClient($"runs/{runId}/manifest.json");
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var read = await blob.DownloadContentAsync();
+            var manifest = System.Text.Json.Nodes.JsonNode.Parse(read.Value.Content.ToString())!;
+            if (manifest["state"]?.GetValue<string>() != "Running") return;
+            manifest["state"] = "Faulted";
+            manifest["error"] = "the test that started this run ended before it did";
+            try
+            {
+                await blob.UploadAsync(BinaryData.FromString(manifest.ToJsonString()),
+                    new Azure.Storage.Blobs.Models.BlobUploadOptions { Conditions = new() { IfMatch = read.Value.Details.ETag } });
+                return;
+            }
+            catch (Azure.RequestFailedException e) when (e.Status == 412)
+            {
+            }
+        }
     }
 }
 

@@ -107,7 +107,10 @@ public class StorageTests
         var (store, manifests, _) = StoreFactory.Create(kind);
         var run = NewRun();
         var config = await store.PutAsync(run, "config", "{}"u8.ToArray());
-        Assert.True(await manifests.CreateAsync(new RunManifest { RunId = run, Config = config }));
+        // Completed, not Running: the manifest stays in the shared Azurite, and a Running one with config "{}" (the
+        // default run) would be taken up by the supervisors of the distributed tests' workers (a CI run lost its
+        // only learner for minutes to this run's re-sent SFT).
+        Assert.True(await manifests.CreateAsync(new RunManifest { RunId = run, Config = config, State = RunState.Completed }));
         Assert.False(await manifests.CreateAsync(new RunManifest { RunId = run, Config = config, Error = "overwritten?" }));
 
         // Twenty writers each add their own stage at the same time: optimistic concurrency must lose none.
