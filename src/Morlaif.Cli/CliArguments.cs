@@ -3,10 +3,10 @@ namespace Morlaif.Cli;
 /// <summary>A usage error; the message is one line naming the option.</summary>
 public sealed class UsageException(string message) : Exception(message);
 
-/// <summary>"--name value" options (and the switches "--json" and "--greedy"), checked against the command's known names, plus leading positional arguments.</summary>
+/// <summary>"--name value" options (and the switches "--json", "--greedy" and "--dry-run"), checked against the command's known names, plus leading positional arguments.</summary>
 public sealed class CliArguments
 {
-    private static readonly HashSet<string> Switches = ["json", "greedy"];
+    private static readonly HashSet<string> Switches = ["json", "greedy", "dry-run"];
     private readonly Dictionary<string, string> _values;
 
     private CliArguments(Dictionary<string, string> values, List<string> positional)

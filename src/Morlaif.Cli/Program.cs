@@ -34,8 +34,8 @@ catch (Morlaif.Hosting.ServerUnreachableException e)
 static int Usage(int code)
 {
     AnsiConsole.WriteLine("""
-        usage: morlaif run [--config FILE] [--out DIR] [--seed N] [--device cpu|cuda]
-               morlaif start [--config FILE] [--seed N] [--transport rabbitmq] [--storage azure|local]
+        usage: morlaif run [--config FILE] [--out DIR] [--seed N] [--device cpu|cuda] [--dry-run]
+               morlaif start [--config FILE] [--seed N] [--transport rabbitmq] [--storage azure|local] [--dry-run]
                morlaif status RUNID [--json] [--storage azure|local]
                morlaif replay RUNID --stage sft|label|train-pm|scalarize|ppo|evaluate [--principle P]
                morlaif label --input FILE --endpoint URL --model NAME --out DIR [--principles P1,P2|all]
@@ -50,6 +50,7 @@ static int Usage(int code)
           run     the embedded default: all five workers in this process on an in-memory bus and a
                   local folder (DIR/.store); writes DIR/<runId>/report.json and report.md (DIR: ./runs)
           start   publishes the start of a run to the broker; prints the run id on its last line
+                  (--dry-run, on run or start: checks the config and its inputs, prints a text run's costs)
           status  each stage's state, durations and errors, from the run's manifest
           replay  re-issues a stage's command from its recorded inputs
           label   labels HH-RLHF or TRL JSONL with a judge on any OpenAI-compatible endpoint

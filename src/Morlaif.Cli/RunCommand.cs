@@ -16,13 +16,15 @@ namespace Morlaif.Cli;
 /// </summary>
 public static class RunCommand
 {
-    public static readonly string[] Options = ["config", "out", "seed", "device"];
+    public static readonly string[] Options = ["dry-run", "config", "out", "seed", "device"];
 
     public static async Task<int> Execute(CliArguments args)
     {
         // Everything that can be wrong with the input is checked before any work starts.
         var config = args.Get("config") is { } path ? RunConfig.Load(path) : new RunConfig();
         if (args.GetLong("seed") is { } seed) config = config.WithSeed(seed);
+        if (args.Has("dry-run")) return DryRun.Print(config);
+        DryRun.RefuseText(config, "run");
         var device = ParseDevice(args.Get("device") ?? "cpu");
         var outDir = Path.GetFullPath(args.Get("out") ?? "runs");
 

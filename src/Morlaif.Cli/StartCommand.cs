@@ -10,12 +10,14 @@ namespace Morlaif.Cli;
 /// </summary>
 public static class StartCommand
 {
-    public static readonly string[] Options = ["config", "seed", "transport", "storage", "store", "run-id"];
+    public static readonly string[] Options = ["dry-run", "config", "seed", "transport", "storage", "store", "run-id"];
 
     public static async Task<int> Execute(CliArguments args)
     {
         var config = args.Get("config") is { } path ? RunConfig.Load(path) : new RunConfig();
         if (args.GetLong("seed") is { } seed) config = config.WithSeed(seed);
+        if (args.Has("dry-run")) return DryRun.Print(config);
+        DryRun.RefuseText(config, "start");
         var overrides = CliHost.Overrides(args);
         if (overrides.GetValueOrDefault("Morlaif:Transport") == "inmemory")
             throw new UsageException("option '--transport inmemory': no worker would see the run; use 'morlaif run' for the embedded pipeline");

@@ -38,16 +38,31 @@ public static class PromptLists
             {
                 throw new DatasetException(path, i + 1, $"malformed JSON ({e.Message.Split(". ")[0]})");
             }
-            if (row.ValueKind != JsonValueKind.Object || !row.TryGetProperty("prompt", out var prompt))
-                throw new DatasetException(path, i + 1, "missing field 'prompt'");
-            // Reuse the preference reader's conversation rules by wrapping the prompt in a dummy pair.
-            var text = prompt.ValueKind == JsonValueKind.String
-                ? prompt.GetString()!
-                : PreferenceDatasets.Parse(path, i + 1, JsonSerializer.SerializeToElement(new { prompt, chosen = "a", rejected = "b" })).Prompt;
-            if (string.IsNullOrWhiteSpace(text)) throw new DatasetException(path, i + 1, "the prompt is empty");
-            prompts.Add((text, i + 1));
+            prompts.Add((Prompt(path, i + 1, row), i + 1));
         }
         if (prompts.Count == 0) throw new DatasetException(path, 0, "is empty: no prompts");
         return prompts;
+    }
+
+    /// <summary>
+    /// A text run's prompts, distinct, each with the line it first appears on: JSONL rows in HH-RLHF's format (the
+    /// conversation up to the last "\n\nAssistant:" of chosen/rejected) or TRL's ("prompt"), mixed freely.
+    /// </summary>
+    public static List<(string Prompt, int Line)> ReadConversations(string path) =>
+        JsonLines.Read(path, (file, line, row) => row.ValueKind == JsonValueKind.Object && row.TryGetProperty("chosen", out _)
+                ? (PreferenceDatasets.Parse(file, line, row).Prompt, line)
+                : (Prompt(file, line, row), line))
+            .DistinctBy(p => p.Item1).ToList();
+
+    private static string Prompt(string path, int line, JsonElement row)
+    {
+        if (row.ValueKind != JsonValueKind.Object || !row.TryGetProperty("prompt", out var prompt))
+            throw new DatasetException(path, line, "missing field 'prompt' (or HH-RLHF's 'chosen' and 'rejected')");
+        // Reuse the preference reader's conversation rules by wrapping the prompt in a dummy pair.
+        var text = prompt.ValueKind == JsonValueKind.String
+            ? prompt.GetString()!
+            : PreferenceDatasets.Parse(path, line, JsonSerializer.SerializeToElement(new { prompt, chosen = "a", rejected = "b" })).Prompt;
+        if (string.IsNullOrWhiteSpace(text)) throw new DatasetException(path, line, "the prompt is empty");
+        return text;
     }
 }

@@ -12,11 +12,20 @@ namespace Morlaif.Learning.Runs;
 /// </summary>
 public sealed record RunConfig
 {
+    public const string WorldTask = "world", TextTask = "text";
+
+    /// <summary>"world" (the synthetic world, the default) or "text" (a user's Hugging Face model, prompts and chat judge).</summary>
+    public string Task { get; init; } = WorldTask;
     public long Seed { get; init; } = 1;
     public string[] Principles { get; init; } = GroundTruth.Principles.Select(p => p.Name).ToArray();
     public string Scalarization { get; init; } = "linear";
-    /// <summary>The single-objective baseline: "overall" (one PM on the judge's overall labels).</summary>
+    /// <summary>
+    /// The single-objective baseline: "overall" (one PM on the judge's overall labels) or, on text, "constitution"
+    /// (one of the general Constitutional-AI principles drawn per pair, as the paper's baseline).
+    /// </summary>
     public string Baseline { get; init; } = "overall";
+    /// <summary>The text task's input files (paths relative to the config file).</summary>
+    public DataConfig Data { get; init; } = new();
     public JudgeConfig Judge { get; init; } = new();
     public ModelConfig Model { get; init; } = new();
     public SftConfig Sft { get; init; } = new();
@@ -39,8 +48,32 @@ public sealed record RunConfig
         public double NoiseSd { get; init; } = 1.0;
     }
 
+    public sealed record DataConfig
+    {
+        /// <summary>HH-RLHF JSONL (the prompt is the conversation up to the last "\n\nAssistant:") or a TRL prompt file.</summary>
+        public string? Prompts { get; init; }
+        /// <summary>HH-RLHF-format chosen/rejected pairs: the principle weights are fitted on them.</summary>
+        public string? Human { get; init; }
+        /// <summary>Optional TRL SFT data the base is fine-tuned on first.</summary>
+        public string? Sft { get; init; }
+    }
+
+    public sealed record LoraConfig
+    {
+        public int Rank { get; init; } = 8;
+        public double Alpha { get; init; } = 32;
+    }
+
     public sealed record ModelConfig
     {
+        /// <summary>Text task: the policy's base, a Hugging Face folder.</summary>
+        public string? Path { get; init; }
+        /// <summary>Text task: the PMs' base, when not the policy's.</summary>
+        public string? PmPath { get; init; }
+        /// <summary>Text task: the adapters of the PMs and the policy (the paper's r = 8, alpha = 32).</summary>
+        public LoraConfig Lora { get; init; } = new();
+        /// <summary>Text task: the compute dtype (fp32, fp16, bf16); weights stored in half precision run in fp32 unless set.</summary>
+        public string? Dtype { get; init; }
         public int DModel { get; init; } = 64;
         public int Layers { get; init; } = 2;
         public int Heads { get; init; } = 4;
@@ -101,7 +134,15 @@ public sealed record RunConfig
         {
             throw new ConfigException($"config file '{path}': cannot be read ({e.Message})");
         }
-        return Parse(text, path);
+        var config = Parse(text, path);
+        // The text task's files are named relative to the config file, wherever the command runs.
+        var dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
+        string? Resolve(string? p) => p is null ? null : System.IO.Path.GetFullPath(p, dir);
+        return config with
+        {
+            Model = config.Model with { Path = Resolve(config.Model.Path), PmPath = Resolve(config.Model.PmPath) },
+            Data = new DataConfig { Prompts = Resolve(config.Data.Prompts), Human = Resolve(config.Data.Human), Sft = Resolve(config.Data.Sft) },
+        };
     }
 
     public static RunConfig Parse(string json, string source = "config")
@@ -135,16 +176,37 @@ public sealed record RunConfig
             if (!(value >= 0) || double.IsInfinity(value)) Fail(field, $"must be zero or more (got {value})");
         }
 
+        if (Task is not (WorldTask or TextTask)) Fail("task", $"unknown task '{Task}' (known: {WorldTask}, {TextTask})");
+        var text = Task == TextTask;
         if (Principles is null || Principles.Length == 0) Fail("principles", "must name at least one principle");
         for (var i = 0; i < Principles!.Length; i++)
         {
-            if (GroundTruth.Find(Principles[i]) is null)
+            // The world's principles are its scorers; a text run's are the judge's (checked against its principle set by the text task).
+            if (!text && GroundTruth.Find(Principles[i]) is null)
                 Fail($"principles[{i}]", $"unknown principle '{Principles[i]}' (known: {string.Join(", ", GroundTruth.Principles.Select(p => p.Name))})");
+            if (string.IsNullOrWhiteSpace(Principles[i])) Fail($"principles[{i}]", "is empty");
             if (Array.IndexOf(Principles, Principles[i]) != i) Fail($"principles[{i}]", $"'{Principles[i]}' is listed twice");
         }
         if (Scalarizers.Find(Scalarization) is null)
             Fail("scalarization", $"unknown scalarization function '{Scalarization}' (known: {string.Join(", ", Scalarizers.Names)})");
-        if (Baseline != "overall") Fail("baseline", $"unknown baseline '{Baseline}' (known: overall)");
+        if (text ? Baseline is not ("overall" or "constitution") : Baseline != "overall")
+            Fail("baseline", $"unknown baseline '{Baseline}' (known: overall{(text ? ", constitution" : "; constitution is for task 'text'")})");
+        if (text)
+        {
+            if (string.IsNullOrWhiteSpace(Model.Path)) Fail("model.path", "task 'text' needs the policy's base, a Hugging Face folder");
+            if (string.IsNullOrWhiteSpace(Data.Prompts)) Fail("data.prompts", "task 'text' needs a prompt file (HH-RLHF or TRL prompts JSONL)");
+            if (string.IsNullOrWhiteSpace(Data.Human)) Fail("data.human", "task 'text' needs human preference pairs (HH-RLHF JSONL) to fit the principle weights");
+            if (Judge.Kind != "openai") Fail("judge.kind", "task 'text' needs a judge that reads text: 'openai' (any OpenAI-compatible endpoint)");
+            Positive("model.lora.rank", Model.Lora.Rank);
+            Positive("model.lora.alpha", Model.Lora.Alpha);
+            if (Model.Dtype is not (null or "fp32" or "fp16" or "bf16")) Fail("model.dtype", $"unknown dtype '{Model.Dtype}' (known: fp32, fp16, bf16)");
+        }
+        else
+        {
+            string? textOnly = Model.Path is not null ? "model.path" : Model.PmPath is not null ? "model.pmPath" : Model.Dtype is not null ? "model.dtype"
+                : Data.Prompts is not null ? "data.prompts" : Data.Human is not null ? "data.human" : Data.Sft is not null ? "data.sft" : null;
+            if (textOnly is not null) Fail(textOnly, "is for task 'text' (add \"task\": \"text\")");
+        }
 
         if (Judge.Kind is not ("synthetic" or "openai")) Fail("judge.kind", $"unknown judge '{Judge.Kind}' (known: synthetic, openai)");
         if (Judge.Kind == "openai")
@@ -199,6 +261,8 @@ public sealed record RunConfig
         Positive("evaluation.prompts", Evaluation.Prompts);
         NonNegative("evaluation.tieTolerance", Evaluation.TieTolerance);
 
+        // The world's own model must hold its longest demonstration; a text run's limits come from its model folder.
+        if (text) return;
         var longestPrompt = Catalog.AllTexts().Where(t => !Catalog.Sentences.ContainsKey(t)).Max(t => t.Split(' ').Length) + 2;
         var longestDemo = longestPrompt + Demonstrator.MaxSentences * Catalog.Sentences.Keys.Max(s => s.Split(' ').Length) + 1;
         if (Model.ContextLength < longestDemo)
