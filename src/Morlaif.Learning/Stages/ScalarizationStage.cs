@@ -8,9 +8,9 @@ using Morlaif.Learning.World;
 namespace Morlaif.Learning.Stages;
 
 /// <summary>
-/// The fan-in point: with every principle's PM, fit the principle weights on half of the held-out pairs
-/// (against the true preference), measure every combined objective on the other half, and build the
-/// reward each PPO arm optimises.
+/// The fan-in point: with every principle's PM, fit the principle weights on half of the decided pairs (the world's
+/// held-out pairs against the true preference, or a text run's human pairs), measure every combined objective on the
+/// other half, and build the reward each PPO arm optimises.
 /// </summary>
 public static class ScalarizationStage
 {
@@ -21,23 +21,34 @@ public static class ScalarizationStage
         var principles = ctx.Config.Principles;
         var decided = pairs.Test
             .Select(p => (p, d: GroundTruth.Score(Principle.Overall, p.Prompt, p.TextA) - GroundTruth.Score(Principle.Overall, p.Prompt, p.TextB)))
-            .Where(x => Math.Abs(x.d) > 1e-9).ToList();
+            .Where(x => Math.Abs(x.d) > 1e-9)
+            .Select(x => (x.p.SequenceA(), x.p.SequenceB(), x.d > 0)).ToList();
+        return Fit(principles, Multi(principles, pms, principles.Select(_ => 1.0).ToArray(), new WeightedLinear()), Reward(BaselineArm, ctx, null, pms), decided);
+    }
+
+    /// <summary>
+    /// The fit on decided pairs, whatever decided them (the world's true preference, human labels): weights on the first
+    /// half, every combined objective's accuracy and the single PM's on the second half, and the ablation.
+    /// </summary>
+    /// <param name="principleScores">the principle PMs, weight 1 each: only their normalised scores are read</param>
+    /// <param name="single">the single-objective baseline's reward</param>
+    public static ObjectiveFit Fit(IReadOnlyList<string> principles, PreferenceModelReward principleScores, IRewardModel single,
+        IReadOnlyList<(int[] A, int[] B, bool AWins)> decided)
+    {
         var half = decided.Count / 2;
-        var multi = Multi(principles, pms, principles.Select(_ => 1.0).ToArray(), new WeightedLinear());
         double[][] Rows(double[][] perPrinciple) =>
             Enumerable.Range(0, perPrinciple[0].Length).Select(n => perPrinciple.Select(s => s[n]).ToArray()).ToArray();
-        var a = Rows(multi.NormalizedScores(decided.Select(x => x.p.SequenceA()).ToList()));
-        var b = Rows(multi.NormalizedScores(decided.Select(x => x.p.SequenceB()).ToList()));
-        var aWins = decided.Select(x => x.d > 0).ToArray();
+        var a = Rows(principleScores.NormalizedScores(decided.Select(x => x.A).ToList()));
+        var b = Rows(principleScores.NormalizedScores(decided.Select(x => x.B).ToList()));
+        var aWins = decided.Select(x => x.AWins).ToArray();
         var (fitA, fitB, fitW) = (a[..half], b[..half], aWins[..half]);
         var (testA, testB, testW) = (a[half..], b[half..], aWins[half..]);
 
         var weights = PrincipleWeights.Fit(principles, fitA, fitB, fitW);
         var accuracy = Scalarizers.All.ToDictionary(s => s.Name,
             s => ObjectiveAccuracy.Of(new ScalarizedReward(weights.Weights, s), testA, testB, testW));
-        var single = Reward(BaselineArm, ctx, null, pms);
-        var singleA = single.Score(decided[half..].Select(x => x.p.SequenceA()).ToList());
-        var singleB = single.Score(decided[half..].Select(x => x.p.SequenceB()).ToList());
+        var singleA = single.Score(decided.Skip(half).Select(x => x.A).ToList());
+        var singleB = single.Score(decided.Skip(half).Select(x => x.B).ToList());
         accuracy["single"] = testW.Select((w, i) => (singleA[i] > singleB[i]) == w ? 1.0 : 0.0).Average();
 
         var ablation = ObjectiveAccuracy.Ablation(principles, (fitA, fitB, fitW), (testA, testB, testW))

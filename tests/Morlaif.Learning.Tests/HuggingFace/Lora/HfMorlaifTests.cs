@@ -71,4 +71,40 @@ public class HfMorlaifTests(ITestOutputHelper output)
         // The PMs' adapters were switched in and out for every reward; they and the base are still the PMs they were.
         Assert.Equal(["eleven", "policy", "seven"], pms.Lora.Layers.Values.First().Adapters.Keys.Order());
     }
+
+    [Fact]
+    public void Principle_weights_fitted_on_human_pairs_follow_what_the_humans_reward_and_penalise()
+    {
+        using var model = TinyHf.Model(TinyHf.LlamaConfig(), seed: 32);
+        using var pms = new HfPreferenceModel(model);
+        var normalizers = new Dictionary<string, ScoreNormalizer>();
+        foreach (var (principle, marker) in new[] { ("seven", 7), ("eleven", 11), ("overall", 7) })
+        {
+            pms.AddPrinciple(principle, new LoraSettings(Rank: 4), seed: marker);
+            var pairs = MarkerPairs(marker, 192, seed: marker + principle.Length);
+            HfPreferenceTraining.Train(pms, principle, pairs, new PmSettings(Epochs: 3, BatchSize: 16, LearningRate: 3e-3), seed: marker);
+            normalizers[principle] = ScoreNormalizer.Fit(pms.Score(principle, [.. pairs.Select(p => p.A), .. pairs.Select(p => p.B)]));
+        }
+        // "Human" pairs: the chosen side holds a 7, the rejected side an 11, in a random order: humans agree with "seven"
+        // and disagree with "eleven".
+        var rng = new Random(3);
+        var human = MarkerPairs(7, 120, seed: 99).Select(p =>
+        {
+            var rejected = (p.PreferA == 1 ? p.B : p.A).ToArray();
+            rejected[Prompt.Length + rng.Next(rejected.Length - Prompt.Length)] = 11;
+            var chosen = p.PreferA == 1 ? p.A : p.B;
+            return rng.Next(2) == 0 ? (chosen, rejected, true) : (rejected, chosen, false);
+        }).ToList();
+
+        string[] principles = ["seven", "eleven"];
+        var fit = Morlaif.Learning.Stages.ScalarizationStage.Fit(principles,
+            new PreferenceModelReward([.. principles.Select(p => PrincipleScorer.Of(pms, p, normalizers[p]))], new ScalarizedReward([1.0, 1.0], new WeightedLinear())),
+            new PreferenceModelReward([PrincipleScorer.Of(pms, "overall", normalizers["overall"])], new ScalarizedReward([1.0], new WeightedLinear())),
+            human);
+        output.WriteLine($"weights seven {fit.Weights[0]:F2}, eleven {fit.Weights[1]:F2}; accuracy linear {fit.Accuracy["linear"]:F2}, single {fit.Accuracy["single"]:F2}");
+        // Seen here: weights 0.97 and -1.01, linear accuracy 0.77 on the held-out half (the single "overall" PM: 0.70).
+        Assert.True(fit.Weights[0] > 0.3 && fit.Weights[1] < -0.3, string.Join(", ", fit.Weights));
+        Assert.True(fit.Accuracy["linear"] >= 0.7, $"linear accuracy {fit.Accuracy["linear"]:F2}");
+        Assert.Equal(8, fit.Accuracy.Count); // the seven scalarizations and the single PM
+    }
 }
