@@ -44,7 +44,7 @@ public sealed class StageGate(IManifestStore manifests, RunArtifacts artifacts, 
         bool Mine(StageRecord s) => s.Claim == me || (context.ReceiveContext.Redelivered && s.Claim?.StartsWith($"{message}/", StringComparison.Ordinal) == true);
 
         var record = manifest.Stages.GetValueOrDefault(stage);
-        if (record?.State == StageState.Done) return GateResult.AlreadyDone;
+        if (PipelineDefinition.IsDone(manifest, stage)) return GateResult.AlreadyDone;
         var plan = RunPlan.Of(manifest, (await artifacts.ContextAsync(manifest, cancel)).Config.Ppo);
         if (record is { State: StageState.Publishing, Claim: null })
         {
@@ -72,7 +72,7 @@ public sealed class StageGate(IManifestStore manifests, RunArtifacts artifacts, 
             var (current, started) = await manifests.UpdateAsync(runId, m =>
             {
                 var s = m.Stage(stage);
-                if (s.State is StageState.Done or StageState.Publishing) return false;
+                if (s.State == StageState.Publishing || PipelineDefinition.IsDone(m, stage)) return false;
                 // The stored manifest, not the one this message was handled with, says whether the inputs exist:
                 // a manifest that went back to an earlier state (a store that lost acknowledged writes) or a
                 // command sent early is not bad input. The record waits for its first missing input, whose
@@ -118,7 +118,7 @@ public sealed class StageGate(IManifestStore manifests, RunArtifacts artifacts, 
             var (stored, _) = await manifests.UpdateAsync(runId, m =>
             {
                 var s = m.Stage(stage);
-                if (s.State is StageState.Done or StageState.Publishing) return false;
+                if (s.State == StageState.Publishing || PipelineDefinition.IsDone(m, stage)) return false;
                 s.Outputs = outputs;
                 if (result.Seconds is not null) s.Seconds = result.Seconds;
                 s.State = StageState.Publishing;
@@ -142,6 +142,9 @@ public sealed class StageGate(IManifestStore manifests, RunArtifacts artifacts, 
         await manifests.UpdateAsync(runId, m =>
         {
             var s = m.Stage(stage);
+            // A manifest that went back to an earlier state (a store that lost acknowledged writes) may have lost the
+            // record of these outputs while their event is already out: write them again with Done, never Done without them.
+            if (s.State != StageState.Done || !PipelineDefinition.Holds(m, stage)) s.Outputs = outputs;
             s.State = StageState.Done;
             s.CompletedAt = DateTimeOffset.UtcNow;
             whenDone?.Invoke(m); // in the same write, so no reader sees one without the other

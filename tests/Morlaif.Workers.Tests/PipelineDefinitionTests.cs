@@ -71,8 +71,16 @@ public class PipelineDefinitionTests
             RunId = "run-1", Questions = [.. Plan.Questions],
             Config = new Contracts.ArtifactReference { Container = "morlaif", Name = "runs/run-1/config/x", Sha256 = "x", Length = 1 },
         };
-        foreach (var (_, key) in Plan.Records.Take(7)) manifest.Stage(key).State = StageState.Done; // sft, labels, PMs
-        manifest.Stage(StageKeys.TrainPm("conciseness")).State = StageState.Publishing;
+        // A record produced in a state, with an artifact under every output its stage declares.
+        void Produce(string key, StageState state)
+        {
+            var record = manifest.Stage(key);
+            record.State = state;
+            foreach (var output in PipelineDefinition.OfKey(key).Outputs)
+                record.Outputs[output] = new Contracts.ArtifactReference { Container = "morlaif", Name = $"runs/run-1/{output}/x", Sha256 = "x", Length = 1 };
+        }
+        foreach (var (_, key) in Plan.Records.Take(7)) Produce(key, StageState.Done); // sft, labels, PMs
+        Produce(StageKeys.TrainPm("conciseness"), StageState.Publishing);
         manifest.Stage(StageKeys.TrainPm("conciseness")).Claim = "gone/1";
         var now = DateTimeOffset.UtcNow;
 
@@ -81,10 +89,10 @@ public class PipelineDefinitionTests
         Assert.Equal(StageState.Publishing, manifest.Stages[StageKeys.TrainPm("conciseness")].State);
 
         // The scalarizer read the PM's outputs, but the evaluator reads them too and has not yet.
-        manifest.Stage(StageKeys.Scalarize).State = StageState.Publishing;
+        Produce(StageKeys.Scalarize, StageState.Publishing);
         Assert.Empty(PipelineDefinition.Settle(manifest, Plan, now));
 
-        manifest.Stage(StageKeys.Evaluate).State = StageState.Done;
+        Produce(StageKeys.Evaluate, StageState.Done);
         Assert.Equal([StageKeys.TrainPm("conciseness")], PipelineDefinition.Settle(manifest, Plan, now));
         var settled = manifest.Stages[StageKeys.TrainPm("conciseness")];
         Assert.Equal((StageState.Done, null, now), (settled.State, settled.Claim, settled.CompletedAt));

@@ -124,8 +124,10 @@ public class SupervisionSpecs(CompletedRunFixture run)
         Assert.Equal(1, done.Stages[FinalChunk(ScalarizationStage.BaselineArm)].Attempts);
     }
 
-    [Fact]
-    public async Task A_stage_asked_for_while_the_stored_manifest_lacks_its_inputs_waits_for_them_and_the_run_completes()
+    [Theory]
+    [InlineData(StageState.Running)]
+    [InlineData(StageState.Done)] // a Done record that lost its outputs: what a worker's last write made of a regressed record before
+    public async Task A_stage_asked_for_while_the_stored_manifest_lacks_its_inputs_waits_for_them_and_the_run_completes(StageState regressed)
     {
         await using var pipeline = new PipelineHarness(WorkerRegistration.All, run.Pipeline.Root);
         await pipeline.StartAsync();
@@ -136,7 +138,7 @@ public class SupervisionSpecs(CompletedRunFixture run)
         {
             m.State = RunState.Running;
             var record = m.Stages[pm];
-            record.State = StageState.Running;
+            record.State = regressed;
             record.Outputs = new();
             record.CompletedAt = null;
         });

@@ -120,7 +120,15 @@ public static class PipelineDefinition
 
     /// <summary>The inputs of <paramref name="key"/> that are not produced yet in <paramref name="manifest"/>: what a fan-in waits for.</summary>
     public static List<string> Missing(Storage.RunManifest manifest, RunPlan plan, string key) =>
-        OfKey(key).Inputs(plan, key).Where(k => manifest.Stages.GetValueOrDefault(k)?.Produced != true).ToList();
+        OfKey(key).Inputs(plan, key).Where(k => !Holds(manifest, k)).ToList();
+
+    /// <summary>Record <paramref name="key"/> is Done with every output its stage declares (a Done record without them, left by a manifest that went back, is not).</summary>
+    public static bool IsDone(Storage.RunManifest manifest, string key) =>
+        manifest.Stages.GetValueOrDefault(key)?.State == Storage.StageState.Done && Holds(manifest, key);
+
+    /// <summary>Record <paramref name="key"/> is produced and names every output its stage declares.</summary>
+    public static bool Holds(Storage.RunManifest manifest, string key) =>
+        manifest.Stages.GetValueOrDefault(key) is { Produced: true } record && OfKey(key).Outputs.All(record.Outputs.ContainsKey);
 
     /// <summary>
     /// Marks Done every record still Publishing whose announcement nothing waits for any more: every record
@@ -136,7 +144,7 @@ public static class PipelineDefinition
         foreach (var (_, key) in plan.Records)
         {
             if (manifest.Stages.GetValueOrDefault(key) is not { State: Storage.StageState.Publishing } record || !readers[key].Any()) continue;
-            if (!readers[key].All(r => manifest.Stages.GetValueOrDefault(r)?.Produced == true)) continue;
+            if (!readers[key].All(r => Holds(manifest, r))) continue;
             record.State = Storage.StageState.Done;
             record.CompletedAt ??= now;
             record.Claim = null;

@@ -78,9 +78,9 @@ public sealed class Supervisor(IManifestStore manifests, IBus bus, RunArtifacts 
             foreach (var (stage, key) in plan.Records)
             {
                 var s = m.Stages.GetValueOrDefault(key);
-                if (s?.State is StageState.Done or StageState.Faulted) continue;
+                if (s?.State == StageState.Faulted || PipelineDefinition.IsDone(m, key)) continue;
                 // Ready: its inputs are Done. An input still Publishing is itself due, and its event brings this one.
-                if (stage.Inputs(plan, key).Any(k => m.Stages.GetValueOrDefault(k)?.State != StageState.Done)) continue;
+                if (stage.Inputs(plan, key).Any(k => !PipelineDefinition.IsDone(m, k))) continue;
                 // Each further re-send of the same record waits twice as long: a command only queued behind other
                 // runs' work is re-sent a few times at most (each copy a no-op at the gate), not in a loop.
                 if (s is { ResentAt: { } last } && now - last < settings.Lease * Math.Pow(2, Math.Min(s.Resent - 1, 6))) continue;
