@@ -6,11 +6,16 @@ namespace Morlaif.Cli;
 
 /// <summary>
 /// `--dry-run` on start and run: the config and its inputs are read and checked as the run would read them, and what
-/// the run would cost is printed; nothing is stored, published or computed. A text config without --dry-run is refused
-/// for now: its stages are not built yet (issue 11), and a run that would fault at its first stage is worse than no run.
+/// the run would cost is printed; nothing is stored, published or computed.
 /// </summary>
 internal static class DryRun
 {
+    /// <summary>A text run's inputs are read and checked before anything is started or stored (the run reads them again to store them).</summary>
+    public static void Check(RunConfig config)
+    {
+        if (config.Task == RunConfig.TextTask) _ = TextRunInputs.Read(config);
+    }
+
     /// <summary>Prints the check and the costs; 0 when the config can run.</summary>
     public static int Print(RunConfig config)
     {
@@ -33,11 +38,5 @@ internal static class DryRun
         Console.Write(TextRunCosts.Of(config, sftExamples).Describe());
         Console.WriteLine("dry run: the config and its inputs are valid; nothing was started");
         return 0;
-    }
-
-    public static void RefuseText(RunConfig config, string command)
-    {
-        if (config.Task == RunConfig.TextTask)
-            throw new UsageException($"task 'text': 'morlaif {command} --dry-run' checks the inputs and prints the costs; running the stages on text is not built yet (issue 11)");
     }
 }

@@ -16,8 +16,9 @@ try
         "replay" => await ReplayCommand.Execute(CliArguments.Parse(args[1..], ReplayCommand.Options, positional: 1)),
         "generate" => GenerateCommand.Execute(CliArguments.Parse(args[1..], GenerateCommand.Options)),
         "sft" => SftCommand.Execute(CliArguments.Parse(args[1..], SftCommand.Options)),
+        "export" => await ExportCommand.Execute(CliArguments.Parse(args[1..], ExportCommand.Options, positional: 1)),
         null or "-h" or "--help" or "help" => Usage(0),
-        var other => throw new UsageException($"unknown command '{other}' (known: run, start, status, replay, label, generate, sft)"),
+        var other => throw new UsageException($"unknown command '{other}' (known: run, start, status, replay, label, generate, sft, export)"),
     };
 }
 catch (Exception e) when (e is UsageException or ConfigException or RunNotFoundException or Morlaif.Feedback.Datasets.DatasetException)
@@ -46,6 +47,7 @@ static int Usage(int code)
                morlaif sft --model DIR --data FILE --out DIR [--epochs N] [--learning-rate X]
                              [--batch-size B] [--max-length L] [--seed S] [--device cpu|cuda]
                              [--lora R [--lora-alpha A]]
+               morlaif export RUNID (--arm morlaif|baseline | --pm QUESTION) --out DIR [--storage azure|local]
 
           run     the embedded default: all five workers in this process on an in-memory bus and a
                   local folder (DIR/.store); writes DIR/<runId>/report.json and report.md (DIR: ./runs)
@@ -57,6 +59,7 @@ static int Usage(int code)
           generate  a Hugging Face checkpoint folder's continuation of a prompt (--json: ids, logprobs, text)
           sft     fine-tunes a Hugging Face checkpoint on TRL SFT JSONL; writes a Hugging Face folder
                   (with --lora: a PEFT adapter folder, for generate --adapter)
+          export  a text run's trained policy as a Hugging Face folder, or a PM as its PEFT adapter folder
 
         Connection strings: ConnectionStrings__rabbitmq, ConnectionStrings__blobs (default: the local
         servers of infra/local.sh).

@@ -24,7 +24,7 @@ public static class RunCommand
         var config = args.Get("config") is { } path ? RunConfig.Load(path) : new RunConfig();
         if (args.GetLong("seed") is { } seed) config = config.WithSeed(seed);
         if (args.Has("dry-run")) return DryRun.Print(config);
-        DryRun.RefuseText(config, "run");
+        DryRun.Check(config);
         var device = ParseDevice(args.Get("device") ?? "cpu");
         var outDir = Path.GetFullPath(args.Get("out") ?? "runs");
 
@@ -67,7 +67,10 @@ public static class RunCommand
             var json = await store.GetAsync(outputs["report"]);
             await File.WriteAllBytesAsync(Path.Combine(runDir, "report.json"), json);
             await File.WriteAllBytesAsync(Path.Combine(runDir, "report.md"), await store.GetAsync(outputs["report-md"]));
-            PrintSummary(System.Text.Json.JsonSerializer.Deserialize<RunReport>(json, RunConfig.Json)!);
+            if (config.Task == RunConfig.TextTask)
+                PrintSummary(System.Text.Json.JsonSerializer.Deserialize<Learning.TextRuns.TextRunReport>(json, RunConfig.Json)!);
+            else
+                PrintSummary(System.Text.Json.JsonSerializer.Deserialize<RunReport>(json, RunConfig.Json)!);
             AnsiConsole.MarkupLineInterpolated($"report: {Path.Combine(runDir, "report.md")}");
             return 0;
         }
@@ -112,6 +115,19 @@ public static class RunCommand
         foreach (var (k, v) in r.ObjectiveAccuracy) table.AddRow($"objective accuracy: {k}", v.ToString("F3", c));
         foreach (var (k, v) in r.PreferenceModels) table.AddRow($"PM held-out accuracy: {k}", v.HeldOutAccuracy.ToString("F3", c));
         table.AddRow("total seconds", r.Timings["total"].ToString("F1", c));
+        AnsiConsole.Write(table);
+    }
+
+    private static void PrintSummary(Learning.TextRuns.TextRunReport r)
+    {
+        var c = CultureInfo.InvariantCulture;
+        string P(Learning.TextRuns.Share s) => string.Create(c, $"{100 * s.Value:F1}% [{100 * s.Low:F1}, {100 * s.High:F1}]");
+        var table = new Table().AddColumns("measure", "value");
+        var e = r.JudgeVsBaseline;
+        table.AddRow($"MORLAIF vs baseline (judge, both orders, {r.EvaluationPrompts} prompts) win / tie / loss", Markup.Escape($"{P(e.Win)} / {P(e.Tie)} / {P(e.Loss)}"));
+        foreach (var (k, v) in r.Objective.Accuracy) table.AddRow($"objective accuracy on human pairs: {k}", v.ToString("F3", c));
+        foreach (var (k, v) in r.PreferenceModels) table.AddRow($"PM {k}: loss before -> after, held-out accuracy", string.Create(c, $"{v.InitialLoss:F3} -> {v.FinalLoss:F3}, {v.HeldOutAccuracy:F3}"));
+        table.AddRow("total seconds", r.TimingsSeconds["total"].ToString("F1", c));
         AnsiConsole.Write(table);
     }
 }

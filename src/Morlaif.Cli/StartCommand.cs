@@ -17,7 +17,7 @@ public static class StartCommand
         var config = args.Get("config") is { } path ? RunConfig.Load(path) : new RunConfig();
         if (args.GetLong("seed") is { } seed) config = config.WithSeed(seed);
         if (args.Has("dry-run")) return DryRun.Print(config);
-        DryRun.RefuseText(config, "start");
+        DryRun.Check(config);
         var overrides = CliHost.Overrides(args);
         if (overrides.GetValueOrDefault("Morlaif:Transport") == "inmemory")
             throw new UsageException("option '--transport inmemory': no worker would see the run; use 'morlaif run' for the embedded pipeline");

@@ -48,6 +48,12 @@ public sealed class BlobArtifactStore(BlobServiceClient service) : IArtifactStor
         }
     }
 
+    public async Task<bool> ExistsAsync(ArtifactReference reference, CancellationToken cancel = default)
+    {
+        ArtifactNames.Check(reference);
+        return (await _container.GetBlobClient(reference.Name).ExistsAsync(cancel)).Value;
+    }
+
     public async Task DeleteAsync(ArtifactReference reference, CancellationToken cancel = default)
     {
         ArtifactNames.Check(reference);

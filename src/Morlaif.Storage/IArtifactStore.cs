@@ -15,6 +15,9 @@ public interface IArtifactStore
 
     Task<byte[]> GetAsync(ArtifactReference reference, CancellationToken cancel = default);
 
+    /// <summary>Whether the artifact is stored (its name, not its bytes, is checked): what an upload of big inputs skips.</summary>
+    Task<bool> ExistsAsync(ArtifactReference reference, CancellationToken cancel = default);
+
     /// <summary>
     /// Removes an artifact nothing will read again (a superseded resume checkpoint); a missing one is fine.
     /// Published artifacts are never deleted.

@@ -22,6 +22,8 @@ public sealed class LocalArtifactStore(string root) : IArtifactStore
         return ArtifactNames.Verify(reference, await File.ReadAllBytesAsync(path, cancel));
     }
 
+    public Task<bool> ExistsAsync(ArtifactReference reference, CancellationToken cancel = default) => Task.FromResult(File.Exists(PathOf(reference)));
+
     public Task DeleteAsync(ArtifactReference reference, CancellationToken cancel = default)
     {
         File.Delete(PathOf(reference));

@@ -72,6 +72,8 @@ public sealed class RunManifest
     public string? Error { get; set; }
     /// <summary>The questions whose PMs the scalarizer waits for (the principles and "overall").</summary>
     public List<string> Questions { get; init; } = [];
+    /// <summary>What the run was started with beyond its config (a text run: its model folders and data), as stored artifacts.</summary>
+    public SortedDictionary<string, ArtifactReference> Inputs { get; init; } = new(StringComparer.Ordinal);
     public SortedDictionary<string, StageRecord> Stages { get; init; } = new(StringComparer.Ordinal);
 
     /// <summary>The latest moment anything happened to the run: a record's activity, or its creation.</summary>

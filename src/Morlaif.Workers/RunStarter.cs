@@ -24,7 +24,10 @@ public static class RunStarter
         runId = RunIds.Validate(runId ?? NewRunId(config));
         var json = Encoding.UTF8.GetBytes(System.Text.Json.JsonSerializer.Serialize(config, RunConfig.Json));
         var configRef = await store.PutAsync(runId, "config", json, cancel);
-        var manifest = new RunManifest { RunId = runId, Config = configRef, Questions = [.. config.Principles, Principle.Overall] };
+        // A text run's model folders and data go into the store first: nothing is started that a worker could not read.
+        var inputs = config.Task == RunConfig.TextTask ? (await Text.TextRunStore.PutAsync(store, config, cancel)).Inputs : new();
+        var baseline = config.Task == RunConfig.TextTask ? config.Baseline : Principle.Overall;
+        var manifest = new RunManifest { RunId = runId, Config = configRef, Questions = [.. config.Principles, baseline], Inputs = inputs };
         if (!await manifests.CreateAsync(manifest, cancel)) throw new RunExistsException(runId);
         try
         {

@@ -27,6 +27,8 @@ public static class WorkerRegistration
         services.TryAddSingleton(new ArtifactCacheSettings());
         return services
             .AddSingleton<RunArtifacts>()
+            .AddSingleton(sp => new Text.TextRunStore(sp.GetRequiredService<Storage.IArtifactStore>(), Text.TextRunStore.DefaultCacheRoot))
+            .AddSingleton<Text.TextStages>()
             .AddSingleton<LostOutputs>()
             .AddSingleton<StageGate>()
             .AddSingleton<StageCheckpoints>()

@@ -2,7 +2,10 @@ using System.Diagnostics;
 
 namespace Morlaif.Cli.Tests;
 
-/// <summary>Runs the real `morlaif` command (the morlaif.dll built next to the tests) as a child process.</summary>
+/// <summary>
+/// Runs the real `morlaif` command as a child process: the CLI project's own build (its deps.json), not the copy next
+/// to the tests, whose dependencies are resolved for the test project (with the test servers' ASP.NET framework).
+/// </summary>
 internal static class MorlaifProcess
 {
     public static (int ExitCode, string Stdout, string Stderr) Run(params string[] args)
@@ -14,7 +17,7 @@ internal static class MorlaifProcess
     /// <param name="env">variables to set (null: remove); ConnectionStrings__* and Morlaif__* of the test's own environment are never passed on</param>
     /// <param name="limit">how long to wait before the process is killed and the call throws</param>
     public static (int ExitCode, string Stdout, string Stderr, TimeSpan Elapsed) Run(IDictionary<string, string?> env, TimeSpan limit, params string[] args) =>
-        RunDll(Path.Combine(AppContext.BaseDirectory, "morlaif.dll"), Path.GetTempPath(), env, limit, args);
+        RunDll(TestServers.Processes.CliDll, Path.GetTempPath(), env, limit, args);
 
     public static (int ExitCode, string Stdout, string Stderr, TimeSpan Elapsed) RunDll(string dll, string workingDirectory,
         IDictionary<string, string?> env, TimeSpan limit, params string[] args)

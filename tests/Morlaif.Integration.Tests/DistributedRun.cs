@@ -75,9 +75,9 @@ public sealed class DistributedRun : IAsyncDisposable
             if (!except.Contains(service)) StartWorker(service, name);
     }
 
-    public string Start()
+    public string Start(string? configPath = null)
     {
-        var runId = Processes.StartRun(_configPath);
+        var runId = Processes.StartRun(configPath ?? _configPath);
         _started.Add(runId);
         return runId;
     }

@@ -21,6 +21,8 @@ public sealed class FakeChatServer : IAsyncDisposable
     public sealed record Hang(TimeSpan For) : Reply;
     /// <summary>Decides from the user prompt: prefers whichever option text contains the marker.</summary>
     public sealed record PreferOption(string Marker, double Confidence) : Reply;
+    /// <summary>Prefers the longer of the two options (a rule a PM can learn from any text); equal lengths get "B", a tie once both orders are asked.</summary>
+    public sealed record PreferLonger(double Confidence) : Reply;
 
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<Reply> _script = new();
@@ -67,6 +69,14 @@ public sealed class FakeChatServer : IAsyncDisposable
                     return;
                 case LogProbs lp:
                     await Write(http, lp.Top[0].Token, lp.Top);
+                    return;
+                case PreferLonger longer:
+                    var start = user.IndexOf("Option A:", StringComparison.Ordinal);
+                    var middle = user.IndexOf("\nOption B:", start, StringComparison.Ordinal);
+                    var end = user.IndexOf("\n\nWhich of these", middle, StringComparison.Ordinal);
+                    var (lengthA, lengthB) = (user[(start + 9)..middle].Trim().Length, user[(middle + 10)..end].Trim().Length);
+                    var pick = lengthA > lengthB ? "A" : "B";
+                    await Write(http, pick, [(pick, Math.Log(longer.Confidence)), (pick == "A" ? "B" : "A", Math.Log(1 - longer.Confidence))]);
                     return;
                 case PreferOption p:
                     var a = user[user.IndexOf("Option A:", StringComparison.Ordinal)..user.IndexOf("Option B:", StringComparison.Ordinal)];

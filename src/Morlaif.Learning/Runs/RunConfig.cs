@@ -232,7 +232,10 @@ public sealed record RunConfig
         Positive("sft.learningRate", Sft.LearningRate);
 
         Positive("pairs.train", Pairs.Train);
-        if (Pairs.Test < 20) Fail("pairs.test", $"must be at least 20, to fit weights on half and test on the other half (got {Pairs.Test})");
+        // The world fits the weights on half of its held-out pairs; a text run fits them on data.human, and its held-out
+        // pairs only measure the PMs.
+        if (text) Positive("pairs.test", Pairs.Test);
+        else if (Pairs.Test < 20) Fail("pairs.test", $"must be at least 20, to fit weights on half and test on the other half (got {Pairs.Test})");
 
         Positive("preferenceModel.epochs", PreferenceModel.Epochs);
         Positive("preferenceModel.batchSize", PreferenceModel.BatchSize);

@@ -23,9 +23,13 @@ public static class PpoStage
     private static PpoLearner NewLearner(RunContext ctx, PolicyModel sft, IRewardModel reward) =>
         new(sft.Clone(), sft.Clone(), reward, ctx.Config.Ppo, ctx.Seed("ppo"));
 
-    private static PpoLearner Restored(RunContext ctx, PolicyModel sft, IRewardModel reward, Checkpoint checkpoint)
+    private static PpoLearner Restored(RunContext ctx, PolicyModel sft, IRewardModel reward, Checkpoint checkpoint) =>
+        Restored(() => NewLearner(ctx, sft, reward), checkpoint);
+
+    /// <summary>A new learner from <paramref name="create"/> with <paramref name="checkpoint"/>'s state (policy, optimizer, KL, moments, iteration).</summary>
+    public static PpoLearner Restored(Func<PpoLearner> create, Checkpoint checkpoint)
     {
-        var learner = NewLearner(ctx, sft, reward);
+        var learner = create();
         try
         {
             learner.Restore(checkpoint);
@@ -47,13 +51,17 @@ public static class PpoStage
     }
 
     /// <summary>Reads what <see cref="SaveProgress"/> wrote back into a learner.</summary>
-    public static (PpoLearner Learner, List<PpoIterationStats> Stats) LoadProgress(RunContext ctx, PolicyModel sft, IRewardModel reward, byte[] progress)
+    public static (PpoLearner Learner, List<PpoIterationStats> Stats) LoadProgress(RunContext ctx, PolicyModel sft, IRewardModel reward, byte[] progress) =>
+        LoadProgress(() => NewLearner(ctx, sft, reward), progress);
+
+    /// <summary>Reads what <see cref="SaveProgress"/> wrote back into a learner made by <paramref name="create"/>.</summary>
+    public static (PpoLearner Learner, List<PpoIterationStats> Stats) LoadProgress(Func<PpoLearner> create, byte[] progress)
     {
         using var c = Checkpoint.FromBytes(progress, PpoLearner.CheckpointKind);
         if (c.State is not JsonObject state || state["stats"] is not JsonArray stats) throw new InvalidDataException("the PPO checkpoint has no chunk statistics: not a chunk's progress");
         state.Remove("stats");
         var done = StatsFromJson(Encoding.UTF8.GetBytes(stats.ToJsonString()));
-        return (Restored(ctx, sft, reward, c), done);
+        return (Restored(create, c), done);
     }
 
     /// <summary>

@@ -16,7 +16,7 @@ namespace Morlaif.Workers.Evaluator;
 /// When both arms' policies exist: MORLAIF against the baseline on held-out prompts, then report.json and
 /// report.md (the same report as the in-process run) are stored and the run is marked Completed.
 /// </summary>
-public sealed class EvaluateConsumer(RunArtifacts artifacts, StageGate gate, ILogger<EvaluateConsumer> log) :
+public sealed class EvaluateConsumer(RunArtifacts artifacts, StageGate gate, Text.TextStages text, ILogger<EvaluateConsumer> log) :
     IConsumer<PolicyTrained>, IConsumer<EvaluateRun>
 {
     public async Task Consume(ConsumeContext<PolicyTrained> context)
@@ -41,6 +41,17 @@ public sealed class EvaluateConsumer(RunArtifacts artifacts, StageGate gate, ILo
         await gate.RunAsync(context, read, StageKeys.Evaluate, async manifest =>
         {
             var ctx = await artifacts.ContextAsync(manifest, cancel);
+            if (ctx.IsText)
+            {
+                var textReport = await Text.TextEvaluation.EvaluateAsync(text, artifacts, manifest, ctx, seconds => Timings(manifest, RunPlan.Of(manifest, ctx.Config.Ppo), seconds), cancel);
+                var judged = textReport.JudgeVsBaseline;
+                log.LogInformation("run {RunId}: MORLAIF vs baseline by the judge: win {Win:P1} tie {Tie:P1} loss {Loss:P1}", runId, judged.Win.Value, judged.Tie.Value, judged.Loss.Value);
+                return new Dictionary<string, ArtifactReference>
+                {
+                    [StageOutputs.Report] = await artifacts.Store.PutAsync(runId, "report-json", Encoding.UTF8.GetBytes(textReport.ToJson()), cancel),
+                    [StageOutputs.ReportMarkdown] = await artifacts.Store.PutAsync(runId, "report-md", Encoding.UTF8.GetBytes(textReport.ToMarkdown()), cancel),
+                };
+            }
             var clock = Stopwatch.StartNew();
             var sft = await artifacts.SftPolicyAsync(manifest, ctx, cancel);
             var policies = new Dictionary<string, Learning.Models.PolicyModel>();

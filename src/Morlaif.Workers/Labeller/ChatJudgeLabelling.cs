@@ -1,7 +1,9 @@
 using Morlaif.Feedback;
 using Morlaif.Feedback.Judging;
 using Morlaif.Learning;
+using Morlaif.Learning.Runs;
 using Morlaif.Learning.Stages;
+using Morlaif.Learning.TextRuns;
 using Morlaif.Learning.World;
 
 namespace Morlaif.Workers.Labeller;
@@ -12,20 +14,51 @@ namespace Morlaif.Workers.Labeller;
 /// </summary>
 public static class ChatJudgeLabelling
 {
-    public static async Task<LabelSet> LabelAsync(RunContext ctx, PairSet pairs, string question, IJudgeCache cache, CancellationToken cancel)
+    /// <summary>What a text run's evaluation asks: the judge's overall preference between the two policies' answers.</summary>
+    public const string EvaluationPhrase = "the better response overall: more helpful, honest and harmless";
+
+    /// <summary>The synthetic world's pairs, asked as one-turn conversations.</summary>
+    public static Task<LabelSet> LabelAsync(RunContext ctx, PairSet pairs, string question, IJudgeCache cache, CancellationToken cancel)
     {
-        var c = ctx.Config.Judge;
-        var apiKey = c.ApiKeyEnv is { } variable
-            ? Environment.GetEnvironmentVariable(variable) is { Length: > 0 } key ? key : throw new InvalidOperationException($"judge.apiKeyEnv: environment variable '{variable}' is not set on this worker")
-            : "unused";
-        var judge = new ChatJudge(new ChatJudgeOptions { Endpoint = new Uri(c.Endpoint!), Model = c.Model!, ApiKey = apiKey });
         var phrase = question == Principle.Overall
             ? "the better response overall"
             : Principles.Paper.FirstOrDefault(p => p.Name == question)?.Phrase ?? GroundTruth.Find(question)?.Phrase ?? question;
         JudgeQuestion Ask(ResponsePair p) => new($"\n\nHuman: {p.Prompt.Text}\n\nAssistant:", p.TextA, p.TextB, phrase);
-        var all = pairs.Train.Concat(pairs.Test).Select(Ask).ToList();
-        var (labels, _) = await new Feedback.Labeller(judge, cache).JudgeAsync(all, c.Concurrency, cancel);
+        return LabelAsync(ctx.Config.Judge, question, [.. pairs.Train.Select(Ask)], [.. pairs.Test.Select(Ask)], cache, cancel);
+    }
+
+    /// <summary>
+    /// A text run's pairs: the prompt is the conversation as given. The "constitution" baseline asks each pair about one
+    /// of the general principles, drawn with the run's seed (the paper's Constitutional-AI baseline).
+    /// </summary>
+    public static Task<LabelSet> LabelAsync(TextRun run, TextPairSet pairs, string question, IJudgeCache cache, CancellationToken cancel)
+    {
+        var rng = new Random(run.Seed("constitution"));
+        Func<string> phrase = question switch
+        {
+            "constitution" => () => Principles.Constitution[rng.Next(Principles.Constitution.Count)].Phrase,
+            Principle.Overall => () => "the better response overall",
+            _ => Principles.Paper.FirstOrDefault(p => p.Name == question)?.Phrase is { } known
+                ? () => known
+                : throw new ArgumentException($"unknown principle '{question}'", nameof(question)),
+        };
+        JudgeQuestion Ask(TextPair p) => new(p.Prompt, p.TextA, p.TextB, phrase());
+        return LabelAsync(run.Config.Judge, question, [.. pairs.Train.Select(Ask)], [.. pairs.Test.Select(Ask)], cache, cancel);
+    }
+
+    public static ChatJudge Judge(RunConfig.JudgeConfig c)
+    {
+        var apiKey = c.ApiKeyEnv is { } variable
+            ? Environment.GetEnvironmentVariable(variable) is { Length: > 0 } key ? key : throw new InvalidOperationException($"judge.apiKeyEnv: environment variable '{variable}' is not set on this worker")
+            : "unused";
+        return new ChatJudge(new ChatJudgeOptions { Endpoint = new Uri(c.Endpoint!), Model = c.Model!, ApiKey = apiKey });
+    }
+
+    private static async Task<LabelSet> LabelAsync(RunConfig.JudgeConfig c, string question, IReadOnlyList<JudgeQuestion> train, IReadOnlyList<JudgeQuestion> test,
+        IJudgeCache cache, CancellationToken cancel)
+    {
+        var (labels, _) = await new Feedback.Labeller(Judge(c), cache).JudgeAsync([.. train, .. test], c.Concurrency, cancel);
         var converted = labels.Select(l => l is null ? new PreferenceLabel(0.5, 0, false) : new PreferenceLabel(l.PreferA, l.Margin, l.OrdersDisagreed)).ToList();
-        return new LabelSet(question, converted[..pairs.Train.Count], converted[pairs.Train.Count..], labels.Count(l => l is null));
+        return new LabelSet(question, converted[..train.Count], converted[train.Count..], labels.Count(l => l is null));
     }
 }

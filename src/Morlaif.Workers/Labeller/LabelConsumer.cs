@@ -7,7 +7,7 @@ using Morlaif.Learning.Stages;
 namespace Morlaif.Workers.Labeller;
 
 /// <summary>The pairs exist (or a replay): the judge labels them once per question, and each question's labels are announced.</summary>
-public sealed class LabelConsumer(RunArtifacts artifacts, StageGate gate, ILogger<LabelConsumer> log) :
+public sealed class LabelConsumer(RunArtifacts artifacts, StageGate gate, Text.TextStages text, ILogger<LabelConsumer> log) :
     IConsumer<SftPolicyTrained>, IConsumer<LabelPairs>
 {
     public Task Consume(ConsumeContext<SftPolicyTrained> context) => Run(context, context.Message.RunId, null);
@@ -19,16 +19,16 @@ public sealed class LabelConsumer(RunArtifacts artifacts, StageGate gate, ILogge
         var cancel = context.CancellationToken;
         var manifest = await artifacts.ManifestAsync(runId, cancel);
         var ctx = await artifacts.ContextAsync(manifest, cancel);
-        if (only is not null && !ctx.Questions.Contains(only))
-            throw new ArgumentException($"run {runId} has no principle '{only}' (its questions: {string.Join(", ", ctx.Questions)})");
-        foreach (var question in only is null ? ctx.Questions : [only])
+        if (only is not null && !manifest.Questions.Contains(only))
+            throw new ArgumentException($"run {runId} has no principle '{only}' (its questions: {string.Join(", ", manifest.Questions)})");
+        foreach (var question in only is null ? manifest.Questions : [only])
         {
             var result = await gate.RunAsync(context, manifest, StageKeys.Label(question), async current =>
             {
-                var pairs = await artifacts.PairsAsync(current, cancel);
-                var labels = ctx.Config.Judge.Kind == "openai"
-                    ? await ChatJudgeLabelling.LabelAsync(ctx, pairs, question, new ArtifactJudgeCache(artifacts.Store), cancel)
-                    : LabellingStage.Label(ctx, pairs, question);
+                var labels = ctx.IsText ? await text.LabelAsync(current, ctx, question, cancel)
+                    : ctx.Config.Judge.Kind == "openai"
+                    ? await ChatJudgeLabelling.LabelAsync(ctx, await artifacts.PairsAsync(current, cancel), question, new ArtifactJudgeCache(artifacts.Store), cancel)
+                    : LabellingStage.Label(ctx, await artifacts.PairsAsync(current, cancel), question);
                 log.LogInformation("run {RunId}: labelled {Question} ({Judge} judge), orders disagreed on {Share:P1}, {Abstentions} abstentions",
                     runId, question, ctx.Config.Judge.Kind, labels.OrdersDisagreed, labels.Abstentions);
                 return new Dictionary<string, ArtifactReference> { [StageOutputs.Labels] = await artifacts.Store.PutAsync(runId, $"labels-{question}", labels.ToJson(), cancel) };

@@ -14,7 +14,7 @@ namespace Morlaif.Workers.Learner;
 /// message is held for longer than one chunk, whatever the total budget. Inside a chunk the learner
 /// checkpoints after every iteration, so a redelivered chunk resumes from the last completed iteration.
 /// </summary>
-public sealed class PpoConsumer(RunArtifacts artifacts, StageGate gate, StageCheckpoints checkpoints, ILogger<PpoConsumer> log) :
+public sealed class PpoConsumer(RunArtifacts artifacts, StageGate gate, StageCheckpoints checkpoints, Text.TextStages text, ILogger<PpoConsumer> log) :
     IConsumer<RewardReady>, IConsumer<RunPpoIteration>
 {
     public Task Consume(ConsumeContext<RewardReady> context) =>
@@ -33,6 +33,7 @@ public sealed class PpoConsumer(RunArtifacts artifacts, StageGate gate, StageChe
         var stage = StageKeys.PpoChunk(arm, start);
         await gate.RunAsync(context, manifest, stage, async current =>
         {
+            if (ctx.IsText) return await text.PpoChunkAsync(current, ctx, arm, start, end, checkpoints, cancel);
             var sft = await artifacts.SftPolicyAsync(current, ctx, cancel);
             var pms = await artifacts.PreferenceModelsAsync(current, ctx, cancel);
             var fit = arm == ScalarizationStage.MorlaifArm ? await artifacts.ObjectiveAsync(current, cancel) : null;

@@ -9,7 +9,7 @@ using Morlaif.Learning.Stages;
 namespace Morlaif.Workers.Learner;
 
 /// <summary>RunStarted (or a replay): SFT the policy and sample the pairs the judge will label.</summary>
-public sealed class SftConsumer(RunArtifacts artifacts, StageGate gate, ILogger<SftConsumer> log) :
+public sealed class SftConsumer(RunArtifacts artifacts, StageGate gate, Text.TextStages text, ILogger<SftConsumer> log) :
     IConsumer<RunStarted>, IConsumer<TrainSftPolicy>
 {
     public Task Consume(ConsumeContext<RunStarted> context) => Run(context, context.Message.RunId);
@@ -22,6 +22,7 @@ public sealed class SftConsumer(RunArtifacts artifacts, StageGate gate, ILogger<
         await gate.RunAsync(context, runId, StageKeys.Sft, async manifest =>
         {
             var ctx = await artifacts.ContextAsync(manifest, cancel);
+            if (ctx.IsText) return await text.SftAsync(manifest, ctx, cancel);
             var clock = Stopwatch.StartNew();
             var (policy, loss, demos) = SftStage.Train(ctx);
             using var trained = policy; // stored below; the worker keeps no copy

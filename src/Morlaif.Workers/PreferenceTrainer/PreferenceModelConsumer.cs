@@ -10,7 +10,7 @@ namespace Morlaif.Workers.PreferenceTrainer;
 /// One message, one principle: trains that principle's PM, checkpointing after every epoch so a
 /// redelivered message resumes where the last attempt stopped. Run N instances to train N principles at once.
 /// </summary>
-public sealed class PreferenceModelConsumer(RunArtifacts artifacts, StageGate gate, StageCheckpoints checkpoints, ILogger<PreferenceModelConsumer> log) :
+public sealed class PreferenceModelConsumer(RunArtifacts artifacts, StageGate gate, StageCheckpoints checkpoints, Text.TextStages text, ILogger<PreferenceModelConsumer> log) :
     IConsumer<PrincipleLabelled>, IConsumer<TrainPreferenceModel>
 {
     public Task Consume(ConsumeContext<PrincipleLabelled> context) => Run(context, context.Message.RunId, context.Message.Principle);
@@ -24,6 +24,7 @@ public sealed class PreferenceModelConsumer(RunArtifacts artifacts, StageGate ga
         await gate.RunAsync(context, runId, stage, async manifest =>
         {
             var ctx = await artifacts.ContextAsync(manifest, cancel);
+            if (ctx.IsText) return await text.TrainPmAsync(manifest, ctx, question, cancel);
             var sft = await artifacts.SftPolicyAsync(manifest, ctx, cancel);
             var pairs = await artifacts.PairsAsync(manifest, cancel);
             var labels = await artifacts.LabelsAsync(manifest, question, cancel);

@@ -12,7 +12,7 @@ namespace Morlaif.Workers.Scalarizer;
 /// the run is produced does the objective get fitted, once, whatever the arrival order; then both arms'
 /// rewards are announced.
 /// </summary>
-public sealed class ScalarizeConsumer(RunArtifacts artifacts, StageGate gate, ILogger<ScalarizeConsumer> log) :
+public sealed class ScalarizeConsumer(RunArtifacts artifacts, StageGate gate, Text.TextStages text, ILogger<ScalarizeConsumer> log) :
     IConsumer<PreferenceModelTrained>, IConsumer<Scalarize>
 {
     public async Task Consume(ConsumeContext<PreferenceModelTrained> context)
@@ -38,6 +38,7 @@ public sealed class ScalarizeConsumer(RunArtifacts artifacts, StageGate gate, IL
         await gate.RunAsync(context, read, StageKeys.Scalarize, async manifest =>
         {
             var ctx = await artifacts.ContextAsync(manifest, cancel);
+            if (ctx.IsText) return await text.ScalarizeAsync(manifest, ctx, cancel);
             var fit = ScalarizationStage.Fit(ctx, await artifacts.PairsAsync(manifest, cancel), await artifacts.PreferenceModelsAsync(manifest, ctx, cancel));
             log.LogInformation("run {RunId}: weights {Weights}", runId, string.Join(", ", fit.Principles.Select((p, i) => $"{p} {fit.Weights[i]:F2}")));
             return new Dictionary<string, ArtifactReference> { [StageOutputs.Objective] = await artifacts.Store.PutAsync(runId, "objective", fit.ToJson(), cancel) };

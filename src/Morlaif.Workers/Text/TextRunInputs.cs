@@ -3,6 +3,7 @@ using Morlaif.Feedback.Datasets;
 using Morlaif.Learning.HuggingFace;
 using Morlaif.Learning.HuggingFace.Tokenization;
 using Morlaif.Learning.Runs;
+using Morlaif.Learning.TextRuns;
 
 namespace Morlaif.Workers.Text;
 
@@ -19,6 +20,7 @@ public sealed record TextRunInputs(
     IReadOnlyList<string> PairPrompts,
     IReadOnlyList<string> EvaluationPrompts,
     IReadOnlyList<PreferenceExample> Human,
+    IReadOnlyList<SftExample>? Sft,
     int LongestPromptTokens,
     int PromptTokens)
 {
@@ -37,7 +39,7 @@ public sealed record TextRunInputs(
 
         var prompts = PromptLists.ReadConversations(config.Data.Prompts!);
         var human = PreferenceDatasets.Read(config.Data.Human!);
-        if (config.Data.Sft is { } sft) _ = SftDatasets.Read(sft);
+        var sft = config.Data.Sft is { } sftPath ? SftDatasets.Read(sftPath) : null;
 
         var pairs = config.Pairs.Train + config.Pairs.Test;
         var needed = pairs + config.Evaluation.Prompts;
@@ -61,8 +63,12 @@ public sealed record TextRunInputs(
             total += length;
         }
         return new TextRunInputs(model, pmModel, [.. order.Take(pairs).Select(p => p.Prompt)], [.. order.Skip(pairs).Take(config.Evaluation.Prompts).Select(p => p.Prompt)],
-            human, longest, total);
+            human, sft, longest, total);
     }
+
+    /// <summary>What the workers read instead of the user's files: the drawn prompts, the human pairs and the SFT demonstrations.</summary>
+    public TextRunData ToData() => new(PairPrompts, EvaluationPrompts,
+        [.. Human.Select(h => new HumanPair(h.Prompt, h.Chosen, h.Rejected, h.Line))], Sft?.Select(d => new SftDemonstration(d.Prompt, d.Completion)).ToList());
 
     private static HfConfig Folder(string path, string field) =>
         Directory.Exists(path) ? HfConfig.Load(path) : throw new ConfigException($"config field '{field}': '{path}' is not a folder (a Hugging Face model: config.json, *.safetensors, tokenizer files)");

@@ -111,9 +111,11 @@ public class TextDryRunTests
         }
         using (var text = new TextRun(prompts: 30))
         {
-            // Without --dry-run a text config is refused before anything is contacted or stored.
+            // Without --dry-run the same checks come first: a bad line is one error, and nothing is started or stored.
+            var human = Path.Combine(text.Root, "data", "human.jsonl");
+            File.WriteAllLines(human, File.ReadAllLines(human).Select((l, i) => i == 2 ? """{"chosen": "no conversation here", "rejected": "x"}""" : l));
             var (exit, _, stderr) = MorlaifProcess.Run("run", "--config", text.Config, "--out", Path.Combine(text.Root, "runs"));
-            GenerateCommandTests.AssertOneLineError(exit, stderr, "task 'text'", "--dry-run", "not built yet");
+            GenerateCommandTests.AssertOneLineError(exit, stderr, "human.jsonl:3");
             Assert.False(Directory.Exists(Path.Combine(text.Root, "runs")));
         }
     }

@@ -87,9 +87,12 @@ public sealed class HfPpoPolicy : IPpoPolicy
     /// <summary>The policy's adapter alone as a PEFT CAUSAL_LM folder (what `morlaif generate --adapter` applies).</summary>
     public void SaveAdapter(string folder, string? baseModelNameOrPath = null) => LoraFolder.Save(Lora, Adapter, folder, baseModelNameOrPath);
 
+    /// <summary>The policy as one plain model: its adapter merged into the base for good (what `morlaif export` saves); the value head stays out.</summary>
+    public void MergeIntoBase() => Lora.MergeAndUnload(Adapter);
+
     public void Dispose()
     {
-        Lora.RemoveAdapter(Adapter);
+        if (Lora.Adapters.ContainsKey(Adapter)) Lora.RemoveAdapter(Adapter);
         _valueHead.Dispose();
     }
 }

@@ -111,8 +111,10 @@ public sealed class HfPreferenceModel : IDisposable
         return head;
     }
 
+    /// <summary>Frees the heads and takes the PMs' adapters off the base (their A and B are not the base's to free).</summary>
     public void Dispose()
     {
+        foreach (var principle in _heads.Keys.Where(Lora.Adapters.ContainsKey).ToList()) Lora.RemoveAdapter(principle);
         foreach (var h in _heads.Values) h.Dispose();
         _heads.Clear();
     }

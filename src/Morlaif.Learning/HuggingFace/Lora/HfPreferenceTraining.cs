@@ -58,6 +58,18 @@ public static class HfPreferenceTraining
         return last;
     }
 
+    /// <summary>The mean Bradley-Terry loss (with margin) of <paramref name="principle"/>'s PM on <paramref name="pairs"/>, without training.</summary>
+    public static double Loss(HfPreferenceModel pm, string principle, IReadOnlyList<PreferencePair> pairs)
+    {
+        if (pairs.Count == 0) return double.NaN;
+        var a = pm.Score(principle, pairs.Select(p => p.A).ToList());
+        var b = pm.Score(principle, pairs.Select(p => p.B).ToList());
+        using var scope = NewDisposeScope();
+        var loss = PreferenceModelTraining.BradleyTerryLoss(tensor(a.Select(x => (float)x).ToArray()), tensor(b.Select(x => (float)x).ToArray()),
+            tensor(pairs.Select(p => (float)p.PreferA).ToArray()), tensor(pairs.Select(p => (float)p.Margin).ToArray()));
+        return loss.item<float>();
+    }
+
     /// <summary>Fraction of hard-labelled pairs on which <paramref name="principle"/>'s PM agrees with the label.</summary>
     public static double Accuracy(HfPreferenceModel pm, string principle, IReadOnlyList<PreferencePair> pairs)
     {

@@ -96,6 +96,17 @@ public sealed class LoraLayer : Module<Tensor, Tensor>
         Merged = name;
     }
 
+    /// <summary>W += delta and the adapter dropped (PEFT's merge_and_unload for one adapter): the base now is the adapted model.</summary>
+    internal void Bake(string name)
+    {
+        if (Merged is not null) throw new InvalidOperationException($"adapter '{Merged}' is merged; unmerge it first");
+        if (!_adapters.ContainsKey(name)) return;
+        using (no_grad())
+        using (var delta = DeltaWeight(name))
+            weight.add_(delta);
+        Remove(name);
+    }
+
     /// <summary>W -= delta (PEFT's unmerge): the base weight again, up to fp32 rounding of the add and subtract.</summary>
     internal void Unmerge()
     {

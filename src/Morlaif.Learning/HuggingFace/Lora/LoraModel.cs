@@ -107,6 +107,19 @@ public sealed class LoraModel
         Merged = name;
     }
 
+    /// <summary>
+    /// Adds adapter <paramref name="name"/> into the base weights for good and removes it (PEFT's merge_and_unload): the
+    /// SFT policy as the base of PPO's adapter, an exported policy as one plain model.
+    /// </summary>
+    public void MergeAndUnload(string name)
+    {
+        Require(name);
+        if (Merged is not null) throw new InvalidOperationException($"adapter '{Merged}' is merged; unmerge it first");
+        foreach (var layer in _layers.Values) layer.Bake(name);
+        _adapters.Remove(name);
+        if (Active == name) SetActive(null);
+    }
+
     public void Unmerge()
     {
         foreach (var layer in _layers.Values) layer.Unmerge();

@@ -159,6 +159,9 @@ public sealed class PreTrainedTokenizer : IDisposable
         return addSpecialTokens ? [.. PrefixIds, .. body, .. SuffixIds] : body;
     }
 
+    /// <summary>A prompt to continue: the prefix (BOS where the files say so) and the text, never the suffix (an EOS would end it).</summary>
+    public int[] EncodePrompt(string text) => [.. PrefixIds, .. Encode(text, addSpecialTokens: false)];
+
     /// <summary>Ids to text, leaving out special tokens (BOS, EOS, pad), as the native library always does.</summary>
     public string Decode(IEnumerable<int> ids) =>
         _native.Decode([.. ids.Select(id => id >= 0 ? (uint)id : throw new ArgumentOutOfRangeException(nameof(ids), $"token id {id} is negative"))]);

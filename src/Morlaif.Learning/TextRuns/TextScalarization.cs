@@ -1,0 +1,49 @@
+using Morlaif.Learning.HuggingFace;
+using Morlaif.Learning.HuggingFace.Lora;
+using Morlaif.Learning.Ppo;
+using Morlaif.Learning.Scalarization;
+using Morlaif.Learning.Stages;
+using Morlaif.Learning.Weights;
+
+namespace Morlaif.Learning.TextRuns;
+
+/// <summary>
+/// A text run's PMs as rewards, and the principle weights fitted on the human pairs, as the paper fits them: every
+/// PM scores both sides of each human pair (the sides in a seeded random order), the weights are a logistic regression
+/// on the first half (mirrored), and every scalarization's accuracy and the single PM's are measured on the second.
+/// </summary>
+public static class TextScalarization
+{
+    /// <param name="pms">every question's PM loaded on one base, with its normaliser</param>
+    public static ObjectiveFit Fit(TextRun run, HfPreferenceModel pms, IReadOnlyDictionary<string, ScoreNormalizer> normalizers, IReadOnlyList<HumanPair> human)
+    {
+        var principles = run.Config.Principles;
+        var maxLength = pms.Lora.Config.MaxPositions;
+        var rng = new Random(run.Seed("human-sides"));
+        var decided = human.Select(h =>
+        {
+            var prompt = run.EncodePrompt(h.Prompt);
+            int[] chosen = Fit([.. prompt, .. run.EncodeResponse(h.Chosen)], maxLength), rejected = Fit([.. prompt, .. run.EncodeResponse(h.Rejected)], maxLength);
+            return rng.Next(2) == 0 ? (chosen, rejected, true) : (rejected, chosen, false);
+        }).ToList();
+        var principleScores = new PreferenceModelReward([.. principles.Select(p => PrincipleScorer.Of(pms, p, normalizers[p]))],
+            new ScalarizedReward([.. principles.Select(_ => 1.0)], new WeightedLinear()));
+        return ScalarizationStage.Fit(principles, principleScores, Reward(ScalarizationStage.BaselineArm, run, null, pms, normalizers), decided);
+    }
+
+    /// <summary>
+    /// The reward of an arm: MORLAIF combines the principle PMs with the fitted weights and the configured function; the
+    /// baseline is the baseline question's PM (constitution or overall), weight 1.
+    /// </summary>
+    public static PreferenceModelReward Reward(string arm, TextRun run, ObjectiveFit? fit, HfPreferenceModel pms, IReadOnlyDictionary<string, ScoreNormalizer> normalizers) => arm switch
+    {
+        ScalarizationStage.MorlaifArm => new([.. run.Config.Principles.Select(p => PrincipleScorer.Of(pms, p, normalizers[p]))],
+            new ScalarizedReward(fit?.Weights ?? throw new ArgumentNullException(nameof(fit), "the MORLAIF reward needs the fitted weights"),
+                Scalarizers.Get(run.Config.Scalarization))),
+        ScalarizationStage.BaselineArm => new([PrincipleScorer.Of(pms, run.BaselineQuestion, normalizers[run.BaselineQuestion])], new ScalarizedReward([1.0], new WeightedLinear())),
+        _ => throw new ArgumentException($"unknown arm '{arm}' (known: {ScalarizationStage.MorlaifArm}, {ScalarizationStage.BaselineArm})", nameof(arm)),
+    };
+
+    /// <summary>A human pair longer than the model's context keeps its end: the response and as much of the conversation as fits.</summary>
+    private static int[] Fit(int[] sequence, int maxLength) => maxLength > 0 && sequence.Length > maxLength ? sequence[^maxLength..] : sequence;
+}

@@ -1,0 +1,183 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Morlaif.Contracts;
+using Morlaif.Learning.HuggingFace;
+using Morlaif.Learning.HuggingFace.Lora;
+using Morlaif.Learning.Ppo;
+using Morlaif.Learning.Stages;
+using Morlaif.Learning.TextRuns;
+using Morlaif.Learning.Weights;
+using Morlaif.Storage;
+using Morlaif.Workers.Labeller;
+using Morlaif.Workers.Pipeline;
+using static TorchSharp.torch;
+
+namespace Morlaif.Workers.Text;
+
+/// <summary>
+/// The stages of a text run ("task": "text"), as the same consumers run them: each reads its inputs from the store
+/// (model folders as local copies), calls the learning core's text stages and stores its outputs under the same record
+/// keys and output names as the synthetic world's, so the gate, the fan-ins, replay and the supervisor are unchanged.
+/// </summary>
+public sealed class TextStages(RunArtifacts artifacts, TextRunStore inputs, Device device, ILogger<TextStages> log)
+{
+    /// <summary>The SFT adapter's per-epoch losses, stored beside it for the report.</summary>
+    public const string SftLossesFile = "morlaif_sft_losses.json";
+
+    private IArtifactStore Store => artifacts.Store;
+
+    /// <summary>The run's text context over local copies of its model folders (the caller disposes it).</summary>
+    public async Task<TextRun> RunAsync(RunManifest m, RunContext ctx, CancellationToken cancel)
+    {
+        var model = await inputs.FolderAsync(Input(m, TextRunStore.Model), cancel);
+        var pm = m.Inputs.TryGetValue(TextRunStore.PmModel, out var pmRef) ? await inputs.FolderAsync(pmRef, cancel) : model;
+        return new TextRun(ctx.Config, model, pm, device);
+    }
+
+    public async Task<TextRunData> DataAsync(RunManifest m, CancellationToken cancel) =>
+        TextRunData.FromJson(await Store.GetAsync(Input(m, TextRunStore.Data), cancel));
+
+    public async Task<TextPairSet> PairsAsync(RunManifest m, CancellationToken cancel) =>
+        TextPairSet.FromJson(await artifacts.BytesAsync(RunArtifacts.Output(m, StageKeys.Sft, StageOutputs.Pairs), cancel));
+
+    /// <summary>The SFT adapter's local folder, or null when the run has no SFT data (the base is the SFT policy).</summary>
+    public async Task<string?> SftAdapterAsync(RunManifest m, CancellationToken cancel)
+    {
+        var folder = await inputs.UnpackAsync(RunArtifacts.Output(m, StageKeys.Sft, StageOutputs.Policy), cancel);
+        return File.Exists(Path.Combine(folder, LoraFolder.ConfigFile)) ? folder : null;
+    }
+
+    public async Task<StageOutput> SftAsync(RunManifest m, RunContext ctx, CancellationToken cancel)
+    {
+        using var run = await RunAsync(m, ctx, cancel);
+        var data = await DataAsync(m, cancel);
+        var clock = Stopwatch.StartNew();
+        var adapter = Directory.CreateTempSubdirectory("morlaif-sft-");
+        try
+        {
+            // Without SFT data the stored policy is an empty archive: the base itself.
+            if (data.Sft is { Count: > 0 } demos)
+            {
+                var losses = TextSftStage.Train(run, demos, adapter.FullName, (epoch, loss) => log.LogInformation("run {RunId}: SFT epoch {Epoch}, loss {Loss:F4}", m.RunId, epoch, loss));
+                File.WriteAllText(Path.Combine(adapter.FullName, SftLossesFile), System.Text.Json.JsonSerializer.Serialize(losses));
+            }
+            var sftSeconds = clock.Elapsed.TotalSeconds;
+            clock.Restart();
+            using var policy = run.LoadSftPolicy(data.Sft is { Count: > 0 } ? adapter.FullName : null);
+            var pairs = TextSftStage.SamplePairs(run, policy, data.PairPrompts, ctx.Config.Pairs.Train);
+            log.LogInformation("run {RunId}: sampled {Pairs} response pairs ({Identical} identical)", m.RunId, pairs.Train.Count + pairs.Test.Count, pairs.Identical);
+            return new StageOutput(new()
+            {
+                [StageOutputs.Policy] = await Store.PutAsync(m.RunId, "sft-policy", FolderArchive.Pack(adapter.FullName), cancel),
+                [StageOutputs.Pairs] = await Store.PutAsync(m.RunId, "pairs", pairs.ToJson(), cancel),
+            }, new() { ["sft"] = sftSeconds, ["pairs"] = clock.Elapsed.TotalSeconds });
+        }
+        finally
+        {
+            adapter.Delete(recursive: true);
+        }
+    }
+
+    public async Task<LabelSet> LabelAsync(RunManifest m, RunContext ctx, string question, CancellationToken cancel)
+    {
+        using var run = await RunAsync(m, ctx, cancel);
+        return await ChatJudgeLabelling.LabelAsync(run, await PairsAsync(m, cancel), question, new ArtifactJudgeCache(Store), cancel);
+    }
+
+    public async Task<Dictionary<string, ArtifactReference>> TrainPmAsync(RunManifest m, RunContext ctx, string question, CancellationToken cancel)
+    {
+        using var run = await RunAsync(m, ctx, cancel);
+        var labels = await artifacts.LabelsAsync(m, question, cancel);
+        var folder = Directory.CreateTempSubdirectory("morlaif-pm-");
+        try
+        {
+            var stats = TextPreferenceStage.Train(run, await PairsAsync(m, cancel), labels, folder.FullName);
+            log.LogInformation("run {RunId}: PM {Question} loss {Before:F4} -> {After:F4}, held-out accuracy {Accuracy:F3}",
+                m.RunId, question, stats.InitialLoss, stats.FinalLoss, stats.HeldOutAccuracy);
+            return new() { [StageOutputs.Model] = await Store.PutAsync(m.RunId, $"pm-{question}", FolderArchive.Pack(folder.FullName), cancel) };
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>Every question's PM on one PM base (the caller owns the base); returns their statistics by question.</summary>
+    public async Task<Dictionary<string, TextPmStats>> LoadPmsAsync(RunManifest m, TextRun run, HfPreferenceModel pms, CancellationToken cancel)
+    {
+        var stats = new Dictionary<string, TextPmStats>();
+        foreach (var q in run.Questions)
+            stats[q] = TextPreferenceStage.Load(pms, q, await inputs.UnpackAsync(RunArtifacts.Output(m, StageKeys.TrainPm(q), StageOutputs.Model), cancel));
+        return stats;
+    }
+
+    public async Task<Dictionary<string, ArtifactReference>> ScalarizeAsync(RunManifest m, RunContext ctx, CancellationToken cancel)
+    {
+        using var run = await RunAsync(m, ctx, cancel);
+        using var model = run.LoadPmBase();
+        using var pms = new HfPreferenceModel(model);
+        var stats = await LoadPmsAsync(m, run, pms, cancel);
+        var fit = TextScalarization.Fit(run, pms, stats.ToDictionary(kv => kv.Key, kv => kv.Value.Normalizer), (await DataAsync(m, cancel)).Human);
+        log.LogInformation("run {RunId}: weights {Weights}", m.RunId, string.Join(", ", fit.Principles.Select((p, i) => $"{p} {fit.Weights[i]:F2}")));
+        return new() { [StageOutputs.Objective] = await Store.PutAsync(m.RunId, "objective", fit.ToJson(), cancel) };
+    }
+
+    /// <summary>
+    /// PPO iterations [start, end) of one arm, resumable inside the chunk from its progress checkpoint. The policy's
+    /// adapter sits on the SFT policy; the PMs on their own base, or on the same one when it is the same model.
+    /// </summary>
+    public async Task<Dictionary<string, ArtifactReference>> PpoChunkAsync(RunManifest m, RunContext ctx, string arm, int start, int end,
+        StageCheckpoints checkpoints, CancellationToken cancel)
+    {
+        using var run = await RunAsync(m, ctx, cancel);
+        var stage = StageKeys.PpoChunk(arm, start);
+        var sftAdapter = await SftAdapterAsync(m, cancel);
+        using var policyBase = run.LoadSftPolicy(sftAdapter);
+        var shared = sftAdapter is null && run.PmFolder == run.ModelFolder;
+        using var pmBase = shared ? null : run.LoadPmBase();
+        using var pms = new HfPreferenceModel(pmBase ?? policyBase);
+        var normalizers = (await LoadPmsAsync(m, run, pms, cancel)).ToDictionary(kv => kv.Key, kv => kv.Value.Normalizer);
+        var fit = arm == ScalarizationStage.MorlaifArm ? await artifacts.ObjectiveAsync(m, cancel) : null;
+        var reward = TextScalarization.Reward(arm, run, fit, pms, normalizers);
+        var prompts = (await DataAsync(m, cancel)).PairPrompts.Take(ctx.Config.Pairs.Train).ToList();
+
+        var fingerprintInputs = new List<ArtifactReference> { m.Config, RunArtifacts.Output(m, StageKeys.Sft, StageOutputs.Policy) };
+        fingerprintInputs.AddRange(run.Questions.Select(q => RunArtifacts.Output(m, StageKeys.TrainPm(q), StageOutputs.Model)));
+        if (fit is not null) fingerprintInputs.Add(RunArtifacts.Output(m, StageKeys.Scalarize, StageOutputs.Objective));
+        var previous = start == 0 ? null : StageKeys.PpoChunk(arm, start - ctx.Config.Ppo.IterationsPerChunk);
+        if (previous is not null) fingerprintInputs.Add(RunArtifacts.Output(m, previous, StageOutputs.Checkpoint));
+        var fingerprint = StageCheckpoints.Fingerprint(fingerprintInputs);
+
+        var (learner, stats) = await checkpoints.ResumeAsync(m, stage, fingerprint,
+            progress => PpoStage.LoadProgress(() => TextPpoStage.Learner(run, policyBase, reward), progress),
+            async () =>
+            {
+                if (previous is null) return (TextPpoStage.Learner(run, policyBase, reward), new List<PpoIterationStats>());
+                var checkpoint = await artifacts.BytesAsync(RunArtifacts.Output(m, previous, StageOutputs.Checkpoint), cancel);
+                var done = PpoStage.StatsFromJson(await artifacts.BytesAsync(RunArtifacts.Output(m, previous, StageOutputs.Stats), cancel));
+                return (TextPpoStage.Learner(run, policyBase, reward, checkpoint), done);
+            }, cancel);
+        using (learner)
+        {
+            while (learner.Iteration < end)
+            {
+                stats.Add(learner.Step(TextPpoStage.Prompts(run, prompts, learner.Iteration)));
+                log.LogInformation("run {RunId}: PPO {Arm} {Iteration}/{Total}, reward {Score:F3}, KL {Kl:F4}",
+                    m.RunId, arm, learner.Iteration, ctx.Config.Ppo.Iterations, stats[^1].MeanScore, stats[^1].MeanKl);
+                if (learner.Iteration < end)
+                    await checkpoints.SaveAsync(m.RunId, stage, fingerprint, learner.Iteration, PpoStage.SaveProgress(learner, stats), cancel);
+            }
+            return new()
+            {
+                [StageOutputs.Checkpoint] = await Store.PutAsync(m.RunId, $"ppo-{arm}", learner.SaveCheckpoint(), cancel),
+                [StageOutputs.Stats] = await Store.PutAsync(m.RunId, $"ppo-stats-{arm}", PpoStage.StatsToJson(stats), cancel),
+            };
+        }
+    }
+
+    /// <summary>The local copy of a stored folder archive (a PM, an adapter).</summary>
+    public Task<string> UnpackAsync(ArtifactReference archive, CancellationToken cancel) => inputs.UnpackAsync(archive, cancel);
+
+    private static ArtifactReference Input(RunManifest m, string name) =>
+        m.Inputs.TryGetValue(name, out var r) ? r : throw new InvalidDataException($"run {m.RunId} is a text run without its input '{name}' (started by an older morlaif?)");
+}
