@@ -44,6 +44,11 @@ public sealed class CliArguments
 
     public string? Get(string name) => _values.GetValueOrDefault(name);
 
+    /// <summary>The first positional argument as a run id (status, replay, export), or one usage error.</summary>
+    public string RunId() => Storage.RunIds.IsValid(Positional[0])
+        ? Positional[0]
+        : throw new UsageException($"run id '{Positional[0]}' is not valid (1-63 lowercase letters, digits and '-')");
+
     public bool Has(string name) => _values.ContainsKey(name);
 
     public long? GetLong(string name)

@@ -15,7 +15,7 @@ public static class ExportCommand
 
     public static async Task<int> Execute(CliArguments args)
     {
-        var runId = RunIds.IsValid(args.Positional[0]) ? args.Positional[0] : throw new UsageException($"run id '{args.Positional[0]}' is not valid (1-63 lowercase letters, digits and '-')");
+        var runId = args.RunId();
         var outDir = args.Get("out") ?? throw new UsageException("option '--out' is required");
         var (arm, pm) = (args.Get("arm"), args.Get("pm"));
         if ((arm is null) == (pm is null)) throw new UsageException("give one of '--arm morlaif|baseline' (the policy) or '--pm QUESTION' (a preference model)");

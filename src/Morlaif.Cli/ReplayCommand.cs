@@ -18,7 +18,7 @@ public static class ReplayCommand
 
     public static async Task<int> Execute(CliArguments args)
     {
-        var runId = RunIds.IsValid(args.Positional[0]) ? args.Positional[0] : throw new UsageException($"run id '{args.Positional[0]}' is not valid");
+        var runId = args.RunId();
         var names = string.Join("|", PipelineDefinition.Names);
         var name = args.Get("stage") ?? throw new UsageException($"option '--stage' is required ({names})");
         var stage = PipelineDefinition.Named(name) ?? throw new UsageException($"option '--stage': '{name}' is not one of {names.Replace("|", ", ")}");

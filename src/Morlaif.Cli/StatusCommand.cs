@@ -14,7 +14,7 @@ public static class StatusCommand
 
     public static async Task<int> Execute(CliArguments args)
     {
-        var runId = RunIds.IsValid(args.Positional[0]) ? args.Positional[0] : throw new UsageException($"run id '{args.Positional[0]}' is not valid (1-63 lowercase letters, digits and '-')");
+        var runId = args.RunId();
         var overrides = CliHost.Overrides(args);
         overrides["Morlaif:Transport"] = "inmemory"; // status reads storage only
         using var host = CliHost.Build(overrides);

@@ -13,18 +13,18 @@ namespace Morlaif.Learning.Stages;
 public static class PpoStage
 {
     /// <summary>A learner starting from the SFT policy, or from <paramref name="checkpoint"/> when one is given.</summary>
-    public static PpoLearner Learner(RunContext ctx, PolicyModel sft, IRewardModel reward, byte[]? checkpoint = null)
+    public static PpoLearner Learner(RunContext ctx, PolicyModel sft, IRewardModel reward, byte[]? checkpoint = null) =>
+        checkpoint is null ? NewLearner(ctx, sft, reward) : Restored(() => NewLearner(ctx, sft, reward), checkpoint);
+
+    /// <summary>A new learner from <paramref name="create"/> with the state of a learner checkpoint's bytes.</summary>
+    public static PpoLearner Restored(Func<PpoLearner> create, byte[] checkpoint)
     {
-        if (checkpoint is null) return NewLearner(ctx, sft, reward);
         using var c = Checkpoint.FromBytes(checkpoint, PpoLearner.CheckpointKind);
-        return Restored(ctx, sft, reward, c);
+        return Restored(create, c);
     }
 
     private static PpoLearner NewLearner(RunContext ctx, PolicyModel sft, IRewardModel reward) =>
         new(sft.Clone(), sft.Clone(), reward, ctx.Config.Ppo, ctx.Seed("ppo"));
-
-    private static PpoLearner Restored(RunContext ctx, PolicyModel sft, IRewardModel reward, Checkpoint checkpoint) =>
-        Restored(() => NewLearner(ctx, sft, reward), checkpoint);
 
     /// <summary>A new learner from <paramref name="create"/> with <paramref name="checkpoint"/>'s state (policy, optimizer, KL, moments, iteration).</summary>
     public static PpoLearner Restored(Func<PpoLearner> create, Checkpoint checkpoint)

@@ -17,13 +17,6 @@ public static class TextPpoStage
     public static PpoLearner Learner(TextRun run, HfCausalLm sftPolicy, IRewardModel reward) =>
         new(new HfPpoPolicy(sftPolicy, run.StopIds(sftPolicy), run.Lora, run.Seed("ppo-adapter")), reward, run.Config.Ppo, run.Seed("ppo"));
 
-    /// <summary>A learner with <paramref name="checkpoint"/>'s state (a previous chunk's end, or this chunk's progress).</summary>
-    public static PpoLearner Learner(TextRun run, HfCausalLm sftPolicy, IRewardModel reward, byte[] checkpoint)
-    {
-        using var c = Checkpoint.FromBytes(checkpoint, PpoLearner.CheckpointKind);
-        return Stages.PpoStage.Restored(() => Learner(run, sftPolicy, reward), c);
-    }
-
     /// <summary>
     /// The prompts of one iteration, drawn from the training pairs' prompts (never the held-out or evaluation ones) by
     /// the seed and the iteration: both arms see the same prompts in the same order.

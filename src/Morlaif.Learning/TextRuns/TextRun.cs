@@ -64,7 +64,7 @@ public sealed class TextRun(RunConfig config, string modelFolder, string pmFolde
     /// <summary>A response's ids as the PMs and the policy see them after the prompt (no special tokens added).</summary>
     public int[] EncodeResponse(string response) => Tokenizer.Encode(response, addSpecialTokens: false);
 
-    /// <summary>A generated response's text: the ids up to the first stop id, decoded.</summary>
+    /// <summary>A generated response's text (special tokens such as the closing eos left out).</summary>
     public string Decode(IEnumerable<int> ids) => Tokenizer.Decode(ids);
 
     public void Dispose() => Tokenizer.Dispose();

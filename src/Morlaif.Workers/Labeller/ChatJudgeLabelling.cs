@@ -17,11 +17,14 @@ public static class ChatJudgeLabelling
     /// <summary>What a text run's evaluation asks: the judge's overall preference between the two policies' answers.</summary>
     public const string EvaluationPhrase = "the better response overall: more helpful, honest and harmless";
 
+    /// <summary>What the "overall" question asks (the world's baseline, and a text run's with "baseline": "overall").</summary>
+    private const string OverallPhrase = "the better response overall";
+
     /// <summary>The synthetic world's pairs, asked as one-turn conversations.</summary>
     public static Task<LabelSet> LabelAsync(RunContext ctx, PairSet pairs, string question, IJudgeCache cache, CancellationToken cancel)
     {
         var phrase = question == Principle.Overall
-            ? "the better response overall"
+            ? OverallPhrase
             : Principles.Paper.FirstOrDefault(p => p.Name == question)?.Phrase ?? GroundTruth.Find(question)?.Phrase ?? question;
         JudgeQuestion Ask(ResponsePair p) => new($"\n\nHuman: {p.Prompt.Text}\n\nAssistant:", p.TextA, p.TextB, phrase);
         return LabelAsync(ctx.Config.Judge, question, [.. pairs.Train.Select(Ask)], [.. pairs.Test.Select(Ask)], cache, cancel);
@@ -37,7 +40,7 @@ public static class ChatJudgeLabelling
         Func<string> phrase = question switch
         {
             "constitution" => () => Principles.Constitution[rng.Next(Principles.Constitution.Count)].Phrase,
-            Principle.Overall => () => "the better response overall",
+            Principle.Overall => () => OverallPhrase,
             _ => Principles.Paper.FirstOrDefault(p => p.Name == question)?.Phrase is { } known
                 ? () => known
                 : throw new ArgumentException($"unknown principle '{question}'", nameof(question)),

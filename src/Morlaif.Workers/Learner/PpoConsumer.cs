@@ -38,40 +38,8 @@ public sealed class PpoConsumer(RunArtifacts artifacts, StageGate gate, StageChe
             var pms = await artifacts.PreferenceModelsAsync(current, ctx, cancel);
             var fit = arm == ScalarizationStage.MorlaifArm ? await artifacts.ObjectiveAsync(current, cancel) : null;
             var reward = ScalarizationStage.Reward(arm, ctx, fit, pms);
-            var inputs = new List<ArtifactReference> { current.Config, RunArtifacts.Output(current, StageKeys.Sft, StageOutputs.Policy) };
-            inputs.AddRange(ctx.Questions.Select(q => RunArtifacts.Output(current, StageKeys.TrainPm(q), StageOutputs.Model)));
-            if (fit is not null) inputs.Add(RunArtifacts.Output(current, StageKeys.Scalarize, StageOutputs.Objective));
-
-            var previous = start == 0 ? null : StageKeys.PpoChunk(arm, start - ctx.Config.Ppo.IterationsPerChunk);
-            if (previous is not null) inputs.Add(RunArtifacts.Output(current, previous, StageOutputs.Checkpoint));
-            var fingerprint = StageCheckpoints.Fingerprint(inputs);
-            // From this chunk's own progress checkpoint when a previous attempt left one, else from where
-            // the previous chunk ended (or the SFT policy).
-            var (learner, stats) = await checkpoints.ResumeAsync(current, stage, fingerprint,
-                progress => PpoStage.LoadProgress(ctx, sft, reward, progress),
-                async () =>
-                {
-                    if (previous is null) return (PpoStage.Learner(ctx, sft, reward), new List<PpoIterationStats>());
-                    var checkpoint = await artifacts.BytesAsync(RunArtifacts.Output(current, previous, StageOutputs.Checkpoint), cancel);
-                    var done = PpoStage.StatsFromJson(await artifacts.BytesAsync(RunArtifacts.Output(current, previous, StageOutputs.Stats), cancel));
-                    return (PpoStage.Learner(ctx, sft, reward, checkpoint), done);
-                }, cancel);
-            using (learner)
-            {
-                while (learner.Iteration < end)
-                {
-                    stats.Add(PpoStage.Iterate(ctx, learner));
-                    log.LogInformation("run {RunId}: PPO {Arm} {Iteration}/{Total}, score {Score:F3}, KL {Kl:F3}",
-                        runId, arm, learner.Iteration, total, stats[^1].MeanScore, stats[^1].MeanKl);
-                    if (learner.Iteration < end)
-                        await checkpoints.SaveAsync(runId, stage, fingerprint, learner.Iteration, PpoStage.SaveProgress(learner, stats), cancel);
-                }
-                return new Dictionary<string, ArtifactReference>
-                {
-                    [StageOutputs.Checkpoint] = await artifacts.Store.PutAsync(runId, $"ppo-{arm}", learner.SaveCheckpoint(), cancel),
-                    [StageOutputs.Stats] = await artifacts.Store.PutAsync(runId, $"ppo-stats-{arm}", PpoStage.StatsToJson(stats), cancel),
-                };
-            }
+            return await PpoChunk.RunAsync(artifacts, checkpoints, current, arm, start, end, ctx.Config.Ppo,
+                () => PpoStage.Learner(ctx, sft, reward), iteration => PpoStage.Prompts(ctx, iteration), log, cancel);
         }, async outputs =>
         {
             if (end < total)

@@ -123,14 +123,13 @@ public sealed class TextStages(RunArtifacts artifacts, TextRunStore inputs, Devi
     }
 
     /// <summary>
-    /// PPO iterations [start, end) of one arm, resumable inside the chunk from its progress checkpoint. The policy's
-    /// adapter sits on the SFT policy; the PMs on their own base, or on the same one when it is the same model.
+    /// PPO iterations [start, end) of one arm (<see cref="Learner.PpoChunk"/>). The policy's adapter sits on the SFT
+    /// policy; the PMs on their own base, or on the same one when it is the same model.
     /// </summary>
     public async Task<Dictionary<string, ArtifactReference>> PpoChunkAsync(RunManifest m, RunContext ctx, string arm, int start, int end,
         StageCheckpoints checkpoints, CancellationToken cancel)
     {
         using var run = await RunAsync(m, ctx, cancel);
-        var stage = StageKeys.PpoChunk(arm, start);
         var sftAdapter = await SftAdapterAsync(m, cancel);
         using var policyBase = run.LoadSftPolicy(sftAdapter);
         var shared = sftAdapter is null && run.PmFolder == run.ModelFolder;
@@ -140,39 +139,8 @@ public sealed class TextStages(RunArtifacts artifacts, TextRunStore inputs, Devi
         var fit = arm == ScalarizationStage.MorlaifArm ? await artifacts.ObjectiveAsync(m, cancel) : null;
         var reward = TextScalarization.Reward(arm, run, fit, pms, normalizers);
         var prompts = (await DataAsync(m, cancel)).PairPrompts.Take(ctx.Config.Pairs.Train).ToList();
-
-        var fingerprintInputs = new List<ArtifactReference> { m.Config, RunArtifacts.Output(m, StageKeys.Sft, StageOutputs.Policy) };
-        fingerprintInputs.AddRange(run.Questions.Select(q => RunArtifacts.Output(m, StageKeys.TrainPm(q), StageOutputs.Model)));
-        if (fit is not null) fingerprintInputs.Add(RunArtifacts.Output(m, StageKeys.Scalarize, StageOutputs.Objective));
-        var previous = start == 0 ? null : StageKeys.PpoChunk(arm, start - ctx.Config.Ppo.IterationsPerChunk);
-        if (previous is not null) fingerprintInputs.Add(RunArtifacts.Output(m, previous, StageOutputs.Checkpoint));
-        var fingerprint = StageCheckpoints.Fingerprint(fingerprintInputs);
-
-        var (learner, stats) = await checkpoints.ResumeAsync(m, stage, fingerprint,
-            progress => PpoStage.LoadProgress(() => TextPpoStage.Learner(run, policyBase, reward), progress),
-            async () =>
-            {
-                if (previous is null) return (TextPpoStage.Learner(run, policyBase, reward), new List<PpoIterationStats>());
-                var checkpoint = await artifacts.BytesAsync(RunArtifacts.Output(m, previous, StageOutputs.Checkpoint), cancel);
-                var done = PpoStage.StatsFromJson(await artifacts.BytesAsync(RunArtifacts.Output(m, previous, StageOutputs.Stats), cancel));
-                return (TextPpoStage.Learner(run, policyBase, reward, checkpoint), done);
-            }, cancel);
-        using (learner)
-        {
-            while (learner.Iteration < end)
-            {
-                stats.Add(learner.Step(TextPpoStage.Prompts(run, prompts, learner.Iteration)));
-                log.LogInformation("run {RunId}: PPO {Arm} {Iteration}/{Total}, reward {Score:F3}, KL {Kl:F4}",
-                    m.RunId, arm, learner.Iteration, ctx.Config.Ppo.Iterations, stats[^1].MeanScore, stats[^1].MeanKl);
-                if (learner.Iteration < end)
-                    await checkpoints.SaveAsync(m.RunId, stage, fingerprint, learner.Iteration, PpoStage.SaveProgress(learner, stats), cancel);
-            }
-            return new()
-            {
-                [StageOutputs.Checkpoint] = await Store.PutAsync(m.RunId, $"ppo-{arm}", learner.SaveCheckpoint(), cancel),
-                [StageOutputs.Stats] = await Store.PutAsync(m.RunId, $"ppo-stats-{arm}", PpoStage.StatsToJson(stats), cancel),
-            };
-        }
+        return await Learner.PpoChunk.RunAsync(artifacts, checkpoints, m, arm, start, end, ctx.Config.Ppo,
+            () => TextPpoStage.Learner(run, policyBase, reward), iteration => TextPpoStage.Prompts(run, prompts, iteration), log, cancel);
     }
 
     /// <summary>The local copy of a stored folder archive (a PM, an adapter).</summary>

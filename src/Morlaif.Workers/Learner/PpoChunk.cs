@@ -1,0 +1,56 @@
+using Microsoft.Extensions.Logging;
+using Morlaif.Contracts;
+using Morlaif.Learning.Ppo;
+using Morlaif.Learning.Stages;
+using Morlaif.Storage;
+using Morlaif.Workers.Pipeline;
+
+namespace Morlaif.Workers.Learner;
+
+/// <summary>
+/// One PPO chunk of one arm, whatever the task: iterations [start, end) from this chunk's own progress checkpoint when a
+/// previous attempt left one, else from where the previous chunk ended (or a fresh learner), checkpointing after every
+/// iteration; returns the chunk's outputs. The task gives the learner and each iteration's prompts.
+/// </summary>
+public static class PpoChunk
+{
+    /// <param name="create">a fresh learner on the arm's SFT policy and reward (a checkpoint's state is restored into it)</param>
+    /// <param name="prompts">the prompts of an iteration</param>
+    public static async Task<Dictionary<string, ArtifactReference>> RunAsync(RunArtifacts artifacts, StageCheckpoints checkpoints, RunManifest m,
+        string arm, int start, int end, PpoSettings ppo, Func<PpoLearner> create, Func<int, IReadOnlyList<int[]>> prompts, ILogger log, CancellationToken cancel)
+    {
+        var stage = StageKeys.PpoChunk(arm, start);
+        var inputs = new List<ArtifactReference> { m.Config, RunArtifacts.Output(m, StageKeys.Sft, StageOutputs.Policy) };
+        inputs.AddRange(m.Questions.Select(q => RunArtifacts.Output(m, StageKeys.TrainPm(q), StageOutputs.Model)));
+        if (arm == ScalarizationStage.MorlaifArm) inputs.Add(RunArtifacts.Output(m, StageKeys.Scalarize, StageOutputs.Objective));
+        var previous = start == 0 ? null : StageKeys.PpoChunk(arm, start - ppo.IterationsPerChunk);
+        if (previous is not null) inputs.Add(RunArtifacts.Output(m, previous, StageOutputs.Checkpoint));
+        var fingerprint = StageCheckpoints.Fingerprint(inputs);
+
+        var (learner, stats) = await checkpoints.ResumeAsync(m, stage, fingerprint,
+            progress => PpoStage.LoadProgress(create, progress),
+            async () =>
+            {
+                if (previous is null) return (create(), new List<PpoIterationStats>());
+                var checkpoint = await artifacts.BytesAsync(RunArtifacts.Output(m, previous, StageOutputs.Checkpoint), cancel);
+                var done = PpoStage.StatsFromJson(await artifacts.BytesAsync(RunArtifacts.Output(m, previous, StageOutputs.Stats), cancel));
+                return (PpoStage.Restored(create, checkpoint), done);
+            }, cancel);
+        using (learner)
+        {
+            while (learner.Iteration < end)
+            {
+                stats.Add(learner.Step(prompts(learner.Iteration)));
+                log.LogInformation("run {RunId}: PPO {Arm} {Iteration}/{Total}, reward {Score:F3}, KL {Kl:F4}",
+                    m.RunId, arm, learner.Iteration, ppo.Iterations, stats[^1].MeanScore, stats[^1].MeanKl);
+                if (learner.Iteration < end)
+                    await checkpoints.SaveAsync(m.RunId, stage, fingerprint, learner.Iteration, PpoStage.SaveProgress(learner, stats), cancel);
+            }
+            return new()
+            {
+                [StageOutputs.Checkpoint] = await artifacts.Store.PutAsync(m.RunId, $"ppo-{arm}", learner.SaveCheckpoint(), cancel),
+                [StageOutputs.Stats] = await artifacts.Store.PutAsync(m.RunId, $"ppo-stats-{arm}", PpoStage.StatsToJson(stats), cancel),
+            };
+        }
+    }
+}
