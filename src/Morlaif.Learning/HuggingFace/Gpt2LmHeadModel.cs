@@ -28,7 +28,7 @@ public sealed class Gpt2Model : Module
 
     public IReadOnlyList<Gpt2Block> Blocks => [.. h];
 
-    public Tensor Forward(Tensor inputIds, Tensor attentionMask, KvCache? cache)
+    public Tensor Forward(Tensor inputIds, Tensor attentionMask, KvCache? cache) => Scoped.Run(() =>
     {
         var (positions, mask) = CausalContext.Begin(attentionMask, cache);
         // Positions count real tokens, so only a sequence wider than the table can run past it (checked only then:
@@ -38,7 +38,7 @@ public sealed class Gpt2Model : Module
         var x = wte.forward(inputIds) + wpe.forward(positions);
         for (var i = 0; i < h.Count; i++) x = h[i].Forward(x, mask, cache, i);
         return ln_f.forward(x);
-    }
+    });
 }
 
 /// <summary>

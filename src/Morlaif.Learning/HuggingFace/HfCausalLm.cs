@@ -24,7 +24,7 @@ public abstract class HfCausalLm : nn.Module
 
     /// <summary>Next-token logits [B, T, V].</summary>
     public Tensor Forward(Tensor inputIds, Tensor attentionMask, KvCache? cache = null) =>
-        LmHead(HiddenStates(inputIds, attentionMask, cache));
+        Scoped.Run(() => LmHead(HiddenStates(inputIds, attentionMask, cache)));
 
     public KvCache NewCache() => new(Config.Layers);
 

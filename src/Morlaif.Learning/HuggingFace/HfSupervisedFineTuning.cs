@@ -71,7 +71,7 @@ public static class HfSupervisedFineTuning
     }
 
     /// <summary>Mean next-token cross-entropy over the response tokens of <paramref name="batch"/>, and how many there are.</summary>
-    public static (Tensor Loss, long Tokens) Loss(HfCausalLm model, IReadOnlyList<Demonstration> batch)
+    public static (Tensor Loss, long Tokens) Loss(HfCausalLm model, IReadOnlyList<Demonstration> batch) => Scoped.Run(() =>
     {
         var device = model.parameters().First().device;
         var b = SequenceBatch.RightPadded(batch.Select(d => d.Ids).ToList(), device);
@@ -89,5 +89,5 @@ public static class HfSupervisedFineTuning
         var logits = model.Forward(b.Tokens, b.Valid)[.., ..^1].to(ScalarType.Float32);
         var loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[2]), tensor(targets, device: device), ignore_index: -100);
         return (loss, count);
-    }
+    });
 }

@@ -28,7 +28,7 @@ public sealed class LlamaModel : Module
 
     public IReadOnlyList<LlamaDecoderLayer> Layers => [.. layers];
 
-    public Tensor Forward(Tensor inputIds, Tensor attentionMask, KvCache? cache)
+    public Tensor Forward(Tensor inputIds, Tensor attentionMask, KvCache? cache) => Scoped.Run(() =>
     {
         // Mistral's sliding window changes nothing until a sequence is longer than it; beyond, we would be wrong, so refuse.
         if (_slidingWindow is { } w && (cache?.Length ?? 0) + inputIds.shape[1] > w)
@@ -38,7 +38,7 @@ public sealed class LlamaModel : Module
         var (cos, sin) = _rotary.CosSin(positions, x.dtype);
         for (var i = 0; i < layers.Count; i++) x = layers[i].Forward(x, cos, sin, mask, cache, i);
         return norm.forward(x);
-    }
+    });
 }
 
 /// <summary>

@@ -45,14 +45,14 @@ public sealed class PolicyModel : Module
 
     /// <summary>Next-token logits [B, T, V].</summary>
     public Tensor Logits(Tensor tokens, Tensor valid, KvCache? cache = null) =>
-        lm_head.forward(trunk.Forward(tokens, valid, cache));
+        Scoped.Run(() => lm_head.forward(trunk.Forward(tokens, valid, cache)));
 
     /// <summary>Next-token logits [B, T, V] and value estimates [B, T].</summary>
-    public (Tensor Logits, Tensor Values) LogitsAndValues(Tensor tokens, Tensor valid)
+    public (Tensor Logits, Tensor Values) LogitsAndValues(Tensor tokens, Tensor valid) => Scoped.Run(() =>
     {
         var h = trunk.Forward(tokens, valid);
         return (lm_head.forward(h), value_head.forward(h).squeeze(-1));
-    }
+    });
 
     /// <summary>A copy with these weights, on this policy's device.</summary>
     public PolicyModel Clone()

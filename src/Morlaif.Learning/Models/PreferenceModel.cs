@@ -38,10 +38,10 @@ public sealed class PreferenceModel : Module
     }
 
     /// <summary>Scalar scores [B] of right-padded sequences whose last real token is at <paramref name="lastIndex"/> [B].</summary>
-    public Tensor Score(Tensor tokens, Tensor valid, Tensor lastIndex)
+    public Tensor Score(Tensor tokens, Tensor valid, Tensor lastIndex) => Scoped.Run(() =>
     {
         var h = trunk.Forward(tokens, valid);
         var idx = lastIndex.view(-1, 1, 1).expand(-1, 1, h.shape[2]);
         return reward_head.forward(h.gather(1, idx).squeeze(1)).squeeze(-1);
-    }
+    });
 }

@@ -18,12 +18,12 @@ public static class PreferenceModelTraining
     /// L = -p log σ(r_A - r_B - m) - (1 - p) log σ(r_B - r_A - m). With a hard label (p = 1) this is the
     /// paper's -log σ(r(x, y_w) - r(x, y_l) - m); a tie (p = 0.5, m = 0) pulls the two scores together.
     /// </summary>
-    public static Tensor BradleyTerryLoss(Tensor rA, Tensor rB, Tensor preferA, Tensor margin)
+    public static Tensor BradleyTerryLoss(Tensor rA, Tensor rB, Tensor preferA, Tensor margin) => Scoped.Run(() =>
     {
         var d = rA - rB;
         var loss = -(preferA * nn.functional.logsigmoid(d - margin) + (1 - preferA) * nn.functional.logsigmoid(-d - margin));
         return loss.mean();
-    }
+    });
 
     /// <returns>The mean loss of the last epoch.</returns>
     public static double Train(PreferenceModel pm, IReadOnlyList<PreferencePair> pairs, PmSettings s, long seed)

@@ -40,7 +40,7 @@ public static class SupervisedFineTuning
     }
 
     /// <summary>Mean next-token cross-entropy over response tokens (eos included).</summary>
-    public static Tensor Loss(PolicyModel policy, IReadOnlyList<Demonstration> batch)
+    public static Tensor Loss(PolicyModel policy, IReadOnlyList<Demonstration> batch) => Scoped.Run(() =>
     {
         var device = policy.parameters().First().device;
         var seqs = batch.Select(d => d.Ids).ToList();
@@ -55,5 +55,5 @@ public static class SupervisedFineTuning
             }
         var logits = policy.Logits(b.Tokens, b.Valid)[.., ..^1];
         return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[2]), tensor(targets, device: device), ignore_index: -100);
-    }
+    });
 }

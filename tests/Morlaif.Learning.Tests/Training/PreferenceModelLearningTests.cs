@@ -16,7 +16,8 @@ public class PreferenceModelLearningTests
         float Loss()
         {
             using var _ = TorchSharp.torch.no_grad();
-            return SupervisedFineTuning.Loss(policy, demos).item<float>();
+            using var loss = SupervisedFineTuning.Loss(policy, demos);
+            return loss.item<float>();
         }
         var before = Loss();
         SupervisedFineTuning.Train(policy, demos, new SftSettings(Epochs: 6, BatchSize: 32, LearningRate: 3e-3), rng);

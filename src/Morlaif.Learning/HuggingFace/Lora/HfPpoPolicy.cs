@@ -1,3 +1,4 @@
+using Morlaif.Learning.Models;
 using Morlaif.Learning.Ppo;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -66,16 +67,19 @@ public sealed class HfPpoPolicy : IPpoPolicy
     public (Tensor Logits, Tensor Values) LogitsAndValues(Tensor tokens, Tensor valid)
     {
         Lora.SetActive(Adapter);
-        var hidden = Lora.Model.HiddenStates(tokens, valid);
         // PPO's ratios and advantages in fp32 whatever the base's dtype.
-        return (Lora.Model.LmHead(hidden).to(ScalarType.Float32), _valueHead.forward(hidden).squeeze(-1).to(ScalarType.Float32));
+        return Scoped.Run(() =>
+        {
+            var hidden = Lora.Model.HiddenStates(tokens, valid);
+            return (Lora.Model.LmHead(hidden).to(ScalarType.Float32), _valueHead.forward(hidden).squeeze(-1).to(ScalarType.Float32));
+        });
     }
 
     public Tensor ReferenceLogits(Tensor tokens, Tensor valid)
     {
         Lora.SetActive(Adapter);
         using var _ = Lora.AdaptersOff();
-        return Lora.Model.Forward(tokens, valid).to(ScalarType.Float32);
+        return Scoped.Run(() => Lora.Model.Forward(tokens, valid).to(ScalarType.Float32));
     }
 
     public void SetTraining(bool training)

@@ -49,8 +49,7 @@ public sealed class HfPreferenceModel : IDisposable
     {
         var head = Head(principle);
         Lora.SetActive(principle);
-        var h = Lora.Model.HiddenStates(tokens, attentionMask);
-        return head.forward(h[.., -1]).squeeze(-1);
+        return Scoped.Run(() => head.forward(Lora.Model.HiddenStates(tokens, attentionMask)[.., -1]).squeeze(-1));
     }
 
     /// <summary>Scores of full (prompt + response) token sequences under <paramref name="principle"/>'s PM.</summary>
