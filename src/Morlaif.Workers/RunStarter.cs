@@ -26,8 +26,7 @@ public static class RunStarter
         var configRef = await store.PutAsync(runId, "config", json, cancel);
         // A text run's model folders and data go into the store first: nothing is started that a worker could not read.
         var inputs = config.Task == RunConfig.TextTask ? (await Text.TextRunStore.PutAsync(store, config, cancel)).Inputs : new();
-        var baseline = config.Task == RunConfig.TextTask ? config.Baseline : Principle.Overall;
-        var manifest = new RunManifest { RunId = runId, Config = configRef, Questions = [.. config.Principles, baseline], Inputs = inputs };
+        var manifest = new RunManifest { RunId = runId, Config = configRef, Questions = [.. config.Principles, config.Baseline], Inputs = inputs };
         if (!await manifests.CreateAsync(manifest, cancel)) throw new RunExistsException(runId);
         try
         {

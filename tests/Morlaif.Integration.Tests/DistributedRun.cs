@@ -14,8 +14,8 @@ namespace Morlaif.Integration.Tests;
 /// </summary>
 public sealed class DistributedRun : IAsyncDisposable
 {
-    /// <summary>The questions of <see cref="TinyDistributedRun.Config"/>: its principles and "overall".</summary>
-    public static readonly string[] Questions = ["helpfulness", "conciseness", "ethicality", "overall"];
+    /// <summary>The questions of <see cref="TinyDistributedRun.Config"/>: its principles and the baseline's "constitution".</summary>
+    public static readonly string[] Questions = ["helpfulness", "conciseness", "ethicality", "constitution"];
 
     private readonly string _configPath;
 

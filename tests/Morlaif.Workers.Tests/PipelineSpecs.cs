@@ -33,7 +33,7 @@ public sealed class CompletedRunCollection : ICollectionFixture<CompletedRunFixt
 [Trait("Category", "Slow"), Collection(CompletedRunCollection.Name)]
 public class PipelineSpecs(CompletedRunFixture run)
 {
-    private static readonly string[] Questions = ["helpfulness", "conciseness", "overall"];
+    private static readonly string[] Questions = ["helpfulness", "conciseness", "constitution"];
 
     [Fact]
     public void The_run_completes_with_every_stage_done()
@@ -93,7 +93,7 @@ public class PipelineSpecs(CompletedRunFixture run)
         await p.Harness.Bus.Publish(new RunStarted { RunId = run.RunId, Config = m.Config });
         await p.Harness.Bus.Publish(new SftPolicyTrained { RunId = run.RunId, Policy = Out(StageKeys.Sft, "policy"), Pairs = Out(StageKeys.Sft, "pairs") });
         await p.Harness.Bus.Publish(new PrincipleLabelled { RunId = run.RunId, Principle = "conciseness", Labels = Out(StageKeys.Label("conciseness"), "labels") });
-        await p.Harness.Bus.Publish(new PreferenceModelTrained { RunId = run.RunId, Principle = "overall", Model = Out(StageKeys.TrainPm("overall"), "model") });
+        await p.Harness.Bus.Publish(new PreferenceModelTrained { RunId = run.RunId, Principle = "constitution", Model = Out(StageKeys.TrainPm("constitution"), "model") });
         await p.Harness.Bus.Publish(new RewardReady { RunId = run.RunId, Arm = "baseline", Objective = Out(StageKeys.Scalarize, "objective") });
         await p.Harness.Bus.Publish(new PolicyTrained { RunId = run.RunId, Arm = "morlaif", Checkpoint = Out(StageKeys.PpoChunk("morlaif", 2), "checkpoint") });
         await p.QuietAsync();

@@ -24,7 +24,7 @@ public class RealJudgeSpecs
         var manifest = await pipeline.WaitAsync(runId);
 
         Assert.Equal(RunState.Completed, manifest.State);
-        var questions = 3; // two principles and "overall"
+        var questions = 3; // two principles and the baseline's "constitution"
         Assert.Equal((config.Pairs.Train + config.Pairs.Test) * questions * 2, server.Requests);
         var labels = LabelSet.FromJson(await pipeline.Store.GetAsync(manifest.Stages[StageKeys.Label("helpfulness")].Outputs["labels"]));
         Assert.Equal(0, labels.Abstentions);

@@ -8,7 +8,7 @@ public class ScalarizerFanInSpecs(CompletedRunFixture run)
 {
     public static TheoryData<string[]> ArrivalOrders()
     {
-        string[] q = ["helpfulness", "conciseness", "overall"];
+        string[] q = ["helpfulness", "conciseness", "constitution"];
         var data = new TheoryData<string[]>();
         foreach (var a in q)
             foreach (var b in q.Where(x => x != a))

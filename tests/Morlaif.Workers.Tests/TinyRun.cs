@@ -4,7 +4,7 @@ namespace Morlaif.Workers.Tests;
 
 internal static class TinyRun
 {
-    /// <summary>Two principles plus "overall", small everything; PPO in chunks of 2 so chunking is exercised.</summary>
+    /// <summary>Two principles plus the baseline's "constitution", small everything; PPO in chunks of 2 so chunking is exercised.</summary>
     public static RunConfig Config(long seed = 5) => RunConfig.Parse($$"""
         {
           "seed": {{seed}},

@@ -6,7 +6,16 @@ using static TorchSharp.torch;
 namespace Morlaif.Learning.Ppo;
 
 /// <summary>What one PPO iteration did, for logs and reports.</summary>
-public sealed record PpoIterationStats(int Iteration, double MeanScore, double MeanKl, double KlCoef, double PolicyLoss, double ValueLoss, double MeanResponseTokens);
+/// <summary>
+/// One PPO iteration as it can be judged: the proxy reward (MeanScore) and the KL penalty's state, the losses, and the
+/// usual health signs of a PPO update: ApproxKl (the mean of (r - 1) - log r over the updates, r the new/old probability
+/// ratio), ClipFraction (tokens whose ratio left the clip range), Entropy (of the rollout policy, per response token),
+/// ExplainedVariance (of the returns by the value head before the update). Truth holds what the task can say about the
+/// rollouts beyond the proxy (the world: the true preference and each principle's score; empty elsewhere).
+/// </summary>
+public sealed record PpoIterationStats(int Iteration, double MeanScore, double MeanKl, double KlCoef, double PolicyLoss, double ValueLoss, double MeanResponseTokens,
+    double ApproxKl = double.NaN, double ClipFraction = double.NaN, double Entropy = double.NaN, double ExplainedVariance = double.NaN,
+    IReadOnlyDictionary<string, double>? Truth = null);
 
 /// <summary>
 /// PPO against a frozen reference (the SFT policy): sample rollouts, score them at the end of the
@@ -29,6 +38,9 @@ public sealed class PpoLearner : IDisposable
     public AdaptiveKlController Kl { get; }
     public RunningMoments RewardMoments { get; } = new();
     public int Iteration { get; private set; }
+
+    /// <summary>The responses of the last iteration's rollouts, in prompt order (what a task scores beyond the proxy reward).</summary>
+    public IReadOnlyList<int[]> LastResponses { get; private set; } = [];
     public IPpoPolicy Actor => _policy;
 
     /// <summary>The world's policy being trained (its value head included).</summary>
@@ -59,6 +71,7 @@ public sealed class PpoLearner : IDisposable
         var rng = new Random(Seeds.Derive(_seed, "minibatches", Iteration));
         _policy.SetTraining(false);
         var responses = _policy.Generate(prompts, _s.MaxNewTokens, generator);
+        LastResponses = responses;
         if (responses.FirstOrDefault(r => r.Length == 0) is not null)
             throw new InvalidOperationException("a rollout has no response token (a prompt fills the model's context?)");
         var sequences = prompts.Zip(responses, (p, r) => (int[])[.. p, .. r]).ToList();
@@ -76,12 +89,15 @@ public sealed class PpoLearner : IDisposable
         var mask = tensor(maskArr, [b, width], device: device);
 
         Tensor oldLogp, oldValues, refLogp;
+        double entropy;
         using (no_grad())
         {
             var (logits, values) = _policy.LogitsAndValues(batch.Tokens, batch.Valid);
             oldLogp = TokenLogProbs(logits, actions);
             oldValues = values[.., ..^1] * mask;
             refLogp = TokenLogProbs(_policy.ReferenceLogits(batch.Tokens, batch.Valid), actions);
+            var logProbs = logits[.., ..^1].log_softmax(-1);
+            entropy = MaskedMean(-(logProbs.exp() * logProbs).sum(-1), mask).item<float>();
         }
 
         var klPerToken = ((oldLogp - refLogp) * mask).cpu().to(ScalarType.Float64).data<double>().ToArray();
@@ -115,9 +131,10 @@ public sealed class PpoLearner : IDisposable
         }
         var advantages = Whiten(tensor(advArr, [b, width], device: device), mask);
         var returns = tensor(retArr, [b, width], device: device);
+        var explainedVariance = ExplainedVariance(returns, oldValues, mask);
 
         _policy.SetTraining(true);
-        double pgSum = 0, vfSum = 0;
+        double pgSum = 0, vfSum = 0, approxKlSum = 0, clippedSum = 0;
         var updates = 0;
         for (var epoch = 0; epoch < _s.Epochs; epoch++)
         {
@@ -141,6 +158,12 @@ public sealed class PpoLearner : IDisposable
                 _optimizer.ClippedStep(_policy.Trainable.Values, loss);
                 pgSum += pg.item<float>();
                 vfSum += vf.item<float>();
+                using (no_grad())
+                {
+                    var r = ratio.detach();
+                    approxKlSum += MaskedMean(r - 1 - r.log(), m).item<float>();
+                    clippedSum += MaskedMean(((r - 1).abs() > _s.ClipRange).to(ScalarType.Float32), m).item<float>();
+                }
                 updates++;
             }
         }
@@ -150,7 +173,7 @@ public sealed class PpoLearner : IDisposable
         Kl.Update(meanKl, b);
         Iteration++;
         return new PpoIterationStats(Iteration, scores.Average(), meanKl, Kl.Value, pgSum / updates, vfSum / updates,
-            responses.Average(r => r.Length));
+            responses.Average(r => r.Length), approxKlSum / updates, clippedSum / updates, entropy, explainedVariance);
     }
 
     /// <summary>log π(a_t | s_t) [B, T-1] for logits [B, T, V] and the actions that followed, tokens[:, 1:].</summary>
@@ -158,6 +181,15 @@ public sealed class PpoLearner : IDisposable
         logits[.., ..^1].log_softmax(-1).gather(2, actions.unsqueeze(2)).squeeze(2);
 
     private static Tensor MaskedMean(Tensor x, Tensor mask) => (x * mask).sum() / mask.sum().clamp_min(1);
+
+    /// <summary>1 - Var(returns - values) / Var(returns) over the response tokens: 1 is a perfect value head, 0 no better than a constant.</summary>
+    private static double ExplainedVariance(Tensor returns, Tensor values, Tensor mask)
+    {
+        using var _ = no_grad();
+        Tensor Var(Tensor x) => MaskedMean((x - MaskedMean(x, mask)).square(), mask);
+        var total = Var(returns).item<float>();
+        return total < 1e-12 ? double.NaN : 1 - Var(returns - values).item<float>() / total;
+    }
 
     private static Tensor Whiten(Tensor x, Tensor mask)
     {

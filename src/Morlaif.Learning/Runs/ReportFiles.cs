@@ -18,7 +18,10 @@ public static class ReportFiles
         string Wtl(WinTieLoss w) => $"{P(w.Win)} / {P(w.Tie)} / {P(w.Loss)}";
         var sb = new StringBuilder();
         sb.AppendLine($"# MORLAIF run {r.RunId}").AppendLine();
-        sb.AppendLine($"Seed {r.Seed}, device {r.Device}, scalarization `{r.Scalarization}`, baseline `{r.Baseline}` (one PM on the judge's overall labels), "
+        var baseline = r.Baseline == World.Constitution.Question
+            ? "one PM on the judge's labels for one of 16 general principles drawn per pair, the paper's baseline"
+            : "one PM on the judge's overall question, the true preference plus noise: an oracle-aligned upper bound, not the paper's baseline";
+        sb.AppendLine($"Seed {r.Seed}, device {r.Device}, scalarization `{r.Scalarization}`, baseline `{r.Baseline}` ({baseline}), "
             + $"{r.Evaluation.Prompts} held-out prompts, {r.Judge.TrainPairs} training pairs, {r.Judge.TestPairs} held-out pairs.").AppendLine();
 
         sb.AppendLine("## MORLAIF policy vs single-objective baseline").AppendLine();
@@ -48,6 +51,8 @@ public static class ReportFiles
         foreach (var a in r.Ablation) sb.AppendLine($"| {a.Principles.Count}: {string.Join(", ", a.Principles)} | {F(a.Accuracy)} |");
         sb.AppendLine();
 
+        AppendPpo(sb, r, F);
+
         sb.AppendLine("## Sample responses").AppendLine();
         foreach (var s in r.Evaluation.Samples)
             sb.AppendLine($"- **{s.Prompt}**  ").AppendLine($"  MORLAIF: {s.Morlaif}  ").AppendLine($"  baseline: {s.Baseline}  ").AppendLine($"  SFT: {s.Sft}");
@@ -62,5 +67,23 @@ public static class ReportFiles
         sb.AppendLine("| stage | seconds |").AppendLine("|---|---|");
         foreach (var (k, v) in r.Timings) sb.AppendLine($"| {k} | {v.ToString("F1", c)} |");
         return sb.ToString();
+    }
+
+    /// <summary>Each arm's first and last iteration, and the reward-hacking check (true preference is never used to choose settings).</summary>
+    private static void AppendPpo(StringBuilder sb, RunReport r, Func<double, string> f)
+    {
+        sb.AppendLine("## PPO (first and last iteration of each arm)").AppendLine();
+        sb.AppendLine("| arm | iteration | proxy reward | true preference | KL | KL coef | approx KL | clip fraction | entropy | explained variance | response tokens |");
+        sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var (arm, stats) in r.Ppo)
+            foreach (var s in stats.Count > 1 ? [stats[0], stats[^1]] : stats)
+                sb.AppendLine($"| {arm} | {s.Iteration} | {f(s.MeanScore)} | {(s.Truth?.TryGetValue(Ppo.RewardHackingCheck.TruthKey, out var t) == true ? f(t) : "-")} | {f(s.MeanKl)} | {f(s.KlCoef)} | "
+                    + $"{f(s.ApproxKl)} | {f(s.ClipFraction)} | {f(s.Entropy)} | {f(s.ExplainedVariance)} | {s.MeanResponseTokens.ToString("F1", CultureInfo.InvariantCulture)} |");
+        sb.AppendLine();
+        foreach (var (arm, stats) in r.Ppo)
+            if (Ppo.RewardHackingCheck.Of(stats) is { } h)
+                sb.AppendLine($"- {arm}: proxy reward {(h.ProxyChange >= 0 ? "+" : "")}{f(h.ProxyChange)}, true preference {(h.TrueChange >= 0 ? "+" : "")}{f(h.TrueChange)} "
+                    + $"(± {f(h.TrueChangeStandardError)}) from the first third of the iterations to the last: {(h.Flagged ? "**reward hacking: the proxy rose while the truth fell**" : "no sign of reward hacking")}");
+        sb.AppendLine();
     }
 }

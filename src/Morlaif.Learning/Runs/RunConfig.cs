@@ -20,10 +20,11 @@ public sealed record RunConfig
     public string[] Principles { get; init; } = GroundTruth.Principles.Select(p => p.Name).ToArray();
     public string Scalarization { get; init; } = "linear";
     /// <summary>
-    /// The single-objective baseline: "overall" (one PM on the judge's overall labels) or, on text, "constitution"
-    /// (one of the general Constitutional-AI principles drawn per pair, as the paper's baseline).
+    /// The single-objective baseline: "constitution" (the paper's: one of 16 general Constitutional-AI principles drawn
+    /// per pair, one PM on all those labels) or "overall" (one PM on the judge's overall question; in the world that is
+    /// the true preference plus judge noise, an oracle-aligned judge: an upper bound, not the paper's baseline).
     /// </summary>
-    public string Baseline { get; init; } = "overall";
+    public string Baseline { get; init; } = Constitution.Question;
     /// <summary>The text task's input files (paths relative to the config file).</summary>
     public DataConfig Data { get; init; } = new();
     public JudgeConfig Judge { get; init; } = new();
@@ -189,8 +190,8 @@ public sealed record RunConfig
         }
         if (Scalarizers.Find(Scalarization) is null)
             Fail("scalarization", $"unknown scalarization function '{Scalarization}' (known: {string.Join(", ", Scalarizers.Names)})");
-        if (text ? Baseline is not ("overall" or "constitution") : Baseline != "overall")
-            Fail("baseline", $"unknown baseline '{Baseline}' (known: overall{(text ? ", constitution" : "; constitution is for task 'text'")})");
+        if (Baseline is not (Constitution.Question or Principle.Overall))
+            Fail("baseline", $"unknown baseline '{Baseline}' (known: {Constitution.Question}, {Principle.Overall})");
         if (text)
         {
             if (string.IsNullOrWhiteSpace(Model.Path)) Fail("model.path", "task 'text' needs the policy's base, a Hugging Face folder");

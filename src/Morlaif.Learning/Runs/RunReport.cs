@@ -16,7 +16,7 @@ public sealed record RunReport
     public required string Baseline { get; init; }
     public required WorldDescription World { get; init; }
     public required JudgeStats Judge { get; init; }
-    /// <summary>One entry per principle, plus "overall" for the baseline's single PM.</summary>
+    /// <summary>One entry per principle, plus the baseline's single PM ("constitution" or "overall").</summary>
     public required IReadOnlyDictionary<string, PreferenceModelStats> PreferenceModels { get; init; }
     public required IReadOnlyDictionary<string, double> Weights { get; init; }
     /// <summary>Accuracy against the true preference of each scalarization function, and of the single PM ("single").</summary>
@@ -24,6 +24,8 @@ public sealed record RunReport
     public required IReadOnlyList<AblationPoint> Ablation { get; init; }
     public required EvaluationResult Evaluation { get; init; }
     public required IReadOnlyDictionary<string, IReadOnlyList<PpoIterationStats>> Ppo { get; init; }
+    /// <summary>Per arm: did the proxy reward rise while the rollouts' true preference fell (see <see cref="RewardHackingCheck"/>)?</summary>
+    public IReadOnlyDictionary<string, RewardHackingCheck?> RewardHacking => Ppo.ToDictionary(kv => kv.Key, kv => RewardHackingCheck.Of(kv.Value));
     /// <summary>Seconds per stage.</summary>
     public required IReadOnlyDictionary<string, double> Timings { get; init; }
     public required RunConfig Config { get; init; }

@@ -10,9 +10,16 @@ public static class LabellingStage
         // One random stream per question: labels do not depend on which questions were asked before.
         var rng = new Random(ctx.Seed("judge", question));
         var judge = ctx.Judge;
-        PreferenceLabel[] Ask(IReadOnlyList<ResponsePair> split) => split
-            .Select(p => judge.Label(GroundTruth.Score(question, p.Prompt, p.TextA), GroundTruth.Score(question, p.Prompt, p.TextB), rng))
+        Func<int, SyntheticPrompt, string, double> score = (_, prompt, text) => GroundTruth.Score(question, prompt, text);
+        if (question == Constitution.Question)
+        {
+            // The paper's baseline: each pair (train, then test) judged on one general principle drawn for it.
+            var drawn = Constitution.Draw(new Random(ctx.Seed("constitution-draw")), pairs.Train.Count + pairs.Test.Count);
+            score = (i, prompt, text) => Constitution.Score(drawn[i], prompt, ParsedResponse.Parse(prompt, text));
+        }
+        PreferenceLabel[] Ask(IReadOnlyList<ResponsePair> split, int offset) => split
+            .Select((p, i) => judge.Label(score(offset + i, p.Prompt, p.TextA), score(offset + i, p.Prompt, p.TextB), rng))
             .ToArray();
-        return new LabelSet(question, Ask(pairs.Train), Ask(pairs.Test));
+        return new LabelSet(question, Ask(pairs.Train, 0), Ask(pairs.Test, pairs.Train.Count));
     }
 }

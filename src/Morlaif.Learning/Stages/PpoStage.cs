@@ -68,11 +68,23 @@ public static class PpoStage
     /// The prompts of one iteration. Both arms see the same prompts in the same order: the same budget,
     /// spent on the same data.
     /// </summary>
-    public static List<int[]> Prompts(RunContext ctx, int iteration) =>
-        World.Prompts.Sample(new Random(ctx.Seed("ppo-prompts", iteration)), ctx.Config.Ppo.RolloutsPerIteration)
-            .Select(p => ctx.Tokenizer.EncodePrompt(p.Text)).ToList();
+    public static List<SyntheticPrompt> Prompts(RunContext ctx, int iteration) =>
+        World.Prompts.Sample(new Random(ctx.Seed("ppo-prompts", iteration)), ctx.Config.Ppo.RolloutsPerIteration);
 
-    public static PpoIterationStats Iterate(RunContext ctx, PpoLearner learner) => learner.Step(Prompts(ctx, learner.Iteration));
+    /// <summary>
+    /// One iteration, and what this world can say that the proxy reward cannot: the rollouts' mean true preference and
+    /// each principle's ground-truth score (free here; never read by the learner or by any choice of settings).
+    /// </summary>
+    public static PpoIterationStats Iterate(RunContext ctx, PpoLearner learner)
+    {
+        var prompts = Prompts(ctx, learner.Iteration);
+        var stats = learner.Step(prompts.Select(p => ctx.Tokenizer.EncodePrompt(p.Text)).ToList());
+        var parsed = prompts.Select((p, i) => (p, r: ParsedResponse.Parse(p, ctx.Tokenizer.Decode(learner.LastResponses[i])))).ToList();
+        var truth = new SortedDictionary<string, double>(StringComparer.Ordinal);
+        foreach (var q in GroundTruth.Principles.Select(x => x.Name).Append(Principle.Overall))
+            truth[q] = parsed.Average(x => GroundTruth.Score(q, x.p, x.r));
+        return stats with { Truth = truth };
+    }
 
     /// <summary>An arm's per-iteration statistics as stored between chunks and read by the report.</summary>
     public static byte[] StatsToJson(IReadOnlyList<PpoIterationStats> stats) => JsonSerializer.SerializeToUtf8Bytes(stats, RunConfig.Json);

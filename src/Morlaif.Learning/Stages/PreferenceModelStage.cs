@@ -49,8 +49,10 @@ public static class PreferenceModelStage
         var pm = trainer.Model;
         var train = trainer.Pairs;
         var judgeAccuracy = PreferenceModelTraining.Accuracy(pm, Pairs(pairs.Test, labels.Test));
+        // A principle's PM against its scorer; the constitution's, whose labels mix many meanings, against what it stands in for: the true preference.
+        var truthQuestion = question == Constitution.Question ? Principle.Overall : question;
         var truth = pairs.Test
-            .Select(p => (p, d: GroundTruth.Score(question, p.Prompt, p.TextA) - GroundTruth.Score(question, p.Prompt, p.TextB)))
+            .Select(p => (p, d: GroundTruth.Score(truthQuestion, p.Prompt, p.TextA) - GroundTruth.Score(truthQuestion, p.Prompt, p.TextB)))
             .Where(x => Math.Abs(x.d) > 1e-9)
             .Select(x => new PreferencePair(x.p.SequenceA(), x.p.SequenceB(), x.d > 0 ? 1 : 0, 0)).ToList();
         var truthAccuracy = PreferenceModelTraining.Accuracy(pm, truth);

@@ -25,8 +25,8 @@ public sealed class RunContext(RunConfig config, Device device)
 
     public SyntheticJudge Judge => new(Config.Judge.Sharpness, Config.Judge.PositionBias, Config.Judge.NoiseSd);
 
-    /// <summary>The MORLAIF principles, then "overall" for the single-objective baseline.</summary>
-    public IReadOnlyList<string> Questions => [.. Config.Principles, Principle.Overall];
+    /// <summary>The MORLAIF principles, then the single-objective baseline's question ("constitution" or "overall").</summary>
+    public IReadOnlyList<string> Questions => [.. Config.Principles, Config.Baseline];
 
     /// <summary>A seed per purpose, so changing one stage's sizes does not reshuffle another stage's data.</summary>
     public int Seed(params object[] purpose) => Seeds.Derive(Config.Seed, purpose);

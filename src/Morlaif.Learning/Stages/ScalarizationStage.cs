@@ -58,14 +58,14 @@ public static class ScalarizationStage
 
     /// <summary>
     /// The reward of an arm: MORLAIF combines the principle PMs with the fitted weights and the configured
-    /// function; the baseline is the single overall PM, weight 1.
+    /// function; the baseline is the single-objective PM (constitution or overall), weight 1.
     /// </summary>
     public static PreferenceModelReward Reward(string arm, RunContext ctx, ObjectiveFit? fit, IReadOnlyDictionary<string, TrainedPreferenceModel> pms) => arm switch
     {
         MorlaifArm => Multi(ctx.Config.Principles, pms,
             fit?.Weights ?? throw new ArgumentNullException(nameof(fit), "the MORLAIF reward needs the fitted weights"),
             Scalarizers.Get(ctx.Config.Scalarization)),
-        BaselineArm => Multi([Principle.Overall], pms, [1.0], new WeightedLinear()),
+        BaselineArm => Multi([ctx.Config.Baseline], pms, [1.0], new WeightedLinear()),
         _ => throw new ArgumentException($"unknown arm '{arm}' (known: {MorlaifArm}, {BaselineArm})", nameof(arm)),
     };
 

@@ -17,37 +17,38 @@ public static class ChatJudgeLabelling
     /// <summary>What a text run's evaluation asks: the judge's overall preference between the two policies' answers.</summary>
     public const string EvaluationPhrase = "the better response overall: more helpful, honest and harmless";
 
-    /// <summary>What the "overall" question asks (the world's baseline, and a text run's with "baseline": "overall").</summary>
+    /// <summary>What the "overall" question asks (the baseline with "baseline": "overall").</summary>
     private const string OverallPhrase = "the better response overall";
 
     /// <summary>The synthetic world's pairs, asked as one-turn conversations.</summary>
     public static Task<LabelSet> LabelAsync(RunContext ctx, PairSet pairs, string question, IJudgeCache cache, CancellationToken cancel)
     {
-        var phrase = question == Principle.Overall
-            ? OverallPhrase
-            : Principles.Paper.FirstOrDefault(p => p.Name == question)?.Phrase ?? GroundTruth.Find(question)?.Phrase ?? question;
-        JudgeQuestion Ask(ResponsePair p) => new($"\n\nHuman: {p.Prompt.Text}\n\nAssistant:", p.TextA, p.TextB, phrase);
+        // The same draws as the synthetic judge's (World/Constitution), so both judges ask each pair the same principle.
+        var phrase = Phrase(question, new Random(ctx.Seed("constitution-draw")), GroundTruth.Find(question)?.Phrase);
+        JudgeQuestion Ask(ResponsePair p) => new($"\n\nHuman: {p.Prompt.Text}\n\nAssistant:", p.TextA, p.TextB, phrase());
         return LabelAsync(ctx.Config.Judge, question, [.. pairs.Train.Select(Ask)], [.. pairs.Test.Select(Ask)], cache, cancel);
     }
 
-    /// <summary>
-    /// A text run's pairs: the prompt is the conversation as given. The "constitution" baseline asks each pair about one
-    /// of the general principles, drawn with the run's seed (the paper's Constitutional-AI baseline).
-    /// </summary>
+    /// <summary>A text run's pairs: the prompt is the conversation as given.</summary>
     public static Task<LabelSet> LabelAsync(TextRun run, TextPairSet pairs, string question, IJudgeCache cache, CancellationToken cancel)
     {
-        var rng = new Random(run.Seed("constitution"));
-        Func<string> phrase = question switch
-        {
-            "constitution" => () => Principles.Constitution[rng.Next(Principles.Constitution.Count)].Phrase,
-            Principle.Overall => () => OverallPhrase,
-            _ => Principles.Paper.FirstOrDefault(p => p.Name == question)?.Phrase is { } known
-                ? () => known
-                : throw new ArgumentException($"unknown principle '{question}'", nameof(question)),
-        };
+        var phrase = Phrase(question, new Random(run.Seed("constitution")), null);
         JudgeQuestion Ask(TextPair p) => new(p.Prompt, p.TextA, p.TextB, phrase());
         return LabelAsync(run.Config.Judge, question, [.. pairs.Train.Select(Ask)], [.. pairs.Test.Select(Ask)], cache, cancel);
     }
+
+    /// <summary>
+    /// The phrase of each successive pair's question: a principle's own, the overall question's, or for the "constitution"
+    /// baseline one of the general principles drawn per pair with <paramref name="draws"/> (the paper's Constitutional-AI baseline).
+    /// </summary>
+    private static Func<string> Phrase(string question, Random draws, string? fallback) => question switch
+    {
+        Constitution.Question => () => Principles.Constitution[draws.Next(Principles.Constitution.Count)].Phrase,
+        Principle.Overall => () => OverallPhrase,
+        _ => (Principles.Paper.FirstOrDefault(p => p.Name == question)?.Phrase ?? fallback) is { } known
+            ? () => known
+            : throw new ArgumentException($"unknown principle '{question}'", nameof(question)),
+    };
 
     public static ChatJudge Judge(RunConfig.JudgeConfig c)
     {

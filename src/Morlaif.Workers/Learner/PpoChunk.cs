@@ -10,14 +10,14 @@ namespace Morlaif.Workers.Learner;
 /// <summary>
 /// One PPO chunk of one arm, whatever the task: iterations [start, end) from this chunk's own progress checkpoint when a
 /// previous attempt left one, else from where the previous chunk ended (or a fresh learner), checkpointing after every
-/// iteration; returns the chunk's outputs. The task gives the learner and each iteration's prompts.
+/// iteration; returns the chunk's outputs. The task gives the learner and how it runs one iteration.
 /// </summary>
 public static class PpoChunk
 {
     /// <param name="create">a fresh learner on the arm's SFT policy and reward (a checkpoint's state is restored into it)</param>
-    /// <param name="prompts">the prompts of an iteration</param>
+    /// <param name="iterate">one iteration of the learner, on the task's prompts for it</param>
     public static async Task<Dictionary<string, ArtifactReference>> RunAsync(RunArtifacts artifacts, StageCheckpoints checkpoints, RunManifest m,
-        string arm, int start, int end, PpoSettings ppo, Func<PpoLearner> create, Func<int, IReadOnlyList<int[]>> prompts, ILogger log, CancellationToken cancel)
+        string arm, int start, int end, PpoSettings ppo, Func<PpoLearner> create, Func<PpoLearner, PpoIterationStats> iterate, ILogger log, CancellationToken cancel)
     {
         var stage = StageKeys.PpoChunk(arm, start);
         var inputs = new List<ArtifactReference> { m.Config, RunArtifacts.Output(m, StageKeys.Sft, StageOutputs.Policy) };
@@ -40,7 +40,7 @@ public static class PpoChunk
         {
             while (learner.Iteration < end)
             {
-                stats.Add(learner.Step(prompts(learner.Iteration)));
+                stats.Add(iterate(learner));
                 log.LogInformation("run {RunId}: PPO {Arm} {Iteration}/{Total}, reward {Score:F3}, KL {Kl:F4}",
                     m.RunId, arm, learner.Iteration, ppo.Iterations, stats[^1].MeanScore, stats[^1].MeanKl);
                 if (learner.Iteration < end)

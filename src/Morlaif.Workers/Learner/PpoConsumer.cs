@@ -39,7 +39,7 @@ public sealed class PpoConsumer(RunArtifacts artifacts, StageGate gate, StageChe
             var fit = arm == ScalarizationStage.MorlaifArm ? await artifacts.ObjectiveAsync(current, cancel) : null;
             var reward = ScalarizationStage.Reward(arm, ctx, fit, pms);
             return await PpoChunk.RunAsync(artifacts, checkpoints, current, arm, start, end, ctx.Config.Ppo,
-                () => PpoStage.Learner(ctx, sft, reward), iteration => PpoStage.Prompts(ctx, iteration), log, cancel);
+                () => PpoStage.Learner(ctx, sft, reward), learner => PpoStage.Iterate(ctx, learner), log, cancel);
         }, async outputs =>
         {
             if (end < total)

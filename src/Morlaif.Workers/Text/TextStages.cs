@@ -140,7 +140,7 @@ public sealed class TextStages(RunArtifacts artifacts, TextRunStore inputs, Devi
         var reward = TextScalarization.Reward(arm, run, fit, pms, normalizers);
         var prompts = (await DataAsync(m, cancel)).PairPrompts.Take(ctx.Config.Pairs.Train).ToList();
         return await Learner.PpoChunk.RunAsync(artifacts, checkpoints, m, arm, start, end, ctx.Config.Ppo,
-            () => TextPpoStage.Learner(run, policyBase, reward), iteration => TextPpoStage.Prompts(run, prompts, iteration), log, cancel);
+            () => TextPpoStage.Learner(run, policyBase, reward), learner => learner.Step(TextPpoStage.Prompts(run, prompts, learner.Iteration)), log, cancel);
     }
 
     /// <summary>The local copy of a stored folder archive (a PM, an adapter).</summary>

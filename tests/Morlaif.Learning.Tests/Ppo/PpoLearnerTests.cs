@@ -35,6 +35,12 @@ public class PpoLearnerTests
         var last = stats.TakeLast(3).Average(s => s.MeanScore);
         Assert.True(last > first + 0.2, $"mean reward {first:F3} -> {last:F3}");
         Assert.True(stats[^1].MeanKl > 0); // it moved away from the reference, and the KL term saw it
+        // The update's health signs: the k3 estimate is never negative, shares are shares, and a policy that learns a
+        // target sharpens (its entropy falls) while its value head comes to explain part of the returns.
+        Assert.All(stats, s => Assert.True(s.ApproxKl >= 0 && s.ClipFraction is >= 0 and <= 1 && s.Entropy > 0 && s.ExplainedVariance <= 1, s.ToString()));
+        Assert.Contains(stats, s => s.ApproxKl > 0 && s.ClipFraction > 0);
+        Assert.True(stats.TakeLast(3).Average(s => s.Entropy) < stats.Take(3).Average(s => s.Entropy), "entropy did not fall");
+        Assert.True(stats.TakeLast(3).Average(s => s.ExplainedVariance) > 0, "the value head explains nothing");
     }
 
     [Fact]

@@ -28,7 +28,7 @@ public class EndToEndRunTests
         Assert.Equal("e2e", root.GetProperty("runId").GetString());
         var principles = root.GetProperty("principles").EnumerateArray().Select(p => p.GetString()!).ToList();
         Assert.Equal(Small.Principles, principles);
-        foreach (var p in principles.Append("overall"))
+        foreach (var p in principles.Append(Small.Baseline))
         {
             var acc = root.GetProperty("preferenceModels").GetProperty(p).GetProperty("heldOutAccuracy").GetDouble();
             Assert.InRange(acc, 0, 1);
@@ -50,8 +50,13 @@ public class EndToEndRunTests
         foreach (var stage in new[] { "sft", "pairs", "label", "train-pm", "weights", "ppo-morlaif", "ppo-baseline", "evaluate", "total" })
             Assert.True(root.GetProperty("timings").GetProperty(stage).GetDouble() > 0, stage);
         Assert.Equal(3, root.GetProperty("ppo").GetProperty("morlaif").GetArrayLength());
+        // Every iteration records what the rollouts are worth in truth, for the true preference and each of the world's scorers.
+        foreach (var iteration in root.GetProperty("ppo").GetProperty("baseline").EnumerateArray())
+            Assert.Equal(8, iteration.GetProperty("truth").EnumerateObject().Count(p => double.IsFinite(p.Value.GetDouble())));
+        Assert.Equal(JsonValueKind.Object, root.GetProperty("rewardHacking").GetProperty("morlaif").ValueKind);
 
         var md = ReportFiles.ToMarkdown(report);
+        Assert.Contains("## PPO", md);
         Assert.Contains("MORLAIF policy vs single-objective baseline", md);
         Assert.Contains("Ablation", md);
     }

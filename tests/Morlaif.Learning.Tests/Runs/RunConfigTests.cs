@@ -31,7 +31,7 @@ public class RunConfigTests
     [InlineData("""{ "model": { "dModel": 64, "heads": 5 } }""", "model.heads", "divide")]
     [InlineData("""{ "model": { "contextLength": 20 } }""", "model.contextLength", "at least")]
     [InlineData("""{ "ppo": { "gamma": 1.5 } }""", "ppo.gamma", "[0, 1]")]
-    [InlineData("""{ "baseline": "constitution" }""", "baseline", "constitution")]
+    [InlineData("""{ "baseline": "oracle" }""", "baseline", "'oracle'")]
     public void Bad_values_name_the_field(string json, string field, string detail)
     {
         var message = Error(json);
