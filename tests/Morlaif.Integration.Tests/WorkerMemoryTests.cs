@@ -25,7 +25,7 @@ public sealed class WorkerMemoryTests(ITestOutputHelper output) : DistributedTes
           "principles": ["helpfulness", "conciseness", "ethicality"],
           "model": { "dModel": 32, "layers": 1, "heads": 2 },
           "sft": { "demonstrations": 300, "epochs": 1, "batchSize": 64 },
-          "pairs": { "train": 40, "test": 20 },
+          "pairs": { "train": 40, "test": 20, "human": 20, "accuracy": 40 },
           "preferenceModel": { "epochs": 2 },
           "ppo": { "iterations": 3, "iterationsPerChunk": 3, "rolloutsPerIteration": 32, "maxNewTokens": 16 },
           "evaluation": { "prompts": 16 }

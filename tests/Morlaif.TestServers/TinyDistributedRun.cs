@@ -9,7 +9,7 @@ public static class TinyDistributedRun
           "principles": ["helpfulness", "conciseness", "ethicality"],
           "model": { "dModel": 32, "layers": 1, "heads": 2 },
           "sft": { "demonstrations": 600, "epochs": 2, "batchSize": 64 },
-          "pairs": { "train": 80, "test": 40 },
+          "pairs": { "train": 80, "test": 40, "human": 40, "accuracy": 80 },
           "preferenceModel": { "epochs": 3 },
           "ppo": { "iterations": 6, "iterationsPerChunk": 3, "rolloutsPerIteration": 64, "maxNewTokens": 24 },
           "evaluation": { "prompts": 30 }

@@ -11,7 +11,7 @@ internal static class TinyRun
           "principles": ["helpfulness", "conciseness"],
           "model": { "dModel": 32, "layers": 1, "heads": 2 },
           "sft": { "demonstrations": 600, "epochs": 2, "batchSize": 64 },
-          "pairs": { "train": 80, "test": 40 },
+          "pairs": { "train": 80, "test": 40, "human": 40, "accuracy": 80 },
           "preferenceModel": { "epochs": 1 },
           "ppo": { "iterations": 4, "iterationsPerChunk": 2, "rolloutsPerIteration": 16, "maxNewTokens": 24 },
           "evaluation": { "prompts": 30 }

@@ -1,3 +1,4 @@
+using Morlaif.Learning.Runs;
 using Morlaif.Learning.Scalarization;
 using Morlaif.Learning.Weights;
 
@@ -16,26 +17,31 @@ public static class ObjectiveAccuracy
             .Average();
 
     /// <summary>
-    /// The ablation curve: refit the weights on the fitting pairs, measure the linear objective's accuracy
-    /// on the test pairs, drop the principle with the smallest standardised coefficient, repeat down to one.
+    /// The ablation curve: for each of <paramref name="orders"/> random orders of removal, and each number of principles
+    /// kept, refit the weights on the fitting pairs and measure the linear objective on the test pairs; each point is the
+    /// mean over the orders (with the lowest and highest). Random orders rather than dropping the weakest first, which
+    /// would make a decline almost certain.
     /// </summary>
-    public static List<(IReadOnlyList<string> Principles, double Accuracy)> Ablation(
+    public static List<AblationPoint> Ablation(
         IReadOnlyList<string> principles,
         (IReadOnlyList<double[]> A, IReadOnlyList<double[]> B, IReadOnlyList<bool> APreferred) fit,
-        (IReadOnlyList<double[]> A, IReadOnlyList<double[]> B, IReadOnlyList<bool> APreferred) test)
+        (IReadOnlyList<double[]> A, IReadOnlyList<double[]> B, IReadOnlyList<bool> APreferred) test,
+        int orders, Random rng)
     {
-        var keep = Enumerable.Range(0, principles.Count).ToList();
-        var curve = new List<(IReadOnlyList<string>, double)>();
-        while (keep.Count > 0)
+        var cache = new Dictionary<string, double>();
+        double Accuracy(int[] keep)
         {
+            var key = string.Join(",", keep.Order());
+            if (cache.TryGetValue(key, out var known)) return known;
             double[] Pick(double[] row) => keep.Select(i => row[i]).ToArray();
-            var names = keep.Select(i => principles[i]).ToArray();
-            var w = PrincipleWeights.Fit(names, fit.A.Select(Pick).ToList(), fit.B.Select(Pick).ToList(), fit.APreferred);
-            var acc = Of(new ScalarizedReward(w.Weights, new WeightedLinear()), test.A.Select(Pick).ToList(), test.B.Select(Pick).ToList(), test.APreferred);
-            curve.Add((names, acc));
-            var weakest = Enumerable.Range(0, keep.Count).MinBy(i => Math.Abs(w.StandardizedCoefficients[i]));
-            keep.RemoveAt(weakest);
+            var w = PrincipleWeights.Fit(keep.Select(i => principles[i]).ToArray(), fit.A.Select(Pick).ToList(), fit.B.Select(Pick).ToList(), fit.APreferred);
+            return cache[key] = Of(new ScalarizedReward(w.Weights, new WeightedLinear()), test.A.Select(Pick).ToList(), test.B.Select(Pick).ToList(), test.APreferred);
         }
-        return curve;
+        var permutations = Enumerable.Range(0, orders).Select(_ => Enumerable.Range(0, principles.Count).OrderBy(_ => rng.Next()).ToArray()).ToList();
+        return [.. Enumerable.Range(1, principles.Count).Reverse().Select(kept =>
+        {
+            var accuracies = permutations.Select(order => Accuracy(order[..kept])).ToList();
+            return new AblationPoint(kept, accuracies.Average(), accuracies.Min(), accuracies.Max());
+        })];
     }
 }

@@ -43,12 +43,13 @@ public static class ReportFiles
         sb.AppendLine();
 
         sb.AppendLine("## Accuracy of each combined objective against the true preference").AppendLine();
+        sb.AppendLine($"Weights fitted on {r.WeightsFittedOn} pairs labelled by the simulated raters; accuracy on {r.AccuracyMeasuredOn} held-out pairs decided by the noise-free true preference.").AppendLine();
         sb.AppendLine("| objective | accuracy |").AppendLine("|---|---|");
         foreach (var (k, v) in r.ObjectiveAccuracy) sb.AppendLine($"| {k} | {F(v)} |");
         sb.AppendLine();
-        sb.AppendLine("## Ablation (linear objective, weakest principle removed each step)").AppendLine();
-        sb.AppendLine("| principles | accuracy |").AppendLine("|---|---|");
-        foreach (var a in r.Ablation) sb.AppendLine($"| {a.Principles.Count}: {string.Join(", ", a.Principles)} | {F(a.Accuracy)} |");
+        sb.AppendLine($"## Ablation (linear objective, principles removed in {Stages.ScalarizationStage.AblationOrders} random orders)").AppendLine();
+        sb.AppendLine("| principles kept | mean accuracy | lowest | highest |").AppendLine("|---|---|---|---|");
+        foreach (var a in r.Ablation) sb.AppendLine($"| {a.Principles} | {F(a.Accuracy)} | {F(a.Lowest)} | {F(a.Highest)} |");
         sb.AppendLine();
 
         AppendPpo(sb, r, F);
@@ -61,7 +62,8 @@ public static class ReportFiles
         sb.AppendLine("## World").AppendLine();
         sb.AppendLine($"- vocabulary {r.World.Vocabulary} words; policy {r.World.PolicyParameters:N0} parameters");
         sb.AppendLine($"- judge: {r.World.JudgeModel}; sharpness {F(r.World.JudgeSharpness)}, position bias {F(r.World.JudgePositionBias)}, noise sd {F(r.World.JudgeNoiseSd)}");
-        sb.AppendLine($"- true preference: {r.World.TruePreference}").AppendLine();
+        sb.AppendLine($"- true preference: {r.World.TruePreference}");
+        sb.AppendLine($"- human raters: {r.World.Raters}").AppendLine();
 
         sb.AppendLine("## Timings (seconds)").AppendLine();
         sb.AppendLine("| stage | seconds |").AppendLine("|---|---|");

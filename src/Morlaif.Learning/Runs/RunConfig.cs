@@ -93,8 +93,12 @@ public sealed record RunConfig
     {
         /// <summary>Pairs the judge labels for PM training.</summary>
         public int Train { get; init; } = 1500;
-        /// <summary>Held-out pairs: half fit the principle weights, half measure PM and objective accuracy.</summary>
+        /// <summary>Held-out pairs the judge labels: each PM's accuracy against the judge and against its ground truth.</summary>
         public int Test { get; init; } = 600;
+        /// <summary>World: pairs labelled by the simulated human raters (noisy, as HH-RLHF's); the principle weights are fitted on them.</summary>
+        public int Human { get; init; } = 600;
+        /// <summary>World: pairs that only the noise-free true preference decides; every objective's accuracy is measured on them.</summary>
+        public int Accuracy { get; init; } = 5000;
     }
 
     public sealed record PreferenceModelConfig
@@ -233,10 +237,11 @@ public sealed record RunConfig
         Positive("sft.learningRate", Sft.LearningRate);
 
         Positive("pairs.train", Pairs.Train);
-        // The world fits the weights on half of its held-out pairs; a text run fits them on data.human, and its held-out
-        // pairs only measure the PMs.
-        if (text) Positive("pairs.test", Pairs.Test);
-        else if (Pairs.Test < 20) Fail("pairs.test", $"must be at least 20, to fit weights on half and test on the other half (got {Pairs.Test})");
+        Positive("pairs.test", Pairs.Test);
+        // The world fits the weights on its raters' pairs and measures the objectives on truth-decided pairs; a text run
+        // does both on halves of data.human.
+        if (!text && Pairs.Human < 20) Fail("pairs.human", $"must be at least 20 rater-labelled pairs to fit the weights on (got {Pairs.Human})");
+        if (!text && Pairs.Accuracy < 20) Fail("pairs.accuracy", $"must be at least 20 pairs to measure the objectives on (got {Pairs.Accuracy})");
 
         Positive("preferenceModel.epochs", PreferenceModel.Epochs);
         Positive("preferenceModel.batchSize", PreferenceModel.BatchSize);

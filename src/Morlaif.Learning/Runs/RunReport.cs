@@ -1,6 +1,7 @@
 using Morlaif.Learning.Evaluation;
 using Morlaif.Learning.Ppo;
 using Morlaif.Learning.Stages;
+using Morlaif.Learning.World;
 
 namespace Morlaif.Learning.Runs;
 
@@ -21,6 +22,9 @@ public sealed record RunReport
     public required IReadOnlyDictionary<string, double> Weights { get; init; }
     /// <summary>Accuracy against the true preference of each scalarization function, and of the single PM ("single").</summary>
     public required IReadOnlyDictionary<string, double> ObjectiveAccuracy { get; init; }
+    /// <summary>How many rater-labelled pairs the weights were fitted on, and on how many truth-decided pairs the accuracies were measured.</summary>
+    public int WeightsFittedOn { get; init; }
+    public int AccuracyMeasuredOn { get; init; }
     public required IReadOnlyList<AblationPoint> Ablation { get; init; }
     public required EvaluationResult Evaluation { get; init; }
     public required IReadOnlyDictionary<string, IReadOnlyList<PpoIterationStats>> Ppo { get; init; }
@@ -51,11 +55,14 @@ public sealed record RunReport
             Scalarization = ctx.Config.Scalarization,
             Baseline = ctx.Config.Baseline,
             World = new WorldDescription(ctx.Tokenizer.VocabSize, policyParameters, judge.Sharpness, judge.PositionBias, judge.NoiseSd,
-                TruePreferenceFormula, "logit(A) = sharpness * (s(A) - s(B)) + positionBias + N(0, noiseSd^2), clipped to ±10; asked in both orders"),
+                TruePreferenceFormula, "logit(A) = sharpness * (s(A) - s(B)) + positionBias + N(0, noiseSd^2), clipped to ±10; asked in both orders",
+                $"P(rater prefers A) = sigmoid({SimulatedRaters.Beta} * (T(A) - T(B))), T the true preference: two raters agree on about 70% of pairs"),
             Judge = new JudgeStats(pairs.Train.Count, pairs.Test.Count, ordersDisagreed),
             PreferenceModels = pms,
             Weights = fit.Principles.Select((p, i) => (p, w: fit.Weights[i])).ToDictionary(x => x.p, x => x.w),
             ObjectiveAccuracy = fit.Accuracy,
+            WeightsFittedOn = fit.FitPairs,
+            AccuracyMeasuredOn = fit.TestPairs,
             Ablation = fit.Ablation,
             Evaluation = evaluation,
             Ppo = ppo,
@@ -67,7 +74,7 @@ public sealed record RunReport
 
 public sealed record WorldDescription(
     int Vocabulary, int PolicyParameters, double JudgeSharpness, double JudgePositionBias, double JudgeNoiseSd,
-    string TruePreference, string JudgeModel);
+    string TruePreference, string JudgeModel, string Raters);
 
 public sealed record JudgeStats(
     int TrainPairs, int TestPairs,
@@ -83,7 +90,8 @@ public sealed record PreferenceModelStats(
     double ScoreMean,
     double ScoreStd);
 
-public sealed record AblationPoint(IReadOnlyList<string> Principles, double Accuracy);
+/// <summary>The linear objective's accuracy with <paramref name="Principles"/> principles kept: the mean over random removal orders, and its range.</summary>
+public sealed record AblationPoint(int Principles, double Accuracy, double Lowest, double Highest);
 
 public sealed record EvaluationResult
 {

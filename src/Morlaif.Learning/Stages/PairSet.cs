@@ -11,8 +11,11 @@ public sealed record ResponsePair(SyntheticPrompt Prompt, int[] PromptIds, int[]
     public int[] SequenceB() => [.. PromptIds, .. B];
 }
 
-/// <summary>The pairs a run labels: the training split for PMs and the held-out split for accuracies and weights.</summary>
-public sealed record PairSet(IReadOnlyList<ResponsePair> Train, IReadOnlyList<ResponsePair> Test)
+/// <summary>
+/// The pairs a run samples: Train and Test for the judge (PM training, PM accuracy), Human for the simulated raters
+/// (the principle weights), Accuracy for the noise-free truth alone (every objective's accuracy).
+/// </summary>
+public sealed record PairSet(IReadOnlyList<ResponsePair> Train, IReadOnlyList<ResponsePair> Test, IReadOnlyList<ResponsePair> Human, IReadOnlyList<ResponsePair> Accuracy)
 {
     public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, RunConfig.Json);
 

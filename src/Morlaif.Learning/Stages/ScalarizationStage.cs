@@ -8,52 +8,66 @@ using Morlaif.Learning.World;
 namespace Morlaif.Learning.Stages;
 
 /// <summary>
-/// The fan-in point: with every principle's PM, fit the principle weights on half of the decided pairs (the world's
-/// held-out pairs against the true preference, or a text run's human pairs), measure every combined objective on the
-/// other half, and build the reward each PPO arm optimises.
+/// The fan-in point: with every principle's PM, fit the principle weights on human-labelled pairs (the world's simulated
+/// raters, or half of a text run's human pairs), measure every combined objective and the single PM on other pairs (the
+/// world's truth-decided pairs, or the other half), run the ablation, and build the reward each PPO arm optimises.
 /// </summary>
 public static class ScalarizationStage
 {
     public const string MorlaifArm = "morlaif", BaselineArm = "baseline";
 
+    /// <summary>How many random removal orders the ablation averages over.</summary>
+    public const int AblationOrders = 20;
+
     public static ObjectiveFit Fit(RunContext ctx, PairSet pairs, IReadOnlyDictionary<string, TrainedPreferenceModel> pms)
     {
         var principles = ctx.Config.Principles;
-        var decided = pairs.Test
-            .Select(p => (p, d: GroundTruth.Score(Principle.Overall, p.Prompt, p.TextA) - GroundTruth.Score(Principle.Overall, p.Prompt, p.TextB)))
+        double Truth(ResponsePair p, string text) => GroundTruth.Score(Principle.Overall, p.Prompt, text);
+        // The raters label every pair, ties in truth included (a coin flip), as real raters would.
+        var raters = new Random(ctx.Seed("raters"));
+        var human = pairs.Human.Select(p => (p.SequenceA(), p.SequenceB(), SimulatedRaters.Rate(Truth(p, p.TextA), Truth(p, p.TextB), raters))).ToList();
+        var truth = pairs.Accuracy
+            .Select(p => (p, d: Truth(p, p.TextA) - Truth(p, p.TextB)))
             .Where(x => Math.Abs(x.d) > 1e-9)
             .Select(x => (x.p.SequenceA(), x.p.SequenceB(), x.d > 0)).ToList();
-        return Fit(principles, Multi(principles, pms, principles.Select(_ => 1.0).ToArray(), new WeightedLinear()), Reward(BaselineArm, ctx, null, pms), decided);
+        return Fit(principles, Multi(principles, pms, principles.Select(_ => 1.0).ToArray(), new WeightedLinear()), Reward(BaselineArm, ctx, null, pms),
+            human, truth, ctx.Seed("ablation"));
     }
 
-    /// <summary>
-    /// The fit on decided pairs, whatever decided them (the world's true preference, human labels): weights on the first
-    /// half, every combined objective's accuracy and the single PM's on the second half, and the ablation.
-    /// </summary>
-    /// <param name="principleScores">the principle PMs, weight 1 each: only their normalised scores are read</param>
-    /// <param name="single">the single-objective baseline's reward</param>
+    /// <summary>A text run's fit: the weights on the first half of its decided human pairs, every accuracy on the second.</summary>
     public static ObjectiveFit Fit(IReadOnlyList<string> principles, PreferenceModelReward principleScores, IRewardModel single,
-        IReadOnlyList<(int[] A, int[] B, bool AWins)> decided)
+        IReadOnlyList<(int[] A, int[] B, bool AWins)> decided, int ablationSeed)
     {
         var half = decided.Count / 2;
-        double[][] Rows(double[][] perPrinciple) =>
-            Enumerable.Range(0, perPrinciple[0].Length).Select(n => perPrinciple.Select(s => s[n]).ToArray()).ToArray();
-        var a = Rows(principleScores.NormalizedScores(decided.Select(x => x.A).ToList()));
-        var b = Rows(principleScores.NormalizedScores(decided.Select(x => x.B).ToList()));
-        var aWins = decided.Select(x => x.AWins).ToArray();
-        var (fitA, fitB, fitW) = (a[..half], b[..half], aWins[..half]);
-        var (testA, testB, testW) = (a[half..], b[half..], aWins[half..]);
+        return Fit(principles, principleScores, single, decided.Take(half).ToList(), decided.Skip(half).ToList(), ablationSeed);
+    }
+
+    /// <param name="principleScores">the principle PMs, weight 1 each: only their normalised scores are read</param>
+    /// <param name="single">the single-objective baseline's reward</param>
+    /// <param name="fitOn">the pairs the weights are fitted on, with who won</param>
+    /// <param name="testOn">the pairs every objective's accuracy is measured on</param>
+    public static ObjectiveFit Fit(IReadOnlyList<string> principles, PreferenceModelReward principleScores, IRewardModel single,
+        IReadOnlyList<(int[] A, int[] B, bool AWins)> fitOn, IReadOnlyList<(int[] A, int[] B, bool AWins)> testOn, int ablationSeed)
+    {
+        (double[][] A, double[][] B, bool[] AWins) Scored(IReadOnlyList<(int[] A, int[] B, bool AWins)> set)
+        {
+            double[][] Rows(double[][] perPrinciple) =>
+                Enumerable.Range(0, perPrinciple[0].Length).Select(n => perPrinciple.Select(s => s[n]).ToArray()).ToArray();
+            return (Rows(principleScores.NormalizedScores(set.Select(x => x.A).ToList())), Rows(principleScores.NormalizedScores(set.Select(x => x.B).ToList())),
+                set.Select(x => x.AWins).ToArray());
+        }
+        var (fitA, fitB, fitW) = Scored(fitOn);
+        var (testA, testB, testW) = Scored(testOn);
 
         var weights = PrincipleWeights.Fit(principles, fitA, fitB, fitW);
         var accuracy = Scalarizers.All.ToDictionary(s => s.Name,
             s => ObjectiveAccuracy.Of(new ScalarizedReward(weights.Weights, s), testA, testB, testW));
-        var singleA = single.Score(decided.Skip(half).Select(x => x.A).ToList());
-        var singleB = single.Score(decided.Skip(half).Select(x => x.B).ToList());
+        var singleA = single.Score(testOn.Select(x => x.A).ToList());
+        var singleB = single.Score(testOn.Select(x => x.B).ToList());
         accuracy["single"] = testW.Select((w, i) => (singleA[i] > singleB[i]) == w ? 1.0 : 0.0).Average();
 
-        var ablation = ObjectiveAccuracy.Ablation(principles, (fitA, fitB, fitW), (testA, testB, testW))
-            .Select(x => new AblationPoint(x.Principles, x.Accuracy)).ToList();
-        return new ObjectiveFit(principles, weights.Weights, weights.StandardizedCoefficients, accuracy, ablation);
+        var ablation = ObjectiveAccuracy.Ablation(principles, (fitA, fitB, fitW), (testA, testB, testW), AblationOrders, new Random(ablationSeed));
+        return new ObjectiveFit(principles, weights.Weights, weights.StandardizedCoefficients, accuracy, ablation, fitOn.Count, testOn.Count);
     }
 
     /// <summary>

@@ -43,7 +43,10 @@ public sealed record ObjectiveFit(
     IReadOnlyList<double> Weights,
     IReadOnlyList<double> StandardizedCoefficients,
     IReadOnlyDictionary<string, double> Accuracy,
-    IReadOnlyList<AblationPoint> Ablation)
+    IReadOnlyList<AblationPoint> Ablation,
+    /// <summary>How many labelled pairs the weights were fitted on, and how many decided pairs the accuracies were measured on.</summary>
+    int FitPairs = 0,
+    int TestPairs = 0)
 {
     public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, RunConfig.Json);
 

@@ -28,7 +28,7 @@ public static class TextScalarization
         }).ToList();
         var principleScores = new PreferenceModelReward([.. principles.Select(p => PrincipleScorer.Of(pms, p, normalizers[p]))],
             new ScalarizedReward([.. principles.Select(_ => 1.0)], new WeightedLinear()));
-        return ScalarizationStage.Fit(principles, principleScores, Reward(ScalarizationStage.BaselineArm, run, null, pms, normalizers), decided);
+        return ScalarizationStage.Fit(principles, principleScores, Reward(ScalarizationStage.BaselineArm, run, null, pms, normalizers), decided, run.Seed("ablation"));
     }
 
     /// <summary>

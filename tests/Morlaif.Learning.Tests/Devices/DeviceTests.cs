@@ -134,7 +134,7 @@ public class DeviceTests
               "seed": 5,
               "model": { "dModel": 16, "layers": 1, "heads": 2 },
               "sft": { "demonstrations": 64, "epochs": 1 },
-              "pairs": { "train": 40, "test": 24 },
+              "pairs": { "train": 40, "test": 24, "human": 24, "accuracy": 40 },
               "preferenceModel": { "epochs": 1 },
               "ppo": { "iterations": 2, "rolloutsPerIteration": 8, "maxNewTokens": 6 },
               "evaluation": { "prompts": 8 }

@@ -10,7 +10,7 @@ public class EndToEndRunTests
         {
           "seed": 3,
           "sft": { "demonstrations": 1500, "epochs": 3 },
-          "pairs": { "train": 300, "test": 120 },
+          "pairs": { "train": 300, "test": 120, "human": 120, "accuracy": 400 },
           "preferenceModel": { "epochs": 1 },
           "ppo": { "iterations": 3, "rolloutsPerIteration": 32 },
           "evaluation": { "prompts": 60 }
@@ -38,8 +38,11 @@ public class EndToEndRunTests
             Assert.InRange(root.GetProperty("objectiveAccuracy").GetProperty(f).GetDouble(), 0, 1);
         var ablation = root.GetProperty("ablation").EnumerateArray().ToList();
         Assert.Equal(principles.Count, ablation.Count);
-        Assert.Equal(principles.Count, ablation[0].GetProperty("principles").GetArrayLength());
-        Assert.Equal(1, ablation[^1].GetProperty("principles").GetArrayLength());
+        Assert.Equal(principles.Count, ablation[0].GetProperty("principles").GetInt32());
+        Assert.Equal(1, ablation[^1].GetProperty("principles").GetInt32());
+        Assert.All(ablation, a => Assert.InRange(a.GetProperty("accuracy").GetDouble(), a.GetProperty("lowest").GetDouble() - 1e-9, a.GetProperty("highest").GetDouble() + 1e-9));
+        Assert.Equal(120, root.GetProperty("weightsFittedOn").GetInt32());
+        Assert.InRange(root.GetProperty("accuracyMeasuredOn").GetInt32(), 300, 400); // the pairs the truth decides
         foreach (var comparison in new[] { "vsBaseline", "judgeVsBaseline" })
         {
             var w = root.GetProperty("evaluation").GetProperty(comparison);

@@ -21,7 +21,8 @@ public class StageArtifactTests
             string a = Demonstrator.Respond(p, rng), b = Demonstrator.Respond(p, rng) + " " + Catalog.Fillers[0];
             return new ResponsePair(p, Ctx.Tokenizer.EncodePrompt(p.Text), [.. Ctx.Tokenizer.Encode(a), 3], [.. Ctx.Tokenizer.Encode(b), 3], a, b);
         }
-        return new PairSet(Enumerable.Range(0, 30).Select(_ => Make()).ToList(), Enumerable.Range(0, 10).Select(_ => Make()).ToList());
+        List<ResponsePair> Many(int n) => [.. Enumerable.Range(0, n).Select(_ => Make())];
+        return new PairSet(Many(30), Many(10), Many(8), Many(12));
     }
 
     [Fact]
@@ -31,7 +32,8 @@ public class StageArtifactTests
         var back = PairSet.FromJson(pairs.ToJson());
         Assert.Equal(pairs.Train.Count, back.Train.Count);
         Assert.Equal(pairs.Test.Count, back.Test.Count);
-        foreach (var (a, b) in pairs.Train.Concat(pairs.Test).Zip(back.Train.Concat(back.Test)))
+        Assert.Equal((8, 12), (back.Human.Count, back.Accuracy.Count));
+        foreach (var (a, b) in pairs.Train.Concat(pairs.Test).Concat(pairs.Human).Concat(pairs.Accuracy).Zip(back.Train.Concat(back.Test).Concat(back.Human).Concat(back.Accuracy)))
         {
             Assert.Equal(a.Prompt, b.Prompt);
             Assert.Equal(a.PromptIds, b.PromptIds);
@@ -79,7 +81,7 @@ public class StageArtifactTests
     public void An_objective_fit_round_trips_through_json()
     {
         var fit = new ObjectiveFit(["a", "b"], [0.5, -0.25], [1.0, -0.5],
-            new Dictionary<string, double> { ["linear"] = 0.7, ["single"] = 0.65 }, [new AblationPoint(["a", "b"], 0.7), new AblationPoint(["a"], 0.6)]);
+            new Dictionary<string, double> { ["linear"] = 0.7, ["single"] = 0.65 }, [new AblationPoint(2, 0.7, 0.7, 0.7), new AblationPoint(1, 0.6, 0.55, 0.65)], 8, 12);
         var back = ObjectiveFit.FromJson(fit.ToJson());
         Assert.Equal(fit.Principles, back.Principles);
         Assert.Equal(fit.Weights, back.Weights);
