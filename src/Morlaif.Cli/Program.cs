@@ -17,8 +17,9 @@ try
         "generate" => GenerateCommand.Execute(CliArguments.Parse(args[1..], GenerateCommand.Options)),
         "sft" => SftCommand.Execute(CliArguments.Parse(args[1..], SftCommand.Options)),
         "export" => await ExportCommand.Execute(CliArguments.Parse(args[1..], ExportCommand.Options, positional: 1)),
+        "experiment" => ExperimentCommand.Execute(CliArguments.Parse(args[1..], ExperimentCommand.Options)),
         null or "-h" or "--help" or "help" => Usage(0),
-        var other => throw new UsageException($"unknown command '{other}' (known: run, start, status, replay, label, generate, sft, export)"),
+        var other => throw new UsageException($"unknown command '{other}' (known: run, start, status, replay, label, generate, sft, export, experiment)"),
     };
 }
 catch (Exception e) when (e is UsageException or ConfigException or RunNotFoundException or Morlaif.Feedback.Datasets.DatasetException)
@@ -48,6 +49,7 @@ static int Usage(int code)
                              [--batch-size B] [--max-length L] [--seed S] [--device cpu|cuda]
                              [--lora R [--lora-alpha A]]
                morlaif export RUNID (--arm morlaif|baseline | --pm QUESTION) --out DIR [--storage azure|local]
+               morlaif experiment --config FILE [--out DIR] [--device cpu|cuda]
 
           run     the embedded default: all five workers in this process on an in-memory bus and a
                   local folder (DIR/.store); writes DIR/<runId>/report.json and report.md (DIR: ./runs)
@@ -60,6 +62,9 @@ static int Usage(int code)
           sft     fine-tunes a Hugging Face checkpoint on TRL SFT JSONL; writes a Hugging Face folder
                   (with --lora: a PEFT adapter folder, for generate --adapter)
           export  a text run's trained policy as a Hugging Face folder, or a PM as its PEFT adapter folder
+          experiment  a grid of world runs (seeds, label budgets, scalarizations, baselines) in this
+                  process, resumable, then experiment.json and experiment.md with 95% intervals (DIR: the
+                  experiment file's folder/results)
 
         Connection strings: ConnectionStrings__rabbitmq, ConnectionStrings__blobs (default: the local
         servers of infra/local.sh).

@@ -91,7 +91,7 @@ public static class RunCommand
         }
     }
 
-    private static string ParseDevice(string text)
+    internal static string ParseDevice(string text)
     {
         if (text == "cpu") return text;
         if (text == "cuda" || text.StartsWith("cuda:", StringComparison.Ordinal))

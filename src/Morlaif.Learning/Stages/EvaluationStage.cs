@@ -12,13 +12,8 @@ public static class EvaluationStage
     public static EvaluationResult Evaluate(RunContext ctx, PolicyModel sft, PolicyModel morlaif, PolicyModel baseline)
     {
         var c = ctx.Config;
-        var prompts = World.Prompts.Sample(new Random(ctx.Seed("evaluation")), c.Evaluation.Prompts);
-        var ids = prompts.Select(p => ctx.Tokenizer.EncodePrompt(p.Text)).ToList();
-        List<string> Respond(PolicyModel policy)
-        {
-            using var g = new Generator((ulong)ctx.Seed("evaluation-sampling"), ctx.Device);
-            return Sampler.Generate(policy, ids, c.Ppo.MaxNewTokens, g).Select(ctx.Tokenizer.Decode).ToList();
-        }
+        var prompts = Prompts(ctx);
+        List<string> Respond(PolicyModel policy) => Responses(ctx, prompts, policy);
         const string M = ScalarizationStage.MorlaifArm, B = ScalarizationStage.BaselineArm;
         var responses = new Dictionary<string, List<string>> { [M] = Respond(morlaif), [B] = Respond(baseline), ["sft"] = Respond(sft) };
         var tol = c.Evaluation.TieTolerance;
@@ -36,5 +31,20 @@ public static class EvaluationStage
             Samples = Enumerable.Range(0, Math.Min(6, prompts.Count))
                 .Select(i => new SampleResponse(prompts[i].Text, responses[M][i], responses[B][i], responses["sft"][i])).ToList(),
         };
+    }
+
+    /// <summary>The held-out evaluation prompts of a run.</summary>
+    public static List<SyntheticPrompt> Prompts(RunContext ctx) =>
+        World.Prompts.Sample(new Random(ctx.Seed("evaluation")), ctx.Config.Evaluation.Prompts);
+
+    /// <summary>
+    /// A policy's responses to <paramref name="prompts"/>. Every policy samples with the same seed (common random numbers),
+    /// so two policies that agree give the same response and their comparison carries less noise.
+    /// </summary>
+    public static List<string> Responses(RunContext ctx, IReadOnlyList<SyntheticPrompt> prompts, PolicyModel policy)
+    {
+        using var g = new Generator((ulong)ctx.Seed("evaluation-sampling"), ctx.Device);
+        var ids = prompts.Select(p => ctx.Tokenizer.EncodePrompt(p.Text)).ToList();
+        return Sampler.Generate(policy, ids, ctx.Config.Ppo.MaxNewTokens, g).Select(ctx.Tokenizer.Decode).ToList();
     }
 }

@@ -60,14 +60,18 @@ public static class ScalarizationStage
         var (testA, testB, testW) = Scored(testOn);
 
         var weights = PrincipleWeights.Fit(principles, fitA, fitB, fitW);
-        var accuracy = Scalarizers.All.ToDictionary(s => s.Name,
-            s => ObjectiveAccuracy.Of(new ScalarizedReward(weights.Weights, s), testA, testB, testW));
+        var correct = Scalarizers.All.ToDictionary(s => s.Name, s =>
+        {
+            var objective = new ScalarizedReward(weights.Weights, s);
+            return testW.Select((w, i) => (objective.Reward(testA[i]) > objective.Reward(testB[i])) == w).ToArray();
+        });
         var singleA = single.Score(testOn.Select(x => x.A).ToList());
         var singleB = single.Score(testOn.Select(x => x.B).ToList());
-        accuracy["single"] = testW.Select((w, i) => (singleA[i] > singleB[i]) == w ? 1.0 : 0.0).Average();
+        correct["single"] = testW.Select((w, i) => (singleA[i] > singleB[i]) == w).ToArray();
+        var accuracy = correct.ToDictionary(kv => kv.Key, kv => kv.Value.Average(c => c ? 1.0 : 0.0));
 
         var ablation = ObjectiveAccuracy.Ablation(principles, (fitA, fitB, fitW), (testA, testB, testW), AblationOrders, new Random(ablationSeed));
-        return new ObjectiveFit(principles, weights.Weights, weights.StandardizedCoefficients, accuracy, ablation, fitOn.Count, testOn.Count);
+        return new ObjectiveFit(principles, weights.Weights, weights.StandardizedCoefficients, accuracy, ablation, fitOn.Count, testOn.Count) { Correct = correct };
     }
 
     /// <summary>

@@ -48,6 +48,10 @@ public sealed record ObjectiveFit(
     int FitPairs = 0,
     int TestPairs = 0)
 {
+    /// <summary>In the process that fitted it: which test pairs each objective ranked right, in order (McNemar's test reads them).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public IReadOnlyDictionary<string, bool[]>? Correct { get; init; }
+
     public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, RunConfig.Json);
 
     public static ObjectiveFit FromJson(byte[] json) =>

@@ -1,0 +1,54 @@
+using System.Text.Json;
+using Morlaif.Learning.Ppo;
+using Morlaif.Learning.Runs;
+
+namespace Morlaif.Learning.Experiments;
+
+/// <summary>
+/// What a cell's shared stages measured: every objective's accuracy on the truth-decided pairs, which of those pairs
+/// each objective ranked right ('1'/'0' per pair, for McNemar's test), the ablation, the PMs and the weights.
+/// </summary>
+public sealed record FitResult(long Seed, int Budget, string Baseline, IReadOnlyDictionary<string, double> ObjectiveAccuracy,
+    IReadOnlyDictionary<string, string> Correct, IReadOnlyList<AblationPoint> Ablation,
+    IReadOnlyDictionary<string, PreferenceModelStats> PreferenceModels, IReadOnlyDictionary<string, double> Weights, double Seconds);
+
+/// <summary>One policy of a cell on the evaluation prompts: each response's true preference, in prompt order, and its PPO iterations.</summary>
+public sealed record PolicyResult(long Seed, int Budget, string Baseline, string Arm, IReadOnlyList<double> Truth,
+    IReadOnlyList<PpoIterationStats> Ppo, double Seconds);
+
+/// <summary>
+/// A cell's files (DIR/cells/ID): fit.json and policy-ARM.json, the results; models/, the SFT policy, the PMs and the
+/// fitted objective, so that a later grid asking the same cell for more policies trains only those. The SFT policy of a
+/// seed is the same for every cell of that seed (DIR/sft/SEED.bin). Each file is written whole under a temporary name
+/// and renamed, so a killed experiment leaves finished files or none: a rerun trusts what it finds.
+/// </summary>
+public sealed class CellFiles(string root, ExperimentCell cell)
+{
+    public string Folder => Path.Combine(root, "cells", cell.Id);
+
+    public string FitPath => Path.Combine(Folder, "fit.json");
+
+    public string ObjectivePath => Path.Combine(Folder, "models", "objective.json");
+
+    public string PmPath(string question) => Path.Combine(Folder, "models", $"pm-{question}.bin");
+
+    public string SftPath => Path.Combine(root, "sft", $"s{cell.Seed}.bin");
+
+    public string PolicyPath(string arm) => Path.Combine(Folder, $"policy-{arm}.json");
+
+    /// <summary>True when every result the cell asks for is on disk.</summary>
+    public bool Complete => File.Exists(FitPath) && cell.Arms.All(a => File.Exists(PolicyPath(a)));
+
+    public void Write<T>(string path, T value) => WriteBytes(path, JsonSerializer.SerializeToUtf8Bytes(value, RunConfig.Json));
+
+    public static void WriteBytes(string path, byte[] bytes)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var tmp = path + ".tmp";
+        File.WriteAllBytes(tmp, bytes);
+        File.Move(tmp, path, overwrite: true);
+    }
+
+    public static T Read<T>(string path) =>
+        JsonSerializer.Deserialize<T>(File.ReadAllBytes(path), RunConfig.Json) ?? throw new InvalidDataException($"{path}: is empty");
+}

@@ -1,0 +1,107 @@
+using System.Text.Json;
+using Morlaif.Learning.Runs;
+using Morlaif.Learning.Scalarization;
+using Morlaif.Learning.World;
+
+namespace Morlaif.Learning.Experiments;
+
+/// <summary>
+/// A grid of world runs: one run config (its defaults, or a file) varied by seed, label budget (pairs.train),
+/// scalarization function and baseline. Several grids may share runs: a cell is its (seed, budget, baseline) and the
+/// policies asked of it, wherever it is named.
+/// </summary>
+public sealed record ExperimentConfig
+{
+    /// <summary>The run config the grids vary, relative to the experiment file; absent: the built-in defaults.</summary>
+    public string? Run { get; init; }
+    public GridConfig[] Grids { get; init; } = [];
+
+    public sealed record GridConfig
+    {
+        public string Name { get; init; } = "";
+        public long[] Seeds { get; init; } = [1];
+        /// <summary>pairs.train values; absent: the run config's.</summary>
+        public int[]? Budgets { get; init; }
+        /// <summary>Scalarization functions of the MORLAIF arm; absent: the run config's.</summary>
+        public string[]? Scalarizations { get; init; }
+        /// <summary>Baselines; absent: the run config's.</summary>
+        public string[]? Baselines { get; init; }
+        /// <summary>false: stop at the objective fit (PMs, weights, accuracies, ablation), without PPO or evaluation.</summary>
+        public bool Policies { get; init; } = true;
+    }
+
+    /// <summary>Reads and validates an experiment file and its run config; every failure is one <see cref="ConfigException"/> naming file and field.</summary>
+    public static (ExperimentConfig Experiment, RunConfig Run) Load(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException($"experiment file '{path}': cannot be read ({e.Message})");
+        }
+        ExperimentConfig config;
+        try
+        {
+            config = JsonSerializer.Deserialize<ExperimentConfig>(text, RunConfig.Json) ?? throw new ConfigException($"{path}: is empty");
+        }
+        catch (JsonException e)
+        {
+            throw new ConfigException($"{path}: {(e.Path is { } p ? $"field '{p.TrimStart('$', '.')}': " : "")}{e.Message.Split(". Path:")[0]}");
+        }
+        var run = config.Run is null ? new RunConfig() : RunConfig.Load(Path.GetFullPath(config.Run, Path.GetDirectoryName(Path.GetFullPath(path))!));
+        if (run.Task != RunConfig.WorldTask) throw new ConfigException($"{path}: field 'run': experiments run the synthetic world (its truth is what they measure against)");
+        config.Validate(path);
+        return (config, run);
+    }
+
+    public void Validate(string path)
+    {
+        void Fail(string field, string message) => throw new ConfigException($"{path}: field '{field}': {message}");
+        if (Grids.Length == 0) Fail("grids", "must list at least one grid");
+        for (var g = 0; g < Grids.Length; g++)
+        {
+            var grid = Grids[g];
+            if (grid.Seeds.Length == 0) Fail($"grids[{g}].seeds", "must list at least one seed");
+            if (grid.Seeds.Distinct().Count() != grid.Seeds.Length) Fail($"grids[{g}].seeds", "lists a seed twice");
+            foreach (var (b, i) in (grid.Budgets ?? []).Select((b, i) => (b, i)))
+                if (b < 1) Fail($"grids[{g}].budgets[{i}]", $"must be positive (got {b})");
+            foreach (var (s, i) in (grid.Scalarizations ?? []).Select((s, i) => (s, i)))
+                if (Scalarizers.Find(s) is null) Fail($"grids[{g}].scalarizations[{i}]", $"unknown scalarization function '{s}' (known: {string.Join(", ", Scalarizers.Names)})");
+            foreach (var (s, i) in (grid.Baselines ?? []).Select((s, i) => (s, i)))
+                if (s is not (Constitution.Question or Principle.Overall)) Fail($"grids[{g}].baselines[{i}]", $"unknown baseline '{s}' (known: {Constitution.Question}, {Principle.Overall})");
+        }
+    }
+
+    /// <summary>
+    /// The cells in the order they run: grid after grid, each cell with that grid's policies. A cell named by several grids
+    /// (the same seed, budget and baseline) is one folder: a later grid trains only the policies an earlier one did not.
+    /// </summary>
+    public IReadOnlyList<ExperimentCell> Cells(RunConfig run) =>
+    [
+        .. Grids.SelectMany(grid =>
+            from seed in grid.Seeds
+            from budget in grid.Budgets ?? [run.Pairs.Train]
+            from baseline in grid.Baselines ?? [run.Baseline]
+            select new ExperimentCell(seed, budget, baseline, grid.Policies ? [.. grid.Scalarizations ?? [run.Scalarization]] : [])),
+    ];
+}
+
+/// <summary>
+/// One (seed, label budget, baseline): SFT, pairs, labels, PMs and the objective fit, then, when any scalarization is
+/// asked, the SFT and baseline policies and one MORLAIF policy per scalarization, all evaluated on the same prompts.
+/// </summary>
+public sealed record ExperimentCell(long Seed, int Budget, string Baseline, IReadOnlyList<string> Scalarizations)
+{
+    public string Id => $"s{Seed}-b{Budget}-{Baseline}";
+
+    public bool HasPolicies => Scalarizations.Count > 0;
+
+    /// <summary>The policies the cell evaluates: the SFT policy, the baseline's, and MORLAIF's under each scalarization.</summary>
+    public IReadOnlyList<string> Arms => HasPolicies ? ["sft", Stages.ScalarizationStage.BaselineArm, .. Scalarizations] : [];
+
+    public RunConfig Config(RunConfig run) =>
+        run.WithSeed(Seed) with { Pairs = run.Pairs with { Train = Budget }, Baseline = Baseline };
+}

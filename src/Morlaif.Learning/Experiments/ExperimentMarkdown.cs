@@ -1,0 +1,71 @@
+using System.Globalization;
+using System.Text;
+using Morlaif.Learning.Statistics;
+
+namespace Morlaif.Learning.Experiments;
+
+/// <summary>experiment.md: the four findings as tables, every figure with its 95% interval and the seeds it stands on.</summary>
+public static class ExperimentMarkdown
+{
+    private static readonly CultureInfo C = CultureInfo.InvariantCulture;
+
+    private static string Pct(Interval i) => string.Create(C, $"{100 * i.Estimate:F1} [{100 * i.Low:F1}, {100 * i.High:F1}]");
+
+    private static string Acc(Interval i) => string.Create(C, $"{i.Estimate:F3} [{i.Low:F3}, {i.High:F3}]");
+
+    private static string P(double p) => p < 0.001 ? "<0.001" : p.ToString("F3", C);
+
+    public static string Render(ExperimentReport r)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("# Experiment").AppendLine();
+        sb.AppendLine(string.Create(C, $"{r.Cells} cells, {r.ComputeSeconds / 60:F0} min of compute. Baseline `{r.Run.Baseline}`, principles {string.Join(", ", r.Run.Principles)}.")
+            + " Intervals are 95% percentile bootstrap, resampling seeds and then prompts (or pairs) within each seed; "
+            + "the sign test counts seeds on which X is ahead against seeds on which it is behind.").AppendLine();
+
+        sb.AppendLine("## 1. MORLAIF against the single-objective baseline (true preference, per prompt)").AppendLine();
+        if (r.Finding1 is { } f) Comparisons(sb, [f], holm: false);
+        else sb.AppendLine("No seed has both policies yet.").AppendLine();
+
+        sb.AppendLine("## 2. The scalarization functions at the policy level").AppendLine();
+        if (r.Finding2VsBaseline.Count == 0) sb.AppendLine("No seed has every scalarization's policy yet.").AppendLine();
+        else
+        {
+            Comparisons(sb, r.Finding2VsBaseline, holm: true);
+            var names = r.Finding2WinRates.Keys.ToList();
+            sb.AppendLine("Win rate of the row against the column (ties count half), pooled over seeds and prompts:").AppendLine();
+            sb.AppendLine("| | " + string.Join(" | ", names) + " |").AppendLine("|---|" + string.Concat(names.Select(_ => "---|")));
+            foreach (var a in names)
+                sb.AppendLine($"| {a} | " + string.Join(" | ", names.Select(b => a == b ? "-" : (100 * r.Finding2WinRates[a][b]).ToString("F1", C))) + " |");
+            sb.AppendLine();
+        }
+
+        sb.AppendLine("## 3. Combined objective against the single PM, by label budget (accuracy against the noise-free truth)").AppendLine();
+        sb.AppendLine("| training pairs | seeds | test pairs | linear | single PM | linear - single | only linear right / only single right | McNemar p |");
+        sb.AppendLine("|---|---|---|---|---|---|---|---|");
+        foreach (var b in r.Finding3)
+            sb.AppendLine($"| {b.Budget} | {b.Seeds} | {b.Pairs} | {Acc(b.Linear)} | {Acc(b.Single)} | {Acc(b.Difference)} | {b.OnlyLinearRight} / {b.OnlySingleRight} | {P(b.McNemarP)} |");
+        sb.AppendLine();
+
+        sb.AppendLine("## 4. Accuracy as principles are removed (mean over random removal orders, then seeds)").AppendLine();
+        sb.AppendLine("| principles kept | seeds | accuracy |").AppendLine("|---|---|---|");
+        foreach (var a in r.Finding4) sb.AppendLine($"| {a.Principles} | {a.Seeds} | {Acc(a.Accuracy)} |");
+        sb.AppendLine();
+
+        sb.AppendLine("## PPO").AppendLine();
+        sb.AppendLine("| arm | seeds | proxy reward change | true preference change | flagged for reward hacking | final KL | final approx KL |");
+        sb.AppendLine("|---|---|---|---|---|---|---|");
+        foreach (var p in r.Ppo)
+            sb.AppendLine(string.Create(C, $"| {p.Arm} | {p.Seeds} | {p.MeanProxyChange:+0.000;-0.000} | {p.MeanTrueChange:+0.000;-0.000} | {p.Flagged} | {p.MeanFinalKl:F3} | {p.MeanFinalApproxKl:F4} |"));
+        return sb.ToString();
+    }
+
+    private static void Comparisons(StringBuilder sb, IReadOnlyList<PairedComparison> rows, bool holm)
+    {
+        sb.AppendLine($"| X | against | seeds | prompts | X wins % | ties % | X loses % | wins - losses (points) | seeds ahead / behind | sign test p |{(holm ? " Holm p |" : "")}");
+        sb.AppendLine($"|---|---|---|---|---|---|---|---|---|---|{(holm ? "---|" : "")}");
+        foreach (var c in rows)
+            sb.AppendLine($"| {c.X} | {c.Y} | {c.Seeds} | {c.Prompts} | {Pct(c.Win)} | {Pct(c.Tie)} | {Pct(c.Loss)} | {Pct(c.Net)} | {c.SeedsAhead} / {c.SeedsBehind} | {P(c.SignTestP)} |{(holm ? $" {P(c.HolmP ?? double.NaN)} |" : "")}");
+        sb.AppendLine();
+    }
+}

@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using Morlaif.Learning.Models;
+using Morlaif.Learning.Ppo;
+using Morlaif.Learning.Runs;
+using Morlaif.Learning.Stages;
+using Morlaif.Learning.World;
+using static TorchSharp.torch;
+
+namespace Morlaif.Learning.Experiments;
+
+/// <summary>
+/// Runs an experiment's cells in this process, in order, skipping every cell whose results are already on disk (a rerun
+/// resumes). Within a cell the stages every policy shares (SFT, pairs, labels, PMs, weights, the baseline's PPO) run
+/// once; each MORLAIF policy is then the same run config with its scalarization, exactly as a single run would train it.
+/// </summary>
+public sealed class ExperimentRunner(RunConfig run, string root, Device device, Action<string>? log = null)
+{
+    private readonly Action<string> _log = log ?? (_ => { });
+
+    public void Run(IReadOnlyList<ExperimentCell> cells, CancellationToken cancel = default)
+    {
+        set_num_threads(Math.Max(1, Environment.ProcessorCount));
+        for (var i = 0; i < cells.Count; i++)
+        {
+            var files = new CellFiles(root, cells[i]);
+            if (files.Complete)
+            {
+                _log($"[{i + 1}/{cells.Count}] {cells[i].Id}: done before, skipped");
+                continue;
+            }
+            var clock = Stopwatch.StartNew();
+            RunCell(cells[i], files, cancel);
+            _log($"[{i + 1}/{cells.Count}] {cells[i].Id}: {clock.Elapsed.TotalSeconds:F0} s");
+        }
+    }
+
+    private void RunCell(ExperimentCell cell, CellFiles files, CancellationToken cancel)
+    {
+        var config = cell.Config(run);
+        var ctx = new RunContext(config, device);
+        var clock = Stopwatch.StartNew();
+        using var sft = Sft(ctx, files);
+        var pms = new Dictionary<string, TrainedPreferenceModel>();
+        try
+        {
+            ObjectiveFit fit;
+            if (File.Exists(files.FitPath) && File.Exists(files.ObjectivePath) && ctx.Questions.All(q => File.Exists(files.PmPath(q))))
+            {
+                foreach (var q in ctx.Questions) pms[q] = TrainedPreferenceModel.FromBytes(File.ReadAllBytes(files.PmPath(q)), ctx);
+                fit = ObjectiveFit.FromJson(File.ReadAllBytes(files.ObjectivePath));
+            }
+            else
+            {
+                var pairs = PairSamplingStage.Sample(ctx, sft);
+                foreach (var q in ctx.Questions)
+                {
+                    cancel.ThrowIfCancellationRequested();
+                    pms[q] = PreferenceModelStage.Train(ctx, sft, pairs, LabellingStage.Label(ctx, pairs, q));
+                    CellFiles.WriteBytes(files.PmPath(q), pms[q].ToBytes());
+                }
+                fit = ScalarizationStage.Fit(ctx, pairs, pms);
+                CellFiles.WriteBytes(files.ObjectivePath, fit.ToJson());
+                files.Write(files.FitPath, new FitResult(cell.Seed, cell.Budget, cell.Baseline, fit.Accuracy,
+                    fit.Correct!.ToDictionary(kv => kv.Key, kv => new string([.. kv.Value.Select(c => c ? '1' : '0')])), fit.Ablation,
+                    pms.ToDictionary(kv => kv.Key, kv => kv.Value.Stats), fit.Principles.Select((p, i) => (p, w: fit.Weights[i])).ToDictionary(x => x.p, x => x.w),
+                    clock.Elapsed.TotalSeconds));
+                _log($"  {cell.Id}: linear {fit.Accuracy["linear"]:F3}, single {fit.Accuracy["single"]:F3} ({clock.Elapsed.TotalSeconds:F0} s)");
+            }
+
+            var prompts = EvaluationStage.Prompts(ctx);
+            foreach (var arm in cell.Arms.Where(a => !File.Exists(files.PolicyPath(a))))
+            {
+                cancel.ThrowIfCancellationRequested();
+                var armClock = Stopwatch.StartNew();
+                var stats = new List<PpoIterationStats>();
+                PolicyModel? trained = null;
+                if (arm != "sft")
+                {
+                    var isBaseline = arm == ScalarizationStage.BaselineArm;
+                    var armCtx = isBaseline ? ctx : new RunContext(config with { Scalarization = arm }, device);
+                    var reward = ScalarizationStage.Reward(isBaseline ? arm : ScalarizationStage.MorlaifArm, armCtx, fit, pms);
+                    using var learner = PpoStage.Learner(armCtx, sft, reward);
+                    while (learner.Iteration < config.Ppo.Iterations) stats.Add(PpoStage.Iterate(armCtx, learner));
+                    trained = learner.TakePolicy();
+                }
+                using (trained)
+                {
+                    var truth = EvaluationStage.Responses(ctx, prompts, trained ?? sft).Select((r, i) => GroundTruth.Score(Principle.Overall, prompts[i], r)).ToList();
+                    files.Write(files.PolicyPath(arm), new PolicyResult(cell.Seed, cell.Budget, cell.Baseline, arm, truth, stats, armClock.Elapsed.TotalSeconds));
+                    _log($"  {cell.Id}: {arm} mean true preference {truth.Average():F3} ({armClock.Elapsed.TotalSeconds:F0} s)");
+                }
+            }
+        }
+        finally
+        {
+            foreach (var pm in pms.Values) pm.Model.Dispose();
+        }
+    }
+
+    /// <summary>The seed's SFT policy: trained once per seed, whatever the cell (it depends on the seed and the sft settings alone).</summary>
+    private static PolicyModel Sft(RunContext ctx, CellFiles files)
+    {
+        if (File.Exists(files.SftPath)) return PolicyModel.FromBytes(File.ReadAllBytes(files.SftPath), ctx.Device);
+        var (sft, _, _) = SftStage.Train(ctx);
+        CellFiles.WriteBytes(files.SftPath, sft.ToBytes());
+        return sft;
+    }
+}

@@ -1,0 +1,48 @@
+using Morlaif.Learning.Experiments;
+
+namespace Morlaif.Learning.Tests.Experiments;
+
+/// <summary>The experiment's aggregation on fixed inputs, against intervals and p-values worked out by hand.</summary>
+public class ExperimentAggregationTests
+{
+    [Fact]
+    public void Two_seeds_that_disagree_give_an_interval_spanning_both()
+    {
+        // Seed 1 wins both its prompts, seed 2 loses both. Each resample draws two seeds (prompts within a seed are alike),
+        // so the net is +1, 0 or -1 with probabilities 1/4, 1/2, 1/4: its 95% interval is [-1, 1], the win share's [0, 1].
+        var c = ExperimentReport.Paired("linear", "baseline", [[1, 1], [-1, -1]]);
+        Assert.Equal((2, 4, 1, 1), (c.Seeds, c.Prompts, c.SeedsAhead, c.SeedsBehind));
+        Assert.Equal((0.0, -1.0, 1.0), (c.Net.Estimate, c.Net.Low, c.Net.High));
+        Assert.Equal((0.5, 0.0, 1.0), (c.Win.Estimate, c.Win.Low, c.Win.High));
+        Assert.Equal((0.0, 0.0, 0.0), (c.Tie.Estimate, c.Tie.Low, c.Tie.High));
+        Assert.Equal(1.0, c.SignTestP);
+    }
+
+    [Fact]
+    public void Ten_seeds_all_ahead_are_significant_by_the_sign_test()
+    {
+        // 2 / 2^10 = 0.001953125, whatever the sizes of the leads.
+        var c = ExperimentReport.Paired("linear", "baseline", [.. Enumerable.Range(0, 10).Select(s => (IReadOnlyList<int>)[1, 1, s % 2 == 0 ? 0 : -1])]);
+        Assert.Equal(10, c.SeedsAhead);
+        Assert.Equal(2.0 / 1024, c.SignTestP, 12);
+        Assert.True(c.Net.Low > 0);
+    }
+
+    [Fact]
+    public void A_budget_point_pairs_the_objectives_on_the_same_pairs()
+    {
+        // Seed 1: linear right on both pairs, the single PM on neither; seed 2: both right on both. The difference per
+        // pair is 1, 1 and 0, 0: seeds resampled give 1, 0.5 or 0, so the interval is [0, 1] around 0.5. McNemar: 2
+        // pairs only linear got right, none only the single PM: 2 * (1/2)^2 = 0.5.
+        FitResult Fit(long seed, string linear, string single) => new(seed, 100, "constitution",
+            new Dictionary<string, double>(), new Dictionary<string, string> { ["linear"] = linear, ["single"] = single }, [], new Dictionary<string, Morlaif.Learning.Runs.PreferenceModelStats>(),
+            new Dictionary<string, double>(), 0);
+        var b = ExperimentReport.Budget(100, [Fit(1, "11", "00"), Fit(2, "11", "11")])!;
+        Assert.Equal((2, 4, 2, 0), (b.Seeds, b.Pairs, b.OnlyLinearRight, b.OnlySingleRight));
+        Assert.Equal((0.5, 0.0, 1.0), (b.Difference.Estimate, b.Difference.Low, b.Difference.High));
+        Assert.Equal((1.0, 1.0, 1.0), (b.Linear.Estimate, b.Linear.Low, b.Linear.High));
+        Assert.Equal(0.5, b.Single.Estimate, 12);
+        Assert.Equal(0.5, b.McNemarP, 12);
+        Assert.Null(ExperimentReport.Budget(100, []));
+    }
+}

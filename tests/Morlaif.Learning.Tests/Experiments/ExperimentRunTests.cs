@@ -1,0 +1,94 @@
+using Morlaif.Learning.Experiments;
+using Morlaif.Learning.Runs;
+using Morlaif.Learning.Stages;
+using TorchSharp;
+
+namespace Morlaif.Learning.Tests.Experiments;
+
+public class ExperimentRunTests
+{
+    private const string RunJson = """
+        { "principles": ["helpfulness", "conciseness"], "model": { "dModel": 32, "layers": 1, "heads": 2 },
+          "sft": { "demonstrations": 600, "epochs": 2, "batchSize": 64 },
+          "pairs": { "train": 80, "test": 40, "human": 40, "accuracy": 80 }, "preferenceModel": { "epochs": 1 },
+          "ppo": { "iterations": 4, "rolloutsPerIteration": 16, "maxNewTokens": 24, "learningRate": 0.003 }, "evaluation": { "prompts": 30 } }
+        """;
+
+    private const string ExperimentJson = """
+        { "run": "run.json", "grids": [
+            { "name": "policies", "seeds": [1, 2] },
+            { "name": "budgets", "seeds": [1, 2], "budgets": [40, 80], "policies": false },
+            { "name": "scalarizers", "seeds": [1], "scalarizations": ["linear", "worst-case"] } ] }
+        """;
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void A_tiny_grid_runs_end_to_end_resumes_and_agrees_with_single_runs()
+    {
+        var dir = Directory.CreateTempSubdirectory("morlaif-experiment-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "run.json"), RunJson);
+            File.WriteAllText(Path.Combine(dir, "experiment.json"), ExperimentJson);
+            var (experiment, run) = ExperimentConfig.Load(Path.Combine(dir, "experiment.json"));
+            var results = Path.Combine(dir, "results");
+            var cells = experiment.Cells(run);
+            Assert.Equal(["s1-b80-constitution", "s2-b80-constitution", "s1-b40-constitution", "s1-b80-constitution", "s2-b40-constitution", "s2-b80-constitution", "s1-b80-constitution"],
+                cells.Select(c => c.Id));
+
+            var log = new List<string>();
+            new ExperimentRunner(run, results, torch.CPU, log.Add).Run(cells);
+            var report = ExperimentReport.Build(experiment, run, results);
+
+            // Two seeds, two budgets: every figure stands on what was asked of it.
+            Assert.Equal(4, report.Cells);
+            Assert.Equal(2, report.Finding1!.Seeds);
+            Assert.Equal(60, report.Finding1.Prompts);
+            Assert.Equal([40, 80], report.Finding3.Select(b => b.Budget));
+            Assert.All(report.Finding3, b => Assert.Equal(2, b.Seeds));
+            Assert.Equal(["linear", "worst-case"], report.Finding2VsBaseline.Select(c => c.X));
+            Assert.All(report.Finding2VsBaseline, c => Assert.Equal(1, c.Seeds));
+            Assert.Equal([2, 1], report.Finding4.Select(a => a.Principles));
+            Assert.Equal(2, report.Ppo.Count);
+
+            // The grid's MORLAIF and baseline policies are those of a single run of the same config and seed: the same
+            // per-prompt comparison.
+            var single = new MorlaifRun(experiment.Cells(run)[0].Config(run), torch.CPU).Execute("single");
+            var linear = CellFiles.Read<PolicyResult>(new CellFiles(results, cells[0]).PolicyPath("linear"));
+            var baseline = CellFiles.Read<PolicyResult>(new CellFiles(results, cells[0]).PolicyPath(ScalarizationStage.BaselineArm));
+            var counts = Evaluation.WinTieLoss.Count(linear.Truth.Select((t, i) => Evaluation.WinTieLoss.Compare(t, baseline.Truth[i], run.Evaluation.TieTolerance)));
+            Assert.Equal(single.Evaluation.VsBaseline, counts);
+            Assert.Equal(single.ObjectiveAccuracy["linear"], CellFiles.Read<FitResult>(new CellFiles(results, cells[0]).FitPath).ObjectiveAccuracy["linear"]);
+
+            // A rerun trains nothing and writes nothing.
+            var written = Directory.GetFiles(results, "*", SearchOption.AllDirectories).ToDictionary(f => f, File.GetLastWriteTimeUtc);
+            log.Clear();
+            new ExperimentRunner(run, results, torch.CPU, log.Add).Run(cells);
+            Assert.All(log, line => Assert.Contains("skipped", line));
+            Assert.All(written, kv => Assert.Equal(kv.Value, File.GetLastWriteTimeUtc(kv.Key)));
+
+            ExperimentReport.Write(report, results);
+            Assert.Contains("## 3. Combined objective", File.ReadAllText(Path.Combine(results, "experiment.md")));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("""{ "grids": [] }""", "grids")]
+    [InlineData("""{ "grids": [ { "seeds": [1, 1] } ] }""", "grids[0].seeds")]
+    [InlineData("""{ "grids": [ { "scalarizations": ["nash"] } ] }""", "grids[0].scalarizations[0]")]
+    [InlineData("""{ "grids": [ { "budgets": [0] } ] }""", "grids[0].budgets[0]")]
+    [InlineData("""{ "grids": [ { "baselines": ["oracle"] } ] }""", "grids[0].baselines[0]")]
+    [InlineData("""{ "grid": [] }""", "grid")]
+    public void A_bad_experiment_file_names_the_field(string json, string field)
+    {
+        var path = Path.Combine(Directory.CreateTempSubdirectory("morlaif-experiment-").FullName, "experiment.json");
+        File.WriteAllText(path, json);
+        var e = Assert.Throws<ConfigException>(() => ExperimentConfig.Load(path));
+        Assert.Contains($"'{field}'", e.Message);
+        Assert.StartsWith(path, e.Message);
+    }
+}
