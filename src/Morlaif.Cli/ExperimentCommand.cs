@@ -23,6 +23,7 @@ public static class ExperimentCommand
         new ExperimentRunner(run, outDir, new torch.Device(device), line => AnsiConsole.WriteLine(line)).Run(cells);
         var report = ExperimentReport.Build(experiment, run, outDir);
         ExperimentReport.Write(report, outDir);
+        ExperimentCharts.Write(report, outDir);
         AnsiConsole.MarkupLineInterpolated($"report: {Path.Combine(outDir, "experiment.md")}");
         return 0;
     }

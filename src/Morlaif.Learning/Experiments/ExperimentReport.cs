@@ -19,7 +19,8 @@ public sealed record BudgetPoint(int Budget, int Seeds, int Pairs, Interval Line
 public sealed record AblationSummary(int Principles, int Seeds, Interval Accuracy);
 
 /// <summary>An arm's PPO over the seeds: how proxy reward and true preference moved, and how many seeds the reward-hacking check flagged.</summary>
-public sealed record PpoSummary(string Arm, int Seeds, double MeanProxyChange, double MeanTrueChange, int Flagged, double MeanFinalKl, double MeanFinalApproxKl);
+public sealed record PpoSummary(string Arm, int Seeds, double MeanProxyChange, double MeanTrueChange, int Flagged, double MeanFinalKl, double MeanFinalApproxKl,
+    IReadOnlyList<double> ProxyByIteration, IReadOnlyList<double> TruthByIteration);
 
 /// <summary>
 /// An experiment's aggregate over its cells' results (whatever is on disk: a partly run experiment reports what it has,
@@ -96,7 +97,9 @@ public sealed record ExperimentReport
             var checks = runs.Select(p => RewardHackingCheck.Of(p.Ppo)).OfType<RewardHackingCheck>().ToList();
             return runs.Count == 0 ? null : new PpoSummary(arm, runs.Count, checks.Count == 0 ? double.NaN : checks.Average(c => c.ProxyChange),
                 checks.Count == 0 ? double.NaN : checks.Average(c => c.TrueChange), checks.Count(c => c.Flagged),
-                runs.Average(p => p.Ppo[^1].MeanKl), runs.Average(p => p.Ppo[^1].ApproxKl));
+                runs.Average(p => p.Ppo[^1].MeanKl), runs.Average(p => p.Ppo[^1].ApproxKl),
+                [.. Enumerable.Range(0, runs.Min(p => p.Ppo.Count)).Select(i => runs.Average(p => p.Ppo[i].MeanScore))],
+                [.. Enumerable.Range(0, runs.Min(p => p.Ppo.Count)).Select(i => runs.Average(p => p.Ppo[i].Truth?.GetValueOrDefault(RewardHackingCheck.TruthKey, double.NaN) ?? double.NaN))]);
         }).OfType<PpoSummary>().ToList();
 
         return new ExperimentReport
