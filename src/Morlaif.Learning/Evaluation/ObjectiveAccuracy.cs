@@ -12,9 +12,11 @@ public static class ObjectiveAccuracy
 {
     /// <param name="scoresA">normalised PM scores of response A: [pair][principle]</param>
     public static double Of(ScalarizedReward objective, IReadOnlyList<double[]> scoresA, IReadOnlyList<double[]> scoresB, IReadOnlyList<bool> aPreferred) =>
-        Enumerable.Range(0, scoresA.Count)
-            .Select(n => (objective.Reward(scoresA[n]) > objective.Reward(scoresB[n])) == aPreferred[n] ? 1.0 : 0.0)
-            .Average();
+        Correct(objective, scoresA, scoresB, aPreferred).Average(c => c ? 1.0 : 0.0);
+
+    /// <summary>Per pair, whether the objective ranks the preferred response higher (McNemar's test pairs these).</summary>
+    public static bool[] Correct(ScalarizedReward objective, IReadOnlyList<double[]> scoresA, IReadOnlyList<double[]> scoresB, IReadOnlyList<bool> aPreferred) =>
+        [.. Enumerable.Range(0, scoresA.Count).Select(n => (objective.Reward(scoresA[n]) > objective.Reward(scoresB[n])) == aPreferred[n])];
 
     /// <summary>
     /// The ablation curve: for each of <paramref name="orders"/> random orders of removal, and each number of principles

@@ -72,16 +72,13 @@ public sealed class ExperimentRunner(RunConfig run, string root, Device device, 
             {
                 cancel.ThrowIfCancellationRequested();
                 var armClock = Stopwatch.StartNew();
-                var stats = new List<PpoIterationStats>();
+                List<PpoIterationStats> stats = [];
                 PolicyModel? trained = null;
                 if (arm != "sft")
                 {
                     var isBaseline = arm == ScalarizationStage.BaselineArm;
                     var armCtx = isBaseline ? ctx : new RunContext(config with { Scalarization = arm }, device);
-                    var reward = ScalarizationStage.Reward(isBaseline ? arm : ScalarizationStage.MorlaifArm, armCtx, fit, pms);
-                    using var learner = PpoStage.Learner(armCtx, sft, reward);
-                    while (learner.Iteration < config.Ppo.Iterations) stats.Add(PpoStage.Iterate(armCtx, learner));
-                    trained = learner.TakePolicy();
+                    (trained, stats) = PpoStage.Train(armCtx, sft, ScalarizationStage.Reward(isBaseline ? arm : ScalarizationStage.MorlaifArm, armCtx, fit, pms), cancel);
                 }
                 using (trained)
                 {

@@ -93,10 +93,10 @@ public sealed class PpoLearner : IDisposable
         using (no_grad())
         {
             var (logits, values) = _policy.LogitsAndValues(batch.Tokens, batch.Valid);
-            oldLogp = TokenLogProbs(logits, actions);
+            var logProbs = logits[.., ..^1].log_softmax(-1);
+            oldLogp = ActionLogProbs(logProbs, actions);
             oldValues = values[.., ..^1] * mask;
             refLogp = TokenLogProbs(_policy.ReferenceLogits(batch.Tokens, batch.Valid), actions);
-            var logProbs = logits[.., ..^1].log_softmax(-1);
             entropy = MaskedMean(-(logProbs.exp() * logProbs).sum(-1), mask).item<float>();
         }
 
@@ -177,8 +177,10 @@ public sealed class PpoLearner : IDisposable
     }
 
     /// <summary>log π(a_t | s_t) [B, T-1] for logits [B, T, V] and the actions that followed, tokens[:, 1:].</summary>
-    private static Tensor TokenLogProbs(Tensor logits, Tensor actions) =>
-        logits[.., ..^1].log_softmax(-1).gather(2, actions.unsqueeze(2)).squeeze(2);
+    private static Tensor TokenLogProbs(Tensor logits, Tensor actions) => ActionLogProbs(logits[.., ..^1].log_softmax(-1), actions);
+
+    /// <summary>The actions' entries of log-probabilities [B, T-1, V].</summary>
+    private static Tensor ActionLogProbs(Tensor logProbs, Tensor actions) => logProbs.gather(2, actions.unsqueeze(2)).squeeze(2);
 
     private static Tensor MaskedMean(Tensor x, Tensor mask) => (x * mask).sum() / mask.sum().clamp_min(1);
 

@@ -52,15 +52,9 @@ public sealed class MorlaifRun(RunConfig config, Device device, Action<string>? 
         {
             (policies[arm], ppo[arm]) = Time($"ppo-{arm}", () =>
             {
-                using var learner = PpoStage.Learner(ctx, sft, ScalarizationStage.Reward(arm, ctx, fit, pms));
-                var stats = new List<PpoIterationStats>();
-                while (learner.Iteration < config.Ppo.Iterations)
-                {
-                    cancel.ThrowIfCancellationRequested();
-                    stats.Add(PpoStage.Iterate(ctx, learner));
-                }
+                var (policy, stats) = PpoStage.Train(ctx, sft, ScalarizationStage.Reward(arm, ctx, fit, pms), cancel);
                 _log($"PPO {arm}: score {stats.FirstOrDefault()?.MeanScore:F3} -> {stats.LastOrDefault()?.MeanScore:F3}, KL {stats.LastOrDefault()?.MeanKl:F3}");
-                return (learner.TakePolicy(), (IReadOnlyList<PpoIterationStats>)stats);
+                return (policy, (IReadOnlyList<PpoIterationStats>)stats);
             });
         }
 

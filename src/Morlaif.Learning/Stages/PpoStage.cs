@@ -75,6 +75,19 @@ public static class PpoStage
     /// One iteration, and what this world can say that the proxy reward cannot: the rollouts' mean true preference and
     /// each principle's ground-truth score (free here; never read by the learner or by any choice of settings).
     /// </summary>
+    /// <summary>A whole arm in one go (the in-process run, an experiment): every iteration from the SFT policy, then the trained policy.</summary>
+    public static (PolicyModel Policy, List<PpoIterationStats> Stats) Train(RunContext ctx, PolicyModel sft, IRewardModel reward, CancellationToken cancel = default)
+    {
+        using var learner = Learner(ctx, sft, reward);
+        var stats = new List<PpoIterationStats>();
+        while (learner.Iteration < ctx.Config.Ppo.Iterations)
+        {
+            cancel.ThrowIfCancellationRequested();
+            stats.Add(Iterate(ctx, learner));
+        }
+        return (learner.TakePolicy(), stats);
+    }
+
     public static PpoIterationStats Iterate(RunContext ctx, PpoLearner learner)
     {
         var prompts = Prompts(ctx, learner.Iteration);

@@ -60,11 +60,7 @@ public static class ScalarizationStage
         var (testA, testB, testW) = Scored(testOn);
 
         var weights = PrincipleWeights.Fit(principles, fitA, fitB, fitW);
-        var correct = Scalarizers.All.ToDictionary(s => s.Name, s =>
-        {
-            var objective = new ScalarizedReward(weights.Weights, s);
-            return testW.Select((w, i) => (objective.Reward(testA[i]) > objective.Reward(testB[i])) == w).ToArray();
-        });
+        var correct = Scalarizers.All.ToDictionary(s => s.Name, s => ObjectiveAccuracy.Correct(new ScalarizedReward(weights.Weights, s), testA, testB, testW));
         var singleA = single.Score(testOn.Select(x => x.A).ToList());
         var singleB = single.Score(testOn.Select(x => x.B).ToList());
         correct["single"] = testW.Select((w, i) => (singleA[i] > singleB[i]) == w).ToArray();
