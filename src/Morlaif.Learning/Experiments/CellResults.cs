@@ -12,9 +12,29 @@ public sealed record FitResult(long Seed, int Budget, string Baseline, IReadOnly
     IReadOnlyDictionary<string, string> Correct, IReadOnlyList<AblationPoint> Ablation,
     IReadOnlyDictionary<string, PreferenceModelStats> PreferenceModels, IReadOnlyDictionary<string, double> Weights, double Seconds);
 
-/// <summary>One policy of a cell on the evaluation prompts: each response's true preference, in prompt order, and its PPO iterations.</summary>
+/// <summary>
+/// The control PM of a cell (the baseline's question trained on its AI labels plus the human labels): its accuracy on
+/// the same truth-decided pairs as the fit's objectives, which pairs it ranked right, and its held-out statistics.
+/// </summary>
+public sealed record ControlResult(long Seed, int Budget, string Baseline, double Accuracy, string Correct, PreferenceModelStats Stats, double Seconds);
+
+/// <summary>
+/// One policy of a cell on the evaluation prompts: each response's true preference, prompt by prompt with
+/// <paramref name="Samples"/> responses each (the last <paramref name="Unseen"/> prompts asked with unseen templates),
+/// and its PPO iterations.
+/// </summary>
 public sealed record PolicyResult(long Seed, int Budget, string Baseline, string Arm, IReadOnlyList<double> Truth,
-    IReadOnlyList<PpoIterationStats> Ppo, double Seconds);
+    IReadOnlyList<PpoIterationStats> Ppo, double Seconds, int Samples = 1, int Unseen = 0)
+{
+    public int Prompts => Truth.Count / Samples;
+
+    /// <summary>Per prompt, the outcome of each sample against <paramref name="other"/>'s same sample (+1, 0, -1).</summary>
+    public List<int[]> Against(PolicyResult other, double tolerance, bool unseenOnly = false) =>
+    [
+        .. Enumerable.Range(unseenOnly ? Prompts - Unseen : 0, unseenOnly ? Unseen : Prompts).Select(p => Enumerable.Range(p * Samples, Samples)
+            .Select(i => Evaluation.WinTieLoss.Compare(Truth[i], other.Truth[i], tolerance)).ToArray()),
+    ];
+}
 
 /// <summary>
 /// A cell's files (DIR/cells/ID): fit.json and policy-ARM.json, the results; models/, the SFT policy, the PMs and the
@@ -30,6 +50,8 @@ public sealed class CellFiles(string root, ExperimentCell cell)
 
     public string ObjectivePath => Path.Combine(Folder, "models", "objective.json");
 
+    public string ControlPath => Path.Combine(Folder, "control.json");
+
     public string PmPath(string question) => Path.Combine(Folder, "models", $"pm-{question}.bin");
 
     public string SftPath => Path.Combine(root, "sft", $"s{cell.Seed}.bin");
@@ -37,7 +59,7 @@ public sealed class CellFiles(string root, ExperimentCell cell)
     public string PolicyPath(string arm) => Path.Combine(Folder, $"policy-{arm}.json");
 
     /// <summary>True when every result the cell asks for is on disk.</summary>
-    public bool Complete => File.Exists(FitPath) && cell.Arms.All(a => File.Exists(PolicyPath(a)));
+    public bool Complete => File.Exists(FitPath) && File.Exists(ControlPath) && cell.Arms.All(a => File.Exists(PolicyPath(a)));
 
     public void Write<T>(string path, T value) => WriteBytes(path, JsonSerializer.SerializeToUtf8Bytes(value, RunConfig.Json));
 

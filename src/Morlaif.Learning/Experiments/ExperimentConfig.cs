@@ -90,8 +90,8 @@ public sealed record ExperimentConfig
 }
 
 /// <summary>
-/// One (seed, label budget, baseline): SFT, pairs, labels, PMs and the objective fit, then, when any scalarization is
-/// asked, the SFT and baseline policies and one MORLAIF policy per scalarization, all evaluated on the same prompts.
+/// One (seed, label budget, baseline): SFT, pairs, labels, PMs, the objective fit and the control PM, then, when any
+/// scalarization is asked, the SFT, baseline and control policies and one MORLAIF policy per scalarization, all evaluated on the same prompts.
 /// </summary>
 public sealed record ExperimentCell(long Seed, int Budget, string Baseline, IReadOnlyList<string> Scalarizations)
 {
@@ -99,8 +99,8 @@ public sealed record ExperimentCell(long Seed, int Budget, string Baseline, IRea
 
     public bool HasPolicies => Scalarizations.Count > 0;
 
-    /// <summary>The policies the cell evaluates: the SFT policy, the baseline's, and MORLAIF's under each scalarization.</summary>
-    public IReadOnlyList<string> Arms => HasPolicies ? ["sft", Stages.ScalarizationStage.BaselineArm, .. Scalarizations] : [];
+    /// <summary>The policies the cell evaluates: the SFT policy, the baseline's, the control's, and MORLAIF's under each scalarization.</summary>
+    public IReadOnlyList<string> Arms => HasPolicies ? ["sft", Stages.ScalarizationStage.BaselineArm, Stages.ScalarizationStage.ControlArm, .. Scalarizations] : [];
 
     public RunConfig Config(RunConfig run) =>
         run.WithSeed(Seed) with { Pairs = run.Pairs with { Train = Budget }, Baseline = Baseline };

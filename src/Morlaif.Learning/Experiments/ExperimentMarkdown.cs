@@ -24,8 +24,21 @@ public static class ExperimentMarkdown
             + "the sign test counts seeds on which X is ahead against seeds on which it is behind.").AppendLine();
 
         sb.AppendLine("## 1. MORLAIF against the single-objective baseline (true preference, per prompt)").AppendLine();
-        if (r.Finding1 is { } f) Comparisons(sb, [f], holm: false);
+        if (r.Finding1 is { } f)
+        {
+            Comparisons(sb, [f], holm: false);
+            if (r.Finding1Unseen is { } u)
+            {
+                sb.AppendLine("On the prompts asked with templates no training stage saw:").AppendLine();
+                Comparisons(sb, [u], holm: false);
+            }
+        }
         else sb.AppendLine("No seed has both policies yet.").AppendLine();
+        if (r.Controls.Count > 0)
+        {
+            sb.AppendLine("The control: `baseline-human` is the baseline's PM trained on its AI labels plus the same human labels MORLAIF fits its weights on.").AppendLine();
+            Comparisons(sb, r.Controls, holm: false);
+        }
 
         sb.AppendLine("## 2. The scalarization functions at the policy level").AppendLine();
         if (r.Finding2VsBaseline.Count == 0) sb.AppendLine("No seed has every scalarization's policy yet.").AppendLine();
@@ -46,6 +59,15 @@ public static class ExperimentMarkdown
         foreach (var b in r.Finding3)
             sb.AppendLine($"| {b.Budget} | {b.Seeds} | {b.Pairs} | {Acc(b.Linear)} | {Acc(b.Single)} | {Acc(b.Difference)} | {b.OnlyLinearRight} / {b.OnlySingleRight} | {P(b.McNemarP)} |");
         sb.AppendLine();
+        if (r.Finding3.Any(b => b.Control is not null))
+        {
+            sb.AppendLine("The same against the control PM (the single PM trained on the human labels too):").AppendLine();
+            sb.AppendLine("| training pairs | seeds | control PM | linear - control | only linear right / only control right | McNemar p |");
+            sb.AppendLine("|---|---|---|---|---|---|");
+            foreach (var b in r.Finding3.Where(b => b.Control is not null))
+                sb.AppendLine($"| {b.Budget} | {b.Seeds} | {Acc(b.Control!)} | {Acc(b.ControlDifference!)} | {b.OnlyLinearRightVsControl} / {b.OnlyControlRight} | {P(b.McNemarControlP ?? double.NaN)} |");
+            sb.AppendLine();
+        }
 
         sb.AppendLine("## 4. Accuracy as principles are removed (mean over random removal orders, then seeds)").AppendLine();
         sb.AppendLine("| principles kept | seeds | accuracy |").AppendLine("|---|---|---|");

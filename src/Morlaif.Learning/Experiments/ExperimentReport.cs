@@ -11,9 +11,13 @@ namespace Morlaif.Learning.Experiments;
 public sealed record PairedComparison(string X, string Y, int Seeds, int Prompts, Interval Win, Interval Tie, Interval Loss, Interval Net,
     int SeedsAhead, int SeedsBehind, double SignTestP, double? HolmP = null);
 
-/// <summary>At one label budget: the linear objective's and the single PM's accuracy, their difference, and McNemar's test on the pooled pairs.</summary>
+/// <summary>
+/// At one label budget: the linear objective's and the single PM's accuracy, their difference, and McNemar's test on the
+/// pooled pairs; then the same against the control PM (the single PM trained on the human labels too), where measured.
+/// </summary>
 public sealed record BudgetPoint(int Budget, int Seeds, int Pairs, Interval Linear, Interval Single, Interval Difference,
-    int OnlyLinearRight, int OnlySingleRight, double McNemarP);
+    int OnlyLinearRight, int OnlySingleRight, double McNemarP, Interval? Control = null, Interval? ControlDifference = null,
+    int OnlyLinearRightVsControl = 0, int OnlyControlRight = 0, double? McNemarControlP = null);
 
 /// <summary>The ablation at one number of principles kept: the mean over random removal orders, then over seeds.</summary>
 public sealed record AblationSummary(int Principles, int Seeds, Interval Accuracy);
@@ -31,6 +35,10 @@ public sealed record ExperimentReport
 {
     public required RunConfig Run { get; init; }
     public required PairedComparison? Finding1 { get; init; }
+    /// <summary>Finding 1 on the prompts asked with templates no training stage saw.</summary>
+    public PairedComparison? Finding1Unseen { get; init; }
+    /// <summary>MORLAIF against the control (the baseline given the human labels too), and the control against the baseline.</summary>
+    public IReadOnlyList<PairedComparison> Controls { get; init; } = [];
     public required IReadOnlyList<PairedComparison> Finding2VsBaseline { get; init; }
     /// <summary>Row beats column: the share of prompts won, ties counted half, pooled over seeds and prompts.</summary>
     public required IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>> Finding2WinRates { get; init; }
@@ -46,11 +54,13 @@ public sealed record ExperimentReport
     {
         var ids = experiment.Cells(run).DistinctBy(c => c.Id).ToList();
         var fits = new Dictionary<string, FitResult>();
+        var controls = new Dictionary<string, ControlResult>();
         var policies = new Dictionary<(string Cell, string Arm), PolicyResult>();
         foreach (var cell in ids)
         {
             var files = new CellFiles(root, cell);
             if (File.Exists(files.FitPath)) fits[cell.Id] = CellFiles.Read<FitResult>(files.FitPath);
+            if (File.Exists(files.ControlPath)) controls[cell.Id] = CellFiles.Read<ControlResult>(files.ControlPath);
             foreach (var f in Directory.Exists(files.Folder) ? Directory.GetFiles(files.Folder, "policy-*.json") : [])
             {
                 var p = CellFiles.Read<PolicyResult>(f);
@@ -61,14 +71,18 @@ public sealed record ExperimentReport
         var seeds = ids.Select(c => c.Seed).Distinct().Order().ToList();
         PolicyResult? Policy(long seed, string arm) => policies.GetValueOrDefault((Main(seed).Id, arm));
 
-        PairedComparison? Compare(string x, string y, IReadOnlyList<long> over)
+        var tolerance = run.Evaluation.TieTolerance;
+        PairedComparison? Compare(string x, string y, IReadOnlyList<long> over, bool unseenOnly = false)
         {
             var outcomes = over.Select(s => (x: Policy(s, x), y: Policy(s, y))).Where(p => p.x is not null && p.y is not null)
-                .Select(p => p.x!.Truth.Select((t, i) => WinTieLoss.Compare(t, p.y!.Truth[i], run.Evaluation.TieTolerance)).ToList()).ToList();
+                .Select(p => (IReadOnlyList<int[]>)p.x!.Against(p.y!, tolerance, unseenOnly)).Where(o => o.Count > 0).ToList();
             return outcomes.Count == 0 ? null : Paired(x, y, outcomes);
         }
 
-        var finding1 = Compare(run.Scalarization, ScalarizationStage.BaselineArm, seeds);
+        const string B = ScalarizationStage.BaselineArm, Control = ScalarizationStage.ControlArm;
+        var finding1 = Compare(run.Scalarization, B, seeds);
+        var finding1Unseen = Compare(run.Scalarization, B, seeds, unseenOnly: true);
+        List<PairedComparison> controlRows = [.. new[] { Compare(run.Scalarization, Control, seeds), Compare(Control, B, seeds) }.OfType<PairedComparison>()];
 
         var scalarizers = experiment.Grids.SelectMany(g => g.Scalarizations ?? []).Distinct().ToList();
         var matrixSeeds = seeds.Where(s => Policy(s, ScalarizationStage.BaselineArm) is not null && scalarizers.All(a => Policy(s, a) is not null)).ToList();
@@ -77,12 +91,12 @@ public sealed record ExperimentReport
         vsBaseline = [.. vsBaseline.Select((c, i) => c with { HolmP = holm[i] })];
         var winRates = vsBaseline.Count == 0 ? new Dictionary<string, IReadOnlyDictionary<string, double>>()
             : scalarizers.ToDictionary(a => a, a => (IReadOnlyDictionary<string, double>)scalarizers.Where(b => b != a).ToDictionary(b => b, b =>
-                matrixSeeds.SelectMany(s => Policy(s, a)!.Truth.Select((t, i) => WinTieLoss.Compare(t, Policy(s, b)!.Truth[i], run.Evaluation.TieTolerance)))
+                matrixSeeds.SelectMany(s => Policy(s, a)!.Against(Policy(s, b)!, tolerance).SelectMany(o => o))
                     .Average(o => o > 0 ? 1.0 : o == 0 ? 0.5 : 0.0)));
 
         var budgets = experiment.Grids.SelectMany(g => g.Budgets ?? [run.Pairs.Train]).Distinct().Order().ToList();
-        var finding3 = budgets.Select(b => Budget(b, seeds.Select(s => fits.GetValueOrDefault(Main(s, b).Id)).OfType<FitResult>().ToList()))
-            .OfType<BudgetPoint>().ToList();
+        var finding3 = budgets.Select(b => Budget(b, seeds.Select(s => fits.GetValueOrDefault(Main(s, b).Id)).OfType<FitResult>().ToList(),
+            seeds.Select(s => controls.GetValueOrDefault(Main(s, b).Id)).OfType<ControlResult>().ToList())).OfType<BudgetPoint>().ToList();
 
         var mainFits = seeds.Select(s => fits.GetValueOrDefault(Main(s).Id)).OfType<FitResult>().ToList();
         var finding4 = mainFits.Count == 0 ? [] : mainFits[0].Ablation.Select(a => a.Principles).Select(k =>
@@ -91,7 +105,7 @@ public sealed record ExperimentReport
             return new AblationSummary(k, perSeed.Count, HierarchicalBootstrap.Mean([.. perSeed.Select(v => (IReadOnlyList<double>)[v])], Resamples));
         }).ToList();
 
-        var ppo = new[] { ScalarizationStage.BaselineArm, run.Scalarization }.Select(arm =>
+        var ppo = new[] { B, Control, run.Scalarization }.Select(arm =>
         {
             var runs = seeds.Select(s => Policy(s, arm)).OfType<PolicyResult>().Where(p => p.Ppo.Count > 0).ToList();
             var checks = runs.Select(p => RewardHackingCheck.Of(p.Ppo)).OfType<RewardHackingCheck>().ToList();
@@ -106,38 +120,62 @@ public sealed record ExperimentReport
         {
             Run = run,
             Finding1 = finding1,
+            Finding1Unseen = finding1Unseen,
+            Controls = controlRows,
             Finding2VsBaseline = vsBaseline,
             Finding2WinRates = winRates,
             Finding3 = finding3,
             Finding4 = finding4,
             Ppo = ppo,
             Cells = fits.Count,
-            ComputeSeconds = fits.Values.Sum(f => f.Seconds) + policies.Values.Sum(p => p.Seconds),
+            ComputeSeconds = fits.Values.Sum(f => f.Seconds) + controls.Values.Sum(c => c.Seconds) + policies.Values.Sum(p => p.Seconds),
         };
     }
 
-    /// <summary>X against Y from per-seed, per-prompt outcomes (+1 X wins, 0 tie, -1 Y wins).</summary>
-    public static PairedComparison Paired(string x, string y, IReadOnlyList<IReadOnlyList<int>> outcomes)
+    /// <summary>
+    /// X against Y from per-seed, per-prompt outcomes, one per sample (+1 X wins, 0 tie, -1 Y wins). A prompt's samples
+    /// are not independent (one prompt, two policies), so each prompt counts once, as the mean over its samples, and the
+    /// bootstrap resamples prompts within seeds.
+    /// </summary>
+    public static PairedComparison Paired(string x, string y, IReadOnlyList<IReadOnlyList<int[]>> outcomes)
     {
-        Interval Share(Func<int, double> f) => HierarchicalBootstrap.Mean([.. outcomes.Select(s => (IReadOnlyList<double>)[.. s.Select(f)])], Resamples);
-        var nets = outcomes.Select(s => s.Average()).ToList();
+        Interval Share(Func<int, double> f) =>
+            HierarchicalBootstrap.Mean([.. outcomes.Select(s => (IReadOnlyList<double>)[.. s.Select(samples => samples.Average(f))])], Resamples);
+        var nets = outcomes.Select(s => s.Average(samples => samples.Average())).ToList();
         int ahead = nets.Count(n => n > 0), behind = nets.Count(n => n < 0);
         return new PairedComparison(x, y, outcomes.Count, outcomes.Sum(s => s.Count), Share(o => o > 0 ? 1 : 0), Share(o => o == 0 ? 1 : 0),
             Share(o => o < 0 ? 1 : 0), Share(o => o), ahead, behind, PairedTests.Sign(ahead, behind));
     }
 
-    /// <summary>The linear objective against the single PM at one budget, from each seed's per-pair correctness.</summary>
-    public static BudgetPoint? Budget(int budget, IReadOnlyList<FitResult> fits)
+    /// <summary>
+    /// The linear objective against the single PM at one budget, from each seed's per-pair correctness; and against the
+    /// control PM when every seed has one (<paramref name="controls"/> in the order of <paramref name="fits"/>).
+    /// </summary>
+    public static BudgetPoint? Budget(int budget, IReadOnlyList<FitResult> fits, IReadOnlyList<ControlResult>? controls = null)
     {
         if (fits.Count == 0) return null;
-        IReadOnlyList<IReadOnlyList<double>> Of(Func<char, char, double> f) =>
-            [.. fits.Select(r => (IReadOnlyList<double>)[.. r.Correct["linear"].Zip(r.Correct["single"], f)])];
-        int onlyLinear = fits.Sum(r => r.Correct["linear"].Zip(r.Correct["single"]).Count(p => p is ('1', '0')));
-        int onlySingle = fits.Sum(r => r.Correct["linear"].Zip(r.Correct["single"]).Count(p => p is ('0', '1')));
-        return new BudgetPoint(budget, fits.Count, fits.Sum(r => r.Correct["linear"].Length),
-            HierarchicalBootstrap.Mean(Of((l, _) => l == '1' ? 1 : 0), Resamples), HierarchicalBootstrap.Mean(Of((_, s) => s == '1' ? 1 : 0), Resamples),
-            HierarchicalBootstrap.Mean(Of((l, s) => (l == '1' ? 1 : 0) - (s == '1' ? 1 : 0)), Resamples),
-            onlyLinear, onlySingle, PairedTests.McNemar(onlyLinear, onlySingle));
+        var linear = fits.Select(f => f.Correct["linear"]).ToList();
+        var (single, onlyLinear, onlySingle, singleP) = Versus(linear, [.. fits.Select(f => f.Correct["single"])]);
+        var point = new BudgetPoint(budget, fits.Count, linear.Sum(l => l.Length), Accuracy(linear), Accuracy([.. fits.Select(f => f.Correct["single"])]),
+            single, onlyLinear, onlySingle, singleP);
+        if (controls is null || controls.Count != fits.Count) return point;
+        var (control, onlyLinearC, onlyControl, controlP) = Versus(linear, [.. controls.Select(c => c.Correct)]);
+        return point with { Control = Accuracy([.. controls.Select(c => c.Correct)]), ControlDifference = control,
+            OnlyLinearRightVsControl = onlyLinearC, OnlyControlRight = onlyControl, McNemarControlP = controlP };
+    }
+
+    private static double Bit(char c) => c == '1' ? 1 : 0;
+
+    private static Interval Accuracy(IReadOnlyList<string> correct) =>
+        HierarchicalBootstrap.Mean([.. correct.Select(r => (IReadOnlyList<double>)[.. r.Select(Bit)])], Resamples);
+
+    /// <summary>X's accuracy minus Y's on the same pairs, with McNemar's counts and p (seed by seed, pooled).</summary>
+    private static (Interval Difference, int OnlyX, int OnlyY, double P) Versus(IReadOnlyList<string> x, IReadOnlyList<string> y)
+    {
+        int onlyX = x.Zip(y).Sum(p => p.First.Zip(p.Second).Count(b => b is ('1', '0')));
+        int onlyY = x.Zip(y).Sum(p => p.First.Zip(p.Second).Count(b => b is ('0', '1')));
+        var difference = HierarchicalBootstrap.Mean([.. x.Zip(y).Select(p => (IReadOnlyList<double>)[.. p.First.Zip(p.Second, (a, b) => Bit(a) - Bit(b))])], Resamples);
+        return (difference, onlyX, onlyY, PairedTests.McNemar(onlyX, onlyY));
     }
 
     public static void Write(ExperimentReport report, string root)

@@ -44,6 +44,8 @@ public sealed class ExperimentRunner(RunConfig run, string root, Device device, 
         try
         {
             ObjectiveFit fit;
+            PairSet? pairs = null;
+            PairSet Pairs() => pairs ??= PairSamplingStage.Sample(ctx, sft);
             if (File.Exists(files.FitPath) && File.Exists(files.ObjectivePath) && ctx.Questions.All(q => File.Exists(files.PmPath(q))))
             {
                 foreach (var q in ctx.Questions) pms[q] = TrainedPreferenceModel.FromBytes(File.ReadAllBytes(files.PmPath(q)), ctx);
@@ -51,23 +53,23 @@ public sealed class ExperimentRunner(RunConfig run, string root, Device device, 
             }
             else
             {
-                var pairs = PairSamplingStage.Sample(ctx, sft);
                 foreach (var q in ctx.Questions)
                 {
                     cancel.ThrowIfCancellationRequested();
-                    pms[q] = PreferenceModelStage.Train(ctx, sft, pairs, LabellingStage.Label(ctx, pairs, q));
+                    pms[q] = PreferenceModelStage.Train(ctx, sft, Pairs(), LabellingStage.Label(ctx, Pairs(), q));
                     CellFiles.WriteBytes(files.PmPath(q), pms[q].ToBytes());
                 }
-                fit = ScalarizationStage.Fit(ctx, pairs, pms);
+                fit = ScalarizationStage.Fit(ctx, Pairs(), pms);
                 CellFiles.WriteBytes(files.ObjectivePath, fit.ToJson());
                 files.Write(files.FitPath, new FitResult(cell.Seed, cell.Budget, cell.Baseline, fit.Accuracy,
-                    fit.Correct!.ToDictionary(kv => kv.Key, kv => new string([.. kv.Value.Select(c => c ? '1' : '0')])), fit.Ablation,
+                    fit.Correct!.ToDictionary(kv => kv.Key, kv => Bits(kv.Value)), fit.Ablation,
                     pms.ToDictionary(kv => kv.Key, kv => kv.Value.Stats), fit.Principles.Select((p, i) => (p, w: fit.Weights[i])).ToDictionary(x => x.p, x => x.w),
                     clock.Elapsed.TotalSeconds));
                 _log($"  {cell.Id}: linear {fit.Accuracy["linear"]:F3}, single {fit.Accuracy["single"]:F3} ({clock.Elapsed.TotalSeconds:F0} s)");
             }
+            Control(ctx, cell, files, sft, Pairs, pms, cancel);
 
-            var prompts = EvaluationStage.Prompts(ctx);
+            var set = EvaluationStage.Prompts(ctx);
             foreach (var arm in cell.Arms.Where(a => !File.Exists(files.PolicyPath(a))))
             {
                 cancel.ThrowIfCancellationRequested();
@@ -76,14 +78,15 @@ public sealed class ExperimentRunner(RunConfig run, string root, Device device, 
                 PolicyModel? trained = null;
                 if (arm != "sft")
                 {
-                    var isBaseline = arm == ScalarizationStage.BaselineArm;
-                    var armCtx = isBaseline ? ctx : new RunContext(config with { Scalarization = arm }, device);
-                    (trained, stats) = PpoStage.Train(armCtx, sft, ScalarizationStage.Reward(isBaseline ? arm : ScalarizationStage.MorlaifArm, armCtx, fit, pms), cancel);
+                    var reward = arm is ScalarizationStage.BaselineArm or ScalarizationStage.ControlArm ? arm : ScalarizationStage.MorlaifArm;
+                    var armCtx = reward == ScalarizationStage.MorlaifArm ? new RunContext(config with { Scalarization = arm }, device) : ctx;
+                    (trained, stats) = PpoStage.Train(armCtx, sft, ScalarizationStage.Reward(reward, armCtx, fit, pms), cancel);
                 }
                 using (trained)
                 {
-                    var truth = EvaluationStage.Responses(ctx, prompts, trained ?? sft).Select((r, i) => GroundTruth.Score(Principle.Overall, prompts[i], r)).ToList();
-                    files.Write(files.PolicyPath(arm), new PolicyResult(cell.Seed, cell.Budget, cell.Baseline, arm, truth, stats, armClock.Elapsed.TotalSeconds));
+                    var truth = EvaluationStage.Responses(ctx, set.Items, trained ?? sft).Select((r, i) => GroundTruth.Score(Principle.Overall, set.Items[i], r)).ToList();
+                    files.Write(files.PolicyPath(arm), new PolicyResult(cell.Seed, cell.Budget, cell.Baseline, arm, truth, stats, armClock.Elapsed.TotalSeconds,
+                        set.Samples, set.Unseen));
                     _log($"  {cell.Id}: {arm} mean true preference {truth.Average():F3} ({armClock.Elapsed.TotalSeconds:F0} s)");
                 }
             }
@@ -93,6 +96,30 @@ public sealed class ExperimentRunner(RunConfig run, string root, Device device, 
             foreach (var pm in pms.Values) pm.Model.Dispose();
         }
     }
+
+    /// <summary>
+    /// The control PM (the baseline's question on its AI labels plus the human labels): trained once per cell, scored on
+    /// the same truth-decided pairs as the objectives, kept beside the PMs for the control policy.
+    /// </summary>
+    private static void Control(RunContext ctx, ExperimentCell cell, CellFiles files, PolicyModel sft, Func<PairSet> pairs,
+        Dictionary<string, TrainedPreferenceModel> pms, CancellationToken cancel)
+    {
+        var question = ScalarizationStage.ControlQuestion(cell.Baseline);
+        if (File.Exists(files.ControlPath) && File.Exists(files.PmPath(question)))
+        {
+            pms[question] = TrainedPreferenceModel.FromBytes(File.ReadAllBytes(files.PmPath(question)), ctx);
+            return;
+        }
+        cancel.ThrowIfCancellationRequested();
+        var clock = Stopwatch.StartNew();
+        pms[question] = PreferenceModelStage.TrainControl(ctx, sft, pairs(), LabellingStage.Label(ctx, pairs(), cell.Baseline));
+        CellFiles.WriteBytes(files.PmPath(question), pms[question].ToBytes());
+        var correct = ScalarizationStage.Correct(ScalarizationStage.Reward(ScalarizationStage.ControlArm, ctx, null, pms), ScalarizationStage.TruthDecided(pairs()));
+        files.Write(files.ControlPath, new ControlResult(cell.Seed, cell.Budget, cell.Baseline, correct.Average(c => c ? 1.0 : 0.0), Bits(correct),
+            pms[question].Stats, clock.Elapsed.TotalSeconds));
+    }
+
+    private static string Bits(IEnumerable<bool> correct) => new([.. correct.Select(c => c ? '1' : '0')]);
 
     /// <summary>The seed's SFT policy: trained once per seed, whatever the cell (it depends on the seed and the sft settings alone).</summary>
     private static PolicyModel Sft(RunContext ctx, CellFiles files)

@@ -22,11 +22,12 @@ public static class ReportFiles
             ? "one PM on the judge's labels for one of 16 general principles drawn per pair, the paper's baseline"
             : "one PM on the judge's overall question, the true preference plus noise: an oracle-aligned upper bound, not the paper's baseline";
         sb.AppendLine($"Seed {r.Seed}, device {r.Device}, scalarization `{r.Scalarization}`, baseline `{r.Baseline}` ({baseline}), "
-            + $"{r.Evaluation.Prompts} held-out prompts, {r.Judge.TrainPairs} training pairs, {r.Judge.TestPairs} held-out pairs.").AppendLine();
+            + $"{r.Evaluation.Prompts} held-out prompts ({r.Evaluation.UnseenPrompts} with unseen templates) x {r.Evaluation.SamplesPerPrompt} samples, {r.Judge.TrainPairs} training pairs, {r.Judge.TestPairs} held-out pairs.").AppendLine();
 
         sb.AppendLine("## MORLAIF policy vs single-objective baseline").AppendLine();
         sb.AppendLine("| comparison | win / tie / loss |").AppendLine("|---|---|");
         sb.AppendLine($"| by true preference (the \"human raters\") | {Wtl(r.Evaluation.VsBaseline)} |");
+        if (r.Evaluation.UnseenVsBaseline is { Total: > 0 } unseen) sb.AppendLine($"| by true preference, unseen templates only | {Wtl(unseen)} |");
         sb.AppendLine($"| by the judge, both orders | {Wtl(r.Evaluation.JudgeVsBaseline)} |");
         sb.AppendLine($"| MORLAIF vs SFT (true preference) | {Wtl(r.Evaluation.MorlaifVsSft)} |");
         sb.AppendLine($"| baseline vs SFT (true preference) | {Wtl(r.Evaluation.BaselineVsSft)} |");

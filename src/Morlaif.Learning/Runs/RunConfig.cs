@@ -110,7 +110,16 @@ public sealed record RunConfig
 
     public sealed record EvaluationConfig
     {
-        public int Prompts { get; init; } = 300;
+        /// <summary>Distinct held-out prompts.</summary>
+        public int Prompts { get; init; } = 1000;
+        /// <summary>
+        /// World: responses sampled per prompt and policy (absent: 4); every policy samples with the same random numbers,
+        /// so sample j of one policy is compared with sample j of another. A text run samples one: each more would
+        /// multiply the judge's calls.
+        /// </summary>
+        public int? Samples { get; init; }
+        /// <summary>World: the share of the prompts asked with templates no training stage saw (Catalog.UnseenTemplates).</summary>
+        public double UnseenTemplates { get; init; } = 0.25;
         /// <summary>Differences in true preference at most this large count as ties.</summary>
         public double TieTolerance { get; init; } = 0.05;
     }
@@ -168,6 +177,9 @@ public sealed record RunConfig
     }
 
     public RunConfig WithSeed(long seed) => this with { Seed = seed };
+
+    /// <summary>Responses sampled per evaluation prompt: the configured number, else 4 in the world and 1 on text.</summary>
+    public int EvaluationSamples => Evaluation.Samples ?? (Task == WorldTask ? 4 : 1);
 
     public void Validate(string source = "config")
     {
@@ -268,6 +280,13 @@ public sealed record RunConfig
         if (Ppo.Beta2 is < 0 or >= 1) Fail("ppo.beta2", $"must be in [0, 1) (got {Ppo.Beta2})");
 
         Positive("evaluation.prompts", Evaluation.Prompts);
+        if (Evaluation.Samples is { } samples)
+        {
+            Positive("evaluation.samples", samples);
+            if (text && samples != 1) Fail("evaluation.samples", "a text run samples one response per prompt (each more would multiply the judge's calls)");
+        }
+        if (Evaluation.UnseenTemplates is < 0 or > 1 || double.IsNaN(Evaluation.UnseenTemplates))
+            Fail("evaluation.unseenTemplates", $"must be a share in [0, 1] (got {Evaluation.UnseenTemplates})");
         NonNegative("evaluation.tieTolerance", Evaluation.TieTolerance);
 
         // The world's own model must hold its longest demonstration; a text run's limits come from its model folder.

@@ -96,8 +96,14 @@ public sealed record AblationPoint(int Principles, double Accuracy, double Lowes
 public sealed record EvaluationResult
 {
     public required int Prompts { get; init; }
+    /// <summary>Responses per prompt and policy; every comparison below counts each (prompt, sample) once.</summary>
+    public int SamplesPerPrompt { get; init; } = 1;
+    /// <summary>How many of the prompts were asked with templates no training stage saw.</summary>
+    public int UnseenPrompts { get; init; }
     /// <summary>MORLAIF policy against the baseline policy, by the true preference.</summary>
     public required WinTieLoss VsBaseline { get; init; }
+    /// <summary>The same on the prompts asked with unseen templates (world runs).</summary>
+    public WinTieLoss? UnseenVsBaseline { get; init; }
     /// <summary>MORLAIF policy against the baseline policy, by the judge asked in both orders.</summary>
     public required WinTieLoss JudgeVsBaseline { get; init; }
     public required WinTieLoss MorlaifVsSft { get; init; }

@@ -41,6 +41,21 @@ public static class PreferenceModelStage
         }
     }
 
+    /// <summary>
+    /// The experiment's control PM (<see cref="ScalarizationStage.ControlArm"/>): the baseline question's PM trained on
+    /// its AI labels and, mixed in, the human pairs as the raters label them (hard labels, no margin).
+    /// </summary>
+    public static TrainedPreferenceModel TrainControl(RunContext ctx, PolicyModel sft, PairSet pairs, LabelSet labels)
+    {
+        var question = ScalarizationStage.ControlQuestion(labels.Question);
+        var human = ScalarizationStage.HumanLabelled(ctx, pairs).Select(h => new PreferencePair(h.A, h.B, h.AWins ? 1 : 0, 0));
+        var c = ctx.Config.PreferenceModel;
+        using var trainer = new PreferenceModelTrainer(PreferenceModel.FromPolicy(sft), [.. Pairs(pairs.Train, labels.Train), .. human],
+            new PmSettings(c.Epochs, c.BatchSize, c.LearningRate), ctx.Seed("pm", question));
+        while (!trainer.Done) trainer.RunEpoch();
+        return Finish(trainer, pairs, labels with { Question = question });
+    }
+
     /// <summary>The trained PM with its held-out accuracies and score normaliser.</summary>
     public static TrainedPreferenceModel Finish(PreferenceModelTrainer trainer, PairSet pairs, LabelSet labels)
     {
@@ -50,7 +65,9 @@ public static class PreferenceModelStage
         var train = trainer.Pairs;
         var judgeAccuracy = PreferenceModelTraining.Accuracy(pm, Pairs(pairs.Test, labels.Test));
         // A principle's PM against its scorer; the constitution's, whose labels mix many meanings, against what it stands in for: the true preference.
-        var truthQuestion = question == Constitution.Question ? Principle.Overall : question;
+        var asked = question == ScalarizationStage.ControlQuestion(Constitution.Question) ? Constitution.Question
+            : question == ScalarizationStage.ControlQuestion(Principle.Overall) ? Principle.Overall : question;
+        var truthQuestion = asked == Constitution.Question ? Principle.Overall : asked;
         var truth = pairs.Test
             .Select(p => (p, d: GroundTruth.Score(truthQuestion, p.Prompt, p.TextA) - GroundTruth.Score(truthQuestion, p.Prompt, p.TextB)))
             .Where(x => Math.Abs(x.d) > 1e-9)

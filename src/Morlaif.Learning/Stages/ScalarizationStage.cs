@@ -16,22 +16,49 @@ public static class ScalarizationStage
 {
     public const string MorlaifArm = "morlaif", BaselineArm = "baseline";
 
+    /// <summary>
+    /// The experiment's control: the baseline's PM trained on its AI labels plus the same human labels MORLAIF fits its
+    /// weights on, so that the human labels are not a gift to one side only.
+    /// </summary>
+    public const string ControlArm = "baseline-human";
+
+    /// <summary>The control PM's question: the baseline's, with the human labels.</summary>
+    public static string ControlQuestion(string baseline) => baseline + "+human";
+
     /// <summary>How many random removal orders the ablation averages over.</summary>
     public const int AblationOrders = 20;
 
     public static ObjectiveFit Fit(RunContext ctx, PairSet pairs, IReadOnlyDictionary<string, TrainedPreferenceModel> pms)
     {
         var principles = ctx.Config.Principles;
-        double Truth(ResponsePair p, string text) => GroundTruth.Score(Principle.Overall, p.Prompt, text);
-        // The raters label every pair, ties in truth included (a coin flip), as real raters would.
+        return Fit(principles, Multi(principles, pms, principles.Select(_ => 1.0).ToArray(), new WeightedLinear()), Reward(BaselineArm, ctx, null, pms),
+            HumanLabelled(ctx, pairs), TruthDecided(pairs), ctx.Seed("ablation"));
+    }
+
+    private static double Truth(ResponsePair p, string text) => GroundTruth.Score(Principle.Overall, p.Prompt, text);
+
+    /// <summary>The human pairs as the simulated raters label them: every pair, ties in truth included (a coin flip), as real raters would.</summary>
+    public static List<(int[] A, int[] B, bool AWins)> HumanLabelled(RunContext ctx, PairSet pairs)
+    {
         var raters = new Random(ctx.Seed("raters"));
-        var human = pairs.Human.Select(p => (p.SequenceA(), p.SequenceB(), SimulatedRaters.Rate(Truth(p, p.TextA), Truth(p, p.TextB), raters))).ToList();
-        var truth = pairs.Accuracy
+        return [.. pairs.Human.Select(p => (p.SequenceA(), p.SequenceB(), SimulatedRaters.Rate(Truth(p, p.TextA), Truth(p, p.TextB), raters)))];
+    }
+
+    /// <summary>The accuracy pairs the noise-free truth decides (ties left out): every objective's accuracy is measured on them.</summary>
+    public static List<(int[] A, int[] B, bool AWins)> TruthDecided(PairSet pairs) =>
+    [
+        .. pairs.Accuracy
             .Select(p => (p, d: Truth(p, p.TextA) - Truth(p, p.TextB)))
             .Where(x => Math.Abs(x.d) > 1e-9)
-            .Select(x => (x.p.SequenceA(), x.p.SequenceB(), x.d > 0)).ToList();
-        return Fit(principles, Multi(principles, pms, principles.Select(_ => 1.0).ToArray(), new WeightedLinear()), Reward(BaselineArm, ctx, null, pms),
-            human, truth, ctx.Seed("ablation"));
+            .Select(x => (x.p.SequenceA(), x.p.SequenceB(), x.d > 0)),
+    ];
+
+    /// <summary>Per pair, whether a single reward ranks it as <paramref name="AWins"/> says.</summary>
+    public static bool[] Correct(IRewardModel reward, IReadOnlyList<(int[] A, int[] B, bool AWins)> on)
+    {
+        var a = reward.Score(on.Select(x => x.A).ToList());
+        var b = reward.Score(on.Select(x => x.B).ToList());
+        return [.. on.Select((x, i) => (a[i] > b[i]) == x.AWins)];
     }
 
     /// <summary>A text run's fit: the weights on the first half of its decided human pairs, every accuracy on the second.</summary>
@@ -61,9 +88,7 @@ public static class ScalarizationStage
 
         var weights = PrincipleWeights.Fit(principles, fitA, fitB, fitW);
         var correct = Scalarizers.All.ToDictionary(s => s.Name, s => ObjectiveAccuracy.Correct(new ScalarizedReward(weights.Weights, s), testA, testB, testW));
-        var singleA = single.Score(testOn.Select(x => x.A).ToList());
-        var singleB = single.Score(testOn.Select(x => x.B).ToList());
-        correct["single"] = testW.Select((w, i) => (singleA[i] > singleB[i]) == w).ToArray();
+        correct["single"] = Correct(single, testOn);
         var accuracy = correct.ToDictionary(kv => kv.Key, kv => kv.Value.Average(c => c ? 1.0 : 0.0));
 
         var ablation = ObjectiveAccuracy.Ablation(principles, (fitA, fitB, fitW), (testA, testB, testW), AblationOrders, new Random(ablationSeed));
@@ -80,7 +105,8 @@ public static class ScalarizationStage
             fit?.Weights ?? throw new ArgumentNullException(nameof(fit), "the MORLAIF reward needs the fitted weights"),
             Scalarizers.Get(ctx.Config.Scalarization)),
         BaselineArm => Multi([ctx.Config.Baseline], pms, [1.0], new WeightedLinear()),
-        _ => throw new ArgumentException($"unknown arm '{arm}' (known: {MorlaifArm}, {BaselineArm})", nameof(arm)),
+        ControlArm => Multi([ControlQuestion(ctx.Config.Baseline)], pms, [1.0], new WeightedLinear()),
+        _ => throw new ArgumentException($"unknown arm '{arm}' (known: {MorlaifArm}, {BaselineArm}, {ControlArm})", nameof(arm)),
     };
 
     private static PreferenceModelReward Multi(IReadOnlyList<string> questions, IReadOnlyDictionary<string, TrainedPreferenceModel> pms,

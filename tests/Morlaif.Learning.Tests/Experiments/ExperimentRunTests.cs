@@ -49,15 +49,21 @@ public class ExperimentRunTests
             Assert.Equal(["linear", "worst-case"], report.Finding2VsBaseline.Select(c => c.X));
             Assert.All(report.Finding2VsBaseline, c => Assert.Equal(1, c.Seeds));
             Assert.Equal([2, 1], report.Finding4.Select(a => a.Principles));
-            Assert.Equal(2, report.Ppo.Count);
+            Assert.Equal(3, report.Ppo.Count);
+            // 30 prompts of which round(30 x 0.25) = 8 asked with unseen templates, 4 samples each; the control on both seeds.
+            Assert.Equal(16, report.Finding1Unseen!.Prompts);
+            Assert.Equal([("linear", ScalarizationStage.ControlArm), (ScalarizationStage.ControlArm, ScalarizationStage.BaselineArm)],
+                report.Controls.Select(c => (c.X, c.Y)));
+            Assert.All(report.Finding3, b => Assert.InRange(b.Control!.Estimate, 0.01, 0.99));
 
             // The grid's MORLAIF and baseline policies are those of a single run of the same config and seed: the same
             // per-prompt comparison.
             var single = new MorlaifRun(experiment.Cells(run)[0].Config(run), torch.CPU).Execute("single");
             var linear = CellFiles.Read<PolicyResult>(new CellFiles(results, cells[0]).PolicyPath("linear"));
             var baseline = CellFiles.Read<PolicyResult>(new CellFiles(results, cells[0]).PolicyPath(ScalarizationStage.BaselineArm));
-            var counts = Evaluation.WinTieLoss.Count(linear.Truth.Select((t, i) => Evaluation.WinTieLoss.Compare(t, baseline.Truth[i], run.Evaluation.TieTolerance)));
-            Assert.Equal(single.Evaluation.VsBaseline, counts);
+            Assert.Equal(30 * 4, linear.Truth.Count);
+            Assert.Equal(single.Evaluation.VsBaseline, Evaluation.WinTieLoss.Count(linear.Against(baseline, run.Evaluation.TieTolerance).SelectMany(o => o)));
+            Assert.Equal(single.Evaluation.UnseenVsBaseline, Evaluation.WinTieLoss.Count(linear.Against(baseline, run.Evaluation.TieTolerance, unseenOnly: true).SelectMany(o => o)));
             Assert.Equal(single.ObjectiveAccuracy["linear"], CellFiles.Read<FitResult>(new CellFiles(results, cells[0]).FitPath).ObjectiveAccuracy["linear"]);
 
             // A rerun trains nothing and writes nothing.
