@@ -18,6 +18,8 @@ public static class ExperimentCharts
         }
 
         var comparisons = (r.Finding1 is { } f ? new[] { f with { X = $"{f.X} ({f.Seeds} seeds)" } } : [])
+            .Concat(r.Finding1Unseen is { } u ? [u with { X = $"{u.X}, unseen templates ({u.Seeds})" }] : [])
+            .Concat(r.Controls.Select(c => c with { X = $"{c.X} vs {c.Y} ({c.Seeds})" }))
             .Concat(r.Finding2VsBaseline.Select(c => c with { X = $"{c.X} ({c.Seeds})" })).ToList();
         if (comparisons.Count > 0)
         {
@@ -25,7 +27,7 @@ public static class ExperimentCharts
             Points(plot, [.. comparisons.Select(c => Scale(c.Net, 100))], null);
             plot.Add.HorizontalLine(0);
             plot.Axes.Bottom.SetTicks([.. comparisons.Select((_, i) => (double)i)], [.. comparisons.Select(c => c.X)]);
-            plot.Title("MORLAIF against the baseline: wins - losses (points), 95% intervals");
+            plot.Title("Policies against the baseline (unless named): wins - losses (points), 95% intervals");
             plot.YLabel("wins - losses, % of prompts");
             Save(plot, "policies.png");
         }
@@ -35,6 +37,9 @@ public static class ExperimentCharts
             var xs = r.Finding3.Select(b => Math.Log10(b.Budget)).ToArray();
             Points(plot, [.. r.Finding3.Select(b => b.Linear)], xs, "linear");
             Points(plot, [.. r.Finding3.Select(b => b.Single)], [.. xs.Select(x => x + 0.02)], "single PM");
+            var controlled = r.Finding3.Where(b => b.Control is not null).ToList();
+            if (controlled.Count > 0)
+                Points(plot, [.. controlled.Select(b => b.Control!)], [.. controlled.Select(b => Math.Log10(b.Budget) + 0.04)], "single PM + human labels");
             plot.Axes.Bottom.SetTicks(xs, [.. r.Finding3.Select(b => b.Budget.ToString())]);
             plot.Title("Objective accuracy against the noise-free truth, by label budget");
             plot.XLabel("judge-labelled training pairs");

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
+using Morlaif.Learning.Ppo;
 using Morlaif.Learning.Runs;
 using Morlaif.Learning.Scalarization;
 using Morlaif.Learning.World;
@@ -28,6 +30,12 @@ public sealed record ExperimentConfig
         public string[]? Baselines { get; init; }
         /// <summary>false: stop at the objective fit (PMs, weights, accuracies, ablation), without PPO or evaluation.</summary>
         public bool Policies { get; init; } = true;
+        /// <summary>
+        /// Named PPO settings to compare (each overrides some of the run config's "ppo" fields): the baseline and each
+        /// scalarization are trained under every one, as arms ARM@NAME, and the report ranks them by proxy reward and KL
+        /// alone. Absent: the run config's settings.
+        /// </summary>
+        public Dictionary<string, JsonObject>? Ppo { get; init; }
     }
 
     /// <summary>Reads and validates an experiment file and its run config; every failure is one <see cref="ConfigException"/> naming file and field.</summary>
@@ -54,6 +62,7 @@ public sealed record ExperimentConfig
         var run = config.Run is null ? new RunConfig() : RunConfig.Load(Path.GetFullPath(config.Run, Path.GetDirectoryName(Path.GetFullPath(path))!));
         if (run.Task != RunConfig.WorldTask) throw new ConfigException($"{path}: field 'run': experiments run the synthetic world (its truth is what they measure against)");
         config.Validate(path);
+        config.Cells(run, path);
         return (config, run);
     }
 
@@ -79,28 +88,63 @@ public sealed record ExperimentConfig
     /// The cells in the order they run: grid after grid, each cell with that grid's policies. A cell named by several grids
     /// (the same seed, budget and baseline) is one folder: a later grid trains only the policies an earlier one did not.
     /// </summary>
-    public IReadOnlyList<ExperimentCell> Cells(RunConfig run) =>
+    public IReadOnlyList<ExperimentCell> Cells(RunConfig run, string source = "experiment") =>
     [
-        .. Grids.SelectMany(grid =>
-            from seed in grid.Seeds
-            from budget in grid.Budgets ?? [run.Pairs.Train]
-            from baseline in grid.Baselines ?? [run.Baseline]
-            select new ExperimentCell(seed, budget, baseline, grid.Policies ? [.. grid.Scalarizations ?? [run.Scalarization]] : [])),
+        .. Grids.SelectMany((grid, g) =>
+        {
+            var variants = grid.Ppo?.ToDictionary(v => v.Key, v => Variant(run, v.Value, $"{source}: field 'grids[{g}].ppo.{v.Key}'"));
+            return from seed in grid.Seeds
+                from budget in grid.Budgets ?? [run.Pairs.Train]
+                from baseline in grid.Baselines ?? [run.Baseline]
+                select new ExperimentCell(seed, budget, baseline, grid.Policies ? [.. grid.Scalarizations ?? [run.Scalarization]] : [], variants);
+        }),
     ];
+
+    /// <summary>The run's PPO settings with <paramref name="overrides"/> laid over them, validated as a run config's would be.</summary>
+    private static PpoSettings Variant(RunConfig run, JsonObject overrides, string where)
+    {
+        var merged = JsonSerializer.SerializeToNode(run.Ppo, RunConfig.Json)!.AsObject();
+        foreach (var (key, value) in overrides) merged[key] = value?.DeepClone();
+        try
+        {
+            var settings = merged.Deserialize<PpoSettings>(RunConfig.Json)!;
+            (run with { Ppo = settings }).Validate(where);
+            return settings;
+        }
+        catch (JsonException e)
+        {
+            throw new ConfigException($"{where}: {e.Message.Split(". Path:")[0]}");
+        }
+    }
 }
 
 /// <summary>
 /// One (seed, label budget, baseline): SFT, pairs, labels, PMs, the objective fit and the control PM, then, when any
 /// scalarization is asked, the SFT, baseline and control policies and one MORLAIF policy per scalarization, all evaluated on the same prompts.
 /// </summary>
-public sealed record ExperimentCell(long Seed, int Budget, string Baseline, IReadOnlyList<string> Scalarizations)
+public sealed record ExperimentCell(long Seed, int Budget, string Baseline, IReadOnlyList<string> Scalarizations,
+    IReadOnlyDictionary<string, PpoSettings>? PpoVariants = null)
 {
     public string Id => $"s{Seed}-b{Budget}-{Baseline}";
 
     public bool HasPolicies => Scalarizations.Count > 0;
 
     /// <summary>The policies the cell evaluates: the SFT policy, the baseline's, the control's, and MORLAIF's under each scalarization.</summary>
-    public IReadOnlyList<string> Arms => HasPolicies ? ["sft", Stages.ScalarizationStage.BaselineArm, Stages.ScalarizationStage.ControlArm, .. Scalarizations] : [];
+    public IReadOnlyList<string> Arms => !HasPolicies ? []
+        : PpoVariants is null ? ["sft", Stages.ScalarizationStage.BaselineArm, Stages.ScalarizationStage.ControlArm, .. Scalarizations]
+        : ["sft", .. PpoVariants.Keys.SelectMany(v => Scalarizations.Prepend(Stages.ScalarizationStage.BaselineArm).Select(a => $"{a}@{v}"))];
+
+    /// <summary>An arm's policy (sft, baseline, baseline-human or a scalarization) and its PPO settings' name, if any.</summary>
+    public static (string Policy, string? Variant) ParseArm(string arm) => arm.Split('@') is [var policy, var variant] ? (policy, variant) : (arm, null);
+
+    /// <summary>The run config an arm trains under: the cell's, with the arm's scalarization and PPO settings.</summary>
+    public RunConfig ArmConfig(RunConfig run, string arm)
+    {
+        var (policy, variant) = ParseArm(arm);
+        var config = Config(run);
+        if (variant is not null) config = config with { Ppo = PpoVariants![variant] };
+        return policy is "sft" or Stages.ScalarizationStage.BaselineArm or Stages.ScalarizationStage.ControlArm ? config : config with { Scalarization = policy };
+    }
 
     public RunConfig Config(RunConfig run) =>
         run.WithSeed(Seed) with { Pairs = run.Pairs with { Train = Budget }, Baseline = Baseline };

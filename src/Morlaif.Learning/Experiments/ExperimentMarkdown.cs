@@ -74,6 +74,18 @@ public static class ExperimentMarkdown
         foreach (var a in r.Finding4) sb.AppendLine($"| {a.Principles} | {a.Seeds} | {Acc(a.Accuracy)} |");
         sb.AppendLine();
 
+        if (r.PpoSettings.Count > 0)
+        {
+            sb.AppendLine("## PPO settings, compared by proxy reward and KL alone").AppendLine();
+            sb.AppendLine("The rule, fixed before the runs: among the settings whose every arm ends within the KL target "
+                + string.Create(C, $"({r.Run.Ppo.KlTarget}), the best mean rank of final proxy reward across the arms. Chosen: `{r.PpoSettingsChosen ?? "none"}`.")).AppendLine();
+            sb.AppendLine("| settings | arm | seeds | final proxy reward | proxy change | final KL | final approx KL | final KL coefficient |");
+            sb.AppendLine("|---|---|---|---|---|---|---|---|");
+            foreach (var p in r.PpoSettings)
+                sb.AppendLine(string.Create(C, $"| {p.Settings} | {p.Arm} | {p.Seeds} | {p.FinalProxy:F3} | {p.ProxyChange:+0.000;-0.000} | {p.FinalKl:F3} | {p.FinalApproxKl:F4} | {p.FinalKlCoef:F4} |"));
+            sb.AppendLine();
+        }
+
         sb.AppendLine("## PPO").AppendLine();
         sb.AppendLine("| arm | seeds | proxy reward change | true preference change | flagged for reward hacking | final KL | final approx KL |");
         sb.AppendLine("|---|---|---|---|---|---|---|");

@@ -27,6 +27,14 @@ public sealed record PpoSummary(string Arm, int Seeds, double MeanProxyChange, d
     IReadOnlyList<double> ProxyByIteration, IReadOnlyList<double> TruthByIteration);
 
 /// <summary>
+/// One named PPO setting's arm over the seeds it ran on: the proxy reward (the arm's own PM reward, mean of the last five
+/// iterations' rollouts), its change from the first five, and the KL to the SFT policy at the end. Never the true
+/// preference: settings are chosen on these figures alone.
+/// </summary>
+public sealed record PpoSettingsRow(string Settings, string Arm, int Seeds, double FinalProxy, double ProxyChange, double FinalKl, double FinalApproxKl,
+    double FinalKlCoef);
+
+/// <summary>
 /// An experiment's aggregate over its cells' results (whatever is on disk: a partly run experiment reports what it has,
 /// and each figure says on how many seeds it stands). Per-prompt and per-pair outcomes are paired: both sides answered
 /// the same prompts, or were scored on the same pairs.
@@ -45,6 +53,9 @@ public sealed record ExperimentReport
     public required IReadOnlyList<BudgetPoint> Finding3 { get; init; }
     public required IReadOnlyList<AblationSummary> Finding4 { get; init; }
     public required IReadOnlyList<PpoSummary> Ppo { get; init; }
+    /// <summary>The named PPO settings a grid compared, per arm, and the one the rule picks (<see cref="ChoosePpoSettings"/>).</summary>
+    public IReadOnlyList<PpoSettingsRow> PpoSettings { get; init; } = [];
+    public string? PpoSettingsChosen { get; init; }
     public required int Cells { get; init; }
     public required double ComputeSeconds { get; init; }
 
@@ -116,8 +127,19 @@ public sealed record ExperimentReport
                 [.. Enumerable.Range(0, runs.Min(p => p.Ppo.Count)).Select(i => runs.Average(p => p.Ppo[i].Truth?.GetValueOrDefault(RewardHackingCheck.TruthKey, double.NaN) ?? double.NaN))]);
         }).OfType<PpoSummary>().ToList();
 
+        var settingsRows = policies.Values.Select(p => (p, arm: ExperimentCell.ParseArm(p.Arm))).Where(x => x.arm.Variant is not null && x.p.Ppo.Count > 0)
+            .GroupBy(x => (x.arm.Variant!, x.arm.Policy)).Select(g =>
+            {
+                double Mean(IReadOnlyList<PpoIterationStats> ppo, bool last) => (last ? ppo.TakeLast(5) : ppo.Take(5)).Average(i => i.MeanScore);
+                var runs = g.Select(x => x.p.Ppo).ToList();
+                return new PpoSettingsRow(g.Key.Item1, g.Key.Policy, runs.Count, runs.Average(r => Mean(r, true)), runs.Average(r => Mean(r, true) - Mean(r, false)),
+                    runs.Average(r => r[^1].MeanKl), runs.Average(r => r[^1].ApproxKl), runs.Average(r => r[^1].KlCoef));
+            }).OrderBy(r => r.Settings, StringComparer.Ordinal).ThenBy(r => r.Arm, StringComparer.Ordinal).ToList();
+
         return new ExperimentReport
         {
+            PpoSettings = settingsRows,
+            PpoSettingsChosen = ChoosePpoSettings(settingsRows, run.Ppo.KlTarget),
             Run = run,
             Finding1 = finding1,
             Finding1Unseen = finding1Unseen,
@@ -130,6 +152,19 @@ public sealed record ExperimentReport
             Cells = fits.Count,
             ComputeSeconds = fits.Values.Sum(f => f.Seconds) + controls.Values.Sum(c => c.Seconds) + policies.Values.Sum(p => p.Seconds),
         };
+    }
+
+    /// <summary>
+    /// The rule that picks PPO settings, fixed before they ran: among the settings whose every arm ends with a KL to the
+    /// SFT policy within the KL target, the best mean rank of final proxy reward across the arms (proxy rewards of
+    /// different arms are on different scales, ranks are not). Ties go to the name first in ordinal order.
+    /// </summary>
+    public static string? ChoosePpoSettings(IReadOnlyList<PpoSettingsRow> rows, double klTarget)
+    {
+        var eligible = rows.GroupBy(r => r.Settings).Where(g => g.All(r => r.FinalKl <= klTarget)).Select(g => g.Key).ToHashSet();
+        return rows.Where(r => eligible.Contains(r.Settings)).GroupBy(r => r.Arm)
+            .SelectMany(arm => arm.OrderByDescending(r => r.FinalProxy).Select((r, rank) => (r.Settings, rank)))
+            .GroupBy(x => x.Settings).OrderBy(g => g.Average(x => x.rank)).ThenBy(g => g.Key, StringComparer.Ordinal).Select(g => g.Key).FirstOrDefault();
     }
 
     /// <summary>

@@ -76,10 +76,12 @@ public sealed class ExperimentRunner(RunConfig run, string root, Device device, 
                 var armClock = Stopwatch.StartNew();
                 List<PpoIterationStats> stats = [];
                 PolicyModel? trained = null;
-                if (arm != "sft")
+                var (policy, _) = ExperimentCell.ParseArm(arm);
+                if (policy != "sft")
                 {
-                    var reward = arm is ScalarizationStage.BaselineArm or ScalarizationStage.ControlArm ? arm : ScalarizationStage.MorlaifArm;
-                    var armCtx = reward == ScalarizationStage.MorlaifArm ? new RunContext(config with { Scalarization = arm }, device) : ctx;
+                    var reward = policy is ScalarizationStage.BaselineArm or ScalarizationStage.ControlArm ? policy : ScalarizationStage.MorlaifArm;
+                    var armConfig = cell.ArmConfig(run, arm);
+                    var armCtx = armConfig == config ? ctx : new RunContext(armConfig, device);
                     (trained, stats) = PpoStage.Train(armCtx, sft, ScalarizationStage.Reward(reward, armCtx, fit, pms), cancel);
                 }
                 using (trained)

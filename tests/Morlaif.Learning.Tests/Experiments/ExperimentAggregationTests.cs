@@ -68,4 +68,23 @@ public class ExperimentAggregationTests
         Assert.Equal(0.5, c.ControlDifference!.Estimate, 12);
         Assert.Equal(0.5, c.McNemarControlP!.Value, 12);
     }
+
+    [Fact]
+    public void Ppo_settings_are_chosen_by_proxy_rank_within_the_kl_target()
+    {
+        // "hot" has the best proxy in both arms but one arm ends past the KL target: out. Of the rest, "b" ranks first in
+        // the baseline arm and second in linear (mean rank 0.5), "a" second and first (0.5): a tie, to the first name;
+        // "c" is last in both. The proxy scales differ between arms, which ranks ignore.
+        PpoSettingsRow Row(string settings, string arm, double proxy, double kl) => new(settings, arm, 2, proxy, 0, kl, 0, 0);
+        List<PpoSettingsRow> rows =
+        [
+            Row("hot", "baseline", 9, 7), Row("hot", "linear", 90, 1),
+            Row("a", "baseline", 2, 1), Row("a", "linear", 30, 1),
+            Row("b", "baseline", 3, 1), Row("b", "linear", 20, 1),
+            Row("c", "baseline", 1, 1), Row("c", "linear", 10, 1),
+        ];
+        Assert.Equal("a", ExperimentReport.ChoosePpoSettings(rows, klTarget: 6));
+        Assert.Equal("hot", ExperimentReport.ChoosePpoSettings(rows, klTarget: 8));
+        Assert.Null(ExperimentReport.ChoosePpoSettings(rows, klTarget: 0.5));
+    }
 }

@@ -89,6 +89,8 @@ public class ExperimentRunTests
     [InlineData("""{ "grids": [ { "budgets": [0] } ] }""", "grids[0].budgets[0]")]
     [InlineData("""{ "grids": [ { "baselines": ["oracle"] } ] }""", "grids[0].baselines[0]")]
     [InlineData("""{ "grid": [] }""", "grid")]
+    [InlineData("""{ "grids": [ { "ppo": { "fast": { "learningRate": -1 } } } ] }""", "grids[0].ppo.fast")]
+    [InlineData("""{ "grids": [ { "ppo": { "fast": { "lr": 0.1 } } } ] }""", "grids[0].ppo.fast")]
     public void A_bad_experiment_file_names_the_field(string json, string field)
     {
         var path = Path.Combine(Directory.CreateTempSubdirectory("morlaif-experiment-").FullName, "experiment.json");
@@ -96,5 +98,20 @@ public class ExperimentRunTests
         var e = Assert.Throws<ConfigException>(() => ExperimentConfig.Load(path));
         Assert.Contains($"'{field}'", e.Message);
         Assert.StartsWith(path, e.Message);
+    }
+
+    [Fact]
+    public void Named_ppo_settings_train_every_policy_under_each_as_its_own_arm()
+    {
+        var path = Path.Combine(Directory.CreateTempSubdirectory("morlaif-experiment-").FullName, "experiment.json");
+        File.WriteAllText(path, """{ "grids": [ { "seeds": [7], "ppo": { "slow": { "learningRate": 5e-5 }, "long": { "iterations": 80 } } } ] }""");
+        var (experiment, run) = ExperimentConfig.Load(path);
+        var cell = Assert.Single(experiment.Cells(run));
+        Assert.Equal(["sft", "baseline@slow", "linear@slow", "baseline@long", "linear@long"], cell.Arms);
+        var slow = cell.ArmConfig(run, "linear@slow");
+        Assert.Equal((5e-5, run.Ppo.Iterations, "linear", 7L), (slow.Ppo.LearningRate, slow.Ppo.Iterations, slow.Scalarization, slow.Seed));
+        Assert.Equal((run.Ppo.LearningRate, 80), (cell.ArmConfig(run, "baseline@long").Ppo.LearningRate, cell.ArmConfig(run, "baseline@long").Ppo.Iterations));
+        Assert.Equal(("linear", "slow"), ExperimentCell.ParseArm("linear@slow"));
+        Assert.Equal(("baseline-human", (string?)null), ExperimentCell.ParseArm("baseline-human"));
     }
 }
