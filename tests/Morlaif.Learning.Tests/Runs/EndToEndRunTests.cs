@@ -48,7 +48,7 @@ public class EndToEndRunTests
             var w = root.GetProperty("evaluation").GetProperty(comparison);
             var sum = w.GetProperty("win").GetDouble() + w.GetProperty("tie").GetDouble() + w.GetProperty("loss").GetDouble();
             Assert.Equal(1.0, sum, 9);
-            Assert.Equal(60, w.GetProperty("total").GetInt32());
+            Assert.Equal(60 * 4, w.GetProperty("total").GetInt32());
         }
         foreach (var stage in new[] { "sft", "pairs", "label", "train-pm", "weights", "ppo-morlaif", "ppo-baseline", "evaluate", "total" })
             Assert.True(root.GetProperty("timings").GetProperty(stage).GetDouble() > 0, stage);
