@@ -46,6 +46,9 @@ public sealed class ExperimentRunner(RunConfig run, string root, Device device, 
             ObjectiveFit fit;
             PairSet? pairs = null;
             PairSet Pairs() => pairs ??= PairSamplingStage.Sample(ctx, sft);
+            // The baseline's labels serve its PM and the control's: asked once.
+            var labels = new Dictionary<string, LabelSet>();
+            LabelSet Labels(string question) => labels.TryGetValue(question, out var l) ? l : labels[question] = LabellingStage.Label(ctx, Pairs(), question);
             if (File.Exists(files.FitPath) && File.Exists(files.ObjectivePath) && ctx.Questions.All(q => File.Exists(files.PmPath(q))))
             {
                 foreach (var q in ctx.Questions) pms[q] = TrainedPreferenceModel.FromBytes(File.ReadAllBytes(files.PmPath(q)), ctx);
@@ -56,7 +59,7 @@ public sealed class ExperimentRunner(RunConfig run, string root, Device device, 
                 foreach (var q in ctx.Questions)
                 {
                     cancel.ThrowIfCancellationRequested();
-                    pms[q] = PreferenceModelStage.Train(ctx, sft, Pairs(), LabellingStage.Label(ctx, Pairs(), q));
+                    pms[q] = PreferenceModelStage.Train(ctx, sft, Pairs(), Labels(q));
                     CellFiles.WriteBytes(files.PmPath(q), pms[q].ToBytes());
                 }
                 fit = ScalarizationStage.Fit(ctx, Pairs(), pms);
@@ -67,7 +70,7 @@ public sealed class ExperimentRunner(RunConfig run, string root, Device device, 
                     clock.Elapsed.TotalSeconds));
                 _log($"  {cell.Id}: linear {fit.Accuracy["linear"]:F3}, single {fit.Accuracy["single"]:F3} ({clock.Elapsed.TotalSeconds:F0} s)");
             }
-            Control(ctx, cell, files, sft, Pairs, pms, cancel);
+            Control(ctx, cell, files, sft, Pairs, Labels, pms, cancel);
 
             var set = EvaluationStage.Prompts(ctx);
             foreach (var arm in cell.Arms.Where(a => !File.Exists(files.PolicyPath(a))))
@@ -104,7 +107,7 @@ public sealed class ExperimentRunner(RunConfig run, string root, Device device, 
     /// the same truth-decided pairs as the objectives, kept beside the PMs for the control policy.
     /// </summary>
     private static void Control(RunContext ctx, ExperimentCell cell, CellFiles files, PolicyModel sft, Func<PairSet> pairs,
-        Dictionary<string, TrainedPreferenceModel> pms, CancellationToken cancel)
+        Func<string, LabelSet> labels, Dictionary<string, TrainedPreferenceModel> pms, CancellationToken cancel)
     {
         var question = ScalarizationStage.ControlQuestion(cell.Baseline);
         if (File.Exists(files.ControlPath) && File.Exists(files.PmPath(question)))
@@ -114,7 +117,7 @@ public sealed class ExperimentRunner(RunConfig run, string root, Device device, 
         }
         cancel.ThrowIfCancellationRequested();
         var clock = Stopwatch.StartNew();
-        pms[question] = PreferenceModelStage.TrainControl(ctx, sft, pairs(), LabellingStage.Label(ctx, pairs(), cell.Baseline));
+        pms[question] = PreferenceModelStage.TrainControl(ctx, sft, pairs(), labels(cell.Baseline));
         CellFiles.WriteBytes(files.PmPath(question), pms[question].ToBytes());
         var correct = ScalarizationStage.Correct(ScalarizationStage.Reward(ScalarizationStage.ControlArm, ctx, null, pms), ScalarizationStage.TruthDecided(pairs()));
         files.Write(files.ControlPath, new ControlResult(cell.Seed, cell.Budget, cell.Baseline, correct.Average(c => c ? 1.0 : 0.0), Bits(correct),

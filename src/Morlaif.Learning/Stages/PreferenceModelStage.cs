@@ -25,9 +25,7 @@ public static class PreferenceModelStage
     /// </summary>
     public static PreferenceModelTrainer Start(RunContext ctx, PolicyModel sft, PairSet pairs, LabelSet labels, byte[]? checkpoint = null)
     {
-        var c = ctx.Config.PreferenceModel;
-        var trainer = new PreferenceModelTrainer(PreferenceModel.FromPolicy(sft), Pairs(pairs.Train, labels.Train),
-            new PmSettings(c.Epochs, c.BatchSize, c.LearningRate), ctx.Seed("pm", labels.Question));
+        var trainer = Trainer(ctx, sft, Pairs(pairs.Train, labels.Train), labels.Question);
         if (checkpoint is null) return trainer;
         try
         {
@@ -49,11 +47,16 @@ public static class PreferenceModelStage
     {
         var question = ScalarizationStage.ControlQuestion(labels.Question);
         var human = ScalarizationStage.HumanLabelled(ctx, pairs).Select(h => new PreferencePair(h.A, h.B, h.AWins ? 1 : 0, 0));
-        var c = ctx.Config.PreferenceModel;
-        using var trainer = new PreferenceModelTrainer(PreferenceModel.FromPolicy(sft), [.. Pairs(pairs.Train, labels.Train), .. human],
-            new PmSettings(c.Epochs, c.BatchSize, c.LearningRate), ctx.Seed("pm", question));
+        using var trainer = Trainer(ctx, sft, [.. Pairs(pairs.Train, labels.Train), .. human], question);
         while (!trainer.Done) trainer.RunEpoch();
         return Finish(trainer, pairs, labels with { Question = question });
+    }
+
+    /// <summary>A fresh PM from the SFT trunk on <paramref name="train"/>, seeded by its question.</summary>
+    private static PreferenceModelTrainer Trainer(RunContext ctx, PolicyModel sft, IReadOnlyList<PreferencePair> train, string question)
+    {
+        var c = ctx.Config.PreferenceModel;
+        return new PreferenceModelTrainer(PreferenceModel.FromPolicy(sft), train, new PmSettings(c.Epochs, c.BatchSize, c.LearningRate), ctx.Seed("pm", question));
     }
 
     /// <summary>The trained PM with its held-out accuracies and score normaliser.</summary>
@@ -65,8 +68,7 @@ public static class PreferenceModelStage
         var train = trainer.Pairs;
         var judgeAccuracy = PreferenceModelTraining.Accuracy(pm, Pairs(pairs.Test, labels.Test));
         // A principle's PM against its scorer; the constitution's, whose labels mix many meanings, against what it stands in for: the true preference.
-        var asked = question == ScalarizationStage.ControlQuestion(Constitution.Question) ? Constitution.Question
-            : question == ScalarizationStage.ControlQuestion(Principle.Overall) ? Principle.Overall : question;
+        var asked = ScalarizationStage.AskedQuestion(question);
         var truthQuestion = asked == Constitution.Question ? Principle.Overall : asked;
         var truth = pairs.Test
             .Select(p => (p, d: GroundTruth.Score(truthQuestion, p.Prompt, p.TextA) - GroundTruth.Score(truthQuestion, p.Prompt, p.TextB)))

@@ -23,7 +23,12 @@ public static class ScalarizationStage
     public const string ControlArm = "baseline-human";
 
     /// <summary>The control PM's question: the baseline's, with the human labels.</summary>
-    public static string ControlQuestion(string baseline) => baseline + "+human";
+    public static string ControlQuestion(string baseline) => baseline + HumanSuffix;
+
+    /// <summary>The judge's question behind a PM's: the baseline's for the control PM, else the question itself.</summary>
+    public static string AskedQuestion(string question) => question.EndsWith(HumanSuffix, StringComparison.Ordinal) ? question[..^HumanSuffix.Length] : question;
+
+    private const string HumanSuffix = "+human";
 
     /// <summary>How many random removal orders the ablation averages over.</summary>
     public const int AblationOrders = 20;
