@@ -63,30 +63,44 @@ public sealed class StageCheckpoints(IArtifactStore store, IManifestStore manife
     public async Task SaveAsync(string runId, string stage, string inputs, int step, byte[] state, CancellationToken cancel)
     {
         var reference = await store.PutAsync(runId, Kind(stage), state, cancel);
+        // From here the blob exists, so it ends up either recorded or deleted, whatever happens to this attempt:
+        // the broker dropping its connection cancels the consumer's token, and a cancelled write or delete here
+        // left a checkpoint no record pointed at.
         StageCheckpoint? replaced = null;
-        var (_, recorded) = await manifests.UpdateAsync(runId, m =>
+        var recorded = false;
+        try
         {
-            var s = m.Stage(stage);
-            if (s.Produced) return false;
-            replaced = s.Checkpoint;
-            s.Checkpoint = new StageCheckpoint(step, reference, inputs);
-            s.Heartbeat = DateTimeOffset.UtcNow;
-            return true;
-        }, cancel);
-        // A copy of the message finished the stage first and cleared its checkpoint: this one is moot, and
-        // nothing references the blob just written.
-        if (!recorded) await DiscardAsync(reference, cancel);
-        else if (replaced is not null && replaced.State.Name != reference.Name) await DiscardAsync(replaced.State, cancel);
+            (_, recorded) = await manifests.UpdateAsync(runId, m =>
+            {
+                var s = m.Stage(stage);
+                if (s.Produced) return false;
+                replaced = s.Checkpoint;
+                s.Checkpoint = new StageCheckpoint(step, reference, inputs);
+                s.Heartbeat = DateTimeOffset.UtcNow;
+                return true;
+            }, CancellationToken.None);
+        }
+        finally
+        {
+            // Not recorded: a copy of the message finished the stage first and cleared its checkpoint (this one
+            // is moot), or the write failed (a checkpoint only ever saves time, so it is dropped).
+            if (!recorded) await DiscardAsync(reference);
+        }
+        if (replaced is not null && replaced.State.Name != reference.Name) await DiscardAsync(replaced.State);
+        cancel.ThrowIfCancellationRequested();
     }
 
-    /// <summary>Deletes a checkpoint no record points at any more (superseded, or retired with the stage's outputs).</summary>
-    public async Task DiscardAsync(ArtifactReference reference, CancellationToken cancel)
+    /// <summary>
+    /// Deletes a checkpoint no record points at any more (superseded, or retired with the stage's outputs).
+    /// Never cancelled: once unreferenced, the blob would stay for good.
+    /// </summary>
+    public async Task DiscardAsync(ArtifactReference reference)
     {
         try
         {
-            await store.DeleteAsync(reference, cancel);
+            await store.DeleteAsync(reference, CancellationToken.None);
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e)
         {
             // A leftover checkpoint costs space, not correctness.
             log.LogWarning("could not delete superseded checkpoint {Name}: {Reason}", reference.Name, e.Message);

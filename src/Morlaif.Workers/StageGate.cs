@@ -133,7 +133,7 @@ public sealed class StageGate(IManifestStore manifests, RunArtifacts artifacts, 
             // service applied our write but the answer was lost, the retry finds our own claim already there.
             var claim = stored.Stages[stage];
             if (claim.State != StageState.Publishing || !Mine(claim)) return GateResult.LeftToAnother; // another message finished the same work first and publishes it
-            if (retired is not null) await checkpoints.DiscardAsync(retired.State, cancel);
+            if (retired is not null) await checkpoints.DiscardAsync(retired.State);
         }
 
         await publish(outputs);

@@ -1,0 +1,69 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Morlaif.Contracts;
+using Morlaif.Storage;
+
+namespace Morlaif.Workers.Tests;
+
+/// <summary>
+/// A broker that drops its connection cancels the consumer's token, possibly while the stage is saving a checkpoint
+/// (seen in CI: RabbitMQ restarted mid-run left a "resume-train-pm-helpfulness" blob that no record referenced).
+/// </summary>
+public class StageCheckpointSpecs
+{
+    private const string Stage = "train-pm/helpfulness";
+
+    [Theory, MemberData(nameof(StorageTests.Kinds), MemberType = typeof(StorageTests))]
+    public async Task A_save_cancelled_after_its_upload_records_the_new_checkpoint_and_deletes_the_one_it_replaced(string kind)
+    {
+        var (store, manifests, _) = StoreFactory.Create(kind);
+        var runId = $"test-{Guid.NewGuid():N}"[..30];
+        Assert.True(await manifests.CreateAsync(new RunManifest { RunId = runId, Config = await store.PutAsync(runId, "config", "{}"u8.ToArray()) }));
+        using var cancel = new CancellationTokenSource();
+        var checkpoints = new StageCheckpoints(new CancelledAfterUpload(store, cancel), manifests, NullLogger<StageCheckpoints>.Instance);
+
+        await checkpoints.SaveAsync(runId, Stage, "inputs", 1, "epoch 1"u8.ToArray(), CancellationToken.None);
+        var first = (await manifests.ReadAsync(runId))!.Stages[Stage].Checkpoint!.State;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => checkpoints.SaveAsync(runId, Stage, "inputs", 2, "epoch 2"u8.ToArray(), cancel.Token));
+
+        var recorded = (await manifests.ReadAsync(runId))!.Stages[Stage].Checkpoint!;
+        Assert.Equal(2, recorded.Step);
+        Assert.True(await store.ExistsAsync(recorded.State));
+        Assert.False(await store.ExistsAsync(first), "the replaced checkpoint is left behind");
+    }
+
+    [Theory, MemberData(nameof(StorageTests.Kinds), MemberType = typeof(StorageTests))]
+    public async Task A_save_after_the_stage_recorded_its_outputs_deletes_what_it_uploaded(string kind)
+    {
+        var (store, manifests, _) = StoreFactory.Create(kind);
+        var runId = $"test-{Guid.NewGuid():N}"[..30];
+        var model = await store.PutAsync(runId, "pm-helpfulness", "a model"u8.ToArray());
+        var manifest = new RunManifest { RunId = runId, Config = await store.PutAsync(runId, "config", "{}"u8.ToArray()) };
+        manifest.Stages[Stage] = new StageRecord { State = StageState.Done, Outputs = new() { ["model"] = model } };
+        Assert.True(await manifests.CreateAsync(manifest));
+        var checkpoints = new StageCheckpoints(store, manifests, NullLogger<StageCheckpoints>.Instance);
+
+        // A second copy of the message, still training, saves after the first copy finished the stage.
+        var late = "epoch 3"u8.ToArray();
+        await checkpoints.SaveAsync(runId, Stage, "inputs", 3, late, CancellationToken.None);
+
+        Assert.Null((await manifests.ReadAsync(runId))!.Stages[Stage].Checkpoint);
+        Assert.False(await store.ExistsAsync(ArtifactNames.Reference(runId, "resume-train-pm-helpfulness", late)));
+    }
+
+    /// <summary>The store as the broker's drop finds it: the upload went through, then the attempt is cancelled.</summary>
+    private sealed class CancelledAfterUpload(IArtifactStore inner, CancellationTokenSource cancel) : IArtifactStore
+    {
+        public async Task<ArtifactReference> PutAsync(string runId, string kind, byte[] content, CancellationToken token = default)
+        {
+            var reference = await inner.PutAsync(runId, kind, content, token);
+            if (token.CanBeCanceled) await cancel.CancelAsync();
+            return reference;
+        }
+
+        public Task<byte[]> GetAsync(ArtifactReference reference, CancellationToken token = default) => inner.GetAsync(reference, token);
+        public Task<bool> ExistsAsync(ArtifactReference reference, CancellationToken token = default) => inner.ExistsAsync(reference, token);
+        public Task DeleteAsync(ArtifactReference reference, CancellationToken token = default) => inner.DeleteAsync(reference, token);
+        public Task PutCachedAsync(string scope, string key, byte[] content, CancellationToken token = default) => inner.PutCachedAsync(scope, key, content, token);
+        public Task<byte[]?> GetCachedAsync(string scope, string key, CancellationToken token = default) => inner.GetCachedAsync(scope, key, token);
+    }
+}
