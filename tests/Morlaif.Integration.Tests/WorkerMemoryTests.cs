@@ -81,12 +81,12 @@ public sealed class WorkerMemoryTests(ITestOutputHelper output) : DistributedTes
 
         void Print(string what, Dictionary<string, List<double>> figures)
         {
-            output.WriteLine($"{what} (MB) after each of {Runs} runs, per worker:");
+            output.WriteLine($"{what} after each of {Runs} runs, per worker:");
             foreach (var (name, mb) in figures)
                 output.WriteLine($"  {name,-22} {string.Join(" ", mb.Select(m => m.ToString("F0", CultureInfo.InvariantCulture)))}  ({(mb[^1] / mb[0] - 1) * 100:+0;-0}%)");
         }
-        Print("anonymous resident + swapped", held);
-        Print("RSS (with mapped files)", rss);
+        Print("anonymous resident + swapped (MB)", held);
+        Print("RSS with mapped files (MB)", rss);
         Print("threads", threads);
         foreach (var (name, mb) in rss)
             Assert.True(mb[^1] <= mb[0] * 1.15, $"{name}: {mb[0]:F0} MB after the first run, {mb[^1]:F0} MB after the tenth (+{(mb[^1] / mb[0] - 1) * 100:F0}%)");

@@ -17,7 +17,7 @@ public class StageCheckpointSpecs
     {
         var (store, manifests, _) = StoreFactory.Create(kind);
         var runId = $"test-{Guid.NewGuid():N}"[..30];
-        Assert.True(await manifests.CreateAsync(new RunManifest { RunId = runId, Config = await store.PutAsync(runId, "config", "{}"u8.ToArray()) }));
+        Assert.True(await manifests.CreateAsync(Completed(runId, await store.PutAsync(runId, "config", "{}"u8.ToArray()))));
         using var cancel = new CancellationTokenSource();
         var checkpoints = new StageCheckpoints(new CancelledAfterUpload(store, cancel), manifests, NullLogger<StageCheckpoints>.Instance);
 
@@ -37,7 +37,7 @@ public class StageCheckpointSpecs
         var (store, manifests, _) = StoreFactory.Create(kind);
         var runId = $"test-{Guid.NewGuid():N}"[..30];
         var model = await store.PutAsync(runId, "pm-helpfulness", "a model"u8.ToArray());
-        var manifest = new RunManifest { RunId = runId, Config = await store.PutAsync(runId, "config", "{}"u8.ToArray()) };
+        var manifest = Completed(runId, await store.PutAsync(runId, "config", "{}"u8.ToArray()));
         manifest.Stages[Stage] = new StageRecord { State = StageState.Done, Outputs = new() { ["model"] = model } };
         Assert.True(await manifests.CreateAsync(manifest));
         var checkpoints = new StageCheckpoints(store, manifests, NullLogger<StageCheckpoints>.Instance);
@@ -49,6 +49,12 @@ public class StageCheckpointSpecs
         Assert.Null((await manifests.ReadAsync(runId))!.Stages[Stage].Checkpoint);
         Assert.False(await store.ExistsAsync(ArtifactNames.Reference(runId, "resume-train-pm-helpfulness", late)));
     }
+
+    /// <summary>
+    /// Completed, not Running: the manifest stays in the shared Azurite, and the supervisors of the distributed tests
+    /// running beside these would re-send a Running one's SFT, with config "{}" (the default run), and starve them.
+    /// </summary>
+    private static RunManifest Completed(string runId, ArtifactReference config) => new() { RunId = runId, Config = config, State = RunState.Completed };
 
     /// <summary>The store as the broker's drop finds it: the upload went through, then the attempt is cancelled.</summary>
     private sealed class CancelledAfterUpload(IArtifactStore inner, CancellationTokenSource cancel) : IArtifactStore
