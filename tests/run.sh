@@ -20,8 +20,6 @@ bash tests/reference/install.sh
 dotnet build Morlaif.Pipeline.sln -c Release -v q -nologo
 status=0
 # --blame: if a test host crashes, its report names the test that was running.
-# Without arguments, everything but the soak tests (Category=Soak: the ten-run memory test, see its comment).
-(($# > 0)) || set -- --filter "Category!=Soak"
 dotnet test Morlaif.Pipeline.sln -c Release --no-build -nologo -v q --blame \
   --logger "trx" --results-directory "$results" "$@" || status=$?
 
