@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Logging;
 using Morlaif.Contracts;
 using Morlaif.Storage;
+using Polly;
+using Polly.Retry;
 
 namespace Morlaif.Workers;
 
@@ -92,13 +94,15 @@ public sealed class StageCheckpoints(IArtifactStore store, IManifestStore manife
 
     /// <summary>
     /// Deletes a checkpoint no record points at any more (superseded, or retired with the stage's outputs).
-    /// Never cancelled: once unreferenced, the blob would stay for good.
+    /// Never cancelled, and tried again for about half a minute past the storage client's own retries (about 13 s):
+    /// once unreferenced, a blob whose delete failed would stay for good (seen in CI, with storage refusing
+    /// connections for 8 s).
     /// </summary>
     public async Task DiscardAsync(ArtifactReference reference)
     {
         try
         {
-            await store.DeleteAsync(reference, CancellationToken.None);
+            await Deletes.ExecuteAsync(async token => await store.DeleteAsync(reference, token), CancellationToken.None);
         }
         catch (Exception e)
         {
@@ -106,6 +110,17 @@ public sealed class StageCheckpoints(IArtifactStore store, IManifestStore manife
             log.LogWarning("could not delete superseded checkpoint {Name}: {Reason}", reference.Name, e.Message);
         }
     }
+
+    private static readonly ResiliencePipeline Deletes = new ResiliencePipelineBuilder()
+        .AddRetry(new RetryStrategyOptions
+        {
+            MaxRetryAttempts = 4,
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+            Delay = TimeSpan.FromSeconds(2),
+            ShouldHandle = new PredicateBuilder().Handle<Exception>(),
+        })
+        .Build();
 
     /// <summary>"resume-" and the stage key with its separators as dashes ("train-pm/helpfulness" → "resume-train-pm-helpfulness").</summary>
     private static string Kind(string stage) => "resume-" + stage.Replace('/', '-');

@@ -50,11 +50,43 @@ public class StageCheckpointSpecs
         Assert.False(await store.ExistsAsync(ArtifactNames.Reference(runId, "resume-train-pm-helpfulness", late)));
     }
 
+    [Fact]
+    public async Task A_replaced_checkpoint_whose_delete_fails_for_a_while_is_still_deleted()
+    {
+        var (store, manifests, _) = StoreFactory.Create("local");
+        var runId = $"test-{Guid.NewGuid():N}"[..30];
+        Assert.True(await manifests.CreateAsync(Completed(runId, await store.PutAsync(runId, "config", "{}"u8.ToArray()))));
+        var refusing = new RefusingDeletes(store, failures: 2);
+        var checkpoints = new StageCheckpoints(refusing, manifests, NullLogger<StageCheckpoints>.Instance);
+
+        await checkpoints.SaveAsync(runId, Stage, "inputs", 1, "epoch 1"u8.ToArray(), CancellationToken.None);
+        var first = (await manifests.ReadAsync(runId))!.Stages[Stage].Checkpoint!.State;
+        await checkpoints.SaveAsync(runId, Stage, "inputs", 2, "epoch 2"u8.ToArray(), CancellationToken.None);
+
+        Assert.Equal(3, refusing.Attempts);
+        Assert.False(await store.ExistsAsync(first), "the replaced checkpoint is left behind");
+    }
+
     /// <summary>
     /// Completed, not Running: the manifest stays in the shared Azurite, and the supervisors of the distributed tests
     /// running beside these would re-send a Running one's SFT, with config "{}" (the default run), and starve them.
     /// </summary>
     private static RunManifest Completed(string runId, ArtifactReference config) => new() { RunId = runId, Config = config, State = RunState.Completed };
+
+    /// <summary>Blob storage refusing connections longer than its client's own retries: the first deletes fail.</summary>
+    private sealed class RefusingDeletes(IArtifactStore inner, int failures) : IArtifactStore
+    {
+        public int Attempts { get; private set; }
+
+        public Task DeleteAsync(ArtifactReference reference, CancellationToken token = default) =>
+            ++Attempts <= failures ? throw new IOException("connection refused") : inner.DeleteAsync(reference, token);
+
+        public Task<ArtifactReference> PutAsync(string runId, string kind, byte[] content, CancellationToken token = default) => inner.PutAsync(runId, kind, content, token);
+        public Task<byte[]> GetAsync(ArtifactReference reference, CancellationToken token = default) => inner.GetAsync(reference, token);
+        public Task<bool> ExistsAsync(ArtifactReference reference, CancellationToken token = default) => inner.ExistsAsync(reference, token);
+        public Task PutCachedAsync(string scope, string key, byte[] content, CancellationToken token = default) => inner.PutCachedAsync(scope, key, content, token);
+        public Task<byte[]?> GetCachedAsync(string scope, string key, CancellationToken token = default) => inner.GetCachedAsync(scope, key, token);
+    }
 
     /// <summary>The store as the broker's drop finds it: the upload went through, then the attempt is cancelled.</summary>
     private sealed class CancelledAfterUpload(IArtifactStore inner, CancellationTokenSource cancel) : IArtifactStore
