@@ -76,7 +76,9 @@ public sealed class StageCheckpoints(IArtifactStore store, IManifestStore manife
             {
                 var s = m.Stage(stage);
                 if (s.Produced) return false;
-                replaced = s.Checkpoint;
+                // The storage service may have applied an earlier try of this write whose answer was lost: the
+                // checkpoint found is then this one, and the one it replaced is what that try found.
+                if (s.Checkpoint?.State.Name != reference.Name) replaced = s.Checkpoint;
                 s.Checkpoint = new StageCheckpoint(step, reference, inputs);
                 s.Heartbeat = DateTimeOffset.UtcNow;
                 return true;

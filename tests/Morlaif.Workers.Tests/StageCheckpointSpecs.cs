@@ -67,6 +67,40 @@ public class StageCheckpointSpecs
         Assert.False(await store.ExistsAsync(first), "the replaced checkpoint is left behind");
     }
 
+    [Fact]
+    public async Task A_save_whose_manifest_write_is_applied_twice_still_deletes_the_checkpoint_it_replaced()
+    {
+        var (store, inner, _) = StoreFactory.Create("local");
+        var runId = $"test-{Guid.NewGuid():N}"[..30];
+        Assert.True(await inner.CreateAsync(Completed(runId, await store.PutAsync(runId, "config", "{}"u8.ToArray()))));
+        var checkpoints = new StageCheckpoints(store, new AnswerLostOnce(inner), NullLogger<StageCheckpoints>.Instance);
+
+        await checkpoints.SaveAsync(runId, Stage, "inputs", 1, "epoch 1"u8.ToArray(), CancellationToken.None);
+        var first = (await inner.ReadAsync(runId))!.Stages[Stage].Checkpoint!.State;
+        await checkpoints.SaveAsync(runId, Stage, "inputs", 2, "epoch 2"u8.ToArray(), CancellationToken.None);
+
+        Assert.Equal(2, (await inner.ReadAsync(runId))!.Stages[Stage].Checkpoint!.Step);
+        Assert.False(await store.ExistsAsync(first), "the replaced checkpoint is left behind");
+    }
+
+    /// <summary>
+    /// Blob storage applying a conditional write whose answer was lost: the client's retry fails on the ETag, and
+    /// the compare-and-swap loop runs the change again on the manifest that already holds it.
+    /// </summary>
+    private sealed class AnswerLostOnce(IManifestStore inner) : IManifestStore
+    {
+        public async Task<(RunManifest Manifest, bool Changed)> UpdateAsync(string runId, Func<RunManifest, bool> change, CancellationToken cancel = default)
+        {
+            await inner.UpdateAsync(runId, change, cancel);
+            return await inner.UpdateAsync(runId, change, cancel);
+        }
+
+        public Task<bool> CreateAsync(RunManifest manifest, CancellationToken cancel = default) => inner.CreateAsync(manifest, cancel);
+        public Task<RunManifest?> ReadAsync(string runId, CancellationToken cancel = default) => inner.ReadAsync(runId, cancel);
+        public IAsyncEnumerable<string> ListAsync(CancellationToken cancel = default) => inner.ListAsync(cancel);
+        public Task DeleteAsync(string runId, CancellationToken cancel = default) => inner.DeleteAsync(runId, cancel);
+    }
+
     /// <summary>
     /// Completed, not Running: the manifest stays in the shared Azurite, and the supervisors of the distributed tests
     /// running beside these would re-send a Running one's SFT, with config "{}" (the default run), and starve them.
