@@ -108,33 +108,32 @@ public class StageCheckpointSpecs
     private static RunManifest Completed(string runId, ArtifactReference config) => new() { RunId = runId, Config = config, State = RunState.Completed };
 
     /// <summary>Blob storage refusing connections longer than its client's own retries: the first deletes fail.</summary>
-    private sealed class RefusingDeletes(IArtifactStore inner, int failures) : IArtifactStore
+    private sealed class RefusingDeletes(IArtifactStore inner, int failures) : DelegatingStore(inner)
     {
         public int Attempts { get; private set; }
 
-        public Task DeleteAsync(ArtifactReference reference, CancellationToken token = default) =>
-            ++Attempts <= failures ? throw new IOException("connection refused") : inner.DeleteAsync(reference, token);
-
-        public Task<ArtifactReference> PutAsync(string runId, string kind, byte[] content, CancellationToken token = default) => inner.PutAsync(runId, kind, content, token);
-        public Task<byte[]> GetAsync(ArtifactReference reference, CancellationToken token = default) => inner.GetAsync(reference, token);
-        public Task<bool> ExistsAsync(ArtifactReference reference, CancellationToken token = default) => inner.ExistsAsync(reference, token);
-        public Task PutCachedAsync(string scope, string key, byte[] content, CancellationToken token = default) => inner.PutCachedAsync(scope, key, content, token);
-        public Task<byte[]?> GetCachedAsync(string scope, string key, CancellationToken token = default) => inner.GetCachedAsync(scope, key, token);
+        public override Task DeleteAsync(ArtifactReference reference, CancellationToken token = default) =>
+            ++Attempts <= failures ? throw new IOException("connection refused") : base.DeleteAsync(reference, token);
     }
 
     /// <summary>The store as the broker's drop finds it: the upload went through, then the attempt is cancelled.</summary>
-    private sealed class CancelledAfterUpload(IArtifactStore inner, CancellationTokenSource cancel) : IArtifactStore
+    private sealed class CancelledAfterUpload(IArtifactStore inner, CancellationTokenSource cancel) : DelegatingStore(inner)
     {
-        public async Task<ArtifactReference> PutAsync(string runId, string kind, byte[] content, CancellationToken token = default)
+        public override async Task<ArtifactReference> PutAsync(string runId, string kind, byte[] content, CancellationToken token = default)
         {
-            var reference = await inner.PutAsync(runId, kind, content, token);
+            var reference = await base.PutAsync(runId, kind, content, token);
             if (token.CanBeCanceled) await cancel.CancelAsync();
             return reference;
         }
+    }
 
+    /// <summary>The real store, with one call changed by each fault above.</summary>
+    private abstract class DelegatingStore(IArtifactStore inner) : IArtifactStore
+    {
+        public virtual Task<ArtifactReference> PutAsync(string runId, string kind, byte[] content, CancellationToken token = default) => inner.PutAsync(runId, kind, content, token);
+        public virtual Task DeleteAsync(ArtifactReference reference, CancellationToken token = default) => inner.DeleteAsync(reference, token);
         public Task<byte[]> GetAsync(ArtifactReference reference, CancellationToken token = default) => inner.GetAsync(reference, token);
         public Task<bool> ExistsAsync(ArtifactReference reference, CancellationToken token = default) => inner.ExistsAsync(reference, token);
-        public Task DeleteAsync(ArtifactReference reference, CancellationToken token = default) => inner.DeleteAsync(reference, token);
         public Task PutCachedAsync(string scope, string key, byte[] content, CancellationToken token = default) => inner.PutCachedAsync(scope, key, content, token);
         public Task<byte[]?> GetCachedAsync(string scope, string key, CancellationToken token = default) => inner.GetCachedAsync(scope, key, token);
     }
