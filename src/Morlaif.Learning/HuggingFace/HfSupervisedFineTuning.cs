@@ -62,10 +62,8 @@ public static class HfSupervisedFineTuning
     /// </summary>
     public static Demonstration? Demonstrate(Tokenization.PreTrainedTokenizer tokenizer, string prompt, string completion, int maxLength)
     {
-        int[] head = [.. tokenizer.PrefixIds, .. tokenizer.Encode(prompt, addSpecialTokens: false)];
-        int[] tail = [.. tokenizer.Encode(completion, addSpecialTokens: false), .. tokenizer.EosId is { } eos ? [eos] : Array.Empty<int>()];
-        int[] ids = [.. head, .. tail];
-        var start = Math.Max(1, head.Length);
+        var ids = tokenizer.EncodeCompleted(prompt, completion);
+        var start = Math.Max(1, tokenizer.EncodePrompt(prompt).Length);
         if (ids.Length > maxLength) ids = ids[..maxLength];
         return start < ids.Length ? new Demonstration(ids, start) : null;
     }

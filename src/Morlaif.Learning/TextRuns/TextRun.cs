@@ -61,8 +61,8 @@ public sealed class TextRun(RunConfig config, string modelFolder, string pmFolde
 
     public int[] EncodePrompt(string prompt) => Tokenizer.EncodePrompt(prompt);
 
-    /// <summary>A response's ids as the PMs and the policy see them after the prompt (no special tokens added).</summary>
-    public int[] EncodeResponse(string response) => Tokenizer.Encode(response, addSpecialTokens: false);
+    /// <summary>A complete response after its prompt, as every stage builds one (<see cref="PreTrainedTokenizer.EncodeCompleted"/>).</summary>
+    public int[] Sequence(string prompt, string response) => Tokenizer.EncodeCompleted(prompt, response);
 
     /// <summary>A generated response's text (special tokens such as the closing eos left out).</summary>
     public string Decode(IEnumerable<int> ids) => Tokenizer.Decode(ids);

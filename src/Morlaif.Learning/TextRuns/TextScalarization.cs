@@ -22,8 +22,7 @@ public static class TextScalarization
         var rng = new Random(run.Seed("human-sides"));
         var decided = human.Select(h =>
         {
-            var prompt = run.EncodePrompt(h.Prompt);
-            int[] chosen = Fit([.. prompt, .. run.EncodeResponse(h.Chosen)], maxLength), rejected = Fit([.. prompt, .. run.EncodeResponse(h.Rejected)], maxLength);
+            int[] chosen = Fit(run.Sequence(h.Prompt, h.Chosen), maxLength), rejected = Fit(run.Sequence(h.Prompt, h.Rejected), maxLength);
             return rng.Next(2) == 0 ? (chosen, rejected, true) : (rejected, chosen, false);
         }).ToList();
         var principleScores = new PreferenceModelReward([.. principles.Select(p => PrincipleScorer.Of(pms, p, normalizers[p]))],

@@ -162,6 +162,16 @@ public sealed class PreTrainedTokenizer : IDisposable
     /// <summary>A prompt to continue: the prefix (BOS where the files say so) and the text, never the suffix (an EOS would end it).</summary>
     public int[] EncodePrompt(string text) => [.. PrefixIds, .. Encode(text, addSpecialTokens: false)];
 
+    /// <summary>
+    /// A prompt with a finished response, as every stage builds one (SFT demonstrations, the human pairs of the weight
+    /// fit): the prompt as <see cref="EncodePrompt"/> gives it, the response without special tokens, and the eos a
+    /// sampled response ends with when it stopped. The PMs learn from sampled sequences and their score head reads the
+    /// last token: a human pair scored without the eos is read at a position no PM was trained on (a conciseness PM of
+    /// held-out accuracy 1.0 got a negative weight that way).
+    /// </summary>
+    public int[] EncodeCompleted(string prompt, string response) =>
+        [.. EncodePrompt(prompt), .. Encode(response, addSpecialTokens: false), .. EosId is { } eos ? [eos] : Array.Empty<int>()];
+
     /// <summary>Ids to text, leaving out special tokens (BOS, EOS, pad), as the native library always does.</summary>
     public string Decode(IEnumerable<int> ids) =>
         _native.Decode([.. ids.Select(id => id >= 0 ? (uint)id : throw new ArgumentOutOfRangeException(nameof(ids), $"token id {id} is negative"))]);

@@ -16,6 +16,10 @@ public class HfMorlaifTests(ITestOutputHelper output)
 {
     private static readonly int[] Prompt = [5, 17, 3, 88];
 
+    private static readonly int[] Seeds = [1, 2, 3, 4, 5];
+
+    private const int Iterations = 15;
+
     /// <summary>Pairs whose better side holds <paramref name="marker"/> somewhere in its response (half of them second).</summary>
     private static List<PreferencePair> MarkerPairs(int marker, int count, int seed)
     {
@@ -51,25 +55,32 @@ public class HfMorlaifTests(ITestOutputHelper output)
         }
         var reward = new PreferenceModelReward(scorers, new ScalarizedReward([1.0, 1.0], new WeightedLinear()));
 
+        // PPO from several seeds (the adapter's initialisation, the rollouts, the minibatches): float results differ
+        // between CPUs, so one seed's trajectory is not what is asserted, the learning over all of them is.
         var settings = new PpoSettings { RolloutsPerIteration = 16, MaxNewTokens = 8, Epochs = 4, MiniBatches = 2, LearningRate = 1e-2, InitKlCoef = 0.01 };
-        using var learner = new PpoLearner(new HfPpoPolicy(model, [], new LoraSettings(Rank: 4), seed: 1), reward, settings, seed: 5);
         double MarkerShare(IReadOnlyList<int[]> responses) => responses.Average(r => r.Count(t => t is 7 or 11) / (double)r.Length);
-        List<int[]> Sample(int seed)
+        var runs = new List<(double Before, double After, double First, double Last)>();
+        foreach (var seed in Seeds)
         {
-            using var g = new TorchSharp.torch.Generator((ulong)seed);
-            return learner.Actor.Generate(Enumerable.Repeat(Prompt, 64).ToList(), 8, g);
+            using var learner = new PpoLearner(new HfPpoPolicy(model, [], new LoraSettings(Rank: 4), seed: seed), reward, settings, seed: 100 + seed);
+            List<int[]> Sample()
+            {
+                using var g = new TorchSharp.torch.Generator(100);
+                return learner.Actor.Generate(Enumerable.Repeat(Prompt, 64).ToList(), 8, g);
+            }
+            var before = MarkerShare(Sample());
+            var stats = Enumerable.Range(0, Iterations).Select(_ => learner.Step(Enumerable.Repeat(Prompt, 16).ToList())).ToList();
+            var after = MarkerShare(Sample());
+            runs.Add((before, after, stats.Take(3).Average(s => s.MeanScore), stats.TakeLast(3).Average(s => s.MeanScore)));
+            output.WriteLine($"seed {seed}: scalarized reward {runs[^1].First:F2} -> {runs[^1].Last:F2}; share of marker tokens {before:P1} -> {after:P1}");
         }
-
-        var before = MarkerShare(Sample(100));
-        var stats = Enumerable.Range(0, 15).Select(_ => learner.Step(Enumerable.Repeat(Prompt, 16).ToList())).ToList();
-        var after = MarkerShare(Sample(100));
-        var (first, last) = (stats.Take(3).Average(s => s.MeanScore), stats.TakeLast(3).Average(s => s.MeanScore));
-        output.WriteLine($"scalarized reward {first:F2} -> {last:F2}; share of marker tokens in responses {before:P1} -> {after:P1}");
-        // Seen here: reward -0.39 -> -0.28, marker tokens 0.8% -> 6.8% of the responses in 15 iterations of 16 rollouts.
-        Assert.True(last > first + 0.05, $"reward {first:F2} -> {last:F2}");
-        Assert.True(after > 3 * before && after > before + 0.03, $"marker share {before:P1} -> {after:P1}");
-        // The PMs' adapters were switched in and out for every reward; they and the base are still the PMs they were.
-        Assert.Equal(["eleven", "policy", "seven"], pms.Lora.Layers.Values.First().Adapters.Keys.Order());
+        var (shareGain, rewardGain) = (runs.Average(r => r.After - r.Before), runs.Average(r => r.Last - r.First));
+        output.WriteLine($"mean over seeds: reward {rewardGain:+0.00;-0.00}, marker share {shareGain:+0.0%;-0.0%}");
+        Assert.True(rewardGain > 0.05, $"mean reward gain {rewardGain:F3}");
+        Assert.True(shareGain > 0.02, $"mean marker share gain {shareGain:P1}");
+        // The PMs' adapters were switched in and out for every reward and each learner took its policy adapter off again:
+        // the base holds the PMs it held.
+        Assert.Equal(["eleven", "seven"], pms.Lora.Layers.Values.First().Adapters.Keys.Order());
     }
 
     [Fact]

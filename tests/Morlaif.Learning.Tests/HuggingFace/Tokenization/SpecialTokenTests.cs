@@ -25,6 +25,28 @@ public class SpecialTokenTests
         Assert.Empty(tokenizer.SuffixIds);
     }
 
+    /// <summary>
+    /// The PMs learn from sampled sequences, which end with the eos when the policy stopped, and read their score at the
+    /// last token: a finished response is encoded that way everywhere (SFT's demonstrations, the human pairs of the weight
+    /// fit). Scored without the eos, a text run's conciseness PM of held-out accuracy 1.0 got a negative weight.
+    /// </summary>
+    [Theory]
+    [InlineData("gpt2-vocab-merges")]
+    [InlineData("llama3")]
+    [InlineData("qwen2")]
+    public void A_finished_response_ends_with_the_eos_a_stopped_sample_ends_with_in_every_stage(string kind)
+    {
+        using var tokenizerFolder = TokenizerFolder.Create(kind);
+        using var tokenizer = PreTrainedTokenizer.FromPretrained(tokenizerFolder.Dir);
+        const string prompt = "\n\nHuman: Why?\n\nAssistant:", response = " Because.";
+        var completed = tokenizer.EncodeCompleted(prompt, response);
+        Assert.Equal([.. tokenizer.EncodePrompt(prompt), .. tokenizer.Encode(response, addSpecialTokens: false), tokenizer.EosId!.Value], completed);
+        Assert.Contains(completed[^1], tokenizer.StopIds);
+        var demonstration = Morlaif.Learning.HuggingFace.HfSupervisedFineTuning.Demonstrate(tokenizer, prompt, response, maxLength: 1000)!.Value;
+        Assert.Equal(completed, demonstration.Ids);
+        Assert.Equal(tokenizer.EncodePrompt(prompt).Length, demonstration.ResponseStart);
+    }
+
     [Fact]
     public void Add_bos_token_false_in_tokenizer_config_removes_the_templates_bos()
     {
