@@ -4,15 +4,9 @@ using Morlaif.Storage;
 
 namespace Morlaif.Workers;
 
-/// <summary>Queue names (what `morlaif replay` sends to) and the one retry policy every stage shares.</summary>
+/// <summary>Where commands go, and the one retry policy every stage shares (the stages' queues are named by <see cref="Pipeline.PipelineStage.Queue"/>).</summary>
 public static class Endpoints
 {
-    public const string Sft = "morlaif-sft";
-    public const string Ppo = "morlaif-ppo";
-    public const string Label = "morlaif-label";
-    public const string TrainPm = "morlaif-train-pm";
-    public const string Scalarize = "morlaif-scalarize";
-    public const string Evaluate = "morlaif-evaluate";
     public const string RunFaults = "morlaif-run-faults";
 
     /// <summary>
@@ -42,14 +36,16 @@ public static class Endpoints
     });
 }
 
-/// <summary>A stage consumer's endpoint: its queue name, the shared retry, and how many messages it takes at once.</summary>
-public abstract class StageDefinition<TConsumer> : ConsumerDefinition<TConsumer> where TConsumer : class, IConsumer
+/// <summary>
+/// A stage consumer's endpoint: its stage's queue (<see cref="Pipeline.PipelineDefinition"/>), the shared retry, and one
+/// message at a time per process, since training saturates the machine's cores: scale with processes.
+/// </summary>
+public sealed class StageDefinition<TConsumer> : ConsumerDefinition<TConsumer> where TConsumer : class, IConsumer
 {
-    protected StageDefinition(string endpoint, int concurrency)
+    public StageDefinition()
     {
-        EndpointName = endpoint;
-        // Training saturates the machine's cores: one message at a time per process; scale with processes.
-        ConcurrentMessageLimit = concurrency;
+        EndpointName = Pipeline.PipelineDefinition.Stages.Single(s => s.Consumer == typeof(TConsumer)).Queue;
+        ConcurrentMessageLimit = 1;
     }
 
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<TConsumer> consumerConfigurator,

@@ -64,6 +64,8 @@ public sealed class StageCheckpoints(IArtifactStore store, IManifestStore manife
     /// <summary>Stores the checkpoint, points the stage's record at it, and removes the one it replaces.</summary>
     public async Task SaveAsync(string runId, string stage, string inputs, int step, byte[] state, CancellationToken cancel)
     {
+        // Only a stage the pipeline declares long is resumed from checkpoints (and has them retired with its outputs).
+        if (!Pipeline.PipelineDefinition.OfKey(stage).Long) throw new InvalidOperationException($"{stage} is not a long stage: it has no checkpoints");
         var reference = await store.PutAsync(runId, Kind(stage), state, cancel);
         // From here the blob exists, so it ends up either recorded or deleted, whatever happens to this attempt:
         // the broker dropping its connection cancels the consumer's token, and a cancelled write or delete here

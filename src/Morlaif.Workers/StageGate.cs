@@ -23,18 +23,14 @@ namespace Morlaif.Workers;
 public sealed class StageGate(IManifestStore manifests, RunArtifacts artifacts, StageCheckpoints checkpoints, LostOutputs lost,
     SupervisionSettings supervision, ILogger<StageGate> log)
 {
-    public async Task<GateResult> RunAsync(ConsumeContext context, string runId, string stage,
-        Func<RunManifest, Task<StageOutput>> compute,
-        Func<Dictionary<string, ArtifactReference>, Task> publish,
-        Action<RunManifest>? whenDone = null) =>
-        await RunAsync(context, await manifests.ReadAsync(runId, context.CancellationToken) ?? throw new RunNotFoundException(runId),
-            stage, compute, publish, whenDone);
+    public async Task<GateResult> RunAsync(ConsumeContext context, string runId, string stage, Func<RunManifest, Task<StageOutput>> compute) =>
+        await RunAsync(context, await manifests.ReadAsync(runId, context.CancellationToken) ?? throw new RunNotFoundException(runId), stage, compute);
 
-    /// <summary>As above, for a consumer that has just read the manifest itself (its Done/Publishing check may be stale; the writes check again).</summary>
-    public async Task<GateResult> RunAsync(ConsumeContext context, RunManifest manifest, string stage,
-        Func<RunManifest, Task<StageOutput>> compute,
-        Func<Dictionary<string, ArtifactReference>, Task> publish,
-        Action<RunManifest>? whenDone = null)
+    /// <summary>
+    /// As above, for a consumer that has just read the manifest itself (its Done/Publishing check may be stale; the
+    /// writes check again). Once recorded, the record's announcement (<see cref="PipelineStage.Announce"/>) goes out.
+    /// </summary>
+    public async Task<GateResult> RunAsync(ConsumeContext context, RunManifest manifest, string stage, Func<RunManifest, Task<StageOutput>> compute)
     {
         var runId = manifest.RunId;
         var cancel = context.CancellationToken;
@@ -46,6 +42,14 @@ public sealed class StageGate(IManifestStore manifests, RunArtifacts artifacts, 
         var record = manifest.Stages.GetValueOrDefault(stage);
         if (PipelineDefinition.IsDone(manifest, stage)) return GateResult.AlreadyDone;
         var plan = RunPlan.Of(manifest, (await artifacts.ContextAsync(manifest, cancel)).Config.Ppo);
+        var definition = PipelineDefinition.OfKey(stage);
+        // A fan-in hears from each of its inputs; every event but the one of its last input finds others missing.
+        // Its command (a replay, the supervisor) is not counted out: it runs or records what it waits for.
+        if (definition.FanIn && !context.HasMessageType(definition.Command) && PipelineDefinition.Missing(manifest, plan, stage) is { Count: > 0 } pending)
+        {
+            log.LogInformation("run {RunId}: {Stage} waits for {Missing}", runId, stage, string.Join(", ", pending));
+            return GateResult.WaitingForInput;
+        }
         if (record is { State: StageState.Publishing, Claim: null })
         {
             // The supervisor released a claim whose holder stopped moving: take it, and publish what it recorded.
@@ -136,7 +140,7 @@ public sealed class StageGate(IManifestStore manifests, RunArtifacts artifacts, 
             if (retired is not null) await checkpoints.DiscardAsync(retired.State);
         }
 
-        await publish(outputs);
+        await AnnounceAsync(context, definition, runId, stage, outputs, plan);
         var waiting = new List<string>();
         var settled = new List<string>();
         await manifests.UpdateAsync(runId, m =>
@@ -147,7 +151,7 @@ public sealed class StageGate(IManifestStore manifests, RunArtifacts artifacts, 
             if (s.State != StageState.Done || !PipelineDefinition.Holds(m, stage)) s.Outputs = outputs;
             s.State = StageState.Done;
             s.CompletedAt = DateTimeOffset.UtcNow;
-            whenDone?.Invoke(m); // in the same write, so no reader sees one without the other
+            if (definition.CompletesRun) m.State = RunState.Completed; // in the same write, so no reader sees one without the other
             settled = PipelineDefinition.Settle(m, plan, DateTimeOffset.UtcNow);
             waiting.Clear();
             foreach (var (key, w) in m.Stages.Where(kv => kv.Value.WaitingFor == stage))
@@ -170,6 +174,17 @@ public sealed class StageGate(IManifestStore manifests, RunArtifacts artifacts, 
         }
         log.LogInformation("run {RunId}: {Stage} done; worker memory {Memory}", runId, stage, WorkerMemory.Release());
         return GateResult.Done;
+    }
+
+    /// <summary>The record's events are published; a command it announces (the next PPO chunk) is sent to its stage's queue.</summary>
+    private static async Task AnnounceAsync(ConsumeContext context, PipelineStage stage, string runId, string key,
+        Dictionary<string, ArtifactReference> outputs, RunPlan plan)
+    {
+        foreach (var message in stage.Announce(runId, key, outputs, plan))
+            if (PipelineDefinition.CommandedBy(message) is { } target)
+                await (await context.GetSendEndpoint(Endpoints.Queue(target.Queue))).Send(message, message.GetType(), context.CancellationToken);
+            else
+                await context.Publish(message, message.GetType(), context.CancellationToken);
     }
 
     /// <summary>

@@ -1,15 +1,17 @@
+using Morlaif.Workers.Pipeline;
+
 namespace Morlaif.Workers;
 
-/// <summary>The manifest's record keys (the stages themselves are declared in <see cref="Pipeline.PipelineDefinition"/>).</summary>
+/// <summary>The manifest's record keys, made from the stages' names in <see cref="PipelineDefinition"/>.</summary>
 public static class StageKeys
 {
-    public const string Sft = "sft";
-    public const string Evaluate = "evaluate";
-    public const string Scalarize = "scalarize";
-    public static string Label(string question) => $"label/{question}";
-    public static string TrainPm(string question) => $"train-pm/{question}";
-    public static string Ppo(string arm) => $"ppo/{arm}";
-    public static string PpoChunk(string arm, int iteration) => $"ppo/{arm}/{iteration:D4}";
+    public static string Sft => PipelineDefinition.Sft.Name;
+    public static string Evaluate => PipelineDefinition.Evaluate.Name;
+    public static string Scalarize => PipelineDefinition.Scalarize.Name;
+    public static string Label(string question) => $"{PipelineDefinition.Label.Name}/{question}";
+    public static string TrainPm(string question) => $"{PipelineDefinition.TrainPm.Name}/{question}";
+    public static string Ppo(string arm) => $"{PipelineDefinition.Ppo.Name}/{arm}";
+    public static string PpoChunk(string arm, int iteration) => $"{Ppo(arm)}/{iteration:D4}";
 
     /// <summary>
     /// The first iteration of every PPO chunk of a run, in order (chunks of ppo.iterationsPerChunk). Chunk 0

@@ -1,13 +1,8 @@
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Morlaif.Workers.Evaluator;
-using Morlaif.Workers.Labeller;
-using Morlaif.Workers.Learner;
 using Morlaif.Workers.Monitoring;
 using Morlaif.Workers.Pipeline;
-using Morlaif.Workers.PreferenceTrainer;
-using Morlaif.Workers.Scalarizer;
 using Morlaif.Workers.Supervision;
 
 namespace Morlaif.Workers;
@@ -41,19 +36,10 @@ public static class WorkerRegistration
         var list = workers.ToList();
         foreach (var w in list)
         {
-            switch (w)
-            {
-                case Labeller: bus.AddConsumer<LabelConsumer, LabelConsumerDefinition>(); break;
-                case PreferenceTrainer: bus.AddConsumer<PreferenceModelConsumer, PreferenceModelConsumerDefinition>(); break;
-                case Scalarizer: bus.AddConsumer<ScalarizeConsumer, ScalarizeConsumerDefinition>(); break;
-                case PpoLearner:
-                    // The learner owns the policies: SFT at the start of a run, then PPO.
-                    bus.AddConsumer<SftConsumer, SftConsumerDefinition>();
-                    bus.AddConsumer<PpoConsumer, PpoConsumerDefinition>();
-                    break;
-                case Evaluator: bus.AddConsumer<EvaluateConsumer, EvaluateConsumerDefinition>(); break;
-                default: throw new ArgumentException($"unknown worker '{w}' (known: {string.Join(", ", All)})", nameof(workers));
-            }
+            if (!All.Contains(w)) throw new ArgumentException($"unknown worker '{w}' (known: {string.Join(", ", All)})", nameof(workers));
+            // The PPO learner owns the policies: SFT at the start of a run, then PPO.
+            foreach (var stage in PipelineDefinition.Stages.Where(s => s.Worker == w))
+                bus.AddConsumer(stage.Consumer, typeof(StageDefinition<>).MakeGenericType(stage.Consumer));
         }
         // Every worker host records faults, so a run is marked Faulted whichever subset of workers is running.
         if (list.Count == 0) return;

@@ -39,7 +39,7 @@ public class FaultAndReplaySpecs(CompletedRunFixture run)
         // Fix the input, then replay the stage: the run finishes without redoing what had succeeded.
         await File.WriteAllBytesAsync(labelsFile, good);
         await RunReplay.ResetAsync(pipeline.Manifests, runId, [StageKeys.TrainPm("conciseness")]);
-        var endpoint = await pipeline.Harness.Bus.GetSendEndpoint(Endpoints.Queue(Endpoints.TrainPm));
+        var endpoint = await pipeline.Harness.Bus.GetSendEndpoint(Endpoints.Queue(Pipeline.PipelineDefinition.TrainPm.Queue));
         await endpoint.Send(new TrainPreferenceModel { RunId = runId, Principle = "conciseness" });
         var done = await pipeline.WaitAsync(runId);
 
@@ -72,7 +72,7 @@ public class FaultAndReplaySpecs(CompletedRunFixture run)
         manifest.Stages[stage] = new StageRecord { Checkpoint = new StageCheckpoint(1, stale, inputs) };
         Assert.True(await pipeline.Manifests.CreateAsync(manifest));
 
-        var endpoint = await pipeline.Harness.Bus.GetSendEndpoint(Endpoints.Queue(Endpoints.TrainPm));
+        var endpoint = await pipeline.Harness.Bus.GetSendEndpoint(Endpoints.Queue(Pipeline.PipelineDefinition.TrainPm.Queue));
         await endpoint.Send(new TrainPreferenceModel { RunId = runId, Principle = "conciseness" });
         var done = await pipeline.WaitAsync(runId, m => m.Stages[stage].State is StageState.Done or StageState.Faulted);
 

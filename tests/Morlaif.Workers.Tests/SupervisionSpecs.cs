@@ -110,7 +110,7 @@ public class SupervisionSpecs(CompletedRunFixture run)
         }, runId);
         File.Delete(Path.Combine(pipeline.Root, copy.Container, copy.Name));
 
-        await (await pipeline.Harness.Bus.GetSendEndpoint(Endpoints.Queue(Endpoints.Evaluate))).Send(new EvaluateRun { RunId = manifest.RunId });
+        await (await pipeline.Harness.Bus.GetSendEndpoint(Endpoints.Queue(PipelineDefinition.Evaluate.Queue))).Send(new EvaluateRun { RunId = manifest.RunId });
         var done = await pipeline.WaitAsync(manifest.RunId);
 
         Assert.True(done.State == RunState.Completed, $"{done.State}: {done.Error}");
@@ -143,7 +143,7 @@ public class SupervisionSpecs(CompletedRunFixture run)
             record.CompletedAt = null;
         });
 
-        await (await pipeline.Harness.Bus.GetSendEndpoint(Endpoints.Queue(Endpoints.Scalarize))).Send(new Scalarize { RunId = manifest.RunId });
+        await (await pipeline.Harness.Bus.GetSendEndpoint(Endpoints.Queue(PipelineDefinition.Scalarize.Queue))).Send(new Scalarize { RunId = manifest.RunId });
         var waiting = await pipeline.WaitAsync(manifest.RunId, m => m.State != RunState.Running || m.Stages.GetValueOrDefault(StageKeys.Scalarize)?.WaitingFor is not null);
         Assert.True(waiting.State == RunState.Running, $"{waiting.State}: {waiting.Error}");
         Assert.Equal(pm, waiting.Stages[StageKeys.Scalarize].WaitingFor);

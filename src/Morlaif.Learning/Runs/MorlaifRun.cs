@@ -21,11 +21,12 @@ public sealed class MorlaifRun(RunConfig config, Device device, Action<string>? 
         set_num_threads(Math.Max(1, Environment.ProcessorCount));
         var ctx = new RunContext(config, device);
 
-        var (sft, sftLoss, demos) = Time("sft", () => SftStage.Train(ctx));
+        var (sft, sftLoss, demos) = Time("sft/train", () => SftStage.Train(ctx));
         _log($"SFT: {demos} demonstrations, final loss {sftLoss:F3}");
         cancel.ThrowIfCancellationRequested();
 
-        var pairs = Time("pairs", () => PairSamplingStage.Sample(ctx, sft));
+        var pairs = Time("sft/pairs", () => PairSamplingStage.Sample(ctx, sft));
+        _timings["sft"] = _timings["sft/train"] + _timings["sft/pairs"];
         _log($"pairs: {pairs.Train.Count} train, {pairs.Test.Count} test");
         var labels = Time("label", () => ctx.Questions.ToDictionary(q => q, q => LabellingStage.Label(ctx, pairs, q)));
 
@@ -42,7 +43,7 @@ public sealed class MorlaifRun(RunConfig config, Device device, Action<string>? 
             return 0;
         });
 
-        var fit = Time("weights", () => ScalarizationStage.Fit(ctx, pairs, pms));
+        var fit = Time("scalarize", () => ScalarizationStage.Fit(ctx, pairs, pms));
         _log($"weights: {string.Join(", ", fit.Principles.Select((p, i) => $"{p} {fit.Weights[i]:F2}"))}");
         _log($"objective accuracy: {string.Join(", ", fit.Accuracy.Select(kv => $"{kv.Key} {kv.Value:F3}"))}");
 
@@ -50,7 +51,7 @@ public sealed class MorlaifRun(RunConfig config, Device device, Action<string>? 
         var policies = new Dictionary<string, PolicyModel>();
         foreach (var arm in new[] { ScalarizationStage.MorlaifArm, ScalarizationStage.BaselineArm })
         {
-            (policies[arm], ppo[arm]) = Time($"ppo-{arm}", () =>
+            (policies[arm], ppo[arm]) = Time($"ppo/{arm}", () =>
             {
                 var (policy, stats) = PpoStage.Train(ctx, sft, ScalarizationStage.Reward(arm, ctx, fit, pms), cancel);
                 _log($"PPO {arm}: score {stats.FirstOrDefault()?.MeanScore:F3} -> {stats.LastOrDefault()?.MeanScore:F3}, KL {stats.LastOrDefault()?.MeanKl:F3}");

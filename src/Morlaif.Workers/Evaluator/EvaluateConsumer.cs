@@ -19,26 +19,14 @@ namespace Morlaif.Workers.Evaluator;
 public sealed class EvaluateConsumer(RunArtifacts artifacts, StageGate gate, Text.TextStages text, ILogger<EvaluateConsumer> log) :
     IConsumer<PolicyTrained>, IConsumer<EvaluateRun>
 {
-    public async Task Consume(ConsumeContext<PolicyTrained> context)
-    {
-        var manifest = await artifacts.ManifestAsync(context.Message.RunId, context.CancellationToken);
-        var plan = RunPlan.Of(manifest, (await artifacts.ContextAsync(manifest, context.CancellationToken)).Config.Ppo);
-        if (PipelineDefinition.Missing(manifest, plan, StageKeys.Evaluate) is { Count: > 0 } missing)
-        {
-            log.LogInformation("run {RunId}: policy {Arm} in, waiting for {Missing}", context.Message.RunId, context.Message.Arm, string.Join(", ", missing));
-            return;
-        }
-        await Run(context, manifest);
-    }
+    public Task Consume(ConsumeContext<PolicyTrained> context) => Run(context, context.Message.RunId);
 
-    public async Task Consume(ConsumeContext<EvaluateRun> context) =>
-        await Run(context, await artifacts.ManifestAsync(context.Message.RunId, context.CancellationToken));
+    public Task Consume(ConsumeContext<EvaluateRun> context) => Run(context, context.Message.RunId);
 
-    private async Task Run(ConsumeContext context, RunManifest read)
+    private Task Run(ConsumeContext context, string runId)
     {
         var cancel = context.CancellationToken;
-        var runId = read.RunId;
-        await gate.RunAsync(context, read, StageKeys.Evaluate, async manifest =>
+        return gate.RunAsync(context, runId, StageKeys.Evaluate, async manifest =>
         {
             var ctx = await artifacts.ContextAsync(manifest, cancel);
             if (ctx.IsText)
@@ -85,34 +73,14 @@ public sealed class EvaluateConsumer(RunArtifacts artifacts, StageGate gate, Tex
                 [StageOutputs.Report] = await artifacts.Store.PutAsync(runId, "report-json", Encoding.UTF8.GetBytes(ReportFiles.ToJson(report)), cancel),
                 [StageOutputs.ReportMarkdown] = await artifacts.Store.PutAsync(runId, "report-md", Encoding.UTF8.GetBytes(ReportFiles.ToMarkdown(report)), cancel),
             };
-        }, outputs => context.Publish(new RunEvaluated { RunId = runId, Report = outputs[StageOutputs.Report], ReportMarkdown = outputs[StageOutputs.ReportMarkdown] }, cancel),
-        whenDone: m => m.State = RunState.Completed);
+        });
     }
 
-    /// <summary>
-    /// The report's timings from the manifest: each stage's wall time from its first record's start to its
-    /// last record's completion (PPO per arm), plus the SFT stage's own parts.
-    /// </summary>
+    /// <summary>The report's timings: the stages' from the manifest, the evaluation's own so far.</summary>
     private static Dictionary<string, double> Timings(RunManifest m, RunPlan plan, double evaluateSeconds)
     {
-        double Span(IEnumerable<string> keys)
-        {
-            var stages = keys.Select(k => m.Stages.GetValueOrDefault(k)).Where(s => s?.StartedAt is not null && s.CompletedAt is not null).ToList();
-            return stages.Count == 0 ? 0 : (stages.Max(s => s!.CompletedAt!.Value) - stages.Min(s => s!.StartedAt!.Value)).TotalSeconds;
-        }
-        var sft = m.Stages.GetValueOrDefault(StageKeys.Sft)?.Seconds ?? new();
-        var timings = new Dictionary<string, double>
-        {
-            ["sft"] = sft.GetValueOrDefault("sft"),
-            ["pairs"] = sft.GetValueOrDefault("pairs"),
-            ["label"] = Span(PipelineDefinition.Label.Keys(plan)),
-            ["train-pm"] = Span(PipelineDefinition.TrainPm.Keys(plan)),
-            ["weights"] = Span(PipelineDefinition.Scalarize.Keys(plan)),
-        };
-        foreach (var arm in RunPlan.Arms)
-            timings[$"ppo-{arm}"] = Span(PipelineDefinition.Ppo.Keys(plan).Where(k => k.StartsWith(StageKeys.Ppo(arm) + "/", StringComparison.Ordinal)));
-        timings["evaluate"] = evaluateSeconds;
-        timings["total"] = (DateTimeOffset.UtcNow - m.CreatedAt).TotalSeconds;
+        var timings = PipelineDefinition.Timings(m, plan, DateTimeOffset.UtcNow);
+        timings[StageKeys.Evaluate] = evaluateSeconds;
         return timings;
     }
 }

@@ -32,7 +32,7 @@ public sealed class LabelConsumer(RunArtifacts artifacts, StageGate gate, Text.T
                 log.LogInformation("run {RunId}: labelled {Question} ({Judge} judge), orders disagreed on {Share:P1}, {Abstentions} abstentions",
                     runId, question, ctx.Config.Judge.Kind, labels.OrdersDisagreed, labels.Abstentions);
                 return new Dictionary<string, ArtifactReference> { [StageOutputs.Labels] = await artifacts.Store.PutAsync(runId, $"labels-{question}", labels.ToJson(), cancel) };
-            }, outputs => context.Publish(new PrincipleLabelled { RunId = runId, Principle = question, Labels = outputs[StageOutputs.Labels] }, cancel));
+            });
             // The pairs are being computed again: their event brings every question back.
             if (result == GateResult.WaitingForInput) break;
         }

@@ -1,18 +1,15 @@
-using Morlaif.Workers.Pipeline;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using Morlaif.Contracts;
-using Morlaif.Learning.Ppo;
 using Morlaif.Learning.Stages;
 
 namespace Morlaif.Workers.Learner;
 
 /// <summary>
 /// PPO in bounded chunks: RewardReady starts an arm at iteration 0; each RunPpoIteration runs up to
-/// ppo.iterationsPerChunk iterations from the previous chunk's checkpoint, stores the new checkpoint,
-/// and sends the next chunk to this same queue, or publishes PolicyTrained after the last one. No
-/// message is held for longer than one chunk, whatever the total budget. Inside a chunk the learner
-/// checkpoints after every iteration, so a redelivered chunk resumes from the last completed iteration.
+/// ppo.iterationsPerChunk iterations from the previous chunk's checkpoint and stores the new one (what it then
+/// announces, the next chunk or PolicyTrained, is <see cref="Pipeline.PipelineDefinition.Ppo"/>'s). Inside a chunk
+/// the learner checkpoints after every iteration, so a redelivered chunk resumes from the last completed iteration.
 /// </summary>
 public sealed class PpoConsumer(RunArtifacts artifacts, StageGate gate, StageCheckpoints checkpoints, Text.TextStages text, ILogger<PpoConsumer> log) :
     IConsumer<RewardReady>, IConsumer<RunPpoIteration>
@@ -28,10 +25,8 @@ public sealed class PpoConsumer(RunArtifacts artifacts, StageGate gate, StageChe
         var cancel = context.CancellationToken;
         var manifest = await artifacts.ManifestAsync(runId, cancel);
         var ctx = await artifacts.ContextAsync(manifest, cancel);
-        var total = ctx.Config.Ppo.Iterations;
-        var end = Math.Min(total, start + ctx.Config.Ppo.IterationsPerChunk);
-        var stage = StageKeys.PpoChunk(arm, start);
-        await gate.RunAsync(context, manifest, stage, async current =>
+        var end = Math.Min(ctx.Config.Ppo.Iterations, start + ctx.Config.Ppo.IterationsPerChunk);
+        await gate.RunAsync(context, manifest, StageKeys.PpoChunk(arm, start), async current =>
         {
             if (ctx.IsText) return await text.PpoChunkAsync(current, ctx, arm, start, end, checkpoints, cancel);
             var sft = await artifacts.SftPolicyAsync(current, ctx, cancel);
@@ -40,15 +35,6 @@ public sealed class PpoConsumer(RunArtifacts artifacts, StageGate gate, StageChe
             var reward = ScalarizationStage.Reward(arm, ctx, fit, pms);
             return await PpoChunk.RunAsync(artifacts, checkpoints, current, arm, start, end, ctx.Config.Ppo,
                 () => PpoStage.Learner(ctx, sft, reward), learner => PpoStage.Iterate(ctx, learner), log, cancel);
-        }, async outputs =>
-        {
-            if (end < total)
-            {
-                var endpoint = await context.GetSendEndpoint(context.ReceiveContext.InputAddress!);
-                await endpoint.Send(new RunPpoIteration { RunId = runId, Arm = arm, Iteration = end }, cancel);
-            }
-            else
-                await context.Publish(new PolicyTrained { RunId = runId, Arm = arm, Checkpoint = outputs[StageOutputs.Checkpoint] }, cancel);
         });
     }
 }

@@ -1,10 +1,9 @@
-using Morlaif.Workers.Pipeline;
 using System.Diagnostics;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using Morlaif.Contracts;
-using Morlaif.Learning.Models;
 using Morlaif.Learning.Stages;
+using Morlaif.Workers.Pipeline;
 
 namespace Morlaif.Workers.Learner;
 
@@ -16,10 +15,10 @@ public sealed class SftConsumer(RunArtifacts artifacts, StageGate gate, Text.Tex
 
     public Task Consume(ConsumeContext<TrainSftPolicy> context) => Run(context, context.Message.RunId);
 
-    private async Task Run(ConsumeContext context, string runId)
+    private Task Run(ConsumeContext context, string runId)
     {
         var cancel = context.CancellationToken;
-        await gate.RunAsync(context, runId, StageKeys.Sft, async manifest =>
+        return gate.RunAsync(context, runId, StageKeys.Sft, async manifest =>
         {
             var ctx = await artifacts.ContextAsync(manifest, cancel);
             if (ctx.IsText) return await text.SftAsync(manifest, ctx, cancel);
@@ -30,12 +29,18 @@ public sealed class SftConsumer(RunArtifacts artifacts, StageGate gate, Text.Tex
             log.LogInformation("run {RunId}: SFT on {Demos} demonstrations, final loss {Loss:F3}", runId, demos, loss);
             clock.Restart();
             var pairs = PairSamplingStage.Sample(ctx, policy);
-            var artifactsOut = new Dictionary<string, ArtifactReference>
+            var outputs = new Dictionary<string, ArtifactReference>
             {
                 [StageOutputs.Policy] = await artifacts.Store.PutAsync(runId, "sft-policy", policy.ToBytes(), cancel),
                 [StageOutputs.Pairs] = await artifacts.Store.PutAsync(runId, "pairs", pairs.ToJson(), cancel),
             };
-            return new StageOutput(artifactsOut, new() { ["sft"] = sftSeconds, ["pairs"] = clock.Elapsed.TotalSeconds });
-        }, outputs => context.Publish(new SftPolicyTrained { RunId = runId, Policy = outputs[StageOutputs.Policy], Pairs = outputs[StageOutputs.Pairs] }, cancel));
+            return new StageOutput(outputs, new() { [SftParts.Train] = sftSeconds, [SftParts.Pairs] = clock.Elapsed.TotalSeconds });
+        });
     }
+}
+
+/// <summary>The SFT record's timed parts (the report's "sft/train" and "sft/pairs").</summary>
+public static class SftParts
+{
+    public const string Train = "train", Pairs = "pairs";
 }

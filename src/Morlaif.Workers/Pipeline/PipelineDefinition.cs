@@ -12,27 +12,32 @@ public static class PipelineDefinition
 {
     public static readonly PipelineStage Sft = new()
     {
-        Name = StageKeys.Sft, Queue = Endpoints.Sft, Command = typeof(TrainSftPolicy), Triggers = [typeof(RunStarted), typeof(TrainSftPolicy)],
+        Name = "sft", Worker = WorkerRegistration.PpoLearner, Consumer = typeof(Learner.SftConsumer),
+        Command = typeof(TrainSftPolicy), Triggers = [typeof(RunStarted), typeof(TrainSftPolicy)],
         Event = typeof(SftPolicyTrained), Outputs = [StageOutputs.Policy, StageOutputs.Pairs],
         Keys = _ => [StageKeys.Sft],
         Inputs = (_, _) => [],
         CommandFor = (runId, _) => new TrainSftPolicy { RunId = runId },
         KeyOf = _ => StageKeys.Sft,
+        Announce = (runId, _, o, _) => [new SftPolicyTrained { RunId = runId, Policy = o[StageOutputs.Policy], Pairs = o[StageOutputs.Pairs] }],
     };
 
     public static readonly PipelineStage Label = new()
     {
-        Name = "label", Queue = Endpoints.Label, Command = typeof(LabelPairs), Triggers = [typeof(SftPolicyTrained), typeof(LabelPairs)],
+        Name = "label", Worker = WorkerRegistration.Labeller, Consumer = typeof(Labeller.LabelConsumer),
+        Command = typeof(LabelPairs), Triggers = [typeof(SftPolicyTrained), typeof(LabelPairs)],
         Event = typeof(PrincipleLabelled), Outputs = [StageOutputs.Labels], PerQuestion = true,
         Keys = plan => plan.Questions.Select(StageKeys.Label),
         Inputs = (_, _) => [StageKeys.Sft],
         CommandFor = (runId, key) => new LabelPairs { RunId = runId, Principle = Segment(key, 1) },
         KeyOf = m => m is LabelPairs { Principle: { } p } ? StageKeys.Label(p) : null,
+        Announce = (runId, key, o, _) => [new PrincipleLabelled { RunId = runId, Principle = Segment(key, 1), Labels = o[StageOutputs.Labels] }],
     };
 
     public static readonly PipelineStage TrainPm = new()
     {
-        Name = "train-pm", Queue = Endpoints.TrainPm, Command = typeof(TrainPreferenceModel), Triggers = [typeof(PrincipleLabelled), typeof(TrainPreferenceModel)],
+        Name = "train-pm", Worker = WorkerRegistration.PreferenceTrainer, Consumer = typeof(PreferenceTrainer.PreferenceModelConsumer),
+        Command = typeof(TrainPreferenceModel), Triggers = [typeof(PrincipleLabelled), typeof(TrainPreferenceModel)],
         Event = typeof(PreferenceModelTrained), Outputs = [StageOutputs.Model], Long = true, PerQuestion = true,
         Keys = plan => plan.Questions.Select(StageKeys.TrainPm),
         Inputs = (_, key) => [StageKeys.Sft, StageKeys.Label(Segment(key, 1))],
@@ -43,22 +48,27 @@ public static class PipelineDefinition
             TrainPreferenceModel c => StageKeys.TrainPm(c.Principle),
             _ => null,
         },
+        Announce = (runId, key, o, _) => [new PreferenceModelTrained { RunId = runId, Principle = Segment(key, 1), Model = o[StageOutputs.Model] }],
     };
 
     public static readonly PipelineStage Scalarize = new()
     {
-        Name = StageKeys.Scalarize, Queue = Endpoints.Scalarize, Command = typeof(Contracts.Scalarize), Triggers = [typeof(PreferenceModelTrained), typeof(Contracts.Scalarize)],
+        Name = "scalarize", Worker = WorkerRegistration.Scalarizer, Consumer = typeof(Scalarizer.ScalarizeConsumer),
+        Command = typeof(Contracts.Scalarize), Triggers = [typeof(PreferenceModelTrained), typeof(Contracts.Scalarize)],
         Event = typeof(RewardReady), Outputs = [StageOutputs.Objective], FanIn = true,
         Keys = _ => [StageKeys.Scalarize],
         Inputs = (plan, _) => [StageKeys.Sft, .. plan.Questions.Select(StageKeys.TrainPm)],
         CommandFor = (runId, _) => new Contracts.Scalarize { RunId = runId },
         KeyOf = _ => StageKeys.Scalarize,
+        // Both arms start from the one objective (the baseline's reward needs none, but waits so both arms run alike).
+        Announce = (runId, _, o, _) => RunPlan.Arms.Select(arm => new RewardReady { RunId = runId, Arm = arm, Objective = o[StageOutputs.Objective] }),
     };
 
-    /// <summary>One record per arm and chunk; each chunk sends the next one to itself, the last publishes PolicyTrained.</summary>
+    /// <summary>One record per arm and chunk; each chunk sends the next one to its own queue, the last publishes PolicyTrained.</summary>
     public static readonly PipelineStage Ppo = new()
     {
-        Name = "ppo", Queue = Endpoints.Ppo, Command = typeof(RunPpoIteration), Triggers = [typeof(RewardReady), typeof(RunPpoIteration)],
+        Name = "ppo", Worker = WorkerRegistration.PpoLearner, Consumer = typeof(Learner.PpoConsumer),
+        Command = typeof(RunPpoIteration), Triggers = [typeof(RewardReady), typeof(RunPpoIteration)],
         Event = typeof(PolicyTrained), Outputs = [StageOutputs.Checkpoint, StageOutputs.Stats], Long = true,
         Keys = plan => RunPlan.Arms.SelectMany(arm => plan.ChunkStarts.Select(start => StageKeys.PpoChunk(arm, start))),
         Inputs = (plan, key) =>
@@ -77,17 +87,29 @@ public static class PipelineDefinition
             RunPpoIteration c => StageKeys.PpoChunk(c.Arm, c.Iteration),
             _ => null,
         },
+        // No message is held for longer than one chunk, whatever the total budget.
+        Announce = (runId, key, o, plan) =>
+        {
+            var (arm, start) = Chunk(key);
+            var next = plan.ChunkStarts.SkipWhile(s => s != start).Skip(1).Cast<int?>().FirstOrDefault();
+            return next is { } iteration
+                ? [new RunPpoIteration { RunId = runId, Arm = arm, Iteration = iteration }]
+                : [new PolicyTrained { RunId = runId, Arm = arm, Checkpoint = o[StageOutputs.Checkpoint] }];
+        },
+        TimedAs = key => StageKeys.Ppo(Chunk(key).Arm),
     };
 
     public static readonly PipelineStage Evaluate = new()
     {
-        Name = StageKeys.Evaluate, Queue = Endpoints.Evaluate, Command = typeof(EvaluateRun), Triggers = [typeof(PolicyTrained), typeof(EvaluateRun)],
-        Event = typeof(RunEvaluated), Outputs = [StageOutputs.Report, StageOutputs.ReportMarkdown], FanIn = true,
+        Name = "evaluate", Worker = WorkerRegistration.Evaluator, Consumer = typeof(Evaluator.EvaluateConsumer),
+        Command = typeof(EvaluateRun), Triggers = [typeof(PolicyTrained), typeof(EvaluateRun)],
+        Event = typeof(RunEvaluated), Outputs = [StageOutputs.Report, StageOutputs.ReportMarkdown], FanIn = true, CompletesRun = true,
         Keys = _ => [StageKeys.Evaluate],
         Inputs = (plan, _) => [StageKeys.Sft, .. plan.Questions.Select(StageKeys.TrainPm), StageKeys.Scalarize,
             .. RunPlan.Arms.Select(arm => StageKeys.PpoChunk(arm, plan.ChunkStarts[^1]))],
         CommandFor = (runId, _) => new EvaluateRun { RunId = runId },
         KeyOf = _ => StageKeys.Evaluate,
+        Announce = (runId, _, o, _) => [new RunEvaluated { RunId = runId, Report = o[StageOutputs.Report], ReportMarkdown = o[StageOutputs.ReportMarkdown] }],
     };
 
     /// <summary>In pipeline order.</summary>
@@ -116,6 +138,30 @@ public static class PipelineDefinition
     {
         var stage = OfKey(key);
         return (stage.Queue, stage.CommandFor(runId, key));
+    }
+
+    /// <summary>The stage whose command <paramref name="message"/> is, if it is one (sent to that stage's queue; an event is published).</summary>
+    public static PipelineStage? CommandedBy(object message) => Stages.FirstOrDefault(s => s.Command == message.GetType());
+
+    /// <summary>
+    /// Every stage's wall time in a run so far, from its records' first start to their last completion (grouped as the
+    /// stage says: PPO per arm), each record's own parts as "key/part" (the SFT record's training and pair sampling),
+    /// and the run's total: the report's timings.
+    /// </summary>
+    public static Dictionary<string, double> Timings(Storage.RunManifest manifest, RunPlan plan, DateTimeOffset now)
+    {
+        var timings = new Dictionary<string, double>();
+        foreach (var stage in Stages)
+            foreach (var group in stage.Keys(plan).GroupBy(stage.TimedAs ?? (_ => stage.Name)))
+            {
+                var records = group.Select(k => manifest.Stages.GetValueOrDefault(k)).Where(s => s?.StartedAt is not null && s.CompletedAt is not null).ToList();
+                timings[group.Key] = records.Count == 0 ? 0 : (records.Max(s => s!.CompletedAt!.Value) - records.Min(s => s!.StartedAt!.Value)).TotalSeconds;
+                foreach (var key in group)
+                    foreach (var (part, seconds) in manifest.Stages.GetValueOrDefault(key)?.Seconds ?? [])
+                        timings[$"{key}/{part}"] = seconds;
+            }
+        timings["total"] = (now - manifest.CreatedAt).TotalSeconds;
+        return timings;
     }
 
     /// <summary>The inputs of <paramref name="key"/> that are not produced yet in <paramref name="manifest"/>: what a fan-in waits for.</summary>

@@ -13,8 +13,14 @@ public sealed record PipelineStage
     /// <summary>"train-pm": the first segment of its manifest keys, replay's --stage, the report's timings.</summary>
     public required string Name { get; init; }
 
-    /// <summary>The queue its consumer reads; its command is sent there.</summary>
-    public required string Queue { get; init; }
+    /// <summary>The queue its consumer reads ("morlaif-train-pm"); its command is sent there.</summary>
+    public string Queue => $"morlaif-{Name}";
+
+    /// <summary>The worker (service) whose hosts consume its queue.</summary>
+    public required string Worker { get; init; }
+
+    /// <summary>The consumer of its triggers: it reads the record's inputs, calls the learning core and returns the outputs.</summary>
+    public required Type Consumer { get; init; }
 
     /// <summary>The command that asks for one record of the stage again (replay, the supervisor).</summary>
     public required Type Command { get; init; }
@@ -28,11 +34,26 @@ public sealed record PipelineStage
     /// <summary>The names of its outputs in its manifest record.</summary>
     public required string[] Outputs { get; init; }
 
-    /// <summary>Long stages checkpoint inside (PM epochs, PPO iterations) and resume from there.</summary>
+    /// <summary>Long stages checkpoint inside (PM epochs, PPO iterations) and resume from there; no other stage may (<see cref="StageCheckpoints"/>).</summary>
     public bool Long { get; init; }
 
-    /// <summary>A fan-in waits for several records to be produced before it runs (its inputs).</summary>
+    /// <summary>
+    /// A fan-in waits for several records to be produced before it runs (its inputs): each of its events that arrives
+    /// before the last input is produced is counted and dropped (<see cref="StageGate"/>); its command runs it or waits.
+    /// </summary>
     public bool FanIn { get; init; }
+
+    /// <summary>Its record done, the run is Completed (in the same manifest write).</summary>
+    public bool CompletesRun { get; init; }
+
+    /// <summary>
+    /// What a record announces once its outputs are recorded, given the run id, its key, its outputs and the run's plan:
+    /// events (published) or the next record's command (sent to its stage's queue). The one place a stage's messages are made.
+    /// </summary>
+    public required Func<string, string, IReadOnlyDictionary<string, Contracts.ArtifactReference>, RunPlan, IEnumerable<object>> Announce { get; init; }
+
+    /// <summary>The timing a record counts in (the report's timings); the stage's name unless it says otherwise (PPO: per arm).</summary>
+    public Func<string, string>? TimedAs { get; init; }
 
     /// <summary>One record per question (principle or baseline): replay's --principle picks one.</summary>
     public bool PerQuestion { get; init; }

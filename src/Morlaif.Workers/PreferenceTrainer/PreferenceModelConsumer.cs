@@ -45,6 +45,6 @@ public sealed class PreferenceModelConsumer(RunArtifacts artifacts, StageGate ga
             using var model = pm.Model; // stored below; the worker keeps no copy
             log.LogInformation("run {RunId}: PM {Question} held-out accuracy {Accuracy:F3}", runId, question, pm.Stats.HeldOutAccuracy);
             return new Dictionary<string, ArtifactReference> { [StageOutputs.Model] = await artifacts.Store.PutAsync(runId, $"pm-{question}", pm.ToBytes(), cancel) };
-        }, outputs => context.Publish(new PreferenceModelTrained { RunId = runId, Principle = question, Model = outputs[StageOutputs.Model] }, cancel));
+        });
     }
 }

@@ -1,51 +1,32 @@
-using Morlaif.Workers.Pipeline;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using Morlaif.Contracts;
 using Morlaif.Learning.Stages;
-using Morlaif.Storage;
+using Morlaif.Workers.Pipeline;
 
 namespace Morlaif.Workers.Scalarizer;
 
 /// <summary>
-/// The fan-in: every PreferenceModelTrained checks the manifest, and only when every question's PM of
-/// the run is produced does the objective get fitted, once, whatever the arrival order; then both arms'
-/// rewards are announced.
+/// The fan-in of the PMs (<see cref="PipelineDefinition.Scalarize"/>): once every question's PM of the run is produced,
+/// whatever the arrival order, the principle weights are fitted once and both arms' rewards are announced.
 /// </summary>
 public sealed class ScalarizeConsumer(RunArtifacts artifacts, StageGate gate, Text.TextStages text, ILogger<ScalarizeConsumer> log) :
     IConsumer<PreferenceModelTrained>, IConsumer<Scalarize>
 {
-    public async Task Consume(ConsumeContext<PreferenceModelTrained> context)
-    {
-        var manifest = await artifacts.ManifestAsync(context.Message.RunId, context.CancellationToken);
-        // Scalarize reads no PPO chunk, so the run's plan needs no config here.
-        var missing = PipelineDefinition.Missing(manifest, new RunPlan(manifest.Questions, []), StageKeys.Scalarize);
-        if (missing.Count > 0)
-        {
-            log.LogInformation("run {RunId}: PM {Question} in, waiting for {Missing}", context.Message.RunId, context.Message.Principle, string.Join(", ", missing));
-            return;
-        }
-        await Run(context, manifest);
-    }
+    public Task Consume(ConsumeContext<PreferenceModelTrained> context) => Run(context, context.Message.RunId);
 
-    public async Task Consume(ConsumeContext<Scalarize> context) =>
-        await Run(context, await artifacts.ManifestAsync(context.Message.RunId, context.CancellationToken));
+    public Task Consume(ConsumeContext<Scalarize> context) => Run(context, context.Message.RunId);
 
-    private async Task Run(ConsumeContext context, RunManifest read)
+    private Task Run(ConsumeContext context, string runId)
     {
         var cancel = context.CancellationToken;
-        var runId = read.RunId;
-        await gate.RunAsync(context, read, StageKeys.Scalarize, async manifest =>
+        return gate.RunAsync(context, runId, StageKeys.Scalarize, async manifest =>
         {
             var ctx = await artifacts.ContextAsync(manifest, cancel);
             if (ctx.IsText) return await text.ScalarizeAsync(manifest, ctx, cancel);
             var fit = ScalarizationStage.Fit(ctx, await artifacts.PairsAsync(manifest, cancel), await artifacts.PreferenceModelsAsync(manifest, ctx, cancel));
             log.LogInformation("run {RunId}: weights {Weights}", runId, string.Join(", ", fit.Principles.Select((p, i) => $"{p} {fit.Weights[i]:F2}")));
             return new Dictionary<string, ArtifactReference> { [StageOutputs.Objective] = await artifacts.Store.PutAsync(runId, "objective", fit.ToJson(), cancel) };
-        }, async outputs =>
-        {
-            foreach (var arm in RunPlan.Arms)
-                await context.Publish(new RewardReady { RunId = runId, Arm = arm, Objective = outputs[StageOutputs.Objective] }, cancel);
         });
     }
 }

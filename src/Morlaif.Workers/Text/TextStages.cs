@@ -70,7 +70,7 @@ public sealed class TextStages(RunArtifacts artifacts, TextRunStore inputs, Devi
             {
                 [StageOutputs.Policy] = await Store.PutAsync(m.RunId, "sft-policy", FolderArchive.Pack(adapter.FullName), cancel),
                 [StageOutputs.Pairs] = await Store.PutAsync(m.RunId, "pairs", pairs.ToJson(), cancel),
-            }, new() { ["sft"] = sftSeconds, ["pairs"] = clock.Elapsed.TotalSeconds });
+            }, new() { [Learner.SftParts.Train] = sftSeconds, [Learner.SftParts.Pairs] = clock.Elapsed.TotalSeconds });
         }
         finally
         {

@@ -50,7 +50,7 @@ public class EndToEndRunTests
             Assert.Equal(1.0, sum, 9);
             Assert.Equal(60 * 4, w.GetProperty("total").GetInt32());
         }
-        foreach (var stage in new[] { "sft", "pairs", "label", "train-pm", "weights", "ppo-morlaif", "ppo-baseline", "evaluate", "total" })
+        foreach (var stage in new[] { "sft", "sft/train", "sft/pairs", "label", "train-pm", "scalarize", "ppo/morlaif", "ppo/baseline", "evaluate", "total" })
             Assert.True(root.GetProperty("timings").GetProperty(stage).GetDouble() > 0, stage);
         Assert.Equal(3, root.GetProperty("ppo").GetProperty("morlaif").GetArrayLength());
         // Every iteration records what the rollouts are worth in truth, for the true preference and each of the world's scorers.

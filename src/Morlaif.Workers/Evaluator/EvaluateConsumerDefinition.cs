@@ -1,3 +1,0 @@
-namespace Morlaif.Workers.Evaluator;
-
-public sealed class EvaluateConsumerDefinition() : StageDefinition<EvaluateConsumer>(Endpoints.Evaluate, concurrency: 1);
