@@ -35,11 +35,12 @@ catch (Morlaif.Hosting.ServerUnreachableException e)
 
 static int Usage(int code)
 {
-    AnsiConsole.WriteLine("""
+    // The stage list comes from the pipeline's definition, as replay's own check does.
+    AnsiConsole.WriteLine($$"""
         usage: morlaif run [--config FILE] [--out DIR] [--seed N] [--device cpu|cuda] [--dry-run]
                morlaif start [--config FILE] [--seed N] [--transport rabbitmq] [--storage azure|local] [--dry-run]
                morlaif status RUNID [--json] [--storage azure|local]
-               morlaif replay RUNID --stage sft|label|train-pm|scalarize|ppo|evaluate [--principle P]
+               morlaif replay RUNID --stage {{string.Join("|", Morlaif.Workers.Pipeline.PipelineDefinition.Names)}} [--principle P]
                morlaif label --input FILE --endpoint URL --model NAME --out DIR [--principles P1,P2|all]
                              [--principles-file F] [--api-key-env VAR] [--concurrency N]
                morlaif generate --model DIR --prompt TEXT [--max-new-tokens N] [--greedy | --temperature T

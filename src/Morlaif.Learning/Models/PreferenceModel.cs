@@ -9,7 +9,7 @@ namespace Morlaif.Learning.Models;
 /// A preference model: the policy's trunk with a scalar head read at the last real token of
 /// "bos prompt sep response eos". Initialised from the SFT policy, as in the paper.
 /// </summary>
-public sealed class PreferenceModel : Module
+public sealed class PreferenceModel : Module, Training.IPreferenceScorer
 {
     private readonly TransformerTrunk trunk;
     private readonly Linear reward_head;
@@ -35,6 +35,41 @@ public sealed class PreferenceModel : Module
         pm.to(policy.parameters().First().device);
         pm.trunk.load_state_dict(policy.Trunk.state_dict());
         return pm;
+    }
+
+    public Device Device => parameters().First().device;
+
+    /// <summary>The whole network is trained (initialised from the SFT policy's trunk).</summary>
+    public IReadOnlyDictionary<string, Parameter> Trainable => named_parameters().ToDictionary(p => p.name, p => p.parameter);
+
+    public IReadOnlyDictionary<string, Tensor> State => state_dict();
+
+    public void SetTraining(bool training)
+    {
+        if (training) train();
+        else eval();
+    }
+
+    public Tensor Score(IReadOnlyList<int[]> sequences) => Scoped.Run(() =>
+    {
+        var b = SequenceBatch.RightPadded(sequences, Device);
+        return Score(b.Tokens, b.Valid, b.LastIndex);
+    });
+
+    /// <summary>Scores in batches of 256 (the world's sequences are short).</summary>
+    public double[] ScoreAll(IReadOnlyList<int[]> sequences)
+    {
+        var wasTraining = training;
+        eval();
+        var scores = new List<double>(sequences.Count);
+        using (no_grad())
+            foreach (var chunk in sequences.Chunk(256))
+            {
+                using var scope = NewDisposeScope();
+                scores.AddRange(Score(chunk).to(ScalarType.Float64).cpu().data<double>().ToArray());
+            }
+        if (wasTraining) train();
+        return [.. scores];
     }
 
     /// <summary>Scalar scores [B] of right-padded sequences whose last real token is at <paramref name="lastIndex"/> [B].</summary>

@@ -23,7 +23,7 @@ public static class PreferenceModelStage
     /// The trainer of a fresh PM from the SFT trunk, or of one restored from <paramref name="checkpoint"/>
     /// (written by its SaveCheckpoint; InvalidDataException when it does not fit).
     /// </summary>
-    public static PreferenceModelTrainer Start(RunContext ctx, PolicyModel sft, PairSet pairs, LabelSet labels, byte[]? checkpoint = null)
+    public static PreferenceModelTrainer<PreferenceModel> Start(RunContext ctx, PolicyModel sft, PairSet pairs, LabelSet labels, byte[]? checkpoint = null)
     {
         var trainer = Trainer(ctx, sft, Pairs(pairs.Train, labels.Train), labels.Question);
         if (checkpoint is null) return trainer;
@@ -53,14 +53,14 @@ public static class PreferenceModelStage
     }
 
     /// <summary>A fresh PM from the SFT trunk on <paramref name="train"/>, seeded by its question.</summary>
-    private static PreferenceModelTrainer Trainer(RunContext ctx, PolicyModel sft, IReadOnlyList<PreferencePair> train, string question)
+    private static PreferenceModelTrainer<PreferenceModel> Trainer(RunContext ctx, PolicyModel sft, IReadOnlyList<PreferencePair> train, string question)
     {
         var c = ctx.Config.PreferenceModel;
-        return new PreferenceModelTrainer(PreferenceModel.FromPolicy(sft), train, new PmSettings(c.Epochs, c.BatchSize, c.LearningRate), ctx.Seed("pm", question));
+        return new PreferenceModelTrainer<PreferenceModel>(PreferenceModel.FromPolicy(sft), train, new PmSettings(c.Epochs, c.BatchSize, c.LearningRate), ctx.Seed("pm", question));
     }
 
     /// <summary>The trained PM with its held-out accuracies and score normaliser.</summary>
-    public static TrainedPreferenceModel Finish(PreferenceModelTrainer trainer, PairSet pairs, LabelSet labels)
+    public static TrainedPreferenceModel Finish(PreferenceModelTrainer<PreferenceModel> trainer, PairSet pairs, LabelSet labels)
     {
         if (!trainer.Done) throw new InvalidOperationException($"PM {labels.Question} has trained {trainer.Epoch} epochs, not all of them");
         var question = labels.Question;

@@ -21,24 +21,50 @@ public static class TextPreferenceStage
 {
     public const string StatsFile = "morlaif_pm.json";
 
-    public static TextPmStats Train(TextRun run, TextPairSet pairs, LabelSet labels, string folder)
+    /// <summary>
+    /// The trainer of <paramref name="labels"/>' question's PM, a fresh adapter and head on <paramref name="pms"/>, restored
+    /// from <paramref name="checkpoint"/> when one is given; and the fresh PM's loss on its training labels (the report's
+    /// "loss before", the same whether or not the training resumes).
+    /// </summary>
+    public static (PreferenceModelTrainer<IPreferenceScorer> Trainer, double InitialLoss) Start(TextRun run, HfPreferenceModel pms, TextPairSet pairs,
+        LabelSet labels, byte[]? checkpoint = null)
     {
         var question = labels.Question;
         if (labels.Train.Count != pairs.Train.Count || labels.Test.Count != pairs.Test.Count)
             throw new InvalidDataException($"labels of '{question}' cover {labels.Train.Count}+{labels.Test.Count} pairs, the run has {pairs.Train.Count}+{pairs.Test.Count}");
-        var train = Pairs(pairs.Train, labels.Train);
-        var test = Pairs(pairs.Test, labels.Test);
-        using var model = run.LoadPmBase();
-        using var pm = new HfPreferenceModel(model);
-        pm.AddPrinciple(question, run.Lora, run.Seed("pm-init", question));
+        pms.AddPrinciple(question, run.Lora, run.Seed("pm-init", question));
         var c = run.Config.PreferenceModel;
-        var settings = new PmSettings(c.Epochs, c.BatchSize, c.LearningRate);
-        var initial = HfPreferenceTraining.Loss(pm, question, train);
-        HfPreferenceTraining.Train(pm, question, train, settings, run.Seed("pm", question));
-        var final = HfPreferenceTraining.Loss(pm, question, train);
-        var normalizer = ScoreNormalizer.Fit(pm.Score(question, [.. train.Select(p => p.A), .. train.Select(p => p.B)]));
-        var stats = new TextPmStats(question, train.Count, initial, final, HfPreferenceTraining.Accuracy(pm, question, test), normalizer);
-        pm.Save(question, folder);
+        var train = Pairs(pairs.Train, labels.Train);
+        var trainer = new PreferenceModelTrainer<IPreferenceScorer>(pms.Principle(question), train, new PmSettings(c.Epochs, c.BatchSize, c.LearningRate),
+            run.Seed("pm", question));
+        try
+        {
+            var initial = PreferenceModelTraining.Loss(trainer.Model, train);
+            if (checkpoint is not null) trainer.LoadCheckpoint(checkpoint);
+            return (trainer, initial);
+        }
+        catch
+        {
+            trainer.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The trained PM's statistics (its held-out accuracy, its normaliser); writes it to <paramref name="folder"/> as a PEFT
+    /// SEQ_CLS folder with <see cref="StatsFile"/>.
+    /// </summary>
+    public static TextPmStats Finish(HfPreferenceModel pms, PreferenceModelTrainer<IPreferenceScorer> trainer, double initialLoss, TextPairSet pairs,
+        LabelSet labels, string folder)
+    {
+        var question = labels.Question;
+        if (!trainer.Done) throw new InvalidOperationException($"PM {question} has trained {trainer.Epoch} epochs, not all of them");
+        var pm = trainer.Model;
+        var train = trainer.Pairs;
+        var normalizer = ScoreNormalizer.Fit(pm.ScoreAll([.. train.Select(p => p.A), .. train.Select(p => p.B)]));
+        var stats = new TextPmStats(question, train.Count, initialLoss, PreferenceModelTraining.Loss(pm, train),
+            PreferenceModelTraining.Accuracy(pm, Pairs(pairs.Test, labels.Test)), normalizer);
+        pms.Save(question, folder);
         File.WriteAllBytes(Path.Combine(folder, StatsFile), JsonSerializer.SerializeToUtf8Bytes(stats, RunConfig.Json));
         return stats;
     }

@@ -1,17 +1,17 @@
 using Morlaif.Learning.Checkpoints;
-using Morlaif.Learning.Models;
 using static TorchSharp.torch;
 
 namespace Morlaif.Learning.Training;
 
 /// <summary>
-/// PM training one epoch at a time, checkpointable between epochs. Each epoch's shuffle is seeded from
-/// (seed, epoch) rather than drawn from one running generator, so a trainer restored from a checkpoint
-/// trains exactly as the uninterrupted one would have.
+/// PM training one epoch at a time, checkpointable between epochs, for any model family (<see cref="IPreferenceScorer"/>):
+/// the Bradley-Terry loss with margin, AdamW with weight decay 0.01, warmup then decay, the gradient norm clipped to 1,
+/// A and B of a pair in one batch. Each epoch's shuffle is seeded from (seed, epoch) rather than drawn from one running
+/// generator, so a trainer restored from a checkpoint trains exactly as the uninterrupted one would have.
 /// </summary>
-public sealed class PreferenceModelTrainer : IDisposable
+public sealed class PreferenceModelTrainer<TModel> : IDisposable where TModel : IPreferenceScorer
 {
-    private readonly PreferenceModel _pm;
+    private readonly TModel _pm;
     private readonly IReadOnlyList<PreferencePair> _pairs;
     private readonly PmSettings _s;
     private readonly long _seed;
@@ -20,19 +20,19 @@ public sealed class PreferenceModelTrainer : IDisposable
     private readonly Device _device;
     private int _step;
 
-    public PreferenceModelTrainer(PreferenceModel pm, IReadOnlyList<PreferencePair> pairs, PmSettings settings, long seed)
+    public PreferenceModelTrainer(TModel pm, IReadOnlyList<PreferencePair> pairs, PmSettings settings, long seed)
     {
         if (pairs.Count == 0) throw new ArgumentException("no preference pairs to train on", nameof(pairs));
         _pm = pm;
         _pairs = pairs;
         _s = settings;
         _seed = seed;
-        _device = pm.parameters().First().device;
+        _device = pm.Device;
         _schedule = LearningRateSchedule.For(settings.LearningRate, settings.Epochs * StepsPerEpoch, settings.WarmupFraction);
-        _optimizer = optim.AdamW(pm.parameters(), settings.LearningRate, weight_decay: 0.01);
+        _optimizer = optim.AdamW(pm.Trainable.Values, settings.LearningRate, weight_decay: 0.01);
     }
 
-    public PreferenceModel Model => _pm;
+    public TModel Model => _pm;
 
     /// <summary>The training pairs.</summary>
     public IReadOnlyList<PreferencePair> Pairs => _pairs;
@@ -41,6 +41,9 @@ public sealed class PreferenceModelTrainer : IDisposable
     public int Epoch { get; private set; }
 
     public bool Done => Epoch >= _s.Epochs;
+
+    /// <summary>Epochs in all.</summary>
+    public int Epochs => _s.Epochs;
 
     /// <summary>The mean loss of the last completed epoch (NaN before the first).</summary>
     public double LastEpochLoss { get; private set; } = double.NaN;
@@ -51,7 +54,7 @@ public sealed class PreferenceModelTrainer : IDisposable
     public double RunEpoch()
     {
         if (Done) throw new InvalidOperationException($"all {_s.Epochs} epochs are done");
-        _pm.train();
+        _pm.SetTraining(true);
         var rng = new Random(Seeds.Derive(_seed, "pm-epoch", Epoch));
         var order = TrainingSteps.Shuffled(_pairs.Count, rng);
         double sum = 0;
@@ -62,16 +65,16 @@ public sealed class PreferenceModelTrainer : IDisposable
             _optimizer.SetLearningRate(_schedule.At(_step++));
             var batch = chunk.Select(i => _pairs[i]).ToList();
             // A and B go through the model as one batch: one forward pass per step instead of two.
-            var b = SequenceBatch.RightPadded([.. batch.Select(p => p.A), .. batch.Select(p => p.B)], _device);
-            var r = _pm.Score(b.Tokens, b.Valid, b.LastIndex);
+            var r = _pm.Score([.. batch.Select(p => p.A), .. batch.Select(p => p.B)]);
             var n = batch.Count;
             var loss = PreferenceModelTraining.BradleyTerryLoss(r[..n], r[n..],
                 tensor(batch.Select(p => (float)p.PreferA).ToArray(), device: _device),
                 tensor(batch.Select(p => (float)p.Margin).ToArray(), device: _device));
-            _optimizer.ClippedStep(_pm, loss);
+            _optimizer.ClippedStep(_pm.Trainable.Values, loss);
             sum += loss.item<float>();
             batches++;
         }
+        _pm.SetTraining(false);
         Epoch++;
         return LastEpochLoss = sum / batches;
     }
@@ -86,8 +89,8 @@ public sealed class PreferenceModelTrainer : IDisposable
     {
         using var c = new Checkpoint(CheckpointKind);
         c.SetState(new TrainerState(Epoch, _step, LastEpochLoss));
-        c.AddModule(_pm);
-        c.AddOptimizer(_optimizer, _pm);
+        c.AddTensors(_pm.State);
+        c.AddOptimizer(_optimizer, _pm.Trainable);
         return c.ToBytes();
     }
 
@@ -98,8 +101,8 @@ public sealed class PreferenceModelTrainer : IDisposable
         var state = c.GetState<TrainerState>();
         if (state.Epoch > _s.Epochs || state.Step != state.Epoch * StepsPerEpoch)
             throw new InvalidDataException($"PM training checkpoint at epoch {state.Epoch}, step {state.Step} does not fit {_s.Epochs} epochs of {StepsPerEpoch} steps");
-        c.LoadModule(_pm);
-        c.LoadOptimizer(_optimizer, _pm);
+        c.LoadTensors(_pm.State);
+        c.LoadOptimizer(_optimizer, _pm.Trainable);
         LastEpochLoss = state.LastEpochLoss;
         Epoch = state.Epoch;
         _step = state.Step;

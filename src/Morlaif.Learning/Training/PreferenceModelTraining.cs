@@ -1,4 +1,3 @@
-using Morlaif.Learning.Models;
 using static TorchSharp.torch;
 
 namespace Morlaif.Learning.Training;
@@ -26,40 +25,34 @@ public static class PreferenceModelTraining
     });
 
     /// <returns>The mean loss of the last epoch.</returns>
-    public static double Train(PreferenceModel pm, IReadOnlyList<PreferencePair> pairs, PmSettings s, long seed)
+    public static double Train(IPreferenceScorer pm, IReadOnlyList<PreferencePair> pairs, PmSettings s, long seed)
     {
-        using var trainer = new PreferenceModelTrainer(pm, pairs, s, seed);
+        using var trainer = new PreferenceModelTrainer<IPreferenceScorer>(pm, pairs, s, seed);
         while (!trainer.Done) trainer.RunEpoch();
         return trainer.LastEpochLoss;
     }
 
-    /// <summary>Scores full sequences (bos prompt sep response [eos]).</summary>
-    public static double[] Score(PreferenceModel pm, IReadOnlyList<int[]> sequences, int batchSize = 256)
+    /// <summary>Scores full sequences (prompt and response).</summary>
+    public static double[] Score(IPreferenceScorer pm, IReadOnlyList<int[]> sequences) => pm.ScoreAll(sequences);
+
+    /// <summary>The mean Bradley-Terry loss (with margin) of <paramref name="pm"/> on <paramref name="pairs"/>, without training.</summary>
+    public static double Loss(IPreferenceScorer pm, IReadOnlyList<PreferencePair> pairs)
     {
-        var wasTraining = pm.training;
-        pm.eval();
-        var device = pm.parameters().First().device;
-        var scores = new List<double>(sequences.Count);
-        using (no_grad())
-        {
-            foreach (var chunk in sequences.Chunk(batchSize))
-            {
-                using var scope = NewDisposeScope();
-                var b = SequenceBatch.RightPadded(chunk, device);
-                scores.AddRange(pm.Score(b.Tokens, b.Valid, b.LastIndex).to(ScalarType.Float64).cpu().data<double>().ToArray());
-            }
-        }
-        if (wasTraining) pm.train();
-        return [.. scores];
+        if (pairs.Count == 0) return double.NaN;
+        var a = pm.ScoreAll(pairs.Select(p => p.A).ToList());
+        var b = pm.ScoreAll(pairs.Select(p => p.B).ToList());
+        using var scope = NewDisposeScope();
+        Tensor T(IEnumerable<double> xs) => tensor(xs.Select(x => (float)x).ToArray());
+        return BradleyTerryLoss(T(a), T(b), T(pairs.Select(p => p.PreferA)), T(pairs.Select(p => p.Margin))).item<float>();
     }
 
     /// <summary>Fraction of pairs with a hard label on which the model agrees with it (ties are not counted).</summary>
-    public static double Accuracy(PreferenceModel pm, IReadOnlyList<PreferencePair> pairs)
+    public static double Accuracy(IPreferenceScorer pm, IReadOnlyList<PreferencePair> pairs)
     {
         var decided = pairs.Where(p => p.PreferA != 0.5).ToList();
         if (decided.Count == 0) return double.NaN;
-        var a = Score(pm, decided.Select(p => p.A).ToList());
-        var b = Score(pm, decided.Select(p => p.B).ToList());
+        var a = pm.ScoreAll(decided.Select(p => p.A).ToList());
+        var b = pm.ScoreAll(decided.Select(p => p.B).ToList());
         return decided.Select((p, i) => (a[i] > b[i]) == (p.PreferA > 0.5) ? 1.0 : 0.0).Average();
     }
 }

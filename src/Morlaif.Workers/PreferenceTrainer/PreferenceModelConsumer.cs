@@ -24,23 +24,12 @@ public sealed class PreferenceModelConsumer(RunArtifacts artifacts, StageGate ga
         await gate.RunAsync(context, runId, stage, async manifest =>
         {
             var ctx = await artifacts.ContextAsync(manifest, cancel);
-            if (ctx.IsText) return await text.TrainPmAsync(manifest, ctx, question, cancel);
+            if (ctx.IsText) return await text.TrainPmAsync(manifest, ctx, question, checkpoints, cancel);
             var sft = await artifacts.SftPolicyAsync(manifest, ctx, cancel);
             var pairs = await artifacts.PairsAsync(manifest, cancel);
             var labels = await artifacts.LabelsAsync(manifest, question, cancel);
-            var inputs = StageCheckpoints.Fingerprint(manifest.Config, RunArtifacts.Output(manifest, StageKeys.Sft, StageOutputs.Policy),
-                RunArtifacts.Output(manifest, StageKeys.Sft, StageOutputs.Pairs), RunArtifacts.Output(manifest, StageKeys.Label(question), StageOutputs.Labels));
-
-            using var trainer = await checkpoints.ResumeAsync(manifest, stage, inputs,
-                state => PreferenceModelStage.Start(ctx, sft, pairs, labels, state),
-                () => Task.FromResult(PreferenceModelStage.Start(ctx, sft, pairs, labels)), cancel);
-            while (!trainer.Done)
-            {
-                var loss = trainer.RunEpoch();
-                log.LogInformation("run {RunId}: PM {Question} epoch {Epoch}/{Epochs}, loss {Loss:F4}", runId, question, trainer.Epoch, ctx.Config.PreferenceModel.Epochs, loss);
-                if (trainer.Done) break; // the finished model is the stage's output, not a checkpoint
-                await checkpoints.SaveAsync(runId, stage, inputs, trainer.Epoch, trainer.SaveCheckpoint(), cancel);
-            }
+            using var trainer = await PmEpochs.TrainAsync(checkpoints, manifest, stage, PmEpochs.Inputs(manifest, question),
+                checkpoint => PreferenceModelStage.Start(ctx, sft, pairs, labels, checkpoint), log, cancel);
             var pm = PreferenceModelStage.Finish(trainer, pairs, labels);
             using var model = pm.Model; // stored below; the worker keeps no copy
             log.LogInformation("run {RunId}: PM {Question} held-out accuracy {Accuracy:F3}", runId, question, pm.Stats.HeldOutAccuracy);

@@ -84,14 +84,28 @@ public sealed class TextStages(RunArtifacts artifacts, TextRunStore inputs, Devi
         return await ChatJudgeLabelling.LabelAsync(run, await PairsAsync(m, cancel), question, new ArtifactJudgeCache(Store), cancel);
     }
 
-    public async Task<Dictionary<string, ArtifactReference>> TrainPmAsync(RunManifest m, RunContext ctx, string question, CancellationToken cancel)
+    /// <summary>One question's PM, epoch by epoch with a checkpoint after each (<see cref="PreferenceTrainer.PmEpochs"/>), as the world's.</summary>
+    public async Task<Dictionary<string, ArtifactReference>> TrainPmAsync(RunManifest m, RunContext ctx, string question, StageCheckpoints checkpoints,
+        CancellationToken cancel)
     {
         using var run = await RunAsync(m, ctx, cancel);
         var labels = await artifacts.LabelsAsync(m, question, cancel);
+        var pairs = await PairsAsync(m, cancel);
+        using var model = run.LoadPmBase();
+        using var pms = new HfPreferenceModel(model);
+        var initialLoss = double.NaN;
+        using var trainer = await PreferenceTrainer.PmEpochs.TrainAsync(checkpoints, m, StageKeys.TrainPm(question), PreferenceTrainer.PmEpochs.Inputs(m, question),
+            checkpoint =>
+            {
+                // A checkpoint that does not fit is passed over and a fresh PM started: take the rejected adapter off first.
+                if (pms.Principles.Contains(question)) pms.RemovePrinciple(question);
+                (var trainer, initialLoss) = TextPreferenceStage.Start(run, pms, pairs, labels, checkpoint);
+                return trainer;
+            }, log, cancel);
         var folder = Directory.CreateTempSubdirectory("morlaif-pm-");
         try
         {
-            var stats = TextPreferenceStage.Train(run, await PairsAsync(m, cancel), labels, folder.FullName);
+            var stats = TextPreferenceStage.Finish(pms, trainer, initialLoss, pairs, labels, folder.FullName);
             log.LogInformation("run {RunId}: PM {Question} loss {Before:F4} -> {After:F4}, held-out accuracy {Accuracy:F3}",
                 m.RunId, question, stats.InitialLoss, stats.FinalLoss, stats.HeldOutAccuracy);
             return new() { [StageOutputs.Model] = await Store.PutAsync(m.RunId, $"pm-{question}", FolderArchive.Pack(folder.FullName), cancel) };

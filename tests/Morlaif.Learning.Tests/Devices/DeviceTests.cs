@@ -115,9 +115,9 @@ public class DeviceTests
         WithMetaDefault(() =>
         {
             var settings = new PmSettings(Epochs: 2, BatchSize: 8);
-            using var trainer = new PreferenceModelTrainer(PreferenceModel.FromPolicy(policy), pairs, settings, seed: 2);
+            using var trainer = new PreferenceModelTrainer<PreferenceModel>(PreferenceModel.FromPolicy(policy), pairs, settings, seed: 2);
             trainer.RunEpoch();
-            using var resumed = new PreferenceModelTrainer(PreferenceModel.FromPolicy(policy), pairs, settings, seed: 2);
+            using var resumed = new PreferenceModelTrainer<PreferenceModel>(PreferenceModel.FromPolicy(policy), pairs, settings, seed: 2);
             resumed.LoadCheckpoint(trainer.SaveCheckpoint());
             resumed.RunEpoch();
             _ = PreferenceModelTraining.Accuracy(resumed.Model, pairs);

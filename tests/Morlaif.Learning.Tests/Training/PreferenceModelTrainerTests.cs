@@ -30,13 +30,13 @@ public class PreferenceModelTrainerTests
 
         // Train one epoch, checkpoint, and throw the trainer away (the worker died); a new one resumes.
         byte[] checkpoint;
-        using (var first = new PreferenceModelTrainer(PreferenceModel.FromPolicy(sft), pairs, settings, seed: 42))
+        using (var first = new PreferenceModelTrainer<PreferenceModel>(PreferenceModel.FromPolicy(sft), pairs, settings, seed: 42))
         {
             first.RunEpoch();
             checkpoint = first.SaveCheckpoint();
         }
         var resumed = PreferenceModel.FromPolicy(sft);
-        using var second = new PreferenceModelTrainer(resumed, pairs, settings, seed: 42);
+        using var second = new PreferenceModelTrainer<PreferenceModel>(resumed, pairs, settings, seed: 42);
         second.LoadCheckpoint(checkpoint);
         Assert.Equal(1, second.Epoch);
         while (!second.Done) second.RunEpoch();
@@ -51,11 +51,11 @@ public class PreferenceModelTrainerTests
     {
         var pairs = Pairs();
         var sft = Tiny.Policy(9);
-        using var trainer = new PreferenceModelTrainer(PreferenceModel.FromPolicy(sft), pairs, new PmSettings(Epochs: 2, BatchSize: 32), seed: 1);
+        using var trainer = new PreferenceModelTrainer<PreferenceModel>(PreferenceModel.FromPolicy(sft), pairs, new PmSettings(Epochs: 2, BatchSize: 32), seed: 1);
         trainer.RunEpoch();
         var checkpoint = trainer.SaveCheckpoint();
 
-        using var other = new PreferenceModelTrainer(PreferenceModel.FromPolicy(sft), pairs, new PmSettings(Epochs: 2, BatchSize: 16), seed: 1);
+        using var other = new PreferenceModelTrainer<PreferenceModel>(PreferenceModel.FromPolicy(sft), pairs, new PmSettings(Epochs: 2, BatchSize: 16), seed: 1);
         var e = Assert.Throws<InvalidDataException>(() => other.LoadCheckpoint(checkpoint));
         Assert.Contains("does not fit", e.Message);
         var notOne = Assert.Throws<InvalidDataException>(() => other.LoadCheckpoint("junk"u8.ToArray()));

@@ -1,5 +1,6 @@
 using Morlaif.Learning.Models;
 using Morlaif.Learning.Runs;
+using Morlaif.Learning.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -64,6 +65,37 @@ public sealed class HfPreferenceModel : IDisposable
             scores.AddRange(Score(principle, b.Tokens, b.Valid).to(ScalarType.Float64).cpu().data<double>().ToArray());
         }
         return [.. scores];
+    }
+
+    /// <summary>
+    /// <paramref name="principle"/>'s PM as training and scoring see it: its adapter and head are what is trained and
+    /// what a checkpoint keeps; the base stays frozen.
+    /// </summary>
+    public IPreferenceScorer Principle(string principle) => new PrinciplePm(this, principle);
+
+    private sealed class PrinciplePm(HfPreferenceModel pms, string principle) : IPreferenceScorer
+    {
+        public Device Device => pms.Device;
+
+        public IReadOnlyDictionary<string, Parameter> Trainable { get; } =
+            pms.Trainable(principle).Select((p, i) => (p, i)).ToDictionary(x => $"{principle}.{x.i}", x => x.p);
+
+        public IReadOnlyDictionary<string, Tensor> State => Trainable.ToDictionary(kv => kv.Key, kv => (Tensor)kv.Value);
+
+        public Tensor Score(IReadOnlyList<int[]> sequences) => Scoped.Run(() =>
+        {
+            // Left-padded: the last real token of every row is the last column, where the head reads.
+            var b = SequenceBatch.LeftPadded(sequences, Device);
+            return pms.Score(principle, b.Tokens, b.Valid);
+        });
+
+        public double[] ScoreAll(IReadOnlyList<int[]> sequences) => pms.Score(principle, sequences);
+
+        public void SetTraining(bool training)
+        {
+            if (training) pms.Lora.Model.train();
+            else pms.Lora.Model.eval();
+        }
     }
 
     /// <summary>Writes <paramref name="principle"/>'s PM alone as a PEFT SEQ_CLS adapter folder (the head as modules_to_save "score").</summary>

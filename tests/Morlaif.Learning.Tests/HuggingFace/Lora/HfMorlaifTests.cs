@@ -49,7 +49,7 @@ public class HfMorlaifTests(ITestOutputHelper output)
         {
             pms.AddPrinciple(principle, new LoraSettings(Rank: 4), seed: marker);
             var pairs = MarkerPairs(marker, 256, seed: marker);
-            HfPreferenceTraining.Train(pms, principle, pairs, new PmSettings(Epochs: 3, BatchSize: 16, LearningRate: 3e-3), seed: marker);
+            PreferenceModelTraining.Train(pms.Principle(principle), pairs, new PmSettings(Epochs: 3, BatchSize: 16, LearningRate: 3e-3), seed: marker);
             var normalizer = ScoreNormalizer.Fit(pms.Score(principle, [.. pairs.Select(p => p.A), .. pairs.Select(p => p.B)]));
             scorers.Add(PrincipleScorer.Of(pms, principle, normalizer));
         }
@@ -93,7 +93,7 @@ public class HfMorlaifTests(ITestOutputHelper output)
         {
             pms.AddPrinciple(principle, new LoraSettings(Rank: 4), seed: marker);
             var pairs = MarkerPairs(marker, 192, seed: marker + principle.Length);
-            HfPreferenceTraining.Train(pms, principle, pairs, new PmSettings(Epochs: 3, BatchSize: 16, LearningRate: 3e-3), seed: marker);
+            PreferenceModelTraining.Train(pms.Principle(principle), pairs, new PmSettings(Epochs: 3, BatchSize: 16, LearningRate: 3e-3), seed: marker);
             normalizers[principle] = ScoreNormalizer.Fit(pms.Score(principle, [.. pairs.Select(p => p.A), .. pairs.Select(p => p.B)]));
         }
         // "Human" pairs: the chosen side holds a 7, the rejected side an 11, in a random order: humans agree with "seven"

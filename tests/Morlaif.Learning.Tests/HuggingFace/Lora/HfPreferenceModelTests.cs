@@ -53,10 +53,10 @@ public class HfPreferenceModelTests(ITestOutputHelper output)
         pm.AddPrinciple("marker", seed: 31);
         var train = MarkerPairs(800, seed: 32);
         var test = MarkerPairs(200, seed: 33);
-        var before = HfPreferenceTraining.Accuracy(pm, "marker", test);
+        var before = PreferenceModelTraining.Accuracy(pm.Principle("marker"), test);
         var clock = Stopwatch.StartNew();
-        var loss = HfPreferenceTraining.Train(pm, "marker", train, new PmSettings(Epochs: 2, BatchSize: 16, LearningRate: 5e-3), seed: 34);
-        var after = HfPreferenceTraining.Accuracy(pm, "marker", test);
+        var loss = PreferenceModelTraining.Train(pm.Principle("marker"), train, new PmSettings(Epochs: 2, BatchSize: 16, LearningRate: 5e-3), seed: 34);
+        var after = PreferenceModelTraining.Accuracy(pm.Principle("marker"), test);
         output.WriteLine($"{arch}: held-out accuracy {before:F2} -> {after:F2}, last epoch loss {loss:F3}, {clock.Elapsed.TotalSeconds:F1} s");
         Assert.True(after > 0.85, $"held-out accuracy {after}");
         Assert.True(loss < Math.Log(2) - 0.2, $"loss {loss}");
