@@ -1,11 +1,9 @@
 using Morlaif.Learning.Checkpoints;
-using Morlaif.Learning.Models;
 using Morlaif.Learning.Training;
 using static TorchSharp.torch;
 
 namespace Morlaif.Learning.Ppo;
 
-/// <summary>What one PPO iteration did, for logs and reports.</summary>
 /// <summary>
 /// One PPO iteration as it can be judged: the proxy reward (MeanScore) and the KL penalty's state, the losses, and the
 /// usual health signs of a PPO update: ApproxKl (the mean of (r - 1) - log r over the updates, r the new/old probability
@@ -18,14 +16,12 @@ public sealed record PpoIterationStats(int Iteration, double MeanScore, double M
     IReadOnlyDictionary<string, double>? Truth = null);
 
 /// <summary>
-/// PPO against a frozen reference (the SFT policy): sample rollouts, score them at the end of the
-/// response, add the per-token KL penalty -β (log π - log π_ref), estimate advantages with GAE, and take
-/// clipped policy and value steps. One call of <see cref="Step"/> is one bounded chunk of work, and the
-/// learner checkpoints between chunks, so a restarted learner continues exactly where it stopped.
-/// The policy is an <see cref="IPpoPolicy"/>: the world's whole model with a frozen clone as reference, or a LoRA
-/// adapter on a Hugging Face base whose reference is the base with the adapter off. The learner owns it: disposing
-/// the learner frees it and the optimizer's state (native memory a long-lived worker would otherwise keep until a
-/// garbage collection), except a world policy taken out with <see cref="TakePolicy"/>.
+/// PPO against a frozen reference (the SFT policy), one iteration per <see cref="Step"/>: roll out and score the
+/// responses, shape per-token rewards with the KL penalty -β (log π - log π_ref), estimate advantages with GAE, take the
+/// clipped policy and value steps, then adapt β. The learner checkpoints between iterations, so a restarted learner
+/// continues exactly where it stopped. The policy is an <see cref="IPpoPolicy"/> (the world's model with a frozen
+/// clone, or a LoRA adapter on a Hugging Face base); the learner owns it: disposing the learner frees it and the
+/// optimizer's state (native memory a long-lived worker would otherwise keep until a garbage collection).
 /// </summary>
 public sealed class PpoLearner : IDisposable
 {
@@ -43,15 +39,6 @@ public sealed class PpoLearner : IDisposable
     public IReadOnlyList<int[]> LastResponses { get; private set; } = [];
     public IPpoPolicy Actor => _policy;
 
-    /// <summary>The world's policy being trained (its value head included).</summary>
-    public PolicyModel Policy => World.Model;
-
-    /// <summary>The synthetic world's PPO: <paramref name="policy"/> is trained, <paramref name="reference"/> (a copy of the SFT policy) stays frozen.</summary>
-    public PpoLearner(PolicyModel policy, PolicyModel reference, IRewardModel reward, PpoSettings settings, long seed)
-        : this(new WorldPpoPolicy(policy, reference), reward, settings, seed)
-    {
-    }
-
     public PpoLearner(IPpoPolicy policy, IRewardModel reward, PpoSettings settings, long seed)
     {
         _policy = policy;
@@ -66,9 +53,31 @@ public sealed class PpoLearner : IDisposable
     public PpoIterationStats Step(IReadOnlyList<int[]> prompts)
     {
         // Seeds derive from (seed, iteration) so a resumed learner samples what the uninterrupted one would have.
-        var device = _policy.Device;
-        using var generator = new Generator((ulong)Seeds.Derive(_seed, "sampling", Iteration), device);
+        using var generator = new Generator((ulong)Seeds.Derive(_seed, "sampling", Iteration), _policy.Device);
         var rng = new Random(Seeds.Derive(_seed, "minibatches", Iteration));
+        var (sequences, scores) = Rollout(prompts, generator);
+
+        using var scope = NewDisposeScope();
+        var batch = RolloutBatch.Create(prompts, sequences, _policy.Device);
+        var old = Forward(batch);
+        var (rewards, kl) = Rewards(scores, old, batch);
+        var (advantages, returns) = Gae.Compute(rewards, old.Values, batch.Mask, _s.Gamma, _s.Lambda);
+        advantages = Masked.Whiten(advantages.to(ScalarType.Float32), batch.Mask);
+        returns = returns.to(ScalarType.Float32);
+        var explainedVariance = Masked.ExplainedVariance(returns, old.Values, batch.Mask);
+        var update = Optimize(batch, old, advantages, returns, rng);
+
+        // The controller follows a sequence's KL (its tokens' summed), as trlx's does.
+        var meanKl = kl.sum(1).cpu().data<double>().Average();
+        Kl.Update(meanKl, batch.Size);
+        Iteration++;
+        return new PpoIterationStats(Iteration, scores.Average(), meanKl, Kl.Value, update.PolicyLoss, update.ValueLoss,
+            LastResponses.Average(r => r.Length), update.ApproxKl, update.ClipFraction, old.Entropy, explainedVariance);
+    }
+
+    /// <summary>Sampled responses to <paramref name="prompts"/>, as whole sequences, and their scores (which update the running moments).</summary>
+    private (List<int[]> Sequences, double[] Scores) Rollout(IReadOnlyList<int[]> prompts, Generator generator)
+    {
         _policy.SetTraining(false);
         var responses = _policy.Generate(prompts, _s.MaxNewTokens, generator);
         LastResponses = responses;
@@ -77,103 +86,75 @@ public sealed class PpoLearner : IDisposable
         var sequences = prompts.Zip(responses, (p, r) => (int[])[.. p, .. r]).ToList();
         var scores = _reward.Score(sequences);
         RewardMoments.Update(scores);
+        return (sequences, scores);
+    }
 
-        using var scope = NewDisposeScope();
-        var batch = SequenceBatch.RightPadded(sequences, device);
-        var b = sequences.Count;
-        var width = (int)batch.Tokens.shape[1] - 1;
-        var actions = batch.Tokens[.., 1..];
-        var maskArr = new float[b * width];
-        for (var i = 0; i < b; i++)
-            for (var j = prompts[i].Length - 1; j < sequences[i].Length - 1; j++) maskArr[i * width + j] = 1;
-        var mask = tensor(maskArr, [b, width], device: device);
+    /// <summary>The rollout policy's log-probs and values of the actions, the reference's log-probs, and the policy's entropy per response token.</summary>
+    private sealed record OldPolicy(Tensor LogProbs, Tensor Values, Tensor RefLogProbs, double Entropy);
 
-        Tensor oldLogp, oldValues, refLogp;
-        double entropy;
-        using (no_grad())
-        {
-            var (logits, values) = _policy.LogitsAndValues(batch.Tokens, batch.Valid);
-            var logProbs = logits[.., ..^1].log_softmax(-1);
-            oldLogp = ActionLogProbs(logProbs, actions);
-            oldValues = values[.., ..^1] * mask;
-            refLogp = TokenLogProbs(_policy.ReferenceLogits(batch.Tokens, batch.Valid), actions);
-            entropy = MaskedMean(-(logProbs.exp() * logProbs).sum(-1), mask).item<float>();
-        }
+    private OldPolicy Forward(RolloutBatch batch)
+    {
+        using var _ = no_grad();
+        var (logits, values) = _policy.LogitsAndValues(batch.Tokens, batch.Valid);
+        var logProbs = logits[.., ..^1].log_softmax(-1);
+        var refLogProbs = TokenLogProbs(_policy.ReferenceLogits(batch.Tokens, batch.Valid), batch.Actions);
+        var entropy = Masked.Mean(-(logProbs.exp() * logProbs).sum(-1), batch.Mask).item<float>();
+        return new OldPolicy(ActionLogProbs(logProbs, batch.Actions), values[.., ..^1] * batch.Mask, refLogProbs, entropy);
+    }
 
-        var klPerToken = ((oldLogp - refLogp) * mask).cpu().to(ScalarType.Float64).data<double>().ToArray();
-        var valuesArr = oldValues.cpu().to(ScalarType.Float64).data<double>().ToArray();
-        var advArr = new float[b * width];
-        var retArr = new float[b * width];
-        var seqKl = new double[b];
-        for (var i = 0; i < b; i++)
-        {
-            var start = prompts[i].Length - 1;
-            var len = sequences[i].Length - 1 - start;
-            // trlx's running scaling divides by the running std; constant rewards (std 0) are left unscaled.
-            var score = _s.ScaleReward && RewardMoments.Std > 1e-6 ? scores[i] / RewardMoments.Std : scores[i];
-            score = Math.Clamp(score, -_s.RewardClip, _s.RewardClip);
-            var rewards = new double[len];
-            var vals = new double[len];
-            for (var t = 0; t < len; t++)
-            {
-                var kl = klPerToken[i * width + start + t];
-                seqKl[i] += kl;
-                rewards[t] = -Kl.Value * kl;
-                vals[t] = valuesArr[i * width + start + t];
-            }
-            rewards[len - 1] += score;
-            var (adv, ret) = Gae.Compute(rewards, vals, _s.Gamma, _s.Lambda);
-            for (var t = 0; t < len; t++)
-            {
-                advArr[i * width + start + t] = (float)adv[t];
-                retArr[i * width + start + t] = (float)ret[t];
-            }
-        }
-        var advantages = Whiten(tensor(advArr, [b, width], device: device), mask);
-        var returns = tensor(retArr, [b, width], device: device);
-        var explainedVariance = ExplainedVariance(returns, oldValues, mask);
+    /// <summary>
+    /// Per-token rewards [B, T-1] in float64: -β (log π - log π_ref) on each response token and the sequence's score,
+    /// scaled and clipped, added on its last; and the per-token KL itself (0 outside the responses).
+    /// </summary>
+    private (Tensor Rewards, Tensor Kl) Rewards(double[] scores, OldPolicy old, RolloutBatch batch)
+    {
+        var kl = ((old.LogProbs - old.RefLogProbs) * batch.Mask).to(ScalarType.Float64);
+        var score = tensor(scores.Select(ScaledScore).ToArray(), device: kl.device).unsqueeze(1);
+        return ((-Kl.Value * kl).scatter_add(1, batch.LastAction.unsqueeze(1), score), kl);
+    }
 
+    private double ScaledScore(double score)
+    {
+        // trlx's running scaling divides by the running std; constant rewards (std 0) are left unscaled.
+        var scaled = _s.ScaleReward && RewardMoments.Std > 1e-6 ? score / RewardMoments.Std : score;
+        return Math.Clamp(scaled, -_s.RewardClip, _s.RewardClip);
+    }
+
+    /// <summary>The means over the updates of the losses and of the update's health signs (see <see cref="PpoIterationStats"/>).</summary>
+    private sealed record UpdateStats(double PolicyLoss, double ValueLoss, double ApproxKl, double ClipFraction);
+
+    /// <summary>The PPO epochs: each a new shuffle of the rollouts into minibatches, one clipped step per minibatch.</summary>
+    private UpdateStats Optimize(RolloutBatch batch, OldPolicy old, Tensor advantages, Tensor returns, Random rng)
+    {
         _policy.SetTraining(true);
         double pgSum = 0, vfSum = 0, approxKlSum = 0, clippedSum = 0;
         var updates = 0;
         for (var epoch = 0; epoch < _s.Epochs; epoch++)
         {
-            var order = TrainingSteps.Shuffled(b, rng);
-            foreach (var chunk in order.Chunk((int)Math.Ceiling(b / (double)_s.MiniBatches)))
+            var order = TrainingSteps.Shuffled(batch.Size, rng);
+            foreach (var chunk in order.Chunk((int)Math.Ceiling(batch.Size / (double)_s.MiniBatches)))
             {
-                using var inner = NewDisposeScope();
-                var idx = tensor(chunk.Select(i => (long)i).ToArray(), device: device);
-                var (logits, values) = _policy.LogitsAndValues(batch.Tokens.index_select(0, idx), batch.Valid.index_select(0, idx));
-                var m = mask.index_select(0, idx);
-                var logp = TokenLogProbs(logits, actions.index_select(0, idx));
-                var v = values[.., ..^1];
-                var a = advantages.index_select(0, idx);
-                var ratio = (logp - oldLogp.index_select(0, idx)).exp();
-                var pg = MaskedMean(maximum(-a * ratio, -a * ratio.clamp(1 - _s.ClipRange, 1 + _s.ClipRange)), m);
-                var vOld = oldValues.index_select(0, idx);
-                var ret = returns.index_select(0, idx);
-                var vClipped = vOld + (v - vOld).clamp(-_s.ValueClipRange, _s.ValueClipRange);
-                var vf = 0.5 * MaskedMean(maximum((v - ret).square(), (vClipped - ret).square()), m);
-                var loss = pg + _s.ValueCoef * vf;
-                _optimizer.ClippedStep(_policy.Trainable.Values, loss);
+                using var scope = NewDisposeScope();
+                var idx = tensor(chunk.Select(i => (long)i).ToArray(), device: _policy.Device);
+                var mb = batch.Rows(idx);
+                var (logits, values) = _policy.LogitsAndValues(mb.Tokens, mb.Valid);
+                var ratio = (TokenLogProbs(logits, mb.Actions) - old.LogProbs.index_select(0, idx)).exp();
+                var pg = PpoLosses.Policy(ratio, advantages.index_select(0, idx), mb.Mask, _s.ClipRange);
+                var vf = PpoLosses.Value(values[.., ..^1], old.Values.index_select(0, idx), returns.index_select(0, idx), mb.Mask, _s.ValueClipRange);
+                _optimizer.ClippedStep(_policy.Trainable.Values, pg + _s.ValueCoef * vf);
                 pgSum += pg.item<float>();
                 vfSum += vf.item<float>();
                 using (no_grad())
                 {
                     var r = ratio.detach();
-                    approxKlSum += MaskedMean(r - 1 - r.log(), m).item<float>();
-                    clippedSum += MaskedMean(((r - 1).abs() > _s.ClipRange).to(ScalarType.Float32), m).item<float>();
+                    approxKlSum += Masked.Mean(r - 1 - r.log(), mb.Mask).item<float>();
+                    clippedSum += Masked.Mean(((r - 1).abs() > _s.ClipRange).to(ScalarType.Float32), mb.Mask).item<float>();
                 }
                 updates++;
             }
         }
-
         _policy.SetTraining(false);
-        var meanKl = seqKl.Average();
-        Kl.Update(meanKl, b);
-        Iteration++;
-        return new PpoIterationStats(Iteration, scores.Average(), meanKl, Kl.Value, pgSum / updates, vfSum / updates,
-            responses.Average(r => r.Length), approxKlSum / updates, clippedSum / updates, entropy, explainedVariance);
+        return new UpdateStats(pgSum / updates, vfSum / updates, approxKlSum / updates, clippedSum / updates);
     }
 
     /// <summary>log π(a_t | s_t) [B, T-1] for logits [B, T, V] and the actions that followed, tokens[:, 1:].</summary>
@@ -181,24 +162,6 @@ public sealed class PpoLearner : IDisposable
 
     /// <summary>The actions' entries of log-probabilities [B, T-1, V].</summary>
     private static Tensor ActionLogProbs(Tensor logProbs, Tensor actions) => logProbs.gather(2, actions.unsqueeze(2)).squeeze(2);
-
-    private static Tensor MaskedMean(Tensor x, Tensor mask) => (x * mask).sum() / mask.sum().clamp_min(1);
-
-    /// <summary>1 - Var(returns - values) / Var(returns) over the response tokens: 1 is a perfect value head, 0 no better than a constant.</summary>
-    private static double ExplainedVariance(Tensor returns, Tensor values, Tensor mask)
-    {
-        using var _ = no_grad();
-        Tensor Var(Tensor x) => MaskedMean((x - MaskedMean(x, mask)).square(), mask);
-        var total = Var(returns).item<float>();
-        return total < 1e-12 ? double.NaN : 1 - Var(returns - values).item<float>() / total;
-    }
-
-    private static Tensor Whiten(Tensor x, Tensor mask)
-    {
-        var mean = MaskedMean(x, mask);
-        var variance = MaskedMean((x - mean).square(), mask);
-        return (x - mean) * (variance + 1e-8).rsqrt() * mask;
-    }
 
     /// <summary>The checkpoint's kind: the policy's state (see <see cref="IPpoPolicy.State"/>), AdamW's state, and <see cref="LearnerState"/>.</summary>
     public const string CheckpointKind = "ppo-learner";
@@ -222,13 +185,6 @@ public sealed class PpoLearner : IDisposable
         return c.ToBytes();
     }
 
-    /// <summary>Reads only the policy (with its value head) out of a checkpoint, e.g. to evaluate it.</summary>
-    public static void LoadPolicy(byte[] checkpoint, PolicyModel policy)
-    {
-        using var c = Checkpoint.FromBytes(checkpoint, CheckpointKind);
-        c.LoadModule(policy);
-    }
-
     /// <summary>Restores a checkpoint written by <see cref="SaveCheckpoint"/> into this learner.</summary>
     public void LoadCheckpoint(byte[] checkpoint)
     {
@@ -246,12 +202,6 @@ public sealed class PpoLearner : IDisposable
         Kl.Restore(state.KlCoef);
         RewardMoments.Restore(state.RewardMean, state.RewardVariance, state.RewardCount);
     }
-
-    /// <summary>The trained world policy, for the caller to keep (and dispose): the learner no longer frees it.</summary>
-    public PolicyModel TakePolicy() => World.Take();
-
-    private WorldPpoPolicy World => _policy as WorldPpoPolicy
-        ?? throw new InvalidOperationException($"this learner trains a {_policy.GetType().Name}, not the world's PolicyModel");
 
     public void Dispose()
     {

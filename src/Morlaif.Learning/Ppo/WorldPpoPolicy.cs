@@ -1,3 +1,4 @@
+using Morlaif.Learning.Checkpoints;
 using Morlaif.Learning.Models;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -41,6 +42,13 @@ public sealed class WorldPpoPolicy : IPpoPolicy
     {
         if (training) Model.train();
         else Model.eval();
+    }
+
+    /// <summary>Reads only the trained policy (with its value head) out of a learner checkpoint into <paramref name="model"/>, e.g. to evaluate it.</summary>
+    public static void LoadModel(byte[] checkpoint, PolicyModel model)
+    {
+        using var c = Checkpoint.FromBytes(checkpoint, PpoLearner.CheckpointKind);
+        c.LoadModule(model);
     }
 
     /// <summary>The trained policy, for the caller to keep (and dispose): disposing this no longer frees it.</summary>

@@ -23,8 +23,12 @@ public static class PpoStage
         return Restored(create, c);
     }
 
-    private static PpoLearner NewLearner(RunContext ctx, PolicyModel sft, IRewardModel reward) =>
-        new(sft.Clone(), sft.Clone(), reward, ctx.Config.Ppo, ctx.Seed("ppo"));
+    private static PpoLearner NewLearner(RunContext ctx, PolicyModel sft, IRewardModel reward) => NewLearner(ctx, NewPolicy(sft), reward);
+
+    private static PpoLearner NewLearner(RunContext ctx, WorldPpoPolicy policy, IRewardModel reward) => new(policy, reward, ctx.Config.Ppo, ctx.Seed("ppo"));
+
+    /// <summary>The SFT policy to train and a frozen copy of it as the reference.</summary>
+    private static WorldPpoPolicy NewPolicy(PolicyModel sft) => new(sft.Clone(), sft.Clone());
 
     /// <summary>A new learner from <paramref name="create"/> with <paramref name="checkpoint"/>'s state (policy, optimizer, KL, moments, iteration).</summary>
     public static PpoLearner Restored(Func<PpoLearner> create, Checkpoint checkpoint)
@@ -71,23 +75,24 @@ public static class PpoStage
     public static List<SyntheticPrompt> Prompts(RunContext ctx, int iteration) =>
         World.Prompts.Sample(new Random(ctx.Seed("ppo-prompts", iteration)), ctx.Config.Ppo.RolloutsPerIteration);
 
-    /// <summary>
-    /// One iteration, and what this world can say that the proxy reward cannot: the rollouts' mean true preference and
-    /// each principle's ground-truth score (free here; never read by the learner or by any choice of settings).
-    /// </summary>
     /// <summary>A whole arm in one go (the in-process run, an experiment): every iteration from the SFT policy, then the trained policy.</summary>
     public static (PolicyModel Policy, List<PpoIterationStats> Stats) Train(RunContext ctx, PolicyModel sft, IRewardModel reward, CancellationToken cancel = default)
     {
-        using var learner = Learner(ctx, sft, reward);
+        var policy = NewPolicy(sft);
+        using var learner = NewLearner(ctx, policy, reward);
         var stats = new List<PpoIterationStats>();
         while (learner.Iteration < ctx.Config.Ppo.Iterations)
         {
             cancel.ThrowIfCancellationRequested();
             stats.Add(Iterate(ctx, learner));
         }
-        return (learner.TakePolicy(), stats);
+        return (policy.Take(), stats);
     }
 
+    /// <summary>
+    /// One iteration, and what this world can say that the proxy reward cannot: the rollouts' mean true preference and
+    /// each principle's ground-truth score (free here; never read by the learner or by any choice of settings).
+    /// </summary>
     public static PpoIterationStats Iterate(RunContext ctx, PpoLearner learner)
     {
         var prompts = Prompts(ctx, learner.Iteration);

@@ -48,7 +48,7 @@ public sealed class EvaluateConsumer(RunArtifacts artifacts, StageGate gate, Tex
             {
                 var outputs = manifest.Stages[StageKeys.FinalPpoChunk(ctx.Config.Ppo, arm)].Outputs;
                 var policy = ctx.NewPolicy();
-                PpoLearner.LoadPolicy(await artifacts.BytesAsync(outputs[StageOutputs.Checkpoint], cancel), policy);
+                WorldPpoPolicy.LoadModel(await artifacts.BytesAsync(outputs[StageOutputs.Checkpoint], cancel), policy);
                 policy.to(ctx.Device);
                 policies[arm] = policy;
                 ppo[arm] = PpoStage.StatsFromJson(await artifacts.BytesAsync(outputs[StageOutputs.Stats], cancel));

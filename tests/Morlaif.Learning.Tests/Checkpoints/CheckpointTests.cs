@@ -23,7 +23,7 @@ public class CheckpointTests
     private static (PpoLearner Learner, byte[] Bytes) LearnerCheckpoint()
     {
         var policy = Tiny.Policy(3);
-        var learner = new PpoLearner(policy, policy.Clone(), new ConstantReward(),
+        var learner = new PpoLearner(new WorldPpoPolicy(policy, policy.Clone()), new ConstantReward(),
             new PpoSettings { RolloutsPerIteration = 4, MaxNewTokens = 4, Epochs = 1, MiniBatches = 1 }, seed: 3);
         var prompt = Tiny.Tokenizer.EncodePrompt("what is the capital of japan ?");
         learner.Step([prompt, prompt, prompt, prompt]);
@@ -112,7 +112,7 @@ public class CheckpointTests
 
             var seen = JsonNode.Parse(stdout)!;
             var tensors = seen["tensors"]!.AsObject();
-            var parameters = learner.Policy.state_dict();
+            var parameters = ((WorldPpoPolicy)learner.Actor).Model.state_dict();
             foreach (var (name, t) in parameters)
             {
                 Assert.Equal("F32", (string)tensors[name]!["dtype"]!);
@@ -131,7 +131,7 @@ public class CheckpointTests
             Assert.Equal(PpoLearner.CheckpointKind, (string)document["kind"]!);
             Assert.Equal(1, (int)document["state"]!["iteration"]!);
             Assert.Equal("AdamW", (string)document["optimizer"]!["type"]!);
-            Assert.Equal(learner.Policy.state_dict()["value_head.bias"].item<float>(), (float)(double)seen["value_head_bias"]!);
+            Assert.Equal(parameters["value_head.bias"].item<float>(), (float)(double)seen["value_head_bias"]!);
             Assert.Equal(1, (long)seen["value_head_bias_steps"]!); // one minibatch step so far
         }
         finally
@@ -198,7 +198,7 @@ public class CheckpointTests
     public void Weights_for_another_shape_are_refused_by_name()
     {
         var small = Tiny.Policy(1).ToBytes();
-        var e = Assert.Throws<InvalidDataException>(() => PpoLearner.LoadPolicy(small, Tiny.Policy(1)));
+        var e = Assert.Throws<InvalidDataException>(() => WorldPpoPolicy.LoadModel(small, Tiny.Policy(1)));
         Assert.Contains("it is a 'policy' checkpoint", e.Message);
         using var c = Checkpoint.FromBytes(small, "policy");
         var wide = Tiny.Policy(1, dModel: 48);

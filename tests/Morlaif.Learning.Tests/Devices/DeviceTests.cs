@@ -90,7 +90,7 @@ public class DeviceTests
                 PpoStage.Iterate(ctx, resumed);
                 using var again = PpoStage.Learner(ctx, sft, reward, resumed.SaveCheckpoint());
                 Assert.Equal(2, again.Iteration);
-                PpoLearner.LoadPolicy(again.SaveCheckpoint(), ctx.NewPolicy());
+                WorldPpoPolicy.LoadModel(again.SaveCheckpoint(), ctx.NewPolicy());
             }
         });
     }

@@ -29,7 +29,7 @@ public class PpoLearnerTests
     public void Ppo_raises_the_reward_on_a_tiny_problem()
     {
         var policy = Tiny.Policy(7);
-        using var learner = new PpoLearner(policy, policy.Clone(), new TargetWordsReward(Prompt.Length), Settings, seed: 7);
+        using var learner = new PpoLearner(new WorldPpoPolicy(policy, policy.Clone()), new TargetWordsReward(Prompt.Length), Settings, seed: 7);
         var stats = Enumerable.Range(0, 15).Select(_ => learner.Step(Prompts(24))).ToList();
         var first = stats.Take(3).Average(s => s.MeanScore);
         var last = stats.TakeLast(3).Average(s => s.MeanScore);
@@ -47,7 +47,8 @@ public class PpoLearnerTests
     public void A_resumed_learner_continues_exactly_where_the_checkpoint_left_off()
     {
         var reference = Tiny.Policy(8);
-        var a = new PpoLearner(reference.Clone(), reference.Clone(), new TargetWordsReward(Prompt.Length), Settings, seed: 8);
+        var policyA = new WorldPpoPolicy(reference.Clone(), reference.Clone());
+        var a = new PpoLearner(policyA, new TargetWordsReward(Prompt.Length), Settings, seed: 8);
         a.Step(Prompts(24));
         a.Step(Prompts(24));
         var checkpoint = a.SaveCheckpoint();
@@ -55,7 +56,8 @@ public class PpoLearnerTests
         var statsA = a.Step(Prompts(24));
 
         // A fresh process: new learner with a differently initialised policy, restored from the checkpoint.
-        var b = new PpoLearner(Tiny.Policy(99), reference.Clone(), new TargetWordsReward(Prompt.Length), Settings, seed: 8);
+        var policyB = new WorldPpoPolicy(Tiny.Policy(99), reference.Clone());
+        var b = new PpoLearner(policyB, new TargetWordsReward(Prompt.Length), Settings, seed: 8);
         b.LoadCheckpoint(checkpoint);
         Assert.Equal(2, b.Iteration);
         b.Step(Prompts(24));
@@ -68,7 +70,7 @@ public class PpoLearnerTests
         Assert.Equal(statsA, statsB);
         Assert.Equal(a.RewardMoments.Mean, b.RewardMoments.Mean);
         // Byte for byte, policy and optimizer state alike.
-        Assert.Equal(Tiny.Weights(a.Policy), Tiny.Weights(b.Policy));
+        Assert.Equal(Tiny.Weights(policyA.Model), Tiny.Weights(policyB.Model));
         Assert.Equal(a.SaveCheckpoint(), b.SaveCheckpoint());
         a.Dispose();
         b.Dispose();
@@ -77,7 +79,7 @@ public class PpoLearnerTests
     [Fact]
     public void A_checkpoint_of_another_kind_is_refused()
     {
-        using var learner = new PpoLearner(Tiny.Policy(9), Tiny.Policy(9), new TargetWordsReward(Prompt.Length), Settings, 9);
+        using var learner = new PpoLearner(new WorldPpoPolicy(Tiny.Policy(9), Tiny.Policy(9)), new TargetWordsReward(Prompt.Length), Settings, 9);
         var e = Assert.Throws<InvalidDataException>(() => learner.LoadCheckpoint("NOT-A-CHECKPOINT"u8.ToArray()));
         Assert.Contains("not a MORLAIF ppo-learner checkpoint", e.Message);
         var policy = Assert.Throws<InvalidDataException>(() => learner.LoadCheckpoint(Tiny.Policy(9).ToBytes()));

@@ -1,4 +1,5 @@
 using Morlaif.Learning.Ppo;
+using static TorchSharp.torch;
 
 namespace Morlaif.Learning.Tests.Ppo;
 
@@ -27,14 +28,31 @@ public class PpoPartsTests
     }
 
     [Fact]
-    public void Gae_matches_a_hand_computation()
+    public void Gae_matches_a_hand_computation_and_ignores_what_lies_outside_the_responses()
     {
-        // γ = 1, λ = 0.5; rewards (0, 0, 1), values (0.5, 0.2, 0.4), V after the end = 0
-        // δ2 = 1 - 0.4 = 0.6;  δ1 = 0 + 0.4 - 0.2 = 0.2;  δ0 = 0 + 0.2 - 0.5 = -0.3
-        // A2 = 0.6;  A1 = 0.2 + 0.5*0.6 = 0.5;  A0 = -0.3 + 0.5*0.5 = -0.05
-        var (adv, ret) = Gae.Compute([0, 0, 1], [0.5, 0.2, 0.4], gamma: 1, lambda: 0.5);
-        Assert.Equal([-0.05, 0.5, 0.6], adv.Select(a => Math.Round(a, 10)));
-        Assert.Equal([0.45, 0.7, 1.0], ret.Select(r => Math.Round(r, 10)));
+        // Row 0, a response at positions 1-3: γ = 1, λ = 0.5; rewards (0, 0, 1), values (0.5, 0.2, 0.4), V after the end = 0
+        // δ3 = 1 - 0.4 = 0.6;  δ2 = 0 + 0.4 - 0.2 = 0.2;  δ1 = 0 + 0.2 - 0.5 = -0.3
+        // A3 = 0.6;  A2 = 0.2 + 0.5*0.6 = 0.5;  A1 = -0.3 + 0.5*0.5 = -0.05
+        // Row 1, a response at positions 0-1 then padding whose rewards and values must not count:
+        // δ1 = 2 - 1 = 1;  δ0 = 1 + 1 - 0.5 = 1.5;  A1 = 1;  A0 = 1.5 + 0.5*1 = 2
+        using var rewards = tensor(new double[] { 9, 0, 0, 1, 1, 2, 5, 5 }, [2, 4]);
+        using var values = tensor(new float[] { 9, 0.5f, 0.2f, 0.4f, 0.5f, 1, 7, 7 }, [2, 4]);
+        using var mask = tensor(new float[] { 0, 1, 1, 1, 1, 1, 0, 0 }, [2, 4]);
+        var (adv, ret) = Gae.Compute(rewards, values, mask, gamma: 1, lambda: 0.5);
+        Assert.Equal(ScalarType.Float64, adv.dtype);
+        Assert.Equal([0, -0.05, 0.5, 0.6, 2, 1, 0, 0], adv.data<double>().ToArray().Select(a => Math.Round(a, 6)));
+        Assert.Equal([0, 0.45, 0.7, 1.0, 2.5, 2, 0, 0], ret.data<double>().ToArray().Select(r => Math.Round(r, 6)));
+    }
+
+    [Fact]
+    public void The_response_mask_covers_the_actions_that_chose_the_response()
+    {
+        // Prompts of 3 and 2 tokens; sequences of 5 and 3: position j chose token j + 1.
+        using var scope = NewDisposeScope();
+        var batch = RolloutBatch.Create([[1, 2, 3], [1, 2]], [[1, 2, 3, 4, 5], [1, 2, 6]], CPU);
+        Assert.Equal([2, 4], batch.Actions.shape);
+        Assert.Equal([0f, 0, 1, 1, 0, 1, 0, 0], batch.Mask.data<float>().ToArray());
+        Assert.Equal([3L, 1], batch.LastAction.data<long>().ToArray());
     }
 
     [Fact]
