@@ -1,3 +1,4 @@
+using Morlaif.Learning.Models;
 using static TorchSharp.torch;
 
 namespace Morlaif.Learning.Training;

@@ -49,7 +49,11 @@ public class HfMorlaifTests(ITestOutputHelper output)
         {
             pms.AddPrinciple(principle, new LoraSettings(Rank: 4), seed: marker);
             var pairs = MarkerPairs(marker, 256, seed: marker);
-            PreferenceModelTraining.Train(pms.Principle(principle), pairs, new PmSettings(Epochs: 3, BatchSize: 16, LearningRate: 3e-3), seed: marker);
+            PreferenceModelTraining.Train(pms.Principle(principle), pairs, new PmSettings(Epochs: 6, BatchSize: 16, LearningRate: 3e-3), seed: marker);
+            var accuracy = PreferenceModelTraining.Accuracy(pms.Principle(principle), MarkerPairs(marker, 200, seed: 1000 + marker));
+            output.WriteLine($"PM {principle}: held-out accuracy {accuracy:P0}");
+            // Seen here: 93% and 94%; PMs near chance (62-69% after 3 epochs) gave PPO too little to learn from.
+            Assert.True(accuracy > 0.8, $"PM {principle} held-out accuracy {accuracy:P0}");
             var normalizer = ScoreNormalizer.Fit(pms.Score(principle, [.. pairs.Select(p => p.A), .. pairs.Select(p => p.B)]));
             scorers.Add(PrincipleScorer.Of(pms, principle, normalizer));
         }
@@ -76,6 +80,7 @@ public class HfMorlaifTests(ITestOutputHelper output)
         }
         var (shareGain, rewardGain) = (runs.Average(r => r.After - r.Before), runs.Average(r => r.Last - r.First));
         output.WriteLine($"mean over seeds: reward {rewardGain:+0.00;-0.00}, marker share {shareGain:+0.0%;-0.0%}");
+        // Seen here: reward +0.75 (every seed +0.3 to +1.1), marker share +6.8% (0.8% -> 0.0% to 21.1%).
         Assert.True(rewardGain > 0.05, $"mean reward gain {rewardGain:F3}");
         Assert.True(shareGain > 0.02, $"mean marker share gain {shareGain:P1}");
         // The PMs' adapters were switched in and out for every reward and each learner took its policy adapter off again:
