@@ -44,7 +44,7 @@ public class RealJudgeSpecs
         // Labelling again (a replay, or another run on the same pairs) is answered from the artifact store's cache.
         var requests = server.Requests;
         var ctx = new RunContext(config, TorchSharp.torch.CPU);
-        var again = await Workers.Labeller.ChatJudgeLabelling.LabelAsync(ctx, pairs, "helpfulness", new Workers.Labeller.ArtifactJudgeCache(pipeline.Store), CancellationToken.None);
+        var again = await Workers.Labeller.ChatJudgeLabelling.LabelAsync(ctx.Config, pairs.Train, pairs.Test, "helpfulness", new Workers.Labeller.ArtifactJudgeCache(pipeline.Store), CancellationToken.None);
         Assert.Equal(requests, server.Requests);
         Assert.Equal(labels.Train, again.Train);
     }

@@ -1,21 +1,13 @@
-using Morlaif.Learning.HuggingFace.Lora;
-using Morlaif.Learning.Models;
 using Morlaif.Learning.Scalarization;
 using Morlaif.Learning.Training;
 using Morlaif.Learning.Weights;
 
 namespace Morlaif.Learning.Ppo;
 
-/// <summary>One principle's PM as the reward sees it: raw scores of whole sequences, and that PM's normaliser.</summary>
-public sealed record PrincipleScorer(Func<IReadOnlyList<int[]>, double[]> Score, ScoreNormalizer Normalizer)
+/// <summary>One principle's PM as the reward sees it: its raw scores of whole sequences, and its normaliser (whatever the model family).</summary>
+public sealed record PrincipleScorer(IPreferenceScorer Model, ScoreNormalizer Normalizer)
 {
-    /// <summary>A PM of the synthetic world's own model.</summary>
-    public static PrincipleScorer Of(PreferenceModel pm, ScoreNormalizer normalizer) =>
-        new(sequences => PreferenceModelTraining.Score(pm, sequences), normalizer);
-
-    /// <summary>A principle's LoRA PM on a Hugging Face base (possibly the policy's own base: each call activates its adapter).</summary>
-    public static PrincipleScorer Of(HfPreferenceModel pms, string principle, ScoreNormalizer normalizer) =>
-        new(sequences => pms.Score(principle, sequences), normalizer);
+    public double[] Score(IReadOnlyList<int[]> sequences) => Model.ScoreAll(sequences);
 }
 
 /// <summary>

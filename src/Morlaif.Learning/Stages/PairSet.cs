@@ -1,12 +1,35 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Morlaif.Learning.Runs;
 using Morlaif.Learning.World;
 
 namespace Morlaif.Learning.Stages;
 
-/// <summary>A prompt with two different responses sampled from the SFT policy (token ids without bos/sep, and text).</summary>
-public sealed record ResponsePair(SyntheticPrompt Prompt, int[] PromptIds, int[] A, int[] B, string TextA, string TextB)
+/// <summary>
+/// A prompt with two responses sampled from the SFT policy, whatever the model family: the token sequences the PMs learn
+/// from (never a re-tokenization of the text) and what the judge reads (the conversation and the two responses' text).
+/// </summary>
+public interface ISampledPair
 {
+    /// <summary>The conversation the responses answer, as a judge is shown it.</summary>
+    string Conversation { get; }
+
+    string TextA { get; }
+
+    string TextB { get; }
+
+    int[] SequenceA();
+
+    int[] SequenceB();
+}
+
+/// <summary>A world prompt with two different responses sampled from the SFT policy (token ids without bos/sep, and text).</summary>
+public sealed record ResponsePair(SyntheticPrompt Prompt, int[] PromptIds, int[] A, int[] B, string TextA, string TextB) : ISampledPair
+{
+    /// <summary>The world's prompt as a one-turn HH-RLHF conversation.</summary>
+    [JsonIgnore]
+    public string Conversation => $"\n\nHuman: {Prompt.Text}\n\nAssistant:";
+
     public int[] SequenceA() => [.. PromptIds, .. A];
     public int[] SequenceB() => [.. PromptIds, .. B];
 }

@@ -33,12 +33,13 @@ public static class ScalarizationStage
     /// <summary>How many random removal orders the ablation averages over.</summary>
     public const int AblationOrders = 20;
 
-    public static ObjectiveFit Fit(RunContext ctx, PairSet pairs, IReadOnlyDictionary<string, TrainedPreferenceModel> pms)
-    {
-        var principles = ctx.Config.Principles;
-        return Fit(principles, Multi(principles, pms, principles.Select(_ => 1.0).ToArray(), new WeightedLinear()), Reward(BaselineArm, ctx, null, pms),
+    public static ObjectiveFit Fit(RunContext ctx, PairSet pairs, IReadOnlyDictionary<string, TrainedPreferenceModel> pms) =>
+        Fit(ctx.Config.Principles, PrincipleScores(ctx.Config.Principles, Scorers(pms)), Reward(BaselineArm, ctx.Config, null, Scorers(pms)),
             HumanLabelled(ctx, pairs), TruthDecided(pairs), ctx.Seed("ablation"));
-    }
+
+    /// <summary>The principle PMs with weight 1 each: what the fit reads their normalised scores from.</summary>
+    public static PreferenceModelReward PrincipleScores(IReadOnlyList<string> principles, Func<string, PrincipleScorer> pm) =>
+        new([.. principles.Select(pm)], new ScalarizedReward([.. principles.Select(_ => 1.0)], new WeightedLinear()));
 
     private static double Truth(ResponsePair p, string text) => GroundTruth.Score(Principle.Overall, p.Prompt, text);
 
@@ -101,20 +102,24 @@ public static class ScalarizationStage
     }
 
     /// <summary>
-    /// The reward of an arm: MORLAIF combines the principle PMs with the fitted weights and the configured
-    /// function; the baseline is the single-objective PM (constitution or overall), weight 1.
+    /// The reward of an arm, whatever the model family (<paramref name="pm"/> gives a question's PM as a scorer): MORLAIF
+    /// combines the principle PMs with the fitted weights and the configured function; the baseline is the single-objective
+    /// PM (constitution or overall), weight 1; the experiment's control is the baseline's PM trained with the human labels.
     /// </summary>
-    public static PreferenceModelReward Reward(string arm, RunContext ctx, ObjectiveFit? fit, IReadOnlyDictionary<string, TrainedPreferenceModel> pms) => arm switch
+    public static PreferenceModelReward Reward(string arm, RunConfig config, ObjectiveFit? fit, Func<string, PrincipleScorer> pm) => arm switch
     {
-        MorlaifArm => Multi(ctx.Config.Principles, pms,
-            fit?.Weights ?? throw new ArgumentNullException(nameof(fit), "the MORLAIF reward needs the fitted weights"),
-            Scalarizers.Get(ctx.Config.Scalarization)),
-        BaselineArm => Multi([ctx.Config.Baseline], pms, [1.0], new WeightedLinear()),
-        ControlArm => Multi([ControlQuestion(ctx.Config.Baseline)], pms, [1.0], new WeightedLinear()),
+        MorlaifArm => new([.. config.Principles.Select(pm)],
+            new ScalarizedReward(fit?.Weights ?? throw new ArgumentNullException(nameof(fit), "the MORLAIF reward needs the fitted weights"),
+                Scalarizers.Get(config.Scalarization))),
+        BaselineArm => new([pm(config.Baseline)], new ScalarizedReward([1.0], new WeightedLinear())),
+        ControlArm => new([pm(ControlQuestion(config.Baseline))], new ScalarizedReward([1.0], new WeightedLinear())),
         _ => throw new ArgumentException($"unknown arm '{arm}' (known: {MorlaifArm}, {BaselineArm}, {ControlArm})", nameof(arm)),
     };
 
-    private static PreferenceModelReward Multi(IReadOnlyList<string> questions, IReadOnlyDictionary<string, TrainedPreferenceModel> pms,
-        IReadOnlyList<double> weights, IScalarizer scalarizer) =>
-        new(questions.Select(q => PrincipleScorer.Of(pms[q].Model, pms[q].Normalizer)).ToList(), new ScalarizedReward(weights, scalarizer));
+    /// <summary>The world's reward of an arm, from its trained PMs.</summary>
+    public static PreferenceModelReward Reward(string arm, RunContext ctx, ObjectiveFit? fit, IReadOnlyDictionary<string, TrainedPreferenceModel> pms) =>
+        Reward(arm, ctx.Config, fit, Scorers(pms));
+
+    private static Func<string, PrincipleScorer> Scorers(IReadOnlyDictionary<string, TrainedPreferenceModel> pms) =>
+        q => new PrincipleScorer(pms[q].Model, pms[q].Normalizer);
 }

@@ -7,8 +7,12 @@ namespace Morlaif.Learning.TextRuns;
 /// A prompt with two responses sampled from the SFT policy: the token ids the policy generated (what the PMs are
 /// trained on, never a re-tokenization of the text) and their text (what the judge reads).
 /// </summary>
-public sealed record TextPair(string Prompt, int[] PromptIds, int[] A, int[] B, string TextA, string TextB)
+public sealed record TextPair(string Prompt, int[] PromptIds, int[] A, int[] B, string TextA, string TextB) : Stages.ISampledPair
 {
+    /// <summary>The prompt is the conversation as the data gave it.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string Conversation => Prompt;
+
     public int[] SequenceA() => [.. PromptIds, .. A];
     public int[] SequenceB() => [.. PromptIds, .. B];
 }

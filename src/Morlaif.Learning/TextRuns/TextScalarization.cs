@@ -25,23 +25,14 @@ public static class TextScalarization
             int[] chosen = Fit(run.Sequence(h.Prompt, h.Chosen), maxLength), rejected = Fit(run.Sequence(h.Prompt, h.Rejected), maxLength);
             return rng.Next(2) == 0 ? (chosen, rejected, true) : (rejected, chosen, false);
         }).ToList();
-        var principleScores = new PreferenceModelReward([.. principles.Select(p => PrincipleScorer.Of(pms, p, normalizers[p]))],
-            new ScalarizedReward([.. principles.Select(_ => 1.0)], new WeightedLinear()));
-        return ScalarizationStage.Fit(principles, principleScores, Reward(ScalarizationStage.BaselineArm, run, null, pms, normalizers), decided, run.Seed("ablation"));
+        PrincipleScorer Pm(string question) => new(pms.Principle(question), normalizers[question]);
+        return ScalarizationStage.Fit(principles, ScalarizationStage.PrincipleScores(principles, Pm), ScalarizationStage.Reward(ScalarizationStage.BaselineArm, run.Config, null, Pm),
+            decided, run.Seed("ablation"));
     }
 
-    /// <summary>
-    /// The reward of an arm: MORLAIF combines the principle PMs with the fitted weights and the configured function; the
-    /// baseline is the baseline question's PM (constitution or overall), weight 1.
-    /// </summary>
-    public static PreferenceModelReward Reward(string arm, TextRun run, ObjectiveFit? fit, HfPreferenceModel pms, IReadOnlyDictionary<string, ScoreNormalizer> normalizers) => arm switch
-    {
-        ScalarizationStage.MorlaifArm => new([.. run.Config.Principles.Select(p => PrincipleScorer.Of(pms, p, normalizers[p]))],
-            new ScalarizedReward(fit?.Weights ?? throw new ArgumentNullException(nameof(fit), "the MORLAIF reward needs the fitted weights"),
-                Scalarizers.Get(run.Config.Scalarization))),
-        ScalarizationStage.BaselineArm => new([PrincipleScorer.Of(pms, run.BaselineQuestion, normalizers[run.BaselineQuestion])], new ScalarizedReward([1.0], new WeightedLinear())),
-        _ => throw new ArgumentException($"unknown arm '{arm}' (known: {ScalarizationStage.MorlaifArm}, {ScalarizationStage.BaselineArm})", nameof(arm)),
-    };
+    /// <summary>The reward of an arm (<see cref="ScalarizationStage.Reward(string, Runs.RunConfig, ObjectiveFit?, Func{string, PrincipleScorer})"/>) from a text run's PMs.</summary>
+    public static PreferenceModelReward Reward(string arm, TextRun run, ObjectiveFit? fit, HfPreferenceModel pms, IReadOnlyDictionary<string, ScoreNormalizer> normalizers) =>
+        ScalarizationStage.Reward(arm, run.Config, fit, q => new PrincipleScorer(pms.Principle(q), normalizers[q]));
 
     /// <summary>A human pair longer than the model's context keeps its end: the response and as much of the conversation as fits.</summary>
     private static int[] Fit(int[] sequence, int maxLength) => maxLength > 0 && sequence.Length > maxLength ? sequence[^maxLength..] : sequence;

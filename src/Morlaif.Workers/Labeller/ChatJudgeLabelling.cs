@@ -3,7 +3,6 @@ using Morlaif.Feedback.Judging;
 using Morlaif.Learning;
 using Morlaif.Learning.Runs;
 using Morlaif.Learning.Stages;
-using Morlaif.Learning.TextRuns;
 using Morlaif.Learning.World;
 
 namespace Morlaif.Workers.Labeller;
@@ -20,21 +19,17 @@ public static class ChatJudgeLabelling
     /// <summary>What the "overall" question asks (the baseline with "baseline": "overall").</summary>
     private const string OverallPhrase = "the better response overall";
 
-    /// <summary>The synthetic world's pairs, asked as one-turn conversations.</summary>
-    public static Task<LabelSet> LabelAsync(RunContext ctx, PairSet pairs, string question, IJudgeCache cache, CancellationToken cancel)
+    /// <summary>
+    /// One question's labels of a run's pairs, whatever the model family: each pair asked as its conversation, the
+    /// constitution baseline's principle drawn per pair as the synthetic judge draws it (World/Constitution), so both
+    /// judges ask each pair the same principle.
+    /// </summary>
+    public static Task<LabelSet> LabelAsync(RunConfig config, IReadOnlyList<ISampledPair> train, IReadOnlyList<ISampledPair> test, string question,
+        IJudgeCache cache, CancellationToken cancel)
     {
-        // The same draws as the synthetic judge's (World/Constitution), so both judges ask each pair the same principle.
-        var phrase = Phrase(question, new Random(ctx.Seed("constitution-draw")), GroundTruth.Find(question)?.Phrase);
-        JudgeQuestion Ask(ResponsePair p) => new($"\n\nHuman: {p.Prompt.Text}\n\nAssistant:", p.TextA, p.TextB, phrase());
-        return LabelAsync(ctx.Config.Judge, question, [.. pairs.Train.Select(Ask)], [.. pairs.Test.Select(Ask)], cache, cancel);
-    }
-
-    /// <summary>A text run's pairs: the prompt is the conversation as given.</summary>
-    public static Task<LabelSet> LabelAsync(TextRun run, TextPairSet pairs, string question, IJudgeCache cache, CancellationToken cancel)
-    {
-        var phrase = Phrase(question, new Random(run.Seed("constitution")), null);
-        JudgeQuestion Ask(TextPair p) => new(p.Prompt, p.TextA, p.TextB, phrase());
-        return LabelAsync(run.Config.Judge, question, [.. pairs.Train.Select(Ask)], [.. pairs.Test.Select(Ask)], cache, cancel);
+        var phrase = Phrase(question, new Random(Seeds.Derive(config.Seed, "constitution-draw")), GroundTruth.Find(question)?.Phrase);
+        JudgeQuestion Ask(ISampledPair p) => new(p.Conversation, p.TextA, p.TextB, phrase());
+        return LabelAsync(config.Judge, question, [.. train.Select(Ask)], [.. test.Select(Ask)], cache, cancel);
     }
 
     /// <summary>

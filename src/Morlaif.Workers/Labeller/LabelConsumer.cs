@@ -25,10 +25,15 @@ public sealed class LabelConsumer(RunArtifacts artifacts, StageGate gate, Text.T
         {
             var result = await gate.RunAsync(context, manifest, StageKeys.Label(question), async current =>
             {
-                var labels = ctx.IsText ? await text.LabelAsync(current, ctx, question, cancel)
-                    : ctx.Config.Judge.Kind == "openai"
-                    ? await ChatJudgeLabelling.LabelAsync(ctx, await artifacts.PairsAsync(current, cancel), question, new ArtifactJudgeCache(artifacts.Store), cancel)
-                    : LabellingStage.Label(ctx, await artifacts.PairsAsync(current, cancel), question);
+                LabelSet labels;
+                if (ctx.IsText) labels = await text.LabelAsync(current, ctx, question, cancel);
+                else
+                {
+                    var pairs = await artifacts.PairsAsync(current, cancel);
+                    labels = ctx.Config.Judge.Kind == "openai"
+                        ? await ChatJudgeLabelling.LabelAsync(ctx.Config, pairs.Train, pairs.Test, question, new ArtifactJudgeCache(artifacts.Store), cancel)
+                        : LabellingStage.Label(ctx, pairs, question);
+                }
                 log.LogInformation("run {RunId}: labelled {Question} ({Judge} judge), orders disagreed on {Share:P1}, {Abstentions} abstentions",
                     runId, question, ctx.Config.Judge.Kind, labels.OrdersDisagreed, labels.Abstentions);
                 return new Dictionary<string, ArtifactReference> { [StageOutputs.Labels] = await artifacts.Store.PutAsync(runId, $"labels-{question}", labels.ToJson(), cancel) };

@@ -80,8 +80,8 @@ public sealed class TextStages(RunArtifacts artifacts, TextRunStore inputs, Devi
 
     public async Task<LabelSet> LabelAsync(RunManifest m, RunContext ctx, string question, CancellationToken cancel)
     {
-        using var run = await RunAsync(m, ctx, cancel);
-        return await ChatJudgeLabelling.LabelAsync(run, await PairsAsync(m, cancel), question, new ArtifactJudgeCache(Store), cancel);
+        var pairs = await PairsAsync(m, cancel);
+        return await ChatJudgeLabelling.LabelAsync(ctx.Config, pairs.Train, pairs.Test, question, new ArtifactJudgeCache(Store), cancel);
     }
 
     /// <summary>One question's PM, epoch by epoch with a checkpoint after each (<see cref="PreferenceTrainer.PmEpochs"/>), as the world's.</summary>
