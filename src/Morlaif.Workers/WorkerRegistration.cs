@@ -24,6 +24,8 @@ public static class WorkerRegistration
             .AddSingleton<RunArtifacts>()
             .AddSingleton(sp => new Text.TextRunStore(sp.GetRequiredService<Storage.IArtifactStore>(), Text.TextRunStore.DefaultCacheRoot))
             .AddSingleton<Text.TextStages>()
+            .AddSingleton<Backends.WorldStages>()
+            .AddSingleton<Backends.StageBackends>()
             .AddSingleton<LostOutputs>()
             .AddSingleton<StageGate>()
             .AddSingleton<StageCheckpoints>()

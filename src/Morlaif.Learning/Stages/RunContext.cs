@@ -17,9 +17,6 @@ public sealed class RunContext(RunConfig config, Device device)
     public Device Device { get; } = device;
     public WordTokenizer Tokenizer { get; } = new(Catalog.AllTexts());
 
-    /// <summary>A text run ("task": "text"): its stages use the user's model and data, not this context's world model.</summary>
-    public bool IsText => Config.Task == RunConfig.TextTask;
-
     public TransformerConfig ModelConfig =>
         new(Tokenizer.VocabSize, Config.Model.DModel, Config.Model.Layers, Config.Model.Heads, Config.Model.ContextLength);
 

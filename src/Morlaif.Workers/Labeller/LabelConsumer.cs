@@ -1,13 +1,13 @@
-using Morlaif.Workers.Pipeline;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using Morlaif.Contracts;
-using Morlaif.Learning.Stages;
+using Morlaif.Workers.Backends;
+using Morlaif.Workers.Pipeline;
 
 namespace Morlaif.Workers.Labeller;
 
 /// <summary>The pairs exist (or a replay): the judge labels them once per question, and each question's labels are announced.</summary>
-public sealed class LabelConsumer(RunArtifacts artifacts, StageGate gate, Text.TextStages text, ILogger<LabelConsumer> log) :
+public sealed class LabelConsumer(RunArtifacts artifacts, StageGate gate, StageBackends backends, ILogger<LabelConsumer> log) :
     IConsumer<SftPolicyTrained>, IConsumer<LabelPairs>
 {
     public Task Consume(ConsumeContext<SftPolicyTrained> context) => Run(context, context.Message.RunId, null);
@@ -25,15 +25,7 @@ public sealed class LabelConsumer(RunArtifacts artifacts, StageGate gate, Text.T
         {
             var result = await gate.RunAsync(context, manifest, StageKeys.Label(question), async current =>
             {
-                LabelSet labels;
-                if (ctx.IsText) labels = await text.LabelAsync(current, ctx, question, cancel);
-                else
-                {
-                    var pairs = await artifacts.PairsAsync(current, cancel);
-                    labels = ctx.Config.Judge.Kind == "openai"
-                        ? await ChatJudgeLabelling.LabelAsync(ctx.Config, pairs.Train, pairs.Test, question, new ArtifactJudgeCache(artifacts.Store), cancel)
-                        : LabellingStage.Label(ctx, pairs, question);
-                }
+                var labels = await backends.For(ctx).LabelAsync(current, ctx, question, cancel);
                 log.LogInformation("run {RunId}: labelled {Question} ({Judge} judge), orders disagreed on {Share:P1}, {Abstentions} abstentions",
                     runId, question, ctx.Config.Judge.Kind, labels.OrdersDisagreed, labels.Abstentions);
                 return new Dictionary<string, ArtifactReference> { [StageOutputs.Labels] = await artifacts.Store.PutAsync(runId, $"labels-{question}", labels.ToJson(), cancel) };

@@ -1,7 +1,5 @@
 using MassTransit;
-using Microsoft.Extensions.Logging;
 using Morlaif.Contracts;
-using Morlaif.Learning.Stages;
 
 namespace Morlaif.Workers.Learner;
 
@@ -11,7 +9,7 @@ namespace Morlaif.Workers.Learner;
 /// announces, the next chunk or PolicyTrained, is <see cref="Pipeline.PipelineDefinition.Ppo"/>'s). Inside a chunk
 /// the learner checkpoints after every iteration, so a redelivered chunk resumes from the last completed iteration.
 /// </summary>
-public sealed class PpoConsumer(RunArtifacts artifacts, StageGate gate, StageCheckpoints checkpoints, Text.TextStages text, ILogger<PpoConsumer> log) :
+public sealed class PpoConsumer(RunArtifacts artifacts, StageGate gate, Backends.StageBackends backends) :
     IConsumer<RewardReady>, IConsumer<RunPpoIteration>
 {
     public Task Consume(ConsumeContext<RewardReady> context) =>
@@ -26,15 +24,7 @@ public sealed class PpoConsumer(RunArtifacts artifacts, StageGate gate, StageChe
         var manifest = await artifacts.ManifestAsync(runId, cancel);
         var ctx = await artifacts.ContextAsync(manifest, cancel);
         var end = Math.Min(ctx.Config.Ppo.Iterations, start + ctx.Config.Ppo.IterationsPerChunk);
-        await gate.RunAsync(context, manifest, StageKeys.PpoChunk(arm, start), async current =>
-        {
-            if (ctx.IsText) return await text.PpoChunkAsync(current, ctx, arm, start, end, checkpoints, cancel);
-            var sft = await artifacts.SftPolicyAsync(current, ctx, cancel);
-            var pms = await artifacts.PreferenceModelsAsync(current, ctx, cancel);
-            var fit = arm == ScalarizationStage.MorlaifArm ? await artifacts.ObjectiveAsync(current, cancel) : null;
-            var reward = ScalarizationStage.Reward(arm, ctx, fit, pms);
-            return await PpoChunk.RunAsync(artifacts, checkpoints, current, arm, start, end, ctx.Config.Ppo,
-                () => PpoStage.Learner(ctx, sft, reward), learner => PpoStage.Iterate(ctx, learner), log, cancel);
-        });
+        await gate.RunAsync(context, manifest, StageKeys.PpoChunk(arm, start),
+            async current => await backends.For(ctx).PpoChunkAsync(current, ctx, arm, start, end, cancel));
     }
 }

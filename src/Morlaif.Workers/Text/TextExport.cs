@@ -40,7 +40,7 @@ public static class TextExport
     private static async Task<Learning.Stages.RunContext> Context(RunArtifacts artifacts, RunManifest m, CancellationToken cancel)
     {
         var ctx = await artifacts.ContextAsync(m, cancel);
-        return ctx.IsText ? ctx : throw new ArgumentException($"run {m.RunId} is a synthetic-world run; export writes the models of text runs (\"task\": \"text\")");
+        return ctx.Config.Task == Learning.Runs.RunConfig.TextTask ? ctx : throw new ArgumentException($"run {m.RunId} is a synthetic-world run; export writes the models of text runs (\"task\": \"text\")");
     }
 
     private static void WriteAside(string outDir, Action<string> write)

@@ -19,7 +19,8 @@ namespace Morlaif.Workers.Text;
 /// (model folders as local copies), calls the learning core's text stages and stores its outputs under the same record
 /// keys and output names as the synthetic world's, so the gate, the fan-ins, replay and the supervisor are unchanged.
 /// </summary>
-public sealed class TextStages(RunArtifacts artifacts, TextRunStore inputs, Device device, ILogger<TextStages> log)
+public sealed class TextStages(RunArtifacts artifacts, TextRunStore inputs, StageCheckpoints checkpoints, Device device, ILogger<TextStages> log)
+    : Backends.IStageBackend
 {
     /// <summary>The SFT adapter's per-epoch losses, stored beside it for the report.</summary>
     public const string SftLossesFile = "morlaif_sft_losses.json";
@@ -85,8 +86,7 @@ public sealed class TextStages(RunArtifacts artifacts, TextRunStore inputs, Devi
     }
 
     /// <summary>One question's PM, epoch by epoch with a checkpoint after each (<see cref="PreferenceTrainer.PmEpochs"/>), as the world's.</summary>
-    public async Task<Dictionary<string, ArtifactReference>> TrainPmAsync(RunManifest m, RunContext ctx, string question, StageCheckpoints checkpoints,
-        CancellationToken cancel)
+    public async Task<ArtifactReference> TrainPmAsync(RunManifest m, RunContext ctx, string question, CancellationToken cancel)
     {
         using var run = await RunAsync(m, ctx, cancel);
         var labels = await artifacts.LabelsAsync(m, question, cancel);
@@ -108,7 +108,7 @@ public sealed class TextStages(RunArtifacts artifacts, TextRunStore inputs, Devi
             var stats = TextPreferenceStage.Finish(pms, trainer, initialLoss, pairs, labels, folder.FullName);
             log.LogInformation("run {RunId}: PM {Question} loss {Before:F4} -> {After:F4}, held-out accuracy {Accuracy:F3}",
                 m.RunId, question, stats.InitialLoss, stats.FinalLoss, stats.HeldOutAccuracy);
-            return new() { [StageOutputs.Model] = await Store.PutAsync(m.RunId, $"pm-{question}", FolderArchive.Pack(folder.FullName), cancel) };
+            return await Store.PutAsync(m.RunId, $"pm-{question}", FolderArchive.Pack(folder.FullName), cancel);
         }
         finally
         {
@@ -125,23 +125,20 @@ public sealed class TextStages(RunArtifacts artifacts, TextRunStore inputs, Devi
         return stats;
     }
 
-    public async Task<Dictionary<string, ArtifactReference>> ScalarizeAsync(RunManifest m, RunContext ctx, CancellationToken cancel)
+    public async Task<ObjectiveFit> ScalarizeAsync(RunManifest m, RunContext ctx, CancellationToken cancel)
     {
         using var run = await RunAsync(m, ctx, cancel);
         using var model = run.LoadPmBase();
         using var pms = new HfPreferenceModel(model);
         var stats = await LoadPmsAsync(m, run, pms, cancel);
-        var fit = TextScalarization.Fit(run, pms, stats.ToDictionary(kv => kv.Key, kv => kv.Value.Normalizer), (await DataAsync(m, cancel)).Human);
-        log.LogInformation("run {RunId}: weights {Weights}", m.RunId, string.Join(", ", fit.Principles.Select((p, i) => $"{p} {fit.Weights[i]:F2}")));
-        return new() { [StageOutputs.Objective] = await Store.PutAsync(m.RunId, "objective", fit.ToJson(), cancel) };
+        return TextScalarization.Fit(run, pms, stats.ToDictionary(kv => kv.Key, kv => kv.Value.Normalizer), (await DataAsync(m, cancel)).Human);
     }
 
     /// <summary>
     /// PPO iterations [start, end) of one arm (<see cref="Learner.PpoChunk"/>). The policy's adapter sits on the SFT
     /// policy; the PMs on their own base, or on the same one when it is the same model.
     /// </summary>
-    public async Task<Dictionary<string, ArtifactReference>> PpoChunkAsync(RunManifest m, RunContext ctx, string arm, int start, int end,
-        StageCheckpoints checkpoints, CancellationToken cancel)
+    public async Task<Dictionary<string, ArtifactReference>> PpoChunkAsync(RunManifest m, RunContext ctx, string arm, int start, int end, CancellationToken cancel)
     {
         using var run = await RunAsync(m, ctx, cancel);
         var sftAdapter = await SftAdapterAsync(m, cancel);
@@ -155,6 +152,14 @@ public sealed class TextStages(RunArtifacts artifacts, TextRunStore inputs, Devi
         var prompts = (await DataAsync(m, cancel)).PairPrompts.Take(ctx.Config.Pairs.Train).ToList();
         return await Learner.PpoChunk.RunAsync(artifacts, checkpoints, m, arm, start, end, ctx.Config.Ppo,
             () => TextPpoStage.Learner(run, policyBase, reward), learner => learner.Step(TextPpoStage.Prompts(run, prompts, learner.Iteration)), log, cancel);
+    }
+
+    public async Task<Backends.RunReportFiles> EvaluateAsync(RunManifest m, RunContext ctx, Func<double, Dictionary<string, double>> timings, CancellationToken cancel)
+    {
+        var report = await TextEvaluation.EvaluateAsync(this, artifacts, m, ctx, timings, cancel);
+        var judged = report.JudgeVsBaseline;
+        return new Backends.RunReportFiles(System.Text.Encoding.UTF8.GetBytes(report.ToJson()), System.Text.Encoding.UTF8.GetBytes(report.ToMarkdown()),
+            $"MORLAIF vs baseline by the judge: win {judged.Win.Value:P1} tie {judged.Tie.Value:P1} loss {judged.Loss.Value:P1}");
     }
 
     /// <summary>The local copy of a stored folder archive (a PM, an adapter).</summary>
