@@ -1,6 +1,5 @@
 using Morlaif.Learning.Checkpoints;
 using Morlaif.Learning.Models;
-using Morlaif.Learning.Text;
 using Morlaif.Learning.World;
 
 namespace Morlaif.Learning.Tests;

@@ -1,4 +1,4 @@
-using Morlaif.Learning.Text;
+using Morlaif.Learning.World;
 using static TorchSharp.torch;
 
 namespace Morlaif.Learning.Models;

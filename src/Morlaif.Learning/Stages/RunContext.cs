@@ -1,7 +1,6 @@
 using TorchSharp;
 using Morlaif.Learning.Models;
 using Morlaif.Learning.Runs;
-using Morlaif.Learning.Text;
 using Morlaif.Learning.World;
 using static TorchSharp.torch;
 

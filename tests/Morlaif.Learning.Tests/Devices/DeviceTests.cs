@@ -2,7 +2,6 @@ using Morlaif.Learning.Models;
 using Morlaif.Learning.Ppo;
 using Morlaif.Learning.Runs;
 using Morlaif.Learning.Stages;
-using Morlaif.Learning.Text;
 using Morlaif.Learning.Training;
 using Morlaif.Learning.World;
 using static TorchSharp.torch;

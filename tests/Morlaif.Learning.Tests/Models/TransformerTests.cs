@@ -66,6 +66,6 @@ public class TransformerTests
         var second = Sample();
         Assert.Equal(first.Select(r => string.Join(',', r)), second.Select(r => string.Join(',', r)));
         Assert.All(first, r => Assert.InRange(r.Length, 1, 7));
-        Assert.All(first.SelectMany(r => r), id => Assert.True(id >= Morlaif.Learning.Text.WordTokenizer.Eos && id != Morlaif.Learning.Text.WordTokenizer.Unk));
+        Assert.All(first.SelectMany(r => r), id => Assert.True(id >= Morlaif.Learning.World.WordTokenizer.Eos && id != Morlaif.Learning.World.WordTokenizer.Unk));
     }
 }

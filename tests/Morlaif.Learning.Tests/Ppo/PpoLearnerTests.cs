@@ -1,5 +1,5 @@
 using Morlaif.Learning.Ppo;
-using Morlaif.Learning.Text;
+using Morlaif.Learning.World;
 using static TorchSharp.torch;
 
 namespace Morlaif.Learning.Tests.Ppo;

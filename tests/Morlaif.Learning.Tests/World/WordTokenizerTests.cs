@@ -1,4 +1,3 @@
-using Morlaif.Learning.Text;
 using Morlaif.Learning.World;
 
 namespace Morlaif.Learning.Tests.World;

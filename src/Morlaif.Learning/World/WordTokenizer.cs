@@ -1,4 +1,4 @@
-namespace Morlaif.Learning.Text;
+namespace Morlaif.Learning.World;
 
 /// <summary>
 /// A word-level tokenizer over a closed vocabulary. The synthetic world speaks a fixed set of words, so
