@@ -1,4 +1,3 @@
-using System.Globalization;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -67,10 +66,9 @@ public static class RunCommand
             var json = await store.GetAsync(outputs["report"]);
             await File.WriteAllBytesAsync(Path.Combine(runDir, "report.json"), json);
             await File.WriteAllBytesAsync(Path.Combine(runDir, "report.md"), await store.GetAsync(outputs["report-md"]));
-            if (config.Task == RunConfig.TextTask)
-                PrintSummary(System.Text.Json.JsonSerializer.Deserialize<Learning.TextRuns.TextRunReport>(json, RunConfig.Json)!);
-            else
-                PrintSummary(System.Text.Json.JsonSerializer.Deserialize<RunReport>(json, RunConfig.Json)!);
+            var table = new Table().AddColumns("measure", "value");
+            foreach (var (measure, value) in Workers.Backends.RunTasks.For(config).Summary(json)) table.AddRow(Markup.Escape(measure), Markup.Escape(value));
+            AnsiConsole.Write(table);
             AnsiConsole.MarkupLineInterpolated($"report: {Path.Combine(runDir, "report.md")}");
             return 0;
         }
@@ -101,33 +99,5 @@ public static class RunCommand
             return text;
         }
         throw new UsageException($"option '--device': '{text}' is not cpu or cuda[:N]");
-    }
-
-    private static void PrintSummary(RunReport r)
-    {
-        var c = CultureInfo.InvariantCulture;
-        string P(double x) => (100 * x).ToString("F1", c) + "%";
-        var table = new Table().AddColumns("measure", "value");
-        var e = r.Evaluation;
-        table.AddRow("MORLAIF vs baseline (true preference) win/tie/loss", $"{P(e.VsBaseline.Win)} / {P(e.VsBaseline.Tie)} / {P(e.VsBaseline.Loss)}");
-        table.AddRow("MORLAIF vs baseline (judge, both orders) win/tie/loss", $"{P(e.JudgeVsBaseline.Win)} / {P(e.JudgeVsBaseline.Tie)} / {P(e.JudgeVsBaseline.Loss)}");
-        foreach (var (k, v) in e.MeanTrueScore) table.AddRow($"mean true preference: {k}", v.ToString("F3", c));
-        foreach (var (k, v) in r.ObjectiveAccuracy) table.AddRow($"objective accuracy: {k}", v.ToString("F3", c));
-        foreach (var (k, v) in r.PreferenceModels) table.AddRow($"PM held-out accuracy: {k}", v.HeldOutAccuracy.ToString("F3", c));
-        table.AddRow("total seconds", r.Timings["total"].ToString("F1", c));
-        AnsiConsole.Write(table);
-    }
-
-    private static void PrintSummary(Learning.TextRuns.TextRunReport r)
-    {
-        var c = CultureInfo.InvariantCulture;
-        string P(Learning.TextRuns.Share s) => string.Create(c, $"{100 * s.Value:F1}% [{100 * s.Low:F1}, {100 * s.High:F1}]");
-        var table = new Table().AddColumns("measure", "value");
-        var e = r.JudgeVsBaseline;
-        table.AddRow($"MORLAIF vs baseline (judge, both orders, {r.EvaluationPrompts} prompts) win / tie / loss", Markup.Escape($"{P(e.Win)} / {P(e.Tie)} / {P(e.Loss)}"));
-        foreach (var (k, v) in r.Objective.Accuracy) table.AddRow($"objective accuracy on human pairs: {k}", v.ToString("F3", c));
-        foreach (var (k, v) in r.PreferenceModels) table.AddRow($"PM {k}: loss before -> after, held-out accuracy", string.Create(c, $"{v.InitialLoss:F3} -> {v.FinalLoss:F3}, {v.HeldOutAccuracy:F3}"));
-        table.AddRow("total seconds", r.TimingsSeconds["total"].ToString("F1", c));
-        AnsiConsole.Write(table);
     }
 }

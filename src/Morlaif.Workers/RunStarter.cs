@@ -25,7 +25,7 @@ public static class RunStarter
         var json = Encoding.UTF8.GetBytes(System.Text.Json.JsonSerializer.Serialize(config, RunConfig.Json));
         var configRef = await store.PutAsync(runId, "config", json, cancel);
         // A text run's model folders and data go into the store first: nothing is started that a worker could not read.
-        var inputs = config.Task == RunConfig.TextTask ? (await Text.TextRunStore.PutAsync(store, config, cancel)).Inputs : new();
+        var inputs = await Backends.RunTasks.For(config).PutInputsAsync(store, config, cancel);
         var manifest = new RunManifest { RunId = runId, Config = configRef, Questions = [.. config.Principles, config.Baseline], Inputs = inputs };
         if (!await manifests.CreateAsync(manifest, cancel)) throw new RunExistsException(runId);
         try

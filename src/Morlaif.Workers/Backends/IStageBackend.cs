@@ -8,7 +8,7 @@ namespace Morlaif.Workers.Backends;
 /// One record of each stage, computed with a run's model family: the synthetic world's small transformer
 /// (<see cref="WorldStages"/>) or a Hugging Face causal LM with LoRA (<see cref="Text.TextStages"/>). Each reads its
 /// inputs through <see cref="RunArtifacts"/>, calls the learning core, and stores the artifacts its stage declares;
-/// the consumers around it are the same for both, and <see cref="StageBackends"/> is the one place that picks.
+/// the consumers around it are the same for both, and <see cref="RunTasks"/> is the one place that picks.
 /// </summary>
 public interface IStageBackend
 {
@@ -34,8 +34,8 @@ public interface IStageBackend
 /// <summary>A run's report as stored, and the line a worker logs about it.</summary>
 public sealed record RunReportFiles(byte[] Json, byte[] Markdown, string Summary);
 
-/// <summary>The one place a run's model family is chosen: from its config's task.</summary>
-public sealed class StageBackends(WorldStages world, Text.TextStages text)
+/// <summary>A run's stage backend, as its task says (<see cref="RunTasks.For"/>).</summary>
+public sealed class StageBackends(IServiceProvider services)
 {
-    public IStageBackend For(RunContext ctx) => ctx.Config.Task == Learning.Runs.RunConfig.TextTask ? text : world;
+    public IStageBackend For(RunContext ctx) => RunTasks.For(ctx.Config).Backend(services);
 }
