@@ -29,8 +29,8 @@ public static class SftCommand
         if (lora is { Alpha: <= 0 or double.NaN }) throw new UsageException($"option '--lora-alpha': must be > 0 (got {lora.Alpha})");
         var lr = args.GetDouble("learning-rate") ?? (lora is null ? 2e-5 : 1e-4);
         if (lr <= 0) throw new UsageException($"option '--learning-rate': must be > 0 (got {lr})");
-        var settings = new HfSftSettings(HfOptions.PositiveInt(args, "epochs", 3), HfOptions.PositiveInt(args, "batch-size", 8), lr,
-            Seed: args.GetLong("seed") ?? 1);
+        var settings = SftSettings.Constant(HfOptions.PositiveInt(args, "epochs", 3), HfOptions.PositiveInt(args, "batch-size", 8), lr);
+        var seed = args.GetLong("seed") ?? 1;
         var maxLength = HfOptions.PositiveInt(args, "max-length", 1024);
         var device = HfOptions.Device(args);
         var examples = SftDatasets.Read(data);
@@ -41,7 +41,7 @@ public static class SftCommand
         if (model.Config.IsGpt2) maxLength = Math.Min(maxLength, model.Config.MaxPositions);
         var demos = new List<Demonstration>(examples.Count);
         foreach (var e in examples)
-            demos.Add(HfSupervisedFineTuning.Demonstrate(tokenizer, e.Prompt, e.Completion, maxLength)
+            demos.Add(HfSftPolicy.Demonstrate(tokenizer, e.Prompt, e.Completion, maxLength)
                 ?? throw new DatasetException(data, e.Line, $"the prompt fills all {maxLength} tokens of --max-length: no completion token is left"));
 
         HfOptions.CheckFits(folder, model, demos.Max(d => d.Ids.Max()), 0, "");
@@ -49,16 +49,15 @@ public static class SftCommand
         if (lora is not null)
         {
             adapters = new LoraModel(model);
-            adapters.AddAdapter(Adapter, lora, settings.Seed);
-            adapters.SetActive(Adapter);
+            adapters.AddAdapter(Adapter, lora, seed);
         }
-        var trainable = adapters?.Parameters(Adapter) ?? model.parameters().ToList();
+        var policy = adapters is null ? HfSftPolicy.Full(model) : HfSftPolicy.Adapter(adapters, Adapter);
         var c = CultureInfo.InvariantCulture;
         Console.WriteLine(string.Create(c, $"sft: {demos.Count} examples, {demos.Sum(d => d.Ids.Length - d.ResponseStart)} trained tokens, "
-            + $"{model.parameters().Sum(p => p.numel()) / 1e6:F1}M parameters, {Trained(trainable, lora)}, {settings.Epochs} epochs, batch {settings.BatchSize}, lr {lr:G3}"));
+            + $"{model.parameters().Sum(p => p.numel()) / 1e6:F1}M parameters, {Trained(policy.Trainable, lora)}, {settings.Epochs} epochs, batch {settings.BatchSize}, lr {lr:G3}"));
         var clock = Stopwatch.StartNew();
-        HfSupervisedFineTuning.Train(model, demos, settings, (epoch, loss) =>
-            Console.WriteLine(string.Create(c, $"epoch {epoch}/{settings.Epochs}: mean loss {loss:F4} ({clock.Elapsed.TotalSeconds:F1} s)")), trainable);
+        SupervisedFineTuning.Train(policy, demos, settings, new Random(checked((int)seed)), (epoch, loss) =>
+            Console.WriteLine(string.Create(c, $"epoch {epoch}/{settings.Epochs}: mean loss {loss.LossPerToken:F4} ({clock.Elapsed.TotalSeconds:F1} s)")));
         if (adapters is null) HfModelFolder.Save(model, outDir, tokenizerSource: folder);
         else LoraFolder.Save(adapters, Adapter, outDir, baseModelNameOrPath: Path.GetFullPath(folder));
         Console.WriteLine($"wrote {Path.GetFullPath(outDir)}");

@@ -7,7 +7,7 @@ using static TorchSharp.torch.nn;
 namespace Morlaif.Learning.Models;
 
 /// <summary>The policy: a decoder-only language model, with a value head for PPO on the same trunk.</summary>
-public sealed class PolicyModel : Module
+public sealed class PolicyModel : Module, Training.ISftPolicy
 {
     private readonly TransformerTrunk trunk;
     private readonly Linear lm_head;
@@ -46,6 +46,19 @@ public sealed class PolicyModel : Module
     /// <summary>Next-token logits [B, T, V].</summary>
     public Tensor Logits(Tensor tokens, Tensor valid, KvCache? cache = null) =>
         Scoped.Run(() => lm_head.forward(trunk.Forward(tokens, valid, cache)));
+
+    public Device Device => parameters().First().device;
+
+    Tensor Training.ISftPolicy.Logits(Tensor tokens, Tensor valid) => Logits(tokens, valid);
+
+    /// <summary>SFT trains the whole policy, in parameters() order (the value head too, though no SFT loss reaches it).</summary>
+    IReadOnlyList<Parameter> Training.ISftPolicy.Trainable => parameters().ToList();
+
+    void Training.ISftPolicy.SetTraining(bool training)
+    {
+        if (training) train();
+        else eval();
+    }
 
     /// <summary>Next-token logits [B, T, V] and value estimates [B, T].</summary>
     public (Tensor Logits, Tensor Values) LogitsAndValues(Tensor tokens, Tensor valid) => Scoped.Run(() =>

@@ -17,7 +17,8 @@ public static class SftStage
             .Select(x => new Demonstration(x.Ids, x.ResponseStart)).ToList();
         var policy = PolicyModel.Initialized(ctx.ModelConfig, ctx.Seed("sft-init"));
         policy.to(ctx.Device);
-        var loss = SupervisedFineTuning.Train(policy, demos, new SftSettings(c.Epochs, c.BatchSize, c.LearningRate), rng);
-        return (policy, loss, demos.Count);
+        // The epochs' shuffles continue the stream that drew the demonstrations.
+        var losses = SupervisedFineTuning.Train(policy, demos, new SftSettings(c.Epochs, c.BatchSize, c.LearningRate), rng);
+        return (policy, losses[^1].Loss, demos.Count);
     }
 }

@@ -20,16 +20,15 @@ public static class TextSftStage
         using var model = run.LoadSftPolicy(null);
         var lora = new LoraModel(model);
         lora.AddAdapter(TextRun.SftAdapter, run.Lora, run.Seed("sft-adapter"));
-        lora.SetActive(TextRun.SftAdapter);
         var maxLength = model.Config.MaxPositions;
-        var examples = demos.Select(d => HfSupervisedFineTuning.Demonstrate(run.Tokenizer, d.Prompt, d.Completion, maxLength)).OfType<Demonstration>().ToList();
+        var examples = demos.Select(d => HfSftPolicy.Demonstrate(run.Tokenizer, d.Prompt, d.Completion, maxLength)).OfType<Demonstration>().ToList();
         if (examples.Count == 0) throw new InvalidDataException($"data.sft: no demonstration leaves room for a completion token within the model's {maxLength} positions");
         var s = run.Config.Sft;
-        var losses = HfSupervisedFineTuning.Train(model, examples, new HfSftSettings(s.Epochs, s.BatchSize, s.LearningRate, Seed: run.Seed("sft")), progress,
-            lora.Parameters(TextRun.SftAdapter));
+        var losses = SupervisedFineTuning.Train(HfSftPolicy.Adapter(lora, TextRun.SftAdapter), examples, SftSettings.Constant(s.Epochs, s.BatchSize, s.LearningRate),
+            new Random(run.Seed("sft")), progress is null ? null : (epoch, loss) => progress(epoch, loss.LossPerToken));
         LoraFolder.Save(lora, TextRun.SftAdapter, adapterFolder);
         lora.RemoveAdapter(TextRun.SftAdapter);
-        return losses;
+        return [.. losses.Select(l => l.LossPerToken)];
     }
 
     /// <summary>

@@ -16,7 +16,7 @@ public class PreferenceModelLearningTests
         float Loss()
         {
             using var _ = TorchSharp.torch.no_grad();
-            using var loss = SupervisedFineTuning.Loss(policy, demos);
+            using var loss = SupervisedFineTuning.Loss(policy, demos).Loss;
             return loss.item<float>();
         }
         var before = Loss();

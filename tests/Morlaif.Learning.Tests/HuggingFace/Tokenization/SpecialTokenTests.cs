@@ -42,7 +42,7 @@ public class SpecialTokenTests
         var completed = tokenizer.EncodeCompleted(prompt, response);
         Assert.Equal([.. tokenizer.EncodePrompt(prompt), .. tokenizer.Encode(response, addSpecialTokens: false), tokenizer.EosId!.Value], completed);
         Assert.Contains(completed[^1], tokenizer.StopIds);
-        var demonstration = Morlaif.Learning.HuggingFace.HfSupervisedFineTuning.Demonstrate(tokenizer, prompt, response, maxLength: 1000)!.Value;
+        var demonstration = Morlaif.Learning.HuggingFace.HfSftPolicy.Demonstrate(tokenizer, prompt, response, maxLength: 1000)!.Value;
         Assert.Equal(completed, demonstration.Ids);
         Assert.Equal(tokenizer.EncodePrompt(prompt).Length, demonstration.ResponseStart);
     }

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 
 namespace Morlaif.Learning.Tests.HuggingFace;
 
-public class HfSupervisedFineTuningTests
+public class HfSftPolicyTests
 {
     private static readonly int[] Ids = [5, 17, 3, 88, 41, 9, 62, 30];
 
@@ -26,7 +26,7 @@ public class HfSupervisedFineTuningTests
     public void The_loss_is_the_mean_over_response_tokens_only(bool gpt2)
     {
         using var model = TinyHf.Model(gpt2 ? TinyHf.Gpt2Config() : TinyHf.LlamaConfig(), seed: 3);
-        var (loss, count) = HfSupervisedFineTuning.Loss(model, [new Demonstration(Ids, 5)]);
+        var (loss, count) = SupervisedFineTuning.Loss(HfSftPolicy.Full(model), [new Demonstration(Ids, 5)]);
         Assert.Equal(3, count);
         Assert.Equal(ManualLoss(model, Ids, 5), loss.item<float>(), 4);
         // Prompt positions would change it: this model's loss over all tokens is far from the response-only one.
@@ -38,7 +38,7 @@ public class HfSupervisedFineTuningTests
     {
         using var model = TinyHf.Model(TinyHf.Gpt2Config(), seed: 5);
         var shorter = Ids[..6];
-        var (batchLoss, count) = HfSupervisedFineTuning.Loss(model, [new Demonstration(Ids, 4), new Demonstration(shorter, 2)]);
+        var (batchLoss, count) = SupervisedFineTuning.Loss(HfSftPolicy.Full(model), [new Demonstration(Ids, 4), new Demonstration(shorter, 2)]);
         Assert.Equal(4 + 4, count);
         var expected = (ManualLoss(model, Ids, 4) * 4 + ManualLoss(model, shorter, 2) * 4) / 8;
         Assert.Equal(expected, batchLoss.item<float>(), 4);
@@ -51,7 +51,8 @@ public class HfSupervisedFineTuningTests
         List<double> Run(long seed)
         {
             using var model = TinyHf.Model(TinyHf.LlamaConfig(), seed: 6);
-            return HfSupervisedFineTuning.Train(model, demos, new HfSftSettings(Epochs: 5, BatchSize: 2, LearningRate: 3e-3, Seed: seed));
+            return SupervisedFineTuning.Train(HfSftPolicy.Full(model), demos, SftSettings.Constant(epochs: 5, batchSize: 2, learningRate: 3e-3), new Random((int)seed))
+                .Select(l => l.LossPerToken).ToList();
         }
         var losses = Run(1);
         Assert.True(losses[^1] < 0.7 * losses[0], string.Join(", ", losses));
@@ -66,15 +67,15 @@ public class HfSupervisedFineTuningTests
         using var tokenizer = PreTrainedTokenizer.FromPretrained(CheckpointFolders.Write("llama", temp));
         var prompt = tokenizer.Encode("Q: hi?", addSpecialTokens: false);
         var completion = tokenizer.Encode(" A: hello.", addSpecialTokens: false);
-        var demo = HfSupervisedFineTuning.Demonstrate(tokenizer, "Q: hi?", " A: hello.", 100)!.Value;
+        var demo = HfSftPolicy.Demonstrate(tokenizer, "Q: hi?", " A: hello.", 100)!.Value;
         Assert.Equal([tokenizer.BosId!.Value, .. prompt, .. completion, tokenizer.EosId!.Value], demo.Ids);
         Assert.Equal(1 + prompt.Length, demo.ResponseStart);
 
-        var cut = HfSupervisedFineTuning.Demonstrate(tokenizer, "Q: hi?", " A: hello.", prompt.Length + 3)!.Value;
+        var cut = HfSftPolicy.Demonstrate(tokenizer, "Q: hi?", " A: hello.", prompt.Length + 3)!.Value;
         Assert.Equal(demo.Ids[..(prompt.Length + 3)], cut.Ids);
-        Assert.Null(HfSupervisedFineTuning.Demonstrate(tokenizer, "Q: hi?", " A: hello.", prompt.Length + 1));
+        Assert.Null(HfSftPolicy.Demonstrate(tokenizer, "Q: hi?", " A: hello.", prompt.Length + 1));
 
-        var text = HfSupervisedFineTuning.Demonstrate(tokenizer, "", "plain text", 100)!.Value;
+        var text = HfSftPolicy.Demonstrate(tokenizer, "", "plain text", 100)!.Value;
         Assert.Equal(1, text.ResponseStart); // everything after BOS is trained on
     }
 }
