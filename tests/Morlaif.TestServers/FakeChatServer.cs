@@ -23,6 +23,11 @@ public sealed class FakeChatServer : IAsyncDisposable
     public sealed record PreferOption(string Marker, double Confidence) : Reply;
     /// <summary>Prefers the longer of the two options (a rule a PM can learn from any text); equal lengths get "B", a tie once both orders are asked.</summary>
     public sealed record PreferLonger(double Confidence) : Reply;
+    /// <summary>
+    /// A judge of length that reads the question: the shorter option when the principle asks for concision ("concise"
+    /// in its phrase), the longer one otherwise; equal lengths get "B".
+    /// </summary>
+    public sealed record ByLength(double Confidence) : Reply;
 
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<Reply> _script = new();
@@ -71,12 +76,11 @@ public sealed class FakeChatServer : IAsyncDisposable
                     await Write(http, lp.Top[0].Token, lp.Top);
                     return;
                 case PreferLonger longer:
-                    var start = user.IndexOf("Option A:", StringComparison.Ordinal);
-                    var middle = user.IndexOf("\nOption B:", start, StringComparison.Ordinal);
-                    var end = user.IndexOf("\n\nWhich of these", middle, StringComparison.Ordinal);
-                    var (lengthA, lengthB) = (user[(start + 9)..middle].Trim().Length, user[(middle + 10)..end].Trim().Length);
-                    var pick = lengthA > lengthB ? "A" : "B";
-                    await Write(http, pick, [(pick, Math.Log(longer.Confidence)), (pick == "A" ? "B" : "A", Math.Log(1 - longer.Confidence))]);
+                    await WriteLengthVerdict(http, user, shorter: false, longer.Confidence);
+                    return;
+                case ByLength byLength:
+                    var question = user[user.LastIndexOf("\n\nWhich of these", StringComparison.Ordinal)..];
+                    await WriteLengthVerdict(http, user, shorter: question.Contains("concise", StringComparison.OrdinalIgnoreCase), byLength.Confidence);
                     return;
                 case PreferOption p:
                     var a = user[user.IndexOf("Option A:", StringComparison.Ordinal)..user.IndexOf("Option B:", StringComparison.Ordinal)];
@@ -99,6 +103,16 @@ public sealed class FakeChatServer : IAsyncDisposable
     {
         foreach (var r in replies) _script.Enqueue(r);
         return this;
+    }
+
+    private static Task WriteLengthVerdict(HttpContext http, string user, bool shorter, double confidence)
+    {
+        var start = user.IndexOf("Option A:", StringComparison.Ordinal);
+        var middle = user.IndexOf("\nOption B:", start, StringComparison.Ordinal);
+        var end = user.IndexOf("\n\nWhich of these", middle, StringComparison.Ordinal);
+        var (lengthA, lengthB) = (user[(start + 9)..middle].Trim().Length, user[(middle + 10)..end].Trim().Length);
+        var pick = (shorter ? lengthA < lengthB : lengthA > lengthB) ? "A" : "B";
+        return Write(http, pick, [(pick, Math.Log(confidence)), (pick == "A" ? "B" : "A", Math.Log(1 - confidence))]);
     }
 
     private static Task Write(HttpContext http, string answer, (string Token, double LogProb)[]? top)
