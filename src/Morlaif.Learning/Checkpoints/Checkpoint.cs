@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Morlaif.Learning.Runs;
@@ -19,7 +17,8 @@ namespace Morlaif.Learning.Checkpoints;
 /// stores every artifact as one immutable, content-addressed blob: one file, one hash, no pair of blobs
 /// that could be half written. A PyTorch user reads it with
 /// <c>safetensors.safe_open(path, "pt")</c>: <c>.keys()</c>, <c>.get_tensor(k)</c>, and
-/// <c>json.loads(.metadata()["morlaif"])</c>.
+/// <c>json.loads(.metadata()["morlaif"])</c>. The safetensors layout itself is <see cref="SafetensorsFile"/>'s, shared with
+/// the Hugging Face folders.
 /// </summary>
 public sealed class Checkpoint : IDisposable
 {
@@ -30,9 +29,6 @@ public sealed class Checkpoint : IDisposable
     public const string MetadataKey = "morlaif";
 
     public const string OptimizerPrefix = "optimizer.state.";
-
-    // A header larger than this is not one of ours (ours are a few kB): refuse it before allocating.
-    private const long MaxHeaderBytes = 16 << 20;
 
     private static readonly JsonSerializerOptions DocumentJson = new(RunConfig.Json) { WriteIndented = false };
 
@@ -186,75 +182,23 @@ public sealed class Checkpoint : IDisposable
         }
     }
 
-    /// <summary>The safetensors bytes: header length (u64 LE), header JSON (padded with spaces to 8 bytes), tensor data.</summary>
+    /// <summary>The checkpoint as safetensors: its tensors in name order, the document in the metadata under <see cref="MetadataKey"/>.</summary>
     public byte[] ToBytes()
     {
-        var header = new JsonObject
-        {
-            ["__metadata__"] = new JsonObject
-            {
-                // "pt" is what Hugging Face's loaders look for; the document is ours.
-                ["format"] = "pt",
-                [MetadataKey] = JsonSerializer.Serialize(new Document(Format, Version, Kind, State?.DeepClone(), Optimizer), DocumentJson),
-            },
-        };
-        long offset = 0;
-        foreach (var (name, t) in _tensors)
-        {
-            var length = t.numel() * t.ElementSize;
-            header[name] = new JsonObject
-            {
-                ["dtype"] = DType(t.dtype),
-                ["shape"] = new JsonArray(t.shape.Select(d => (JsonNode)d).ToArray()),
-                ["data_offsets"] = new JsonArray(offset, offset + length),
-            };
-            offset += length;
-        }
-        var json = Encoding.UTF8.GetBytes(header.ToJsonString());
-        var padded = (json.Length + 7) / 8 * 8;
+        var document = JsonSerializer.Serialize(new Document(Format, Version, Kind, State?.DeepClone(), Optimizer), DocumentJson);
         using var ms = new MemoryStream();
-        Span<byte> size = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt64LittleEndian(size, (ulong)padded);
-        ms.Write(size);
-        ms.Write(json);
-        for (var i = json.Length; i < padded; i++) ms.WriteByte((byte)' ');
-        foreach (var t in _tensors.Values) t.WriteBytesToStream(ms);
+        SafetensorsFile.Write(ms, _tensors.Select(p => (p.Key, p.Value)).ToList(), metadata: [new(MetadataKey, document)]);
         return ms.ToArray();
     }
 
     /// <summary>Reads a checkpoint of <paramref name="kind"/>; anything else (another kind or version, not safetensors, damaged) is an InvalidDataException.</summary>
     public static Checkpoint FromBytes(byte[] bytes, string kind)
     {
-        var (header, dataStart) = ReadHeader(bytes, kind, out var document);
+        using var file = Open(bytes, kind, out var document);
         var checkpoint = new Checkpoint(kind) { State = document.State?.DeepClone(), Optimizer = document.Optimizer };
         try
         {
-            var entries = new List<(string Name, ScalarType Type, long[] Shape, long Begin, long End)>();
-            foreach (var (name, node) in header)
-            {
-                if (name == "__metadata__") continue;
-                entries.Add(Entry(name, node, kind));
-            }
-            long expected = 0;
-            foreach (var e in entries.OrderBy(e => e.Begin))
-            {
-                if (e.Begin != expected) throw new InvalidDataException($"{kind} checkpoint tensor '{e.Name}' does not start where the previous one ends");
-                expected = e.End;
-            }
-            if (expected != bytes.Length - dataStart)
-                throw new InvalidDataException($"{kind} checkpoint holds {bytes.Length - dataStart} bytes of tensor data, its header describes {expected}");
-            foreach (var e in entries)
-            {
-                long size;
-                try { size = checked(e.Shape.Aggregate(1L, (n, d) => n * d) * ElementSize(e.Type)); }
-                catch (OverflowException) { size = -1; }
-                if (size != e.End - e.Begin)
-                    throw new InvalidDataException($"{kind} checkpoint tensor '{e.Name}' has {e.End - e.Begin} bytes for shape [{string.Join(", ", e.Shape)}]");
-                var t = empty(e.Shape, e.Type, device: CPU);
-                using var data = new MemoryStream(bytes, (int)(dataStart + e.Begin), (int)(e.End - e.Begin), writable: false);
-                t.ReadBytesFromStream(data);
-                checkpoint._tensors[e.Name] = t.DetachFromDisposeScope();
-            }
+            foreach (var name in file.Entries.Keys) checkpoint._tensors[name] = file.Read(name).DetachFromDisposeScope();
             return checkpoint;
         }
         catch
@@ -267,82 +211,43 @@ public sealed class Checkpoint : IDisposable
     /// <summary>Only the kind's state, from the header, without reading a tensor.</summary>
     public static T ReadState<T>(byte[] bytes, string kind) where T : class
     {
-        ReadHeader(bytes, kind, out var document);
+        using var file = Open(bytes, kind, out var document);
         using var c = new Checkpoint(kind) { State = document.State };
         return c.GetState<T>();
     }
 
-    private static (JsonObject Header, long DataStart) ReadHeader(byte[] bytes, string kind, out Document document)
+    /// <summary>
+    /// The blob as a safetensors file held to the strict checks (it is ours: every tensor's bytes accounted for),
+    /// and its document, which must be of this format, version and kind.
+    /// </summary>
+    private static SafetensorsFile Open(byte[] bytes, string kind, out Document document)
     {
+        // What every error about the blob starts with: the reason follows, naming the tensor where one is at fault.
         var what = $"not a MORLAIF {kind} checkpoint";
-        if (bytes.Length < 8) throw new InvalidDataException($"{what}: {bytes.Length} bytes is too short for a safetensors file");
-        var length = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
-        if (length < 2 || length > MaxHeaderBytes || length > (ulong)bytes.Length - 8)
-            throw new InvalidDataException($"{what}: not a safetensors file (header length {length} of {bytes.Length} bytes)");
-        JsonObject header;
+        var file = SafetensorsFile.Open(new MemoryStream(bytes, writable: false), what, m => new InvalidDataException(m), dense: true);
         try
         {
-            header = JsonNode.Parse(bytes.AsSpan(8, (int)length)) as JsonObject ?? throw new InvalidDataException($"{what}: the safetensors header is not a JSON object");
-            _ = header.Count; // JsonObject reads its properties lazily: a duplicate name surfaces here
-        }
-        catch (Exception e) when (e is JsonException or ArgumentException)
-        {
-            throw new InvalidDataException($"{what}: the safetensors header is not JSON ({e.Message})", e);
-        }
-        if (header["__metadata__"] is not JsonObject metadata || metadata[MetadataKey] is not JsonValue value || !value.TryGetValue<string>(out var json))
-            throw new InvalidDataException($"{what}: the safetensors file has no '{MetadataKey}' metadata");
-        try
-        {
-            document = JsonSerializer.Deserialize<Document>(json, DocumentJson) ?? throw new InvalidDataException($"{what}: its metadata is empty");
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{what}: its metadata is not readable ({e.Message})", e);
-        }
-        if (document.Format != Format) throw new InvalidDataException($"{what}: its format is '{document.Format}'");
-        if (document.Version != Version) throw new InvalidDataException($"{kind} checkpoint format version {document.Version} is not supported (expected {Version})");
-        if (document.Kind != kind) throw new InvalidDataException($"{what}: it is a '{document.Kind}' checkpoint");
-        return (header, 8 + (long)length);
-    }
-
-    private static (string, ScalarType, long[], long, long) Entry(string name, JsonNode? node, string kind)
-    {
-        try
-        {
-            var type = node?["dtype"]?.GetValue<string>() switch
+            if (!file.Metadata.TryGetValue(MetadataKey, out var json))
+                throw new InvalidDataException($"{what}: the safetensors file has no '{MetadataKey}' metadata");
+            try
             {
-                "F64" => ScalarType.Float64, "F32" => ScalarType.Float32, "F16" => ScalarType.Float16, "BF16" => ScalarType.BFloat16,
-                "I64" => ScalarType.Int64, "I32" => ScalarType.Int32, "I16" => ScalarType.Int16, "I8" => ScalarType.Int8,
-                "U8" => ScalarType.Byte, "BOOL" => ScalarType.Bool,
-                var other => throw new InvalidDataException($"{kind} checkpoint tensor '{name}' has dtype '{other}', which is not supported"),
-            };
-            var shape = node!["shape"]!.AsArray().Select(d => d!.GetValue<long>()).ToArray();
-            var offsets = node["data_offsets"]!.AsArray().Select(d => d!.GetValue<long>()).ToArray();
-            if (shape.Any(d => d < 0) || offsets.Length != 2 || offsets[0] < 0 || offsets[1] < offsets[0])
-                throw new InvalidDataException($"{kind} checkpoint tensor '{name}' has a bad shape or data_offsets");
-            return (name, type, shape, offsets[0], offsets[1]);
+                document = JsonSerializer.Deserialize<Document>(json, DocumentJson) ?? throw new InvalidDataException($"{what}: its metadata is empty");
+            }
+            catch (JsonException e)
+            {
+                throw new InvalidDataException($"{what}: its metadata is not readable ({e.Message})", e);
+            }
+            if (document.Format != Format) throw new InvalidDataException($"{what}: its format is '{document.Format}'");
+            if (document.Version != Version) throw new InvalidDataException($"{kind} checkpoint format version {document.Version} is not supported (expected {Version})");
+            if (document.Kind != kind) throw new InvalidDataException($"{what}: it is a '{document.Kind}' checkpoint");
+            return file;
         }
-        catch (Exception e) when (e is InvalidOperationException or FormatException or NullReferenceException)
+        catch
         {
-            throw new InvalidDataException($"{kind} checkpoint tensor '{name}' has a malformed header entry", e);
+            file.Dispose();
+            throw;
         }
     }
-
-    private static long ElementSize(ScalarType t) => t switch
-    {
-        ScalarType.Float64 or ScalarType.Int64 => 8,
-        ScalarType.Float32 or ScalarType.Int32 => 4,
-        ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Int16 => 2,
-        _ => 1,
-    };
-
-    internal static string DType(ScalarType t) => t switch
-    {
-        ScalarType.Float64 => "F64", ScalarType.Float32 => "F32", ScalarType.Float16 => "F16", ScalarType.BFloat16 => "BF16",
-        ScalarType.Int64 => "I64", ScalarType.Int32 => "I32", ScalarType.Int16 => "I16", ScalarType.Int8 => "I8",
-        ScalarType.Byte => "U8", ScalarType.Bool => "BOOL",
-        _ => throw new NotSupportedException($"no safetensors dtype for {t}"),
-    };
 
     /// <summary>A module's state_dict as a checkpoint of <paramref name="kind"/>, with <paramref name="state"/> as its fields.</summary>
     public static byte[] Save<T>(string kind, nn.Module module, T state)

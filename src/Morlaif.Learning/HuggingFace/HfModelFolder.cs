@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Morlaif.Learning.Checkpoints;
 using Morlaif.Learning.Runs;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -17,6 +18,9 @@ public static class HfModelFolder
 
     /// <summary>Two gigabytes per shard, a size every filesystem and loader handles (Hugging Face's default is 5 GB).</summary>
     public const long DefaultMaxShardBytes = 2L << 30;
+
+    /// <summary>The floating-point dtypes Hugging Face language models are stored in, the only ones read or written here.</summary>
+    internal static readonly ScalarType[] WeightTypes = [ScalarType.Float32, ScalarType.Float16, ScalarType.BFloat16];
 
     public static readonly string[] TokenizerFiles =
         ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt", "generation_config.json"];
@@ -58,7 +62,7 @@ public static class HfModelFolder
         var loaded = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (file, keys) in files)
         {
-            using var st = SafetensorsFile.Open(file);
+            using var st = OpenWeights(file);
             foreach (var key in keys ?? st.Entries.Keys.ToList())
             {
                 if (!st.Entries.ContainsKey(key)) throw new ConfigException($"{file}: has no tensor '{key}', which {IndexFile} places there");
@@ -66,13 +70,16 @@ public static class HfModelFolder
                 if (!targets.TryGetValue(name, out var target))
                     throw new ConfigException($"{file}: unexpected tensor '{key}' (the {model.Config.Architecture} model has no such parameter)");
                 if (!loaded.Add(name)) throw new ConfigException($"{file}: tensor '{key}' is a second copy of '{name}'");
-                st.ReadInto(key, target, key);
+                st.ReadInto(key, target);
             }
         }
         var missing = targets.Keys.Where(k => !loaded.Contains(k)).ToList();
         if (missing.Count > 0)
             throw new ConfigException($"{source}: missing tensor '{missing[0]}'" + (missing.Count > 1 ? $" (and {missing.Count - 1} more)" : ""));
     }
+
+    /// <summary>A weights file of a folder the user gave: every problem with it is a ConfigException naming the file and tensor.</summary>
+    internal static SafetensorsFile OpenWeights(string path) => SafetensorsFile.Open(path, m => new ConfigException(m), WeightTypes);
 
     /// <summary>The safetensors files and, for a sharded checkpoint, the keys the index assigns to each.</summary>
     private static (List<(string File, List<string>? Keys)> Files, string Source) WeightFiles(string folder)
@@ -112,7 +119,7 @@ public static class HfModelFolder
     public static void Save(HfCausalLm model, string folder, string? tokenizerSource = null, ScalarType dtype = ScalarType.Float32,
         long maxShardBytes = DefaultMaxShardBytes)
     {
-        if (SafetensorsFile.ScalarTypeOf(Checkpoints.Checkpoint.DType(dtype)) is null)
+        if (!WeightTypes.Contains(dtype))
             throw new ArgumentException($"weights are saved as float32, float16 or bfloat16, not {dtype}", nameof(dtype));
         Directory.CreateDirectory(folder);
         foreach (var stale in new[] { WeightsFile, IndexFile }.Concat(Directory.GetFiles(folder, "model-*-of-*.safetensors").Select(Path.GetFileName)))
@@ -137,7 +144,7 @@ public static class HfModelFolder
         }
         if (shards.Count == 1)
         {
-            SafetensorsWriter.Write(Path.Combine(folder, WeightsFile), shards[0], dtype);
+            SafetensorsFile.Write(Path.Combine(folder, WeightsFile), shards[0], dtype);
         }
         else
         {
@@ -145,7 +152,7 @@ public static class HfModelFolder
             for (var i = 0; i < shards.Count; i++)
             {
                 var name = $"model-{i + 1:D5}-of-{shards.Count:D5}.safetensors";
-                SafetensorsWriter.Write(Path.Combine(folder, name), shards[i], dtype);
+                SafetensorsFile.Write(Path.Combine(folder, name), shards[i], dtype);
                 foreach (var (key, _) in shards[i]) weightMap[key] = name;
             }
             var index = new JsonObject { ["metadata"] = new JsonObject { ["total_size"] = total }, ["weight_map"] = weightMap };

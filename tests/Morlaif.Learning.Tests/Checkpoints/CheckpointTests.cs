@@ -171,6 +171,12 @@ public class CheckpointTests
                 ["morlaif"] = $$$"""{"format":"morlaif-checkpoint","version":{{{version}}},"kind":"{{{kind}}}","state":{"iteration":0,"klCoef":0,"rewardMean":0,"rewardVariance":1,"rewardCount":0}}""",
             },
         });
+        string WithTensor(string document, string dtype)
+        {
+            var header = JsonNode.Parse(document)!.AsObject();
+            header["w"] = new JsonObject { ["dtype"] = dtype, ["shape"] = new JsonArray(1), ["data_offsets"] = new JsonArray(0, 1) };
+            return header.ToJsonString();
+        }
         using var plain = new MemoryStream();
         Safetensors.SaveStateDict(plain, new Dictionary<string, Tensor> { ["w"] = ones(2) }, leaveOpen: true);
         return new TheoryData<string, byte[], string>
@@ -183,6 +189,7 @@ public class CheckpointTests
             { "another kind", WithHeader(Document("policy", 1)), "it is a 'policy' checkpoint" },
             { "another version", WithHeader(Document(PpoLearner.CheckpointKind, 2)), "format version 2 is not supported" },
             { "truncated", good[..^1], "bytes of tensor data" },
+            { "unknown dtype", WithHeader(WithTensor(Document(PpoLearner.CheckpointKind, 1), "F8_E4M3"), [0]), "tensor 'w' has dtype 'F8_E4M3', which is not supported" },
         };
     }
 

@@ -1,3 +1,4 @@
+using Morlaif.Learning.Checkpoints;
 using Morlaif.Learning.HuggingFace;
 using Morlaif.Learning.Models;
 using static TorchSharp.torch;
@@ -220,7 +221,7 @@ public class HfModelTests
         HfModelFolder.Save(model, folder.Path);
         var tensors = model.state_dict().Select(p => (p.Key, p.Value)).ToList();
         tensors.Add(("lm_head.weight", zeros(TinyHf.Vocab, 32)));
-        SafetensorsWriter.Write(Path.Combine(folder.Path, HfModelFolder.WeightsFile), tensors, ScalarType.Float32);
+        SafetensorsFile.Write(Path.Combine(folder.Path, HfModelFolder.WeightsFile), tensors, ScalarType.Float32);
         using var loaded = HfModelFolder.Load(folder.Path);
         int[] ids = [3, 1, 4];
         Assert.Equal(TinyHf.Floats(Logits(model, ids)), TinyHf.Floats(Logits(loaded, ids)));

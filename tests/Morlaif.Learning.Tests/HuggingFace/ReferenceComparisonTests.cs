@@ -1,3 +1,4 @@
+using Morlaif.Learning.Checkpoints;
 using Morlaif.Learning.HuggingFace;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
@@ -115,6 +116,6 @@ public class ReferenceComparisonTests(ITestOutputHelper output)
             tensors.Add(($"h.{layer}.attn.bias", ones(n, n).tril().view(1, 1, n, n)));
             tensors.Add(($"h.{layer}.attn.masked_bias", tensor(-1e4f)));
         }
-        SafetensorsWriter.Write(Path.Combine(folder, HfModelFolder.WeightsFile), tensors, ScalarType.Float32);
+        SafetensorsFile.Write(Path.Combine(folder, HfModelFolder.WeightsFile), tensors, ScalarType.Float32);
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Morlaif.Learning.Checkpoints;
 using Morlaif.Learning.Runs;
 using static TorchSharp.torch;
 
@@ -54,7 +55,7 @@ public static class LoraFolder
             tensors.Add(($"{KeyPrefix}{path}.lora_B.weight", pair.B));
         }
         foreach (var (module, weight) in extra) tensors.Add(($"{KeyPrefix}{module}.weight", weight));
-        SafetensorsWriter.Write(Path.Combine(folder, WeightsFile), tensors, ScalarType.Float32);
+        SafetensorsFile.Write(Path.Combine(folder, WeightsFile), tensors, ScalarType.Float32);
     }
 
     /// <summary>
@@ -68,7 +69,7 @@ public static class LoraFolder
         var (settings, modules, taskType) = ReadConfig(configPath, lora.Config);
         var weightsPath = Path.Combine(folder, WeightsFile);
         if (!File.Exists(weightsPath)) throw new ConfigException($"{weightsPath}: not found (only safetensors adapters are supported)");
-        using var st = SafetensorsFile.Open(weightsPath);
+        using var st = HfModelFolder.OpenWeights(weightsPath);
         try
         {
             lora.AddAdapter(name, settings);
@@ -85,7 +86,7 @@ public static class LoraFolder
                 foreach (var (key, target) in new[] { ($"{KeyPrefix}{path}.lora_A.weight", pair.A), ($"{KeyPrefix}{path}.lora_B.weight", pair.B) })
                 {
                     if (!st.Entries.ContainsKey(key)) throw new ConfigException($"{weightsPath}: missing tensor '{key}'" + NamedHint(st, key));
-                    st.ReadInto(key, target, key);
+                    st.ReadInto(key, target);
                     expected.Add(key);
                 }
             }
@@ -95,7 +96,7 @@ public static class LoraFolder
                 var key = $"{KeyPrefix}{module}.weight";
                 if (!st.Entries.TryGetValue(key, out var entry)) throw new ConfigException($"{weightsPath}: missing tensor '{key}' (modules_to_save names '{module}')");
                 var t = empty(entry.Shape, ScalarType.Float32);
-                st.ReadInto(key, t, key);
+                st.ReadInto(key, t);
                 extra[module] = t;
                 expected.Add(key);
             }
