@@ -17,6 +17,7 @@ public sealed class PreferenceModelTrainer<TModel> : IDisposable where TModel : 
     private readonly long _seed;
     private readonly LearningRateSchedule _schedule;
     private readonly TorchSharp.Modules.AdamW _optimizer;
+    private readonly IReadOnlyList<TorchSharp.Modules.Parameter> _trainable;
     private readonly Device _device;
     private int _step;
 
@@ -29,7 +30,8 @@ public sealed class PreferenceModelTrainer<TModel> : IDisposable where TModel : 
         _seed = seed;
         _device = pm.Device;
         _schedule = LearningRateSchedule.For(settings.LearningRate, settings.Epochs * StepsPerEpoch, settings.WarmupFraction);
-        _optimizer = optim.AdamW(pm.Trainable.Values, settings.LearningRate, weight_decay: 0.01);
+        _trainable = [.. pm.Trainable.Values];
+        _optimizer = optim.AdamW(_trainable, settings.LearningRate, weight_decay: 0.01);
     }
 
     public TModel Model => _pm;
@@ -55,28 +57,19 @@ public sealed class PreferenceModelTrainer<TModel> : IDisposable where TModel : 
     {
         if (Done) throw new InvalidOperationException($"all {_s.Epochs} epochs are done");
         _pm.SetTraining(true);
-        var rng = new Random(Seeds.Derive(_seed, "pm-epoch", Epoch));
-        var order = TrainingSteps.Shuffled(_pairs.Count, rng);
-        double sum = 0;
-        var batches = 0;
-        foreach (var chunk in order.Chunk(_s.BatchSize))
+        var (loss, _) = _optimizer.Epoch(_trainable, _schedule, ref _step, _pairs.Count, _s.BatchSize, new Random(Seeds.Derive(_seed, "pm-epoch", Epoch)), chunk =>
         {
-            using var scope = NewDisposeScope();
-            _optimizer.SetLearningRate(_schedule.At(_step++));
             var batch = chunk.Select(i => _pairs[i]).ToList();
             // A and B go through the model as one batch: one forward pass per step instead of two.
             var r = _pm.Score([.. batch.Select(p => p.A), .. batch.Select(p => p.B)]);
             var n = batch.Count;
-            var loss = PreferenceModelTraining.BradleyTerryLoss(r[..n], r[n..],
+            return (PreferenceModelTraining.BradleyTerryLoss(r[..n], r[n..],
                 tensor(batch.Select(p => (float)p.PreferA).ToArray(), device: _device),
-                tensor(batch.Select(p => (float)p.Margin).ToArray(), device: _device));
-            _optimizer.ClippedStep(_pm.Trainable.Values, loss);
-            sum += loss.item<float>();
-            batches++;
-        }
+                tensor(batch.Select(p => (float)p.Margin).ToArray(), device: _device)), 1);
+        });
         _pm.SetTraining(false);
         Epoch++;
-        return LastEpochLoss = sum / batches;
+        return LastEpochLoss = loss;
     }
 
     public const string CheckpointKind = "pm-trainer";

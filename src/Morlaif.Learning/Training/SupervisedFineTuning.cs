@@ -52,22 +52,9 @@ public static class SupervisedFineTuning
         {
             for (var epoch = 1; epoch <= s.Epochs; epoch++)
             {
-                double sum = 0, tokenSum = 0;
-                long tokens = 0;
-                var batches = 0;
-                foreach (var chunk in TrainingSteps.Shuffled(demos.Count, rng).Chunk(s.BatchSize))
-                {
-                    using var scope = NewDisposeScope();
-                    optimizer.SetLearningRate(schedule.At(step++));
-                    var (loss, count) = Loss(policy, chunk.Select(i => demos[i]).ToList());
-                    optimizer.ClippedStep(parameters, loss);
-                    var l = loss.item<float>();
-                    sum += l;
-                    tokenSum += l * count;
-                    tokens += count;
-                    batches++;
-                }
-                losses.Add(new SftEpochLoss(sum / batches, tokenSum / tokens));
+                var (mean, perToken) = optimizer.Epoch(parameters, schedule, ref step, demos.Count, s.BatchSize, rng,
+                    chunk => Loss(policy, chunk.Select(i => demos[i]).ToList()));
+                losses.Add(new SftEpochLoss(mean, perToken));
                 progress?.Invoke(epoch, losses[^1]);
             }
         }

@@ -23,6 +23,33 @@ internal static class TrainingSteps
         optimizer.step();
     }
 
+    /// <summary>
+    /// One epoch of minibatch steps, as every trainer here takes them: <paramref name="count"/> examples in an order drawn
+    /// from <paramref name="rng"/>, in batches of <paramref name="batchSize"/>; each batch's loss (and a weight, such as
+    /// its token count) from <paramref name="lossOf"/>, then a clipped step at the schedule's learning rate for
+    /// <paramref name="step"/>, which advances. Returns the mean loss over the steps and the weight-averaged loss.
+    /// </summary>
+    public static (double Mean, double Weighted) Epoch(this optim.Optimizer optimizer, IReadOnlyList<TorchSharp.Modules.Parameter> parameters,
+        LearningRateSchedule schedule, ref int step, int count, int batchSize, Random rng, Func<int[], (Tensor Loss, long Weight)> lossOf)
+    {
+        double sum = 0, weighted = 0;
+        long weights = 0;
+        var batches = 0;
+        foreach (var chunk in Shuffled(count, rng).Chunk(batchSize))
+        {
+            using var scope = NewDisposeScope();
+            optimizer.SetLearningRate(schedule.At(step++));
+            var (loss, weight) = lossOf(chunk);
+            optimizer.ClippedStep(parameters, loss);
+            var l = loss.item<float>();
+            sum += l;
+            weighted += l * weight;
+            weights += weight;
+            batches++;
+        }
+        return (sum / batches, weighted / weights);
+    }
+
     /// <summary>0..count-1 in an order drawn from <paramref name="rng"/>: one epoch's minibatch order.</summary>
     public static int[] Shuffled(int count, Random rng) => Enumerable.Range(0, count).OrderBy(_ => rng.Next()).ToArray();
 }
