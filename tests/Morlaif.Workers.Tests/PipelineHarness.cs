@@ -3,6 +3,7 @@ using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Morlaif.Learning.Runs;
 using Morlaif.Storage;
+using Morlaif.Workers.Pipeline;
 using TorchSharp;
 
 namespace Morlaif.Workers.Tests;
@@ -11,7 +12,7 @@ namespace Morlaif.Workers.Tests;
 public sealed class PipelineHarness : IAsyncDisposable
 {
     private readonly ServiceProvider _provider;
-    private readonly InFlight _inFlight = new();
+    private readonly Deliveries _deliveries;
 
     public ITestHarness Harness { get; }
     public IArtifactStore Store { get; }
@@ -31,8 +32,9 @@ public sealed class PipelineHarness : IAsyncDisposable
         services.AddSingleton(Manifests);
         services.AddSingleton(torch.CPU);
         services.AddStageServices();
-        // Observes every receive from the bus's start, so no receive ends uncounted.
-        services.AddSingleton(_inFlight).AddReceiveObserver<InFlight>();
+        // Observes every publish, send and receive from the bus's start, so no delivery goes uncounted.
+        _deliveries = new Deliveries(workers);
+        services.AddSingleton(_deliveries).AddReceiveObserver<Deliveries>().AddPublishObserver<Deliveries>().AddSendObserver<Deliveries>();
         services.AddMassTransitTestHarness(x => x.AddWorkers(workers));
         _provider = services.BuildServiceProvider(true);
         Harness = _provider.GetRequiredService<ITestHarness>();
@@ -61,47 +63,88 @@ public sealed class PipelineHarness : IAsyncDisposable
     }
 
     /// <summary>
-    /// Waits until no message is being received or consumed and nothing new has moved for a moment, so
-    /// counts of published messages are final (a consumer still computing keeps the bus busy).
+    /// Waits until every message published or sent so far has been received and handled by every endpoint it goes to,
+    /// and none is being handled: the counts of published messages are then final. Decided from MassTransit's own
+    /// publish, send and receive signals (<see cref="Deliveries"/>), never from a pause.
     /// </summary>
     public async Task QuietAsync()
     {
-        var last = -1;
-        var deadline = DateTime.UtcNow + Harness.TestTimeout;
-        while (true)
-        {
-            await Task.Delay(400);
-            var now = Harness.Published.Select<object>().Count() + Harness.Consumed.Select<object>().Count() + Harness.Sent.Select<object>().Count();
-            if (now == last && _inFlight.Count == 0) return;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"the bus did not go quiet: {_inFlight.Count} receives in flight");
-            last = now;
-        }
+        using var timeout = new CancellationTokenSource(Harness.TestTimeout);
+        await _deliveries.QuietAsync(timeout.Token);
     }
 
-    /// <summary>Messages received and not yet finished, on every endpoint of the bus.</summary>
-    private sealed class InFlight : IReceiveObserver
+    /// <summary>
+    /// Counts deliveries: each message published goes to every endpoint of this harness that consumes its type (the
+    /// stage it triggers, a Fault's to the run-faults endpoint), each command sent to its stage's endpoint; each is done
+    /// once its receive ends. Expected deliveries are counted before the message leaves (PrePublish, PreSend), so a
+    /// delivery can never be done before it is expected.
+    /// </summary>
+    private sealed class Deliveries(string[] workers) : IPublishObserver, ISendObserver, IReceiveObserver
     {
-        private int _count;
+        private readonly object _lock = new();
+        private readonly HashSet<string> _queues = [.. PipelineDefinition.Stages.Where(s => workers.Contains(s.Worker)).Select(s => s.Queue)];
+        private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _expected, _done, _inFlight;
 
-        public int Count => Volatile.Read(ref _count);
-
-        public Task PreReceive(ReceiveContext context)
+        public async Task QuietAsync(CancellationToken timeout)
         {
-            Interlocked.Increment(ref _count);
+            while (true)
+            {
+                Task changed;
+                lock (_lock)
+                {
+                    if (_inFlight == 0 && _done >= _expected) return;
+                    changed = _changed.Task;
+                }
+                try
+                {
+                    await changed.WaitAsync(timeout);
+                }
+                catch (OperationCanceledException)
+                {
+                    lock (_lock) throw new TimeoutException($"the bus did not go quiet: {_done} of {_expected} deliveries done, {_inFlight} being handled");
+                }
+            }
+        }
+
+        /// <summary>The endpoints of this harness a published message of <paramref name="type"/> goes to.</summary>
+        private int EndpointsOf(Type type) =>
+            (PipelineDefinition.Triggered(type) is { } stage && _queues.Contains(stage.Queue) ? 1 : 0)
+            + (workers.Length > 0 && type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Fault<>) && PipelineDefinition.AllTriggers.Contains(type.GetGenericArguments()[0]) ? 1 : 0);
+
+        private bool IsStageQueue(Uri? address) => address is not null && _queues.Contains(address.AbsolutePath.Trim('/').Split('/')[^1]);
+
+        private Task Change(int expected, int done, int inFlight)
+        {
+            TaskCompletionSource changed;
+            lock (_lock)
+            {
+                (_expected, _done, _inFlight) = (_expected + expected, _done + done, _inFlight + inFlight);
+                changed = _changed;
+                _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+            changed.SetResult();
             return Task.CompletedTask;
         }
 
-        public Task PostReceive(ReceiveContext context)
-        {
-            Interlocked.Decrement(ref _count);
-            return Task.CompletedTask;
-        }
+        public Task PrePublish<T>(PublishContext<T> context) where T : class => Change(EndpointsOf(typeof(T)), 0, 0);
 
-        public Task ReceiveFault(ReceiveContext context, Exception exception)
-        {
-            Interlocked.Decrement(ref _count);
-            return Task.CompletedTask;
-        }
+        public Task PostPublish<T>(PublishContext<T> context) where T : class => Task.CompletedTask;
+
+        public Task PublishFault<T>(PublishContext<T> context, Exception exception) where T : class => Change(-EndpointsOf(typeof(T)), 0, 0);
+
+        public Task PreSend<T>(SendContext<T> context) where T : class => IsStageQueue(context.DestinationAddress) ? Change(1, 0, 0) : Task.CompletedTask;
+
+        public Task PostSend<T>(SendContext<T> context) where T : class => Task.CompletedTask;
+
+        public Task SendFault<T>(SendContext<T> context, Exception exception) where T : class =>
+            IsStageQueue(context.DestinationAddress) ? Change(-1, 0, 0) : Task.CompletedTask;
+
+        public Task PreReceive(ReceiveContext context) => Change(0, 0, 1);
+
+        public Task PostReceive(ReceiveContext context) => Change(0, 1, -1);
+
+        public Task ReceiveFault(ReceiveContext context, Exception exception) => Change(0, 1, -1);
 
         public Task PostConsume<T>(ConsumeContext<T> context, TimeSpan duration, string consumerType) where T : class => Task.CompletedTask;
 
