@@ -34,7 +34,7 @@ public sealed class PipelineHarness : IAsyncDisposable
         services.AddStageServices();
         // Observes every publish, send and receive from the bus's start, so no delivery goes uncounted.
         _deliveries = new Deliveries(workers);
-        services.AddSingleton(_deliveries).AddReceiveObserver<Deliveries>().AddPublishObserver<Deliveries>().AddSendObserver<Deliveries>();
+        services.AddReceiveObserver(_ => _deliveries).AddPublishObserver(_ => _deliveries).AddSendObserver(_ => _deliveries);
         services.AddMassTransitTestHarness(x => x.AddWorkers(workers));
         _provider = services.BuildServiceProvider(true);
         Harness = _provider.GetRequiredService<ITestHarness>();

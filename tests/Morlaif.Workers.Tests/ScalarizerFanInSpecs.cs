@@ -45,7 +45,11 @@ public class ScalarizerFanInSpecs(CompletedRunFixture run)
                 Assert.Equal(0, scalarizer.PublishedCount<RewardReady>(runId, m => m.RunId));
             }
         }
-        var done = await scalarizer.WaitAsync(runId, m => m.Stages.GetValueOrDefault(StageKeys.Scalarize)?.State == StageState.Done);
+        // Quiet once the last PM's event has been handled: the fit (seconds of work) is done and both rewards are out.
+        await scalarizer.QuietAsync();
+        Assert.Equal(2, scalarizer.PublishedCount<RewardReady>(runId, m => m.RunId));
+        var done = (await scalarizer.Manifests.ReadAsync(runId))!;
+        Assert.Equal(StageState.Done, done.Stages[StageKeys.Scalarize].State);
         // A late duplicate of the first PM event must not fit or announce again.
         await scalarizer.Harness.Bus.Publish(new PreferenceModelTrained { RunId = runId, Principle = order[0], Model = source.Stages[StageKeys.TrainPm(order[0])].Outputs["model"] });
         await scalarizer.QuietAsync();
