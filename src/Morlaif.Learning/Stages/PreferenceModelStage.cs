@@ -76,7 +76,7 @@ public static class PreferenceModelStage
             .Select(x => new PreferencePair(x.p.SequenceA(), x.p.SequenceB(), x.d > 0 ? 1 : 0, 0)).ToList();
         var truthAccuracy = PreferenceModelTraining.Accuracy(pm, truth);
 
-        var normalizer = ScoreNormalizer.Fit(PreferenceModelTraining.Score(pm, [.. train.Select(p => p.A), .. train.Select(p => p.B)]));
+        var normalizer = ScoreNormalizer.Fit(pm.ScoreAll([.. train.Select(p => p.A), .. train.Select(p => p.B)]));
         return new TrainedPreferenceModel(question, pm, normalizer,
             new PreferenceModelStats(judgeAccuracy, truthAccuracy, trainer.LastEpochLoss, normalizer.Mean, normalizer.Std));
     }

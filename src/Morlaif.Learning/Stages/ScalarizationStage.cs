@@ -33,9 +33,12 @@ public static class ScalarizationStage
     /// <summary>How many random removal orders the ablation averages over.</summary>
     public const int AblationOrders = 20;
 
-    public static ObjectiveFit Fit(RunContext ctx, PairSet pairs, IReadOnlyDictionary<string, TrainedPreferenceModel> pms) =>
-        Fit(ctx.Config.Principles, PrincipleScores(ctx.Config.Principles, Scorers(pms)), Reward(BaselineArm, ctx.Config, null, Scorers(pms)),
+    public static ObjectiveFit Fit(RunContext ctx, PairSet pairs, IReadOnlyDictionary<string, TrainedPreferenceModel> pms)
+    {
+        var pm = Scorers(pms);
+        return Fit(ctx.Config.Principles, PrincipleScores(ctx.Config.Principles, pm), Reward(BaselineArm, ctx.Config, null, pm),
             HumanLabelled(ctx, pairs), TruthDecided(pairs), ctx.Seed("ablation"));
+    }
 
     /// <summary>The principle PMs with weight 1 each: what the fit reads their normalised scores from.</summary>
     public static PreferenceModelReward PrincipleScores(IReadOnlyList<string> principles, Func<string, PrincipleScorer> pm) =>

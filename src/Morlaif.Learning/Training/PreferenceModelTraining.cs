@@ -33,9 +33,6 @@ public static class PreferenceModelTraining
         return trainer.LastEpochLoss;
     }
 
-    /// <summary>Scores full sequences (prompt and response).</summary>
-    public static double[] Score(IPreferenceScorer pm, IReadOnlyList<int[]> sequences) => pm.ScoreAll(sequences);
-
     /// <summary>The mean Bradley-Terry loss (with margin) of <paramref name="pm"/> on <paramref name="pairs"/>, without training.</summary>
     public static double Loss(IPreferenceScorer pm, IReadOnlyList<PreferencePair> pairs)
     {

@@ -31,6 +31,12 @@ public interface IStageBackend
     Task<RunReportFiles> EvaluateAsync(RunManifest m, RunContext ctx, Func<double, Dictionary<string, double>> timings, CancellationToken cancel);
 }
 
+/// <summary>The SFT record's timed parts, as every backend records them (the report's "sft/train" and "sft/pairs").</summary>
+public static class SftParts
+{
+    public const string Train = "train", Pairs = "pairs";
+}
+
 /// <summary>A run's report as stored, and the line a worker logs about it.</summary>
 public sealed record RunReportFiles(byte[] Json, byte[] Markdown, string Summary);
 

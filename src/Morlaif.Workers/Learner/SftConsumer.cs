@@ -17,9 +17,3 @@ public sealed class SftConsumer(RunArtifacts artifacts, StageGate gate, StageBac
         return await backends.For(ctx).SftAsync(manifest, ctx, context.CancellationToken);
     });
 }
-
-/// <summary>The SFT record's timed parts (the report's "sft/train" and "sft/pairs").</summary>
-public static class SftParts
-{
-    public const string Train = "train", Pairs = "pairs";
-}

@@ -71,7 +71,7 @@ public sealed class TextStages(RunArtifacts artifacts, TextRunStore inputs, Stag
             {
                 [StageOutputs.Policy] = await Store.PutAsync(m.RunId, "sft-policy", FolderArchive.Pack(adapter.FullName), cancel),
                 [StageOutputs.Pairs] = await Store.PutAsync(m.RunId, "pairs", pairs.ToJson(), cancel),
-            }, new() { [Learner.SftParts.Train] = sftSeconds, [Learner.SftParts.Pairs] = clock.Elapsed.TotalSeconds });
+            }, new() { [Backends.SftParts.Train] = sftSeconds, [Backends.SftParts.Pairs] = clock.Elapsed.TotalSeconds });
         }
         finally
         {

@@ -64,7 +64,7 @@ public class DeviceTests
             _ = policy.LogitsAndValues(left.Tokens, left.Valid);
             var pm = PreferenceModel.FromPolicy(policy);
             _ = pm.Score(right.Tokens, right.Valid, right.LastIndex);
-            _ = PreferenceModelTraining.Score(pm, [prompt, longer]);
+            _ = pm.ScoreAll([prompt, longer]);
             using var g = new Generator(1, CPU);
             var responses = Sampler.Generate(policy, [prompt, longer], 6, g);
             Assert.Equal(2, responses.Count);

@@ -72,7 +72,7 @@ public class StageArtifactTests
         Assert.Equal(pm.Stats, back.Stats);
         Assert.Equal(pm.Stats, TrainedPreferenceModel.StatsFromBytes(pm.ToBytes()));
         var seqs = pairs.Test.Select(p => p.SequenceA()).ToList();
-        Assert.Equal(PreferenceModelTraining.Score(pm.Model, seqs), PreferenceModelTraining.Score(back.Model, seqs));
+        Assert.Equal(pm.Model.ScoreAll(seqs), back.Model.ScoreAll( seqs));
         var e = Assert.Throws<InvalidDataException>(() => TrainedPreferenceModel.FromBytes(new byte[] { 1, 2, 3, 4 }, Ctx));
         Assert.Contains("not a MORLAIF preference-model checkpoint", e.Message);
     }
