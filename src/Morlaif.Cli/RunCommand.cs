@@ -67,7 +67,7 @@ public static class RunCommand
             await File.WriteAllBytesAsync(Path.Combine(runDir, "report.json"), json);
             await File.WriteAllBytesAsync(Path.Combine(runDir, "report.md"), await store.GetAsync(outputs["report-md"]));
             var table = new Table().AddColumns("measure", "value");
-            foreach (var (measure, value) in Workers.Backends.RunTasks.For(config).Summary(json)) table.AddRow(Markup.Escape(measure), Markup.Escape(value));
+            foreach (var (measure, value) in ReportFiles.Summary(ReportFiles.FromJson(json))) table.AddRow(Markup.Escape(measure), Markup.Escape(value));
             AnsiConsole.Write(table);
             AnsiConsole.MarkupLineInterpolated($"report: {Path.Combine(runDir, "report.md")}");
             return 0;

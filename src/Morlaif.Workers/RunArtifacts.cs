@@ -2,6 +2,7 @@ using Morlaif.Contracts;
 using Morlaif.Learning.Models;
 using Morlaif.Learning.Runs;
 using Morlaif.Learning.Stages;
+using Morlaif.Learning.World;
 using Morlaif.Storage;
 using Morlaif.Workers.Pipeline;
 using static TorchSharp.torch;
@@ -60,19 +61,20 @@ public sealed class RunArtifacts(IArtifactStore store, IManifestStore manifests,
             ? r
             : throw new InvalidDataException($"run {manifest.RunId}: stage '{stage}' has no output '{output}' yet");
 
-    public Task<PolicyModel> SftPolicyAsync(RunManifest manifest, RunContext ctx, CancellationToken cancel) =>
+    public Task<PolicyModel> SftPolicyAsync(RunManifest manifest, WorldRun ctx, CancellationToken cancel) =>
         CachedAsync(manifest.RunId, Output(manifest, StageKeys.Sft, StageOutputs.Policy), bytes => Task.FromResult(ctx.LoadPolicy(bytes)), cancel);
 
-    public Task<PairSet> PairsAsync(RunManifest manifest, CancellationToken cancel) =>
-        CachedAsync(manifest.RunId, Output(manifest, StageKeys.Sft, StageOutputs.Pairs), bytes => Task.FromResult(PairSet.FromJson(bytes)), cancel);
+    /// <summary>The run's response pairs, over the world's prompts or a dataset's (string) conversations.</summary>
+    public Task<PairSet<TPrompt>> PairsAsync<TPrompt>(RunManifest manifest, CancellationToken cancel) =>
+        CachedAsync(manifest.RunId, Output(manifest, StageKeys.Sft, StageOutputs.Pairs), bytes => Task.FromResult(PairSet<TPrompt>.FromJson(bytes)), cancel);
 
     public Task<LabelSet> LabelsAsync(RunManifest manifest, string question, CancellationToken cancel) =>
         CachedAsync(manifest.RunId, Output(manifest, StageKeys.Label(question), StageOutputs.Labels), bytes => Task.FromResult(LabelSet.FromJson(bytes)), cancel);
 
-    public Task<TrainedPreferenceModel> PreferenceModelAsync(RunManifest manifest, RunContext ctx, string question, CancellationToken cancel) =>
+    public Task<TrainedPreferenceModel> PreferenceModelAsync(RunManifest manifest, WorldRun ctx, string question, CancellationToken cancel) =>
         CachedAsync(manifest.RunId, Output(manifest, StageKeys.TrainPm(question), StageOutputs.Model), bytes => Task.FromResult(TrainedPreferenceModel.FromBytes(bytes, ctx)), cancel);
 
-    public async Task<Dictionary<string, TrainedPreferenceModel>> PreferenceModelsAsync(RunManifest manifest, RunContext ctx, CancellationToken cancel)
+    public async Task<Dictionary<string, TrainedPreferenceModel>> PreferenceModelsAsync(RunManifest manifest, WorldRun ctx, CancellationToken cancel)
     {
         var pms = new Dictionary<string, TrainedPreferenceModel>();
         foreach (var q in ctx.Questions) pms[q] = await PreferenceModelAsync(manifest, ctx, q, cancel);

@@ -2,6 +2,7 @@ using MassTransit;
 using Morlaif.Contracts;
 using Morlaif.Learning.Models;
 using Morlaif.Learning.Stages;
+using Morlaif.Learning.World;
 using Morlaif.Storage;
 using TorchSharp;
 
@@ -30,7 +31,7 @@ public class ConcurrentRunsSpecs
             Assert.All(manifest.Stages.Values.SelectMany(s => s.Outputs.Values), r => Assert.StartsWith($"runs/{id}/", r.Name));
             // Both runs' stages shared one process (and libtorch's generator); each policy is still the one
             // its config makes alone.
-            var alone = SftStage.Train(new RunContext(TinyRun.Config(seed: seed), torch.CPU)).Policy;
+            var alone = SftStage.Train(new WorldRun(TinyRun.Config(seed: seed), torch.CPU)).Policy;
             Assert.Equal(ArtifactNames.Sha256(alone.ToBytes()), manifest.Stages[StageKeys.Sft].Outputs["policy"].Sha256);
         }
         Assert.False(pipeline.Harness.Published.Select<Fault>().Any());

@@ -1,6 +1,7 @@
 using MassTransit;
 using Morlaif.Contracts;
 using Morlaif.Learning.Runs;
+using Morlaif.Learning.Tests.Runs;
 using Morlaif.Storage;
 using TorchSharp;
 
@@ -69,7 +70,7 @@ public class PipelineSpecs(CompletedRunFixture run)
     {
         var json = await run.Pipeline.Store.GetAsync(run.Manifest.Stages[StageKeys.Evaluate].Outputs["report"]);
         var viaBus = System.Text.Json.JsonSerializer.Deserialize<RunReport>(json, RunConfig.Json)!;
-        var direct = new MorlaifRun(TinyRun.Config(), torch.CPU).Execute("direct");
+        var direct = new ReferenceRun(TinyRun.Config(), torch.CPU).Execute("direct");
 
         // Every stage ran in its own message, PMs and policies went through storage, and PPO was cut into
         // checkpointed chunks; the numbers must still be exactly those of one uninterrupted process.

@@ -1,5 +1,6 @@
 using Morlaif.Learning.Runs;
 using Morlaif.Learning.Stages;
+using Morlaif.Learning.World;
 using Morlaif.Storage;
 using Morlaif.TestServers;
 
@@ -31,7 +32,7 @@ public class RealJudgeSpecs
         Assert.Equal(config.Pairs.Train, labels.Train.Count);
         // The fake judge picks the option that mentions "paris" and otherwise always says B: consistent in both
         // orders when exactly one response mentions it, a position-biased tie when neither or both do.
-        var pairs = PairSet.FromJson(await pipeline.Store.GetAsync(manifest.Stages[StageKeys.Sft].Outputs["pairs"]));
+        var pairs = PairSet<Learning.World.SyntheticPrompt>.FromJson(await pipeline.Store.GetAsync(manifest.Stages[StageKeys.Sft].Outputs["pairs"]));
         for (var i = 0; i < pairs.Train.Count; i++)
         {
             var (a, b) = (pairs.Train[i].TextA.Contains("paris"), pairs.Train[i].TextB.Contains("paris"));
@@ -43,7 +44,7 @@ public class RealJudgeSpecs
 
         // Labelling again (a replay, or another run on the same pairs) is answered from the artifact store's cache.
         var requests = server.Requests;
-        var ctx = new RunContext(config, TorchSharp.torch.CPU);
+        var ctx = new WorldRun(config, TorchSharp.torch.CPU);
         var again = await Workers.Labeller.ChatJudgeLabelling.LabelAsync(ctx.Config, pairs.Train, pairs.Test, "helpfulness", new Workers.Labeller.ArtifactJudgeCache(pipeline.Store), CancellationToken.None);
         Assert.Equal(requests, server.Requests);
         Assert.Equal(labels.Train, again.Train);

@@ -40,10 +40,9 @@ public class TextLearningSpecs(ITestOutputHelper output)
 
         var m = await pipeline.WaitAsync(await pipeline.StartRunAsync(config), timeout: TimeSpan.FromMinutes(8));
         Assert.True(m.State == RunState.Completed, $"{m.State}: {m.Error}");
-        var report = System.Text.Json.JsonSerializer.Deserialize<TextRunReport>(
-            await pipeline.Store.GetAsync(m.Stages[StageKeys.Evaluate].Outputs[StageOutputs.Report]), RunConfig.Json)!;
+        var report = ReportFiles.FromJson(await pipeline.Store.GetAsync(m.Stages[StageKeys.Evaluate].Outputs[StageOutputs.Report]));
 
-        var weights = report.Objective.Principles.Select((p, i) => (p, w: report.Objective.Weights[i])).ToDictionary(x => x.p, x => x.w);
+        var weights = report.Weights;
         output.WriteLine($"weights: {string.Join(", ", weights.Select(kv => $"{kv.Key} {kv.Value:F2}"))}; PM held-out accuracy: "
             + string.Join(", ", report.PreferenceModels.Select(kv => $"{kv.Key} {kv.Value.HeldOutAccuracy:F2}")));
         double Tokens(string arm, Func<IEnumerable<Learning.Ppo.PpoIterationStats>, IEnumerable<Learning.Ppo.PpoIterationStats>> part) =>

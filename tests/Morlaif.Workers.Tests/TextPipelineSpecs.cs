@@ -47,19 +47,20 @@ public class TextPipelineSpecs
         // Every judge call the dry run promises was made, once: labels per principle and the baseline's in both orders, and the evaluation.
         var costs = TextRunCosts.Of(config, sftExamples: 16);
         Assert.Equal(costs.JudgeCalls, judge.Requests);
-        var pairs = TextPairSet.FromJson(await pipeline.Store.GetAsync(m.Stages[StageKeys.Sft].Outputs[StageOutputs.Pairs]));
+        var pairs = PairSet<string>.FromJson(await pipeline.Store.GetAsync(m.Stages[StageKeys.Sft].Outputs[StageOutputs.Pairs]));
         Assert.Equal((config.Pairs.Train, config.Pairs.Test), (pairs.Train.Count, pairs.Test.Count));
-        Assert.All(pairs.All, p => Assert.True(p.A.Length is > 0 and <= 12 && p.B.Length is > 0 and <= 12));
+        Assert.All(pairs.Train.Concat(pairs.Test), p => Assert.True(p.A.Length is > 0 and <= 12 && p.B.Length is > 0 and <= 12));
 
-        var report = System.Text.Json.JsonSerializer.Deserialize<TextRunReport>(await pipeline.Store.GetAsync(m.Stages[StageKeys.Evaluate].Outputs[StageOutputs.Report]), RunConfig.Json)!;
-        Assert.Equal(config.Evaluation.Prompts, report.JudgeVsBaseline.Counts.Total);
-        Assert.Equal(2, report.SftLosses!.Count);
-        Assert.Equal(8, report.Objective.Accuracy.Count);
+        var report = ReportFiles.FromJson(await pipeline.Store.GetAsync(m.Stages[StageKeys.Evaluate].Outputs[StageOutputs.Report]));
+        Assert.Equal(config.Evaluation.Prompts, report.Evaluation.JudgeVsBaseline.Total);
+        Assert.Null(report.Evaluation.VsBaseline); // no truth to compare by: the judge alone decides
+        Assert.Equal(2, report.Model!.SftLosses!.Count);
+        Assert.Equal(8, report.ObjectiveAccuracy.Count);
         Assert.All(RunPlan.Arms, arm => Assert.Equal(config.Ppo.Iterations, report.Ppo[arm].Count));
         // The judge prefers the longer answer: labels the PMs can learn, and did, on their own training pairs.
-        Assert.All(report.PreferenceModels.Values, pm => Assert.True(pm.FinalLoss < pm.InitialLoss, $"{pm.Question}: {pm.InitialLoss:F4} -> {pm.FinalLoss:F4}"));
+        Assert.All(report.PreferenceModels, pm => Assert.True(pm.Value.FinalTrainLoss < pm.Value.InitialTrainLoss, $"{pm.Key}: {pm.Value.InitialTrainLoss:F4} -> {pm.Value.FinalTrainLoss:F4}"));
         var markdown = System.Text.Encoding.UTF8.GetString(await pipeline.Store.GetAsync(m.Stages[StageKeys.Evaluate].Outputs[StageOutputs.ReportMarkdown]));
-        Assert.Contains("MORLAIF against the baseline", markdown);
+        Assert.Contains("| by the judge, both orders (95% Wilson intervals", markdown);
 
         // The exported policy is the policy the learner trained: the same logits as the SFT policy with the arm's adapter.
         var exported = Path.Combine(files.Root, "exported");

@@ -21,6 +21,21 @@ public sealed record WinTieLoss(int Wins, int Ties, int Losses)
         return new WinTieLoss(w, t, l);
     }
 
+    /// <summary>
+    /// The 95% Wilson score interval of the share <paramref name="count"/> / <see cref="Total"/> (sound at the small
+    /// counts a judged evaluation of a Hugging Face run has).
+    /// </summary>
+    public (double Low, double High) Interval(int count)
+    {
+        if (Total == 0) return (0, 1);
+        const double z = 1.959963984540054;
+        var p = (double)count / Total;
+        var denominator = 1 + z * z / Total;
+        var center = (p + z * z / (2.0 * Total)) / denominator;
+        var half = z * Math.Sqrt(p * (1 - p) / Total + z * z / (4.0 * Total * Total)) / denominator;
+        return (Math.Max(0, center - half), Math.Min(1, center + half));
+    }
+
     /// <summary>+1 when a beats b by more than the tolerance, -1 when b beats a, else 0.</summary>
     public static int Compare(double a, double b, double tolerance) => a - b > tolerance ? 1 : b - a > tolerance ? -1 : 0;
 }

@@ -37,15 +37,15 @@ public sealed class ExperimentRunner(RunConfig run, string root, Device device, 
     private void RunCell(ExperimentCell cell, CellFiles files, CancellationToken cancel)
     {
         var config = cell.Config(run);
-        var ctx = new RunContext(config, device);
+        var ctx = new WorldRun(config, device);
         var clock = Stopwatch.StartNew();
         using var sft = Sft(ctx, files);
         var pms = new Dictionary<string, TrainedPreferenceModel>();
         try
         {
             ObjectiveFit fit;
-            PairSet? pairs = null;
-            PairSet Pairs() => pairs ??= PairSamplingStage.Sample(ctx, sft);
+            PairSet<SyntheticPrompt>? pairs = null;
+            PairSet<SyntheticPrompt> Pairs() => pairs ??= ctx.SamplePairs(sft);
             // The baseline's labels serve its PM and the control's: asked once.
             var labels = new Dictionary<string, LabelSet>();
             LabelSet Labels(string question) => labels.TryGetValue(question, out var l) ? l : labels[question] = LabellingStage.Label(ctx, Pairs(), question);
@@ -72,7 +72,7 @@ public sealed class ExperimentRunner(RunConfig run, string root, Device device, 
             }
             Control(ctx, cell, files, sft, Pairs, Labels, pms, cancel);
 
-            var set = EvaluationStage.Prompts(ctx);
+            var set = WorldEvaluation.Prompts(ctx);
             foreach (var arm in cell.Arms.Where(a => !File.Exists(files.PolicyPath(a))))
             {
                 cancel.ThrowIfCancellationRequested();
@@ -84,12 +84,12 @@ public sealed class ExperimentRunner(RunConfig run, string root, Device device, 
                 {
                     var reward = policy is ScalarizationStage.BaselineArm or ScalarizationStage.ControlArm ? policy : ScalarizationStage.MorlaifArm;
                     var armConfig = cell.ArmConfig(run, arm);
-                    var armCtx = armConfig == config ? ctx : new RunContext(armConfig, device);
+                    var armCtx = armConfig == config ? ctx : new WorldRun(armConfig, device);
                     (trained, stats) = PpoStage.Train(armCtx, sft, ScalarizationStage.Reward(reward, armCtx, fit, pms), cancel);
                 }
                 using (trained)
                 {
-                    var truth = EvaluationStage.Responses(ctx, set.Items, trained ?? sft).Select((r, i) => GroundTruth.Score(Principle.Overall, set.Items[i], r)).ToList();
+                    var truth = WorldEvaluation.Responses(ctx, set.Items, trained ?? sft).Select((r, i) => GroundTruth.Score(Principle.Overall, set.Items[i], r)).ToList();
                     files.Write(files.PolicyPath(arm), new PolicyResult(cell.Seed, cell.Budget, cell.Baseline, arm, truth, stats, armClock.Elapsed.TotalSeconds,
                         set.Samples, set.Unseen));
                     _log($"  {cell.Id}: {arm} mean true preference {truth.Average():F3} ({armClock.Elapsed.TotalSeconds:F0} s)");
@@ -106,7 +106,7 @@ public sealed class ExperimentRunner(RunConfig run, string root, Device device, 
     /// The control PM (the baseline's question on its AI labels plus the human labels): trained once per cell, scored on
     /// the same truth-decided pairs as the objectives, kept beside the PMs for the control policy.
     /// </summary>
-    private static void Control(RunContext ctx, ExperimentCell cell, CellFiles files, PolicyModel sft, Func<PairSet> pairs,
+    private static void Control(WorldRun ctx, ExperimentCell cell, CellFiles files, PolicyModel sft, Func<PairSet<SyntheticPrompt>> pairs,
         Func<string, LabelSet> labels, Dictionary<string, TrainedPreferenceModel> pms, CancellationToken cancel)
     {
         var question = ScalarizationStage.ControlQuestion(cell.Baseline);
@@ -127,7 +127,7 @@ public sealed class ExperimentRunner(RunConfig run, string root, Device device, 
     private static string Bits(IEnumerable<bool> correct) => new([.. correct.Select(c => c ? '1' : '0')]);
 
     /// <summary>The seed's SFT policy: trained once per seed, whatever the cell (it depends on the seed and the sft settings alone).</summary>
-    private static PolicyModel Sft(RunContext ctx, CellFiles files)
+    private static PolicyModel Sft(WorldRun ctx, CellFiles files)
     {
         if (File.Exists(files.SftPath)) return PolicyModel.FromBytes(File.ReadAllBytes(files.SftPath), ctx.Device);
         var (sft, _, _) = SftStage.Train(ctx);

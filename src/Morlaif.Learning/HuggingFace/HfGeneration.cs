@@ -117,3 +117,10 @@ public static class HfGeneration
         return rows;
     }
 }
+
+/// <summary>A causal LM sampling responses that stop at <paramref name="stopIds"/>, in batches of 16 (the pairs' sampling, as PPO samples).</summary>
+public sealed class HfGenerativePolicy(HfCausalLm model, IReadOnlyList<int> stopIds) : Ppo.IGenerativePolicy
+{
+    public List<int[]> Generate(IReadOnlyList<int[]> prompts, int maxNewTokens, Generator generator) =>
+        HfGeneration.Generate(model, prompts, new GenerationOptions { MaxNewTokens = maxNewTokens, EosTokenIds = stopIds }, generator).Select(r => r.Ids).ToList();
+}

@@ -7,7 +7,7 @@ using static TorchSharp.torch.nn;
 namespace Morlaif.Learning.Models;
 
 /// <summary>The policy: a decoder-only language model, with a value head for PPO on the same trunk.</summary>
-public sealed class PolicyModel : Module, Training.ISftPolicy
+public sealed class PolicyModel : Module, Training.ISftPolicy, Ppo.IGenerativePolicy
 {
     private readonly TransformerTrunk trunk;
     private readonly Linear lm_head;
@@ -48,6 +48,8 @@ public sealed class PolicyModel : Module, Training.ISftPolicy
         Scoped.Run(() => lm_head.forward(trunk.Forward(tokens, valid, cache)));
 
     public Device Device => parameters().First().device;
+
+    public List<int[]> Generate(IReadOnlyList<int[]> prompts, int maxNewTokens, Generator generator) => Sampler.Generate(this, prompts, maxNewTokens, generator);
 
     Tensor Training.ISftPolicy.Logits(Tensor tokens, Tensor valid) => Logits(tokens, valid);
 

@@ -10,12 +10,9 @@ namespace Morlaif.Learning.Ppo;
 /// Hugging Face policy is a LoRA adapter on a frozen base whose reference is the base with the adapter off
 /// (<see cref="HuggingFace.Lora.HfPpoPolicy"/>), so the reference costs no second copy.
 /// </summary>
-public interface IPpoPolicy : IDisposable
+public interface IPpoPolicy : IGenerativePolicy, IDisposable
 {
     Device Device { get; }
-
-    /// <summary>Sampled responses (token ids after the prompt, ending with eos when one was drawn), seeded by <paramref name="generator"/>.</summary>
-    List<int[]> Generate(IReadOnlyList<int[]> prompts, int maxNewTokens, Generator generator);
 
     /// <summary>Logits [B, T, V] and values [B, T] of right-padded sequences.</summary>
     (Tensor Logits, Tensor Values) LogitsAndValues(Tensor tokens, Tensor valid);
@@ -31,4 +28,11 @@ public interface IPpoPolicy : IDisposable
 
     /// <summary>Training mode (dropout, if any) for the PPO epochs; evaluation mode for rollouts and scoring.</summary>
     void SetTraining(bool training);
+}
+
+/// <summary>A policy that answers prompts: what pair sampling, PPO's rollouts and the evaluation ask of every model family.</summary>
+public interface IGenerativePolicy
+{
+    /// <summary>Sampled responses (token ids after the prompt, ending with eos when one was drawn), seeded by <paramref name="generator"/>.</summary>
+    List<int[]> Generate(IReadOnlyList<int[]> prompts, int maxNewTokens, Generator generator);
 }

@@ -32,7 +32,7 @@ public sealed class WorldPpoPolicy : IPpoPolicy
     public IReadOnlyDictionary<string, Tensor> State => Model.state_dict();
 
     public List<int[]> Generate(IReadOnlyList<int[]> prompts, int maxNewTokens, Generator generator) =>
-        Sampler.Generate(Model, prompts, maxNewTokens, generator);
+        Model.Generate(prompts, maxNewTokens, generator);
 
     public (Tensor Logits, Tensor Values) LogitsAndValues(Tensor tokens, Tensor valid) => Model.LogitsAndValues(tokens, valid);
 

@@ -1,80 +1,99 @@
 using Morlaif.Learning.Evaluation;
-using Morlaif.Learning.Models;
+using Morlaif.Learning.Ppo;
 using Morlaif.Learning.Runs;
-using Morlaif.Learning.World;
 using static TorchSharp.torch;
 
 namespace Morlaif.Learning.Stages;
 
 /// <summary>
 /// A run's held-out evaluation prompts, each answered <paramref name="Samples"/> times by every policy. The last
-/// <paramref name="Unseen"/> prompts are asked with templates no training stage saw.
+/// <paramref name="Unseen"/> prompts are asked with templates no training stage saw (the synthetic world's).
 /// </summary>
-public sealed record EvaluationSet(IReadOnlyList<SyntheticPrompt> Prompts, int Unseen, int Samples)
+public sealed record EvaluationSet<TPrompt>(IReadOnlyList<TPrompt> Prompts, int Unseen, int Samples)
 {
     /// <summary>What the policies answer: every prompt, repeated <see cref="Samples"/> times in a row (item i is prompt i / Samples).</summary>
-    public IReadOnlyList<SyntheticPrompt> Items { get; } = [.. Prompts.SelectMany(p => Enumerable.Repeat(p, Samples))];
-
-    public bool IsUnseen(int prompt) => prompt >= Prompts.Count - Unseen;
+    public IReadOnlyList<TPrompt> Items { get; } = [.. Prompts.SelectMany(p => Enumerable.Repeat(p, Samples))];
 
     /// <summary>The items of the prompts asked with unseen templates.</summary>
     public IEnumerable<int> UnseenItems => Enumerable.Range((Prompts.Count - Unseen) * Samples, Unseen * Samples);
 }
 
-/// <summary>MORLAIF policy against the baseline policy (and each against SFT) on held-out prompts.</summary>
+/// <summary>The evaluation's judge: the MORLAIF policy's answer against the baseline policy's, item by item, asked in both orders.</summary>
+public interface IEvaluationJudge
+{
+    /// <returns>
+    /// Per item +1 when both orders prefer the MORLAIF answer, -1 when both prefer the baseline's, else 0 (the orders
+    /// disagreed, so the judge's position bias cannot decide); and how many items it abstained on, for a judge that can.
+    /// </returns>
+    Task<(IReadOnlyList<int> Outcomes, int? Abstentions)> CompareAsync(IReadOnlyList<string> morlaif, IReadOnlyList<string> baseline, CancellationToken cancel);
+}
+
+/// <summary>What only a run with a truth knows (the synthetic world): every principle's score of an item's answer, and the true preference.</summary>
+public interface IGroundTruth
+{
+    /// <summary>The score of <paramref name="item"/>'s <paramref name="response"/> by <paramref name="principle"/>, or the true preference by <see cref="Principle.Overall"/>.</summary>
+    double Score(string principle, int item, string response);
+}
+
+/// <summary>The MORLAIF policy against the baseline policy on held-out prompts, by the judge, and by the truth where there is one (then each also against SFT).</summary>
 public static class EvaluationStage
 {
-    public static EvaluationResult Evaluate(RunContext ctx, PolicyModel sft, PolicyModel morlaif, PolicyModel baseline)
+    /// <summary>The policy both arms start from, answering beside them where a truth can score it.</summary>
+    public const string Sft = "sft";
+
+    /// <param name="answers">a policy's answers to every item, by arm (or <see cref="Sft"/>)</param>
+    public static async Task<EvaluationResult> EvaluateAsync<TPrompt>(EvaluationSet<TPrompt> set, Func<TPrompt, string> text,
+        Func<string, IReadOnlyList<string>> answers, IEvaluationJudge judge, IGroundTruth? truth, RunConfig config, CancellationToken cancel)
     {
-        var c = ctx.Config;
-        var set = Prompts(ctx);
-        var items = set.Items;
-        List<string> Respond(PolicyModel policy) => Responses(ctx, items, policy);
         const string M = ScalarizationStage.MorlaifArm, B = ScalarizationStage.BaselineArm;
-        var responses = new Dictionary<string, List<string>> { [M] = Respond(morlaif), [B] = Respond(baseline), ["sft"] = Respond(sft) };
-        var tol = c.Evaluation.TieTolerance;
-        List<T> Unseen<T>(IReadOnlyList<T> all) => [.. set.UnseenItems.Select(i => all[i])];
-        return new EvaluationResult
+        var responses = new Dictionary<string, IReadOnlyList<string>> { [M] = answers(M), [B] = answers(B) };
+        if (truth is not null) responses[Sft] = answers(Sft);
+        var (outcomes, abstentions) = await judge.CompareAsync(responses[M], responses[B], cancel);
+        var items = set.Items;
+        var result = new EvaluationResult
         {
             Prompts = set.Prompts.Count,
             SamplesPerPrompt = set.Samples,
             UnseenPrompts = set.Unseen,
-            VsBaseline = PolicyComparison.ByTruePreference(items, responses[M], responses[B], tol),
-            UnseenVsBaseline = PolicyComparison.ByTruePreference(Unseen(items), Unseen(responses[M]), Unseen(responses[B]), tol),
-            JudgeVsBaseline = PolicyComparison.ByJudge(ctx.Judge, items, responses[M], responses[B], new Random(ctx.Seed("evaluation-judge"))),
-            MorlaifVsSft = PolicyComparison.ByTruePreference(items, responses[M], responses["sft"], tol),
-            BaselineVsSft = PolicyComparison.ByTruePreference(items, responses[B], responses["sft"], tol),
-            PerPrinciple = c.Principles.ToDictionary(p => p, p => PolicyComparison.ByScore(p, items, responses[M], responses[B], 1e-9)),
-            MeanTrueScore = responses.ToDictionary(kv => kv.Key, kv => PolicyComparison.MeanScore(Principle.Overall, items, kv.Value)),
-            MeanPrincipleScores = responses.ToDictionary(kv => kv.Key,
-                kv => (IReadOnlyDictionary<string, double>)c.Principles.ToDictionary(p => p, p => PolicyComparison.MeanScore(p, items, kv.Value))),
+            JudgeVsBaseline = WinTieLoss.Count(outcomes),
+            JudgeAbstentions = abstentions,
+            // Where a truth scores the answers, its tables say more than one verdict per sample.
             Samples = Enumerable.Range(0, Math.Min(6, set.Prompts.Count)).Select(i => i * set.Samples)
-                .Select(i => new SampleResponse(items[i].Text, responses[M][i], responses[B][i], responses["sft"][i])).ToList(),
+                .Select(i => new SampleResponse(text(items[i]), responses[M][i], responses[B][i], responses.GetValueOrDefault(Sft)?[i], truth is null ? outcomes[i] : null))
+                .ToList(),
+        };
+        return truth is null ? result : ByTruth(result, set, responses, truth, config);
+    }
+
+    private static EvaluationResult ByTruth<TPrompt>(EvaluationResult result, EvaluationSet<TPrompt> set, Dictionary<string, IReadOnlyList<string>> responses,
+        IGroundTruth truth, RunConfig config)
+    {
+        const string M = ScalarizationStage.MorlaifArm, B = ScalarizationStage.BaselineArm, Overall = Principle.Overall;
+        var all = Enumerable.Range(0, set.Items.Count).ToList();
+        var tolerance = config.Evaluation.TieTolerance;
+        WinTieLoss Compare(string principle, string x, string y, double tol, IEnumerable<int> items) => WinTieLoss.Count(items.Select(i =>
+            WinTieLoss.Compare(truth.Score(principle, i, responses[x][i]), truth.Score(principle, i, responses[y][i]), tol)));
+        double Mean(string principle, IReadOnlyList<string> answers) => all.Select(i => truth.Score(principle, i, answers[i])).Average();
+        return result with
+        {
+            VsBaseline = Compare(Overall, M, B, tolerance, all),
+            UnseenVsBaseline = Compare(Overall, M, B, tolerance, set.UnseenItems),
+            MorlaifVsSft = Compare(Overall, M, Sft, tolerance, all),
+            BaselineVsSft = Compare(Overall, B, Sft, tolerance, all),
+            PerPrinciple = config.Principles.ToDictionary(p => p, p => Compare(p, M, B, 1e-9, all)),
+            MeanTrueScore = responses.ToDictionary(kv => kv.Key, kv => Mean(Overall, kv.Value)),
+            MeanPrincipleScores = responses.ToDictionary(kv => kv.Key,
+                kv => (IReadOnlyDictionary<string, double>)config.Principles.ToDictionary(p => p, p => Mean(p, kv.Value))),
         };
     }
 
     /// <summary>
-    /// The held-out evaluation prompts of a run: evaluation.prompts drawn from the training templates' distribution,
-    /// the last evaluation.unseenTemplates share of them asked with templates no training stage saw.
+    /// A policy's answers (token ids) to <paramref name="prompts"/>. Every policy samples with the run's same seed
+    /// (common random numbers), so two policies that agree give the same answer and their comparison carries less noise.
     /// </summary>
-    public static EvaluationSet Prompts(RunContext ctx)
+    public static List<int[]> Answer(IGenerativePolicy policy, IReadOnlyList<int[]> prompts, RunConfig config, Device device)
     {
-        var e = ctx.Config.Evaluation;
-        var unseen = (int)Math.Round(e.Prompts * e.UnseenTemplates);
-        var rng = new Random(ctx.Seed("evaluation"));
-        var prompts = World.Prompts.Sample(rng, e.Prompts - unseen);
-        prompts.AddRange(Enumerable.Range(0, unseen).Select(_ => World.Prompts.Sample(rng, unseen: true)));
-        return new EvaluationSet(prompts, unseen, ctx.Config.EvaluationSamples);
-    }
-
-    /// <summary>
-    /// A policy's responses to <paramref name="prompts"/>. Every policy samples with the same seed (common random numbers),
-    /// so two policies that agree give the same response and their comparison carries less noise.
-    /// </summary>
-    public static List<string> Responses(RunContext ctx, IReadOnlyList<SyntheticPrompt> prompts, PolicyModel policy)
-    {
-        using var g = new Generator((ulong)ctx.Seed("evaluation-sampling"), ctx.Device);
-        var ids = prompts.Select(p => ctx.Tokenizer.EncodePrompt(p.Text)).ToList();
-        return Sampler.Generate(policy, ids, ctx.Config.Ppo.MaxNewTokens, g).Select(ctx.Tokenizer.Decode).ToList();
+        using var g = new Generator((ulong)Seeds.Derive(config.Seed, "evaluation-sampling"), device);
+        return policy.Generate(prompts, config.Ppo.MaxNewTokens, g);
     }
 }

@@ -5,7 +5,7 @@ namespace Morlaif.Learning.Stages;
 /// <summary>The judge labels every pair for one question, asking in both orders.</summary>
 public static class LabellingStage
 {
-    public static LabelSet Label(RunContext ctx, PairSet pairs, string question)
+    public static LabelSet Label(WorldRun ctx, PairSet<SyntheticPrompt> pairs, string question)
     {
         // One random stream per question: labels do not depend on which questions were asked before.
         var rng = new Random(ctx.Seed("judge", question));
@@ -17,7 +17,7 @@ public static class LabellingStage
             var drawn = Constitution.Draw(new Random(ctx.Seed("constitution-draw")), pairs.Train.Count + pairs.Test.Count);
             score = (i, prompt, text) => Constitution.Score(drawn[i], prompt, ParsedResponse.Parse(prompt, text));
         }
-        PreferenceLabel[] Ask(IReadOnlyList<ResponsePair> split, int offset) => split
+        PreferenceLabel[] Ask(IReadOnlyList<ResponsePair<SyntheticPrompt>> split, int offset) => split
             .Select((p, i) => judge.Label(score(offset + i, p.Prompt, p.TextA), score(offset + i, p.Prompt, p.TextB), rng))
             .ToArray();
         return new LabelSet(question, Ask(pairs.Train, 0), Ask(pairs.Test, pairs.Train.Count));

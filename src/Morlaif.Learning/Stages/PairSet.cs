@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Morlaif.Learning.Runs;
 using Morlaif.Learning.World;
 
@@ -23,31 +22,33 @@ public interface ISampledPair
     int[] SequenceB();
 }
 
-/// <summary>A world prompt with two different responses sampled from the SFT policy (token ids without bos/sep, and text).</summary>
-public sealed record ResponsePair(SyntheticPrompt Prompt, int[] PromptIds, int[] A, int[] B, string TextA, string TextB) : ISampledPair
+/// <summary>
+/// A prompt (the world's <see cref="SyntheticPrompt"/>, or a dataset's conversation) with two responses sampled from the
+/// SFT policy: token ids after the prompt (eos included when drawn), their text, and the prompt as the judge reads it.
+/// </summary>
+public sealed record ResponsePair<TPrompt>(TPrompt Prompt, string Conversation, int[] PromptIds, int[] A, int[] B, string TextA, string TextB) : ISampledPair
 {
-    /// <summary>The world's prompt as a one-turn HH-RLHF conversation.</summary>
-    [JsonIgnore]
-    public string Conversation => $"\n\nHuman: {Prompt.Text}\n\nAssistant:";
-
     public int[] SequenceA() => [.. PromptIds, .. A];
     public int[] SequenceB() => [.. PromptIds, .. B];
 }
 
 /// <summary>
-/// The pairs a run samples: Train and Test for the judge (PM training, PM accuracy), Human for the simulated raters
-/// (the principle weights), Accuracy for the noise-free truth alone (every objective's accuracy).
+/// The pairs a run samples: Train and Test for the judge (PM training, PM accuracy); where a truth is known (the world),
+/// Human for the simulated raters (the principle weights) and Accuracy for the noise-free truth alone (every objective's
+/// accuracy). <paramref name="Identical"/> counts pairs whose two responses stayed the same through every round.
 /// </summary>
-public sealed record PairSet(IReadOnlyList<ResponsePair> Train, IReadOnlyList<ResponsePair> Test, IReadOnlyList<ResponsePair> Human, IReadOnlyList<ResponsePair> Accuracy)
+public sealed record PairSet<TPrompt>(
+    IReadOnlyList<ResponsePair<TPrompt>> Train, IReadOnlyList<ResponsePair<TPrompt>> Test, IReadOnlyList<ResponsePair<TPrompt>> Human,
+    IReadOnlyList<ResponsePair<TPrompt>> Accuracy, int Identical = 0)
 {
     public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, RunConfig.Json);
 
-    public static PairSet FromJson(byte[] json) =>
-        JsonSerializer.Deserialize<PairSet>(json, RunConfig.Json) ?? throw new InvalidDataException("pair set is empty");
+    public static PairSet<TPrompt> FromJson(byte[] json) =>
+        JsonSerializer.Deserialize<PairSet<TPrompt>>(json, RunConfig.Json) ?? throw new InvalidDataException("pair set is empty");
 }
 
 /// <summary>
-/// The judge's labels for every pair of a <see cref="PairSet"/>, for one question (a principle or "overall").
+/// The judge's labels for every pair of a <see cref="PairSet{TPrompt}"/>, for one question (a principle or "overall").
 /// A question a real judge could not answer counts in <paramref name="Abstentions"/> and is labelled a tie.
 /// </summary>
 public sealed record LabelSet(string Question, IReadOnlyList<PreferenceLabel> Train, IReadOnlyList<PreferenceLabel> Test, int Abstentions = 0)

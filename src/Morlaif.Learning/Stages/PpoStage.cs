@@ -13,7 +13,7 @@ namespace Morlaif.Learning.Stages;
 public static class PpoStage
 {
     /// <summary>A learner starting from the SFT policy, or from <paramref name="checkpoint"/> when one is given.</summary>
-    public static PpoLearner Learner(RunContext ctx, PolicyModel sft, IRewardModel reward, byte[]? checkpoint = null) =>
+    public static PpoLearner Learner(WorldRun ctx, PolicyModel sft, IRewardModel reward, byte[]? checkpoint = null) =>
         checkpoint is null ? NewLearner(ctx, sft, reward) : Restored(() => NewLearner(ctx, sft, reward), checkpoint);
 
     /// <summary>A new learner from <paramref name="create"/> with the state of a learner checkpoint's bytes.</summary>
@@ -23,9 +23,9 @@ public static class PpoStage
         return Restored(create, c);
     }
 
-    private static PpoLearner NewLearner(RunContext ctx, PolicyModel sft, IRewardModel reward) => NewLearner(ctx, NewPolicy(sft), reward);
+    private static PpoLearner NewLearner(WorldRun ctx, PolicyModel sft, IRewardModel reward) => NewLearner(ctx, NewPolicy(sft), reward);
 
-    private static PpoLearner NewLearner(RunContext ctx, WorldPpoPolicy policy, IRewardModel reward) => new(policy, reward, ctx.Config.Ppo, ctx.Seed("ppo"));
+    private static PpoLearner NewLearner(WorldRun ctx, WorldPpoPolicy policy, IRewardModel reward) => new(policy, reward, ctx.Config.Ppo, ctx.Seed("ppo"));
 
     /// <summary>The SFT policy to train and a frozen copy of it as the reference.</summary>
     private static WorldPpoPolicy NewPolicy(PolicyModel sft) => new(sft.Clone(), sft.Clone());
@@ -55,7 +55,7 @@ public static class PpoStage
     }
 
     /// <summary>Reads what <see cref="SaveProgress"/> wrote back into a learner.</summary>
-    public static (PpoLearner Learner, List<PpoIterationStats> Stats) LoadProgress(RunContext ctx, PolicyModel sft, IRewardModel reward, byte[] progress) =>
+    public static (PpoLearner Learner, List<PpoIterationStats> Stats) LoadProgress(WorldRun ctx, PolicyModel sft, IRewardModel reward, byte[] progress) =>
         LoadProgress(() => NewLearner(ctx, sft, reward), progress);
 
     /// <summary>Reads what <see cref="SaveProgress"/> wrote back into a learner made by <paramref name="create"/>.</summary>
@@ -69,14 +69,29 @@ public static class PpoStage
     }
 
     /// <summary>
-    /// The prompts of one iteration. Both arms see the same prompts in the same order: the same budget,
-    /// spent on the same data.
+    /// The prompts of one iteration, each drawn by <paramref name="draw"/> from a generator seeded by the run and the
+    /// iteration: both arms see the same prompts in the same order, the same budget spent on the same data.
     /// </summary>
-    public static List<SyntheticPrompt> Prompts(RunContext ctx, int iteration) =>
-        World.Prompts.Sample(new Random(ctx.Seed("ppo-prompts", iteration)), ctx.Config.Ppo.RolloutsPerIteration);
+    public static List<TPrompt> Prompts<TPrompt>(RunConfig config, int iteration, Func<Random, TPrompt> draw)
+    {
+        var rng = new Random(Seeds.Derive(config.Seed, "ppo-prompts", iteration));
+        return [.. Enumerable.Range(0, config.Ppo.RolloutsPerIteration).Select(_ => draw(rng))];
+    }
+
+    /// <summary>
+    /// One iteration on prompts drawn by <paramref name="draw"/>; with a <paramref name="truth"/>, the statistics also say
+    /// what the proxy reward cannot: the rollouts' scores by the truth (never read by the learner or any choice of settings).
+    /// </summary>
+    public static PpoIterationStats Iterate<TPrompt>(PpoLearner learner, IPromptTokenizer<TPrompt> tokenizer, RunConfig config, Func<Random, TPrompt> draw,
+        Func<IReadOnlyList<TPrompt>, IReadOnlyList<string>, SortedDictionary<string, double>>? truth = null)
+    {
+        var prompts = Prompts(config, learner.Iteration, draw);
+        var stats = learner.Step(prompts.Select(tokenizer.EncodePrompt).ToList());
+        return truth is null ? stats : stats with { Truth = truth(prompts, [.. learner.LastResponses.Select(tokenizer.Decode)]) };
+    }
 
     /// <summary>A whole arm in one go (the in-process run, an experiment): every iteration from the SFT policy, then the trained policy.</summary>
-    public static (PolicyModel Policy, List<PpoIterationStats> Stats) Train(RunContext ctx, PolicyModel sft, IRewardModel reward, CancellationToken cancel = default)
+    public static (PolicyModel Policy, List<PpoIterationStats> Stats) Train(WorldRun ctx, PolicyModel sft, IRewardModel reward, CancellationToken cancel = default)
     {
         var policy = NewPolicy(sft);
         using var learner = NewLearner(ctx, policy, reward);
@@ -89,20 +104,16 @@ public static class PpoStage
         return (policy.Take(), stats);
     }
 
-    /// <summary>
-    /// One iteration, and what this world can say that the proxy reward cannot: the rollouts' mean true preference and
-    /// each principle's ground-truth score (free here; never read by the learner or by any choice of settings).
-    /// </summary>
-    public static PpoIterationStats Iterate(RunContext ctx, PpoLearner learner)
-    {
-        var prompts = Prompts(ctx, learner.Iteration);
-        var stats = learner.Step(prompts.Select(p => ctx.Tokenizer.EncodePrompt(p.Text)).ToList());
-        var parsed = prompts.Select((p, i) => (p, r: ParsedResponse.Parse(p, ctx.Tokenizer.Decode(learner.LastResponses[i])))).ToList();
-        var truth = new SortedDictionary<string, double>(StringComparer.Ordinal);
-        foreach (var q in GroundTruth.Principles.Select(x => x.Name).Append(Principle.Overall))
-            truth[q] = parsed.Average(x => GroundTruth.Score(q, x.p, x.r));
-        return stats with { Truth = truth };
-    }
+    /// <summary>One iteration of the world's PPO on fresh prompts, with each principle's ground-truth score and the true preference of its rollouts.</summary>
+    public static PpoIterationStats Iterate(WorldRun ctx, PpoLearner learner) =>
+        Iterate(learner, ctx, ctx.Config, rng => World.Prompts.Sample(rng), (prompts, responses) =>
+        {
+            var parsed = prompts.Select((p, i) => (p, r: ParsedResponse.Parse(p, responses[i]))).ToList();
+            var truth = new SortedDictionary<string, double>(StringComparer.Ordinal);
+            foreach (var q in GroundTruth.Principles.Select(x => x.Name).Append(Principle.Overall))
+                truth[q] = parsed.Average(x => GroundTruth.Score(q, x.p, x.r));
+            return truth;
+        });
 
     /// <summary>An arm's per-iteration statistics as stored between chunks and read by the report.</summary>
     public static byte[] StatsToJson(IReadOnlyList<PpoIterationStats> stats) => JsonSerializer.SerializeToUtf8Bytes(stats, RunConfig.Json);

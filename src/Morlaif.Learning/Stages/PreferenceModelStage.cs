@@ -12,7 +12,7 @@ namespace Morlaif.Learning.Stages;
 /// </summary>
 public static class PreferenceModelStage
 {
-    public static TrainedPreferenceModel Train(RunContext ctx, PolicyModel sft, PairSet pairs, LabelSet labels)
+    public static TrainedPreferenceModel Train(WorldRun ctx, PolicyModel sft, PairSet<SyntheticPrompt> pairs, LabelSet labels)
     {
         using var trainer = Start(ctx, sft, pairs, labels);
         while (!trainer.Done) trainer.RunEpoch();
@@ -23,7 +23,7 @@ public static class PreferenceModelStage
     /// The trainer of a fresh PM from the SFT trunk, or of one restored from <paramref name="checkpoint"/>
     /// (written by its SaveCheckpoint; InvalidDataException when it does not fit).
     /// </summary>
-    public static PreferenceModelTrainer<PreferenceModel> Start(RunContext ctx, PolicyModel sft, PairSet pairs, LabelSet labels, byte[]? checkpoint = null)
+    public static PreferenceModelTrainer<PreferenceModel> Start(WorldRun ctx, PolicyModel sft, PairSet<SyntheticPrompt> pairs, LabelSet labels, byte[]? checkpoint = null)
     {
         var trainer = Trainer(ctx, sft, Pairs(pairs.Train, labels.Train), labels.Question);
         if (checkpoint is null) return trainer;
@@ -43,7 +43,7 @@ public static class PreferenceModelStage
     /// The experiment's control PM (<see cref="ScalarizationStage.ControlArm"/>): the baseline question's PM trained on
     /// its AI labels and, mixed in, the human pairs as the raters label them (hard labels, no margin).
     /// </summary>
-    public static TrainedPreferenceModel TrainControl(RunContext ctx, PolicyModel sft, PairSet pairs, LabelSet labels)
+    public static TrainedPreferenceModel TrainControl(WorldRun ctx, PolicyModel sft, PairSet<SyntheticPrompt> pairs, LabelSet labels)
     {
         var question = ScalarizationStage.ControlQuestion(labels.Question);
         var human = ScalarizationStage.HumanLabelled(ctx, pairs).Select(h => new PreferencePair(h.A, h.B, h.AWins ? 1 : 0, 0));
@@ -53,14 +53,14 @@ public static class PreferenceModelStage
     }
 
     /// <summary>A fresh PM from the SFT trunk on <paramref name="train"/>, seeded by its question.</summary>
-    private static PreferenceModelTrainer<PreferenceModel> Trainer(RunContext ctx, PolicyModel sft, IReadOnlyList<PreferencePair> train, string question)
+    private static PreferenceModelTrainer<PreferenceModel> Trainer(WorldRun ctx, PolicyModel sft, IReadOnlyList<PreferencePair> train, string question)
     {
         var c = ctx.Config.PreferenceModel;
         return new PreferenceModelTrainer<PreferenceModel>(PreferenceModel.FromPolicy(sft), train, new PmSettings(c.Epochs, c.BatchSize, c.LearningRate), ctx.Seed("pm", question));
     }
 
     /// <summary>The trained PM with its held-out accuracies and score normaliser.</summary>
-    public static TrainedPreferenceModel Finish(PreferenceModelTrainer<PreferenceModel> trainer, PairSet pairs, LabelSet labels)
+    public static TrainedPreferenceModel Finish(PreferenceModelTrainer<PreferenceModel> trainer, PairSet<SyntheticPrompt> pairs, LabelSet labels)
     {
         if (!trainer.Done) throw new InvalidOperationException($"PM {labels.Question} has trained {trainer.Epoch} epochs, not all of them");
         var question = labels.Question;
@@ -81,6 +81,6 @@ public static class PreferenceModelStage
             new PreferenceModelStats(judgeAccuracy, truthAccuracy, trainer.LastEpochLoss, normalizer.Mean, normalizer.Std));
     }
 
-    private static List<PreferencePair> Pairs(IReadOnlyList<ResponsePair> pairs, IReadOnlyList<PreferenceLabel> labels) =>
+    private static List<PreferencePair> Pairs(IReadOnlyList<ResponsePair<SyntheticPrompt>> pairs, IReadOnlyList<PreferenceLabel> labels) =>
         pairs.Select((p, i) => new PreferencePair(p.SequenceA(), p.SequenceB(), labels[i].PreferA, labels[i].Margin)).ToList();
 }

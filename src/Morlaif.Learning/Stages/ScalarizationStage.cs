@@ -33,7 +33,7 @@ public static class ScalarizationStage
     /// <summary>How many random removal orders the ablation averages over.</summary>
     public const int AblationOrders = 20;
 
-    public static ObjectiveFit Fit(RunContext ctx, PairSet pairs, IReadOnlyDictionary<string, TrainedPreferenceModel> pms)
+    public static ObjectiveFit Fit(WorldRun ctx, PairSet<SyntheticPrompt> pairs, IReadOnlyDictionary<string, TrainedPreferenceModel> pms)
     {
         var pm = Scorers(pms);
         return Fit(ctx.Config.Principles, PrincipleScores(ctx.Config.Principles, pm), Reward(BaselineArm, ctx.Config, null, pm),
@@ -44,17 +44,17 @@ public static class ScalarizationStage
     public static PreferenceModelReward PrincipleScores(IReadOnlyList<string> principles, Func<string, PrincipleScorer> pm) =>
         new([.. principles.Select(pm)], new ScalarizedReward([.. principles.Select(_ => 1.0)], new WeightedLinear()));
 
-    private static double Truth(ResponsePair p, string text) => GroundTruth.Score(Principle.Overall, p.Prompt, text);
+    private static double Truth(ResponsePair<SyntheticPrompt> p, string text) => GroundTruth.Score(Principle.Overall, p.Prompt, text);
 
     /// <summary>The human pairs as the simulated raters label them: every pair, ties in truth included (a coin flip), as real raters would.</summary>
-    public static List<(int[] A, int[] B, bool AWins)> HumanLabelled(RunContext ctx, PairSet pairs)
+    public static List<(int[] A, int[] B, bool AWins)> HumanLabelled(WorldRun ctx, PairSet<SyntheticPrompt> pairs)
     {
         var raters = new Random(ctx.Seed("raters"));
         return [.. pairs.Human.Select(p => (p.SequenceA(), p.SequenceB(), SimulatedRaters.Rate(Truth(p, p.TextA), Truth(p, p.TextB), raters)))];
     }
 
     /// <summary>The accuracy pairs the noise-free truth decides (ties left out): every objective's accuracy is measured on them.</summary>
-    public static List<(int[] A, int[] B, bool AWins)> TruthDecided(PairSet pairs) =>
+    public static List<(int[] A, int[] B, bool AWins)> TruthDecided(PairSet<SyntheticPrompt> pairs) =>
     [
         .. pairs.Accuracy
             .Select(p => (p, d: Truth(p, p.TextA) - Truth(p, p.TextB)))
@@ -120,7 +120,7 @@ public static class ScalarizationStage
     };
 
     /// <summary>The world's reward of an arm, from its trained PMs.</summary>
-    public static PreferenceModelReward Reward(string arm, RunContext ctx, ObjectiveFit? fit, IReadOnlyDictionary<string, TrainedPreferenceModel> pms) =>
+    public static PreferenceModelReward Reward(string arm, WorldRun ctx, ObjectiveFit? fit, IReadOnlyDictionary<string, TrainedPreferenceModel> pms) =>
         Reward(arm, ctx.Config, fit, Scorers(pms));
 
     private static Func<string, PrincipleScorer> Scorers(IReadOnlyDictionary<string, TrainedPreferenceModel> pms) =>

@@ -8,7 +8,7 @@ namespace Morlaif.Learning.Stages;
 /// <summary>Supervised fine-tuning of a fresh policy on the world's mixed-quality demonstrations.</summary>
 public static class SftStage
 {
-    public static (PolicyModel Policy, double FinalLoss, int Demonstrations) Train(RunContext ctx)
+    public static (PolicyModel Policy, double FinalLoss, int Demonstrations) Train(WorldRun ctx)
     {
         var rng = new Random(ctx.Seed("sft"));
         var c = ctx.Config.Sft;

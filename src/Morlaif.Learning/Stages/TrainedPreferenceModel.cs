@@ -1,9 +1,10 @@
 using System.Text.Json;
-using TorchSharp;
 using Morlaif.Learning.Checkpoints;
 using Morlaif.Learning.Models;
 using Morlaif.Learning.Runs;
 using Morlaif.Learning.Weights;
+using Morlaif.Learning.World;
+using TorchSharp;
 
 namespace Morlaif.Learning.Stages;
 
@@ -18,7 +19,7 @@ public sealed record TrainedPreferenceModel(string Question, PreferenceModel Mod
     public byte[] ToBytes() => Checkpoint.Save(CheckpointKind, Model, new Header(Question, Model.Config, Normalizer, Stats));
 
     /// <summary>The PM of <see cref="ToBytes"/>, on the run's device; InvalidDataException when it is not one, or not of this run's shape.</summary>
-    public static TrainedPreferenceModel FromBytes(byte[] bytes, RunContext context)
+    public static TrainedPreferenceModel FromBytes(byte[] bytes, WorldRun context)
     {
         using var c = Checkpoint.FromBytes(bytes, CheckpointKind);
         var header = c.GetState<Header>();

@@ -17,16 +17,6 @@ public static class TextPpoStage
     public static PpoLearner Learner(TextRun run, HfCausalLm sftPolicy, IRewardModel reward) =>
         new(new HfPpoPolicy(sftPolicy, run.StopIds(sftPolicy), run.Lora, run.Seed("ppo-adapter")), reward, run.Config.Ppo, run.Seed("ppo"));
 
-    /// <summary>
-    /// The prompts of one iteration, drawn from the training pairs' prompts (never the held-out or evaluation ones) by
-    /// the seed and the iteration: both arms see the same prompts in the same order.
-    /// </summary>
-    public static List<int[]> Prompts(TextRun run, IReadOnlyList<string> trainPrompts, int iteration)
-    {
-        var rng = new Random(run.Seed("ppo-prompts", iteration));
-        return Enumerable.Range(0, run.Config.Ppo.RolloutsPerIteration).Select(_ => run.EncodePrompt(trainPrompts[rng.Next(trainPrompts.Count)])).ToList();
-    }
-
     /// <summary>The trained policy of an arm (from its final checkpoint) on <paramref name="sftPolicy"/>, for evaluation or export.</summary>
     public static HfPpoPolicy Policy(TextRun run, HfCausalLm sftPolicy, byte[] checkpoint)
     {
@@ -42,12 +32,5 @@ public static class TextPpoStage
             policy.Dispose();
             throw;
         }
-    }
-
-    /// <summary>Each evaluation prompt answered once by <paramref name="policy"/>, sampled with the run's evaluation seed (the same for both arms).</summary>
-    public static List<string> Answer(TextRun run, HfPpoPolicy policy, IReadOnlyList<string> prompts)
-    {
-        using var g = new Generator((ulong)run.Seed("evaluation-sampling"), run.Device);
-        return policy.Generate(prompts.Select(run.EncodePrompt).ToList(), run.Config.Ppo.MaxNewTokens, g).Select(run.Decode).ToList();
     }
 }

@@ -26,7 +26,7 @@ public static class TextPreferenceStage
     /// from <paramref name="checkpoint"/> when one is given; and the fresh PM's loss on its training labels (the report's
     /// "loss before", the same whether or not the training resumes).
     /// </summary>
-    public static (PreferenceModelTrainer<IPreferenceScorer> Trainer, double InitialLoss) Start(TextRun run, HfPreferenceModel pms, TextPairSet pairs,
+    public static (PreferenceModelTrainer<IPreferenceScorer> Trainer, double InitialLoss) Start(TextRun run, HfPreferenceModel pms, PairSet<string> pairs,
         LabelSet labels, byte[]? checkpoint = null)
     {
         var question = labels.Question;
@@ -54,7 +54,7 @@ public static class TextPreferenceStage
     /// The trained PM's statistics (its held-out accuracy, its normaliser); writes it to <paramref name="folder"/> as a PEFT
     /// SEQ_CLS folder with <see cref="StatsFile"/>.
     /// </summary>
-    public static TextPmStats Finish(HfPreferenceModel pms, PreferenceModelTrainer<IPreferenceScorer> trainer, double initialLoss, TextPairSet pairs,
+    public static TextPmStats Finish(HfPreferenceModel pms, PreferenceModelTrainer<IPreferenceScorer> trainer, double initialLoss, PairSet<string> pairs,
         LabelSet labels, string folder)
     {
         var question = labels.Question;
@@ -89,6 +89,6 @@ public static class TextPreferenceStage
         }
     }
 
-    private static List<PreferencePair> Pairs(IReadOnlyList<TextPair> pairs, IReadOnlyList<World.PreferenceLabel> labels) =>
+    private static List<PreferencePair> Pairs(IReadOnlyList<ResponsePair<string>> pairs, IReadOnlyList<World.PreferenceLabel> labels) =>
         pairs.Select((p, i) => new PreferencePair(p.SequenceA(), p.SequenceB(), labels[i].PreferA, labels[i].Margin)).ToList();
 }

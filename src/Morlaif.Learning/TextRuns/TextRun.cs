@@ -7,32 +7,25 @@ using static TorchSharp.torch;
 namespace Morlaif.Learning.TextRuns;
 
 /// <summary>
-/// What every stage of a text run derives from its config and its model folders (local copies of what the run
-/// stored): the tokenizer of the policy's base, the questions, the LoRA settings, the seeds, and the models, loaded
-/// fresh by each stage (a stage adds adapters to its base; two stages never share one).
+/// The Hugging Face backend's run context: besides the questions and seeds of every run (<see cref="Stages.RunContext"/>),
+/// what a text run derives from its model folders (local copies of what the run stored): the tokenizer of the policy's
+/// base, the LoRA settings, and the models, loaded fresh by each stage (a stage adds adapters to its base; two stages
+/// never share one).
 /// </summary>
-public sealed class TextRun(RunConfig config, string modelFolder, string pmFolder, Device device) : IDisposable
+public sealed class TextRun(RunConfig config, string modelFolder, string pmFolder, Device device)
+    : Stages.RunContext(config.Task == RunConfig.TextTask ? config : throw new ArgumentException("not a text run's config", nameof(config)), device),
+        Stages.IPromptTokenizer<string>, IDisposable
 {
     /// <summary>Where the SFT adapter goes when it is merged into the policy's base.</summary>
     public const string SftAdapter = "sft";
 
-    public RunConfig Config { get; } = config.Task == RunConfig.TextTask ? config : throw new ArgumentException("not a text run's config", nameof(config));
     public string ModelFolder { get; } = modelFolder;
     public string PmFolder { get; } = pmFolder;
-    public Device Device { get; } = device;
     public PreTrainedTokenizer Tokenizer { get; } = PreTrainedTokenizer.FromPretrained(modelFolder);
-
-    /// <summary>The single-objective baseline's question: "constitution" (the paper's) or "overall".</summary>
-    public string BaselineQuestion => Config.Baseline;
-
-    /// <summary>The MORLAIF principles, then the baseline's question.</summary>
-    public IReadOnlyList<string> Questions => [.. Config.Principles, BaselineQuestion];
 
     public LoraSettings Lora => new(Rank: Config.Model.Lora.Rank, Alpha: Config.Model.Lora.Alpha);
 
     public ScalarType? Dtype => Config.Model.Dtype is { } name ? HfModelFolder.ParseTorchDtype(name) : null;
-
-    public int Seed(params object[] purpose) => Seeds.Derive(Config.Seed, purpose);
 
     /// <summary>The PMs' base: model.pmPath, or the policy's base (never the SFT policy: the PMs do not depend on SFT).</summary>
     public HfCausalLm LoadPmBase() => HfModelFolder.Load(PmFolder, Dtype, Device);
@@ -66,6 +59,9 @@ public sealed class TextRun(RunConfig config, string modelFolder, string pmFolde
 
     /// <summary>A generated response's text (special tokens such as the closing eos left out).</summary>
     public string Decode(IEnumerable<int> ids) => Tokenizer.Decode(ids);
+
+    /// <summary>A dataset's prompt is the conversation as the data gave it.</summary>
+    public string Conversation(string prompt) => prompt;
 
     public void Dispose() => Tokenizer.Dispose();
 }

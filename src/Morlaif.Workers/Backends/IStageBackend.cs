@@ -1,4 +1,5 @@
 using Morlaif.Contracts;
+using Morlaif.Learning.Runs;
 using Morlaif.Learning.Stages;
 using Morlaif.Storage;
 
@@ -27,18 +28,24 @@ public interface IStageBackend
     /// <summary>PPO iterations [start, end) of one arm: the chunk's checkpoint and statistics.</summary>
     Task<Dictionary<string, ArtifactReference>> PpoChunkAsync(RunManifest m, RunContext ctx, string arm, int start, int end, CancellationToken cancel);
 
-    /// <summary>Both arms' policies compared, and the run's report (JSON and Markdown) from every stage's outputs.</summary>
-    Task<RunReportFiles> EvaluateAsync(RunManifest m, RunContext ctx, Func<double, Dictionary<string, double>> timings, CancellationToken cancel);
+    /// <summary>Both arms' trained policies compared on the held-out prompts (<see cref="EvaluationStage"/>), and what the report says of the models.</summary>
+    Task<Evaluated> EvaluateAsync(RunManifest m, RunContext ctx, CancellationToken cancel);
+
+    /// <summary>One question's trained PM's statistics, as the report shows them.</summary>
+    Task<PreferenceModelStats> PmStatsAsync(RunManifest m, string question, CancellationToken cancel);
 }
+
+/// <summary>
+/// An evaluation's result and what only the model family knows for the report: the world's description, or the
+/// Hugging Face policy's, and how many sampled pairs stayed identical.
+/// </summary>
+public sealed record Evaluated(EvaluationResult Result, WorldDescription? World = null, ModelDescription? Model = null, int? IdenticalPairs = null);
 
 /// <summary>The SFT record's timed parts, as every backend records them (the report's "sft/train" and "sft/pairs").</summary>
 public static class SftParts
 {
     public const string Train = "train", Pairs = "pairs";
 }
-
-/// <summary>A run's report as stored, and the line a worker logs about it.</summary>
-public sealed record RunReportFiles(byte[] Json, byte[] Markdown, string Summary);
 
 /// <summary>A run's stage backend, as its task says (<see cref="RunTasks.For"/>).</summary>
 public sealed class StageBackends(IServiceProvider services)

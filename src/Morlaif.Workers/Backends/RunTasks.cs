@@ -12,7 +12,7 @@ namespace Morlaif.Workers.Backends;
 
 /// <summary>
 /// What a run's task ("world" or "text") changes: the backend its stages compute with, what is checked and stored
-/// before the run starts, what a dry run prints, and how its report is summed up. <see cref="RunTasks.For"/> is the
+/// before the run starts, and what a dry run prints. <see cref="RunTasks.For"/> is the
 /// one place a task is chosen; commands, the starter and the consumers ask it.
 /// </summary>
 public interface IRunTask
@@ -28,16 +28,11 @@ public interface IRunTask
 
     /// <summary>What the run reads besides its config, put in the store before it starts (a text run's model folders and data).</summary>
     Task<SortedDictionary<string, ArtifactReference>> PutInputsAsync(IArtifactStore store, RunConfig config, CancellationToken cancel);
-
-    /// <summary>A finished run's headline figures from its report.json, as (measure, value) rows.</summary>
-    IEnumerable<(string Measure, string Value)> Summary(byte[] reportJson);
 }
 
 public static class RunTasks
 {
     public static IRunTask For(RunConfig config) => config.Task == RunConfig.TextTask ? TextTask.Instance : WorldTask.Instance;
-
-    private static string Percent(double x) => (100 * x).ToString("F1", CultureInfo.InvariantCulture) + "%";
 
     private sealed class WorldTask : IRunTask
     {
@@ -59,17 +54,6 @@ public static class RunTasks
         public Task<SortedDictionary<string, ArtifactReference>> PutInputsAsync(IArtifactStore store, RunConfig config, CancellationToken cancel) =>
             Task.FromResult(new SortedDictionary<string, ArtifactReference>());
 
-        public IEnumerable<(string, string)> Summary(byte[] reportJson)
-        {
-            var r = JsonSerializer.Deserialize<RunReport>(reportJson, RunConfig.Json)!;
-            var e = r.Evaluation;
-            yield return ("MORLAIF vs baseline (true preference) win/tie/loss", $"{Percent(e.VsBaseline.Win)} / {Percent(e.VsBaseline.Tie)} / {Percent(e.VsBaseline.Loss)}");
-            yield return ("MORLAIF vs baseline (judge, both orders) win/tie/loss", $"{Percent(e.JudgeVsBaseline.Win)} / {Percent(e.JudgeVsBaseline.Tie)} / {Percent(e.JudgeVsBaseline.Loss)}");
-            foreach (var (k, v) in e.MeanTrueScore) yield return ($"mean true preference: {k}", v.ToString("F3", CultureInfo.InvariantCulture));
-            foreach (var (k, v) in r.ObjectiveAccuracy) yield return ($"objective accuracy: {k}", v.ToString("F3", CultureInfo.InvariantCulture));
-            foreach (var (k, v) in r.PreferenceModels) yield return ($"PM held-out accuracy: {k}", v.HeldOutAccuracy.ToString("F3", CultureInfo.InvariantCulture));
-            yield return ("total seconds", r.Timings["total"].ToString("F1", CultureInfo.InvariantCulture));
-        }
     }
 
     private sealed class TextTask : IRunTask
@@ -97,18 +81,5 @@ public static class RunTasks
 
         public async Task<SortedDictionary<string, ArtifactReference>> PutInputsAsync(IArtifactStore store, RunConfig config, CancellationToken cancel) =>
             (await TextRunStore.PutAsync(store, config, cancel)).Inputs;
-
-        public IEnumerable<(string, string)> Summary(byte[] reportJson)
-        {
-            var r = JsonSerializer.Deserialize<TextRunReport>(reportJson, RunConfig.Json)!;
-            var c = CultureInfo.InvariantCulture;
-            string P(Share s) => string.Create(c, $"{100 * s.Value:F1}% [{100 * s.Low:F1}, {100 * s.High:F1}]");
-            var e = r.JudgeVsBaseline;
-            yield return ($"MORLAIF vs baseline (judge, both orders, {r.EvaluationPrompts} prompts) win / tie / loss", $"{P(e.Win)} / {P(e.Tie)} / {P(e.Loss)}");
-            foreach (var (k, v) in r.Objective.Accuracy) yield return ($"objective accuracy on human pairs: {k}", v.ToString("F3", c));
-            foreach (var (k, v) in r.PreferenceModels)
-                yield return ($"PM {k}: loss before -> after, held-out accuracy", string.Create(c, $"{v.InitialLoss:F3} -> {v.FinalLoss:F3}, {v.HeldOutAccuracy:F3}"));
-            yield return ("total seconds", r.TimingsSeconds["total"].ToString("F1", c));
-        }
     }
 }

@@ -1,9 +1,9 @@
 using System.Diagnostics;
-using System.Text;
 using Microsoft.Extensions.Logging;
 using Morlaif.Contracts;
 using Morlaif.Learning.Models;
 using Morlaif.Learning.Ppo;
+using Morlaif.Learning.World;
 using Morlaif.Learning.Runs;
 using Morlaif.Learning.Stages;
 using Morlaif.Storage;
@@ -18,15 +18,16 @@ namespace Morlaif.Workers.Backends;
 /// <summary>The synthetic world's stages: its small transformer, its word tokenizer, its judge (or a chat judge) and its truth.</summary>
 public sealed class WorldStages(RunArtifacts artifacts, StageCheckpoints checkpoints, ILogger<WorldStages> log) : IStageBackend
 {
-    public async Task<StageOutput> SftAsync(RunManifest m, RunContext ctx, CancellationToken cancel)
+    public async Task<StageOutput> SftAsync(RunManifest m, RunContext run, CancellationToken cancel)
     {
+        var ctx = World(run);
         var clock = Stopwatch.StartNew();
         var (policy, loss, demos) = SftStage.Train(ctx);
         using var trained = policy; // stored below; the worker keeps no copy
         var sftSeconds = clock.Elapsed.TotalSeconds;
         log.LogInformation("run {RunId}: SFT on {Demos} demonstrations, final loss {Loss:F3}", m.RunId, demos, loss);
         clock.Restart();
-        var pairs = PairSamplingStage.Sample(ctx, policy);
+        var pairs = ctx.SamplePairs(policy);
         var outputs = new Dictionary<string, ArtifactReference>
         {
             [StageOutputs.Policy] = await artifacts.Store.PutAsync(m.RunId, "sft-policy", policy.ToBytes(), cancel),
@@ -35,18 +36,20 @@ public sealed class WorldStages(RunArtifacts artifacts, StageCheckpoints checkpo
         return new StageOutput(outputs, new() { [SftParts.Train] = sftSeconds, [SftParts.Pairs] = clock.Elapsed.TotalSeconds });
     }
 
-    public async Task<LabelSet> LabelAsync(RunManifest m, RunContext ctx, string question, CancellationToken cancel)
+    public async Task<LabelSet> LabelAsync(RunManifest m, RunContext run, string question, CancellationToken cancel)
     {
-        var pairs = await artifacts.PairsAsync(m, cancel);
+        var ctx = World(run);
+        var pairs = await artifacts.PairsAsync<SyntheticPrompt>(m, cancel);
         return ctx.Config.Judge.Kind == "openai"
             ? await ChatJudgeLabelling.LabelAsync(ctx.Config, pairs.Train, pairs.Test, question, new ArtifactJudgeCache(artifacts.Store), cancel)
             : LabellingStage.Label(ctx, pairs, question);
     }
 
-    public async Task<ArtifactReference> TrainPmAsync(RunManifest m, RunContext ctx, string question, CancellationToken cancel)
+    public async Task<ArtifactReference> TrainPmAsync(RunManifest m, RunContext run, string question, CancellationToken cancel)
     {
+        var ctx = World(run);
         var sft = await artifacts.SftPolicyAsync(m, ctx, cancel);
-        var pairs = await artifacts.PairsAsync(m, cancel);
+        var pairs = await artifacts.PairsAsync<SyntheticPrompt>(m, cancel);
         var labels = await artifacts.LabelsAsync(m, question, cancel);
         using var trainer = await PmEpochs.TrainAsync(checkpoints, m, StageKeys.TrainPm(question), PmEpochs.Inputs(m, question),
             checkpoint => PreferenceModelStage.Start(ctx, sft, pairs, labels, checkpoint), log, cancel);
@@ -56,11 +59,15 @@ public sealed class WorldStages(RunArtifacts artifacts, StageCheckpoints checkpo
         return await artifacts.Store.PutAsync(m.RunId, $"pm-{question}", pm.ToBytes(), cancel);
     }
 
-    public async Task<ObjectiveFit> ScalarizeAsync(RunManifest m, RunContext ctx, CancellationToken cancel) =>
-        ScalarizationStage.Fit(ctx, await artifacts.PairsAsync(m, cancel), await artifacts.PreferenceModelsAsync(m, ctx, cancel));
-
-    public async Task<Dictionary<string, ArtifactReference>> PpoChunkAsync(RunManifest m, RunContext ctx, string arm, int start, int end, CancellationToken cancel)
+    public async Task<ObjectiveFit> ScalarizeAsync(RunManifest m, RunContext run, CancellationToken cancel)
     {
+        var ctx = World(run);
+        return ScalarizationStage.Fit(ctx, await artifacts.PairsAsync<SyntheticPrompt>(m, cancel), await artifacts.PreferenceModelsAsync(m, ctx, cancel));
+    }
+
+    public async Task<Dictionary<string, ArtifactReference>> PpoChunkAsync(RunManifest m, RunContext run, string arm, int start, int end, CancellationToken cancel)
+    {
+        var ctx = World(run);
         var sft = await artifacts.SftPolicyAsync(m, ctx, cancel);
         var pms = await artifacts.PreferenceModelsAsync(m, ctx, cancel);
         var fit = arm == ScalarizationStage.MorlaifArm ? await artifacts.ObjectiveAsync(m, cancel) : null;
@@ -69,37 +76,31 @@ public sealed class WorldStages(RunArtifacts artifacts, StageCheckpoints checkpo
             () => PpoStage.Learner(ctx, sft, reward), learner => PpoStage.Iterate(ctx, learner), log, cancel);
     }
 
-    public async Task<RunReportFiles> EvaluateAsync(RunManifest m, RunContext ctx, Func<double, Dictionary<string, double>> timings, CancellationToken cancel)
+    public async Task<Evaluated> EvaluateAsync(RunManifest m, RunContext run, CancellationToken cancel)
     {
-        var clock = Stopwatch.StartNew();
+        var ctx = World(run);
         var sft = await artifacts.SftPolicyAsync(m, ctx, cancel);
         var policies = new Dictionary<string, PolicyModel>();
-        var ppo = new Dictionary<string, IReadOnlyList<PpoIterationStats>>();
-        foreach (var arm in RunPlan.Arms)
+        try
         {
-            var outputs = m.Stages[StageKeys.FinalPpoChunk(ctx.Config.Ppo, arm)].Outputs;
-            var policy = ctx.NewPolicy();
-            WorldPpoPolicy.LoadModel(await artifacts.BytesAsync(outputs[StageOutputs.Checkpoint], cancel), policy);
-            policy.to(ctx.Device);
-            policies[arm] = policy;
-            ppo[arm] = PpoStage.StatsFromJson(await artifacts.BytesAsync(outputs[StageOutputs.Stats], cancel));
+            foreach (var arm in RunPlan.Arms)
+            {
+                var policy = policies[arm] = ctx.NewPolicy();
+                WorldPpoPolicy.LoadModel(await artifacts.BytesAsync(RunArtifacts.Output(m, StageKeys.FinalPpoChunk(ctx.Config.Ppo, arm), StageOutputs.Checkpoint), cancel), policy);
+                policy.to(ctx.Device);
+            }
+            var result = WorldEvaluation.Evaluate(ctx, sft, policies[ScalarizationStage.MorlaifArm], policies[ScalarizationStage.BaselineArm]);
+            return new Evaluated(result, World: WorldDescription.Of(ctx, (int)sft.parameters().Sum(p => p.numel())));
         }
-        var evaluation = EvaluationStage.Evaluate(ctx, sft, policies[ScalarizationStage.MorlaifArm], policies[ScalarizationStage.BaselineArm]);
-        foreach (var policy in policies.Values) policy.Dispose(); // loaded for this evaluation only
-        var evaluateSeconds = clock.Elapsed.TotalSeconds;
-
-        var pairs = await artifacts.PairsAsync(m, cancel);
-        var disagreed = new Dictionary<string, double>();
-        var pmStats = new Dictionary<string, PreferenceModelStats>();
-        foreach (var q in ctx.Questions)
+        finally
         {
-            disagreed[q] = (await artifacts.LabelsAsync(m, q, cancel)).OrdersDisagreed;
-            pmStats[q] = TrainedPreferenceModel.StatsFromBytes(await artifacts.BytesAsync(RunArtifacts.Output(m, StageKeys.TrainPm(q), StageOutputs.Model), cancel));
+            foreach (var policy in policies.Values) policy.Dispose(); // loaded for this evaluation only
         }
-        var report = RunReport.Assemble(m.RunId, ctx, (int)sft.parameters().Sum(p => p.numel()), pairs, disagreed,
-            pmStats, await artifacts.ObjectiveAsync(m, cancel), ppo, evaluation, timings(evaluateSeconds));
-        var e = evaluation.VsBaseline;
-        return new RunReportFiles(Encoding.UTF8.GetBytes(ReportFiles.ToJson(report)), Encoding.UTF8.GetBytes(ReportFiles.ToMarkdown(report)),
-            $"MORLAIF vs baseline by the true preference: win {e.Win:P1} tie {e.Tie:P1} loss {e.Loss:P1}");
     }
+
+    public async Task<PreferenceModelStats> PmStatsAsync(RunManifest m, string question, CancellationToken cancel) =>
+        TrainedPreferenceModel.StatsFromBytes(await artifacts.BytesAsync(RunArtifacts.Output(m, StageKeys.TrainPm(question), StageOutputs.Model), cancel));
+
+    /// <summary>The world's context of a run: its tokenizer, model shape and judge (cheap to rebuild from the config).</summary>
+    private static WorldRun World(RunContext run) => new(run.Config, run.Device);
 }

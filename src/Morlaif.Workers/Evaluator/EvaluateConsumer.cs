@@ -1,6 +1,11 @@
+using System.Diagnostics;
+using System.Text;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using Morlaif.Contracts;
+using Morlaif.Learning.Ppo;
+using Morlaif.Learning.Runs;
+using Morlaif.Learning.Stages;
 using Morlaif.Storage;
 using Morlaif.Workers.Backends;
 using Morlaif.Workers.Pipeline;
@@ -9,8 +14,8 @@ namespace Morlaif.Workers.Evaluator;
 
 /// <summary>
 /// The fan-in of both arms' policies (<see cref="PipelineDefinition.Evaluate"/>): MORLAIF against the baseline on
-/// held-out prompts, then report.json and report.md (the same report as the in-process run) are stored; the
-/// pipeline's definition marks the run Completed with them.
+/// held-out prompts, then report.json and report.md, one report from every stage's stored outputs whatever the model
+/// family; the pipeline's definition marks the run Completed with them.
 /// </summary>
 public sealed class EvaluateConsumer(RunArtifacts artifacts, StageGate gate, StageBackends backends, ILogger<EvaluateConsumer> log) :
     IConsumer<PolicyTrained>, IConsumer<EvaluateRun>
@@ -23,21 +28,39 @@ public sealed class EvaluateConsumer(RunArtifacts artifacts, StageGate gate, Sta
     {
         var cancel = context.CancellationToken;
         var ctx = await artifacts.ContextAsync(manifest, cancel);
-        var plan = RunPlan.Of(manifest, ctx.Config.Ppo);
-        var report = await backends.For(ctx).EvaluateAsync(manifest, ctx, seconds => Timings(manifest, plan, seconds), cancel);
-        log.LogInformation("run {RunId}: {Summary}", runId, report.Summary);
+        var backend = backends.For(ctx);
+        var clock = Stopwatch.StartNew();
+        var evaluated = await backend.EvaluateAsync(manifest, ctx, cancel);
+        var timings = PipelineDefinition.Timings(manifest, RunPlan.Of(manifest, ctx.Config.Ppo), DateTimeOffset.UtcNow);
+        timings[StageKeys.Evaluate] = clock.Elapsed.TotalSeconds;
+        var report = await AssembleAsync(manifest, ctx, backend, evaluated, timings, cancel);
+        log.LogInformation("run {RunId}: {Summary}", runId, ReportFiles.Headline(report));
         return new Dictionary<string, ArtifactReference>
         {
-            [StageOutputs.Report] = await artifacts.Store.PutAsync(runId, "report-json", report.Json, cancel),
-            [StageOutputs.ReportMarkdown] = await artifacts.Store.PutAsync(runId, "report-md", report.Markdown, cancel),
+            [StageOutputs.Report] = await artifacts.Store.PutAsync(runId, "report-json", Encoding.UTF8.GetBytes(ReportFiles.ToJson(report)), cancel),
+            [StageOutputs.ReportMarkdown] = await artifacts.Store.PutAsync(runId, "report-md", Encoding.UTF8.GetBytes(ReportFiles.ToMarkdown(report)), cancel),
         };
     });
 
-    /// <summary>The report's timings: the stages' from the manifest, the evaluation's own so far.</summary>
-    private static Dictionary<string, double> Timings(RunManifest m, RunPlan plan, double evaluateSeconds)
+    /// <summary>The report: each arm's PPO statistics, each question's labels and PM, the objective fit, and the evaluation.</summary>
+    private async Task<RunReport> AssembleAsync(RunManifest m, RunContext ctx, IStageBackend backend, Evaluated evaluated,
+        Dictionary<string, double> timings, CancellationToken cancel)
     {
-        var timings = PipelineDefinition.Timings(m, plan, DateTimeOffset.UtcNow);
-        timings[StageKeys.Evaluate] = evaluateSeconds;
-        return timings;
+        var ppo = new Dictionary<string, IReadOnlyList<PpoIterationStats>>();
+        foreach (var arm in RunPlan.Arms)
+            ppo[arm] = PpoStage.StatsFromJson(await artifacts.BytesAsync(RunArtifacts.Output(m, StageKeys.FinalPpoChunk(ctx.Config.Ppo, arm), StageOutputs.Stats), cancel));
+        var labels = new Dictionary<string, LabelSet>();
+        var pms = new Dictionary<string, PreferenceModelStats>();
+        foreach (var q in ctx.Questions)
+        {
+            labels[q] = await artifacts.LabelsAsync(m, q, cancel);
+            pms[q] = await backend.PmStatsAsync(m, q, cancel);
+        }
+        var any = labels.Values.First();
+        // A chat judge can abstain; the world's judge always answers.
+        var abstentions = ctx.Config.Judge.Kind == "openai" ? labels.ToDictionary(kv => kv.Key, kv => kv.Value.Abstentions) : null;
+        var judge = new JudgeStats(any.Train.Count, any.Test.Count, labels.ToDictionary(kv => kv.Key, kv => kv.Value.OrdersDisagreed), abstentions, evaluated.IdenticalPairs);
+        return RunReport.Assemble(m.RunId, ctx.Config, ctx.Device.ToString(), judge, pms, await artifacts.ObjectiveAsync(m, cancel), ppo, evaluated.Result, timings)
+            with { World = evaluated.World, Model = evaluated.Model };
     }
 }

@@ -61,3 +61,19 @@ public static class ChatJudgeLabelling
         return new LabelSet(question, converted[..train.Count], converted[train.Count..], labels.Count(l => l is null));
     }
 }
+
+/// <summary>
+/// The chat judge as the evaluation's (<see cref="IEvaluationJudge"/>): for each prompt, the MORLAIF policy's answer
+/// against the baseline's with <see cref="ChatJudgeLabelling.EvaluationPhrase"/>, asked in both orders; a verdict needs
+/// both orders to agree, and a disagreement or an abstention is a tie.
+/// </summary>
+public sealed class ChatEvaluationJudge(RunConfig config, IJudgeCache cache, IReadOnlyList<string> prompts) : IEvaluationJudge
+{
+    public async Task<(IReadOnlyList<int> Outcomes, int? Abstentions)> CompareAsync(IReadOnlyList<string> morlaif, IReadOnlyList<string> baseline, CancellationToken cancel)
+    {
+        var questions = prompts.Select((p, i) => new JudgeQuestion(p, morlaif[i], baseline[i], ChatJudgeLabelling.EvaluationPhrase)).ToList();
+        var (labels, _) = await new Feedback.Labeller(ChatJudgeLabelling.Judge(config.Judge), cache).JudgeAsync(questions, config.Judge.Concurrency, cancel);
+        IReadOnlyList<int> outcomes = [.. labels.Select(l => l is null || l.OrdersDisagreed || l.PreferA == 0.5 ? 0 : l.PreferA > 0.5 ? 1 : -1)];
+        return (outcomes, labels.Count(l => l is null));
+    }
+}

@@ -38,9 +38,6 @@ public sealed class TextStages(RunArtifacts artifacts, TextRunStore inputs, Stag
     public async Task<TextRunData> DataAsync(RunManifest m, CancellationToken cancel) =>
         TextRunData.FromJson(await Store.GetAsync(Input(m, TextRunStore.Data), cancel));
 
-    public async Task<TextPairSet> PairsAsync(RunManifest m, CancellationToken cancel) =>
-        TextPairSet.FromJson(await artifacts.BytesAsync(RunArtifacts.Output(m, StageKeys.Sft, StageOutputs.Pairs), cancel));
-
     /// <summary>The SFT adapter's local folder, or null when the run has no SFT data (the base is the SFT policy).</summary>
     public async Task<string?> SftAdapterAsync(RunManifest m, CancellationToken cancel)
     {
@@ -65,7 +62,8 @@ public sealed class TextStages(RunArtifacts artifacts, TextRunStore inputs, Stag
             var sftSeconds = clock.Elapsed.TotalSeconds;
             clock.Restart();
             using var policy = run.LoadSftPolicy(data.Sft is { Count: > 0 } ? adapter.FullName : null);
-            var pairs = TextSftStage.SamplePairs(run, policy, data.PairPrompts, ctx.Config.Pairs.Train);
+            var pairs = PairSamplingStage.Sample(new HfGenerativePolicy(policy, run.StopIds(policy)), run, PairPrompts<string>.Fixed(data.PairPrompts), ctx.Config, run.Device,
+                ctx.Config.Pairs.Train, ctx.Config.Pairs.Test);
             log.LogInformation("run {RunId}: sampled {Pairs} response pairs ({Identical} identical)", m.RunId, pairs.Train.Count + pairs.Test.Count, pairs.Identical);
             return new StageOutput(new()
             {
@@ -81,7 +79,7 @@ public sealed class TextStages(RunArtifacts artifacts, TextRunStore inputs, Stag
 
     public async Task<LabelSet> LabelAsync(RunManifest m, RunContext ctx, string question, CancellationToken cancel)
     {
-        var pairs = await PairsAsync(m, cancel);
+        var pairs = await artifacts.PairsAsync<string>(m, cancel);
         return await ChatJudgeLabelling.LabelAsync(ctx.Config, pairs.Train, pairs.Test, question, new ArtifactJudgeCache(Store), cancel);
     }
 
@@ -90,7 +88,7 @@ public sealed class TextStages(RunArtifacts artifacts, TextRunStore inputs, Stag
     {
         using var run = await RunAsync(m, ctx, cancel);
         var labels = await artifacts.LabelsAsync(m, question, cancel);
-        var pairs = await PairsAsync(m, cancel);
+        var pairs = await artifacts.PairsAsync<string>(m, cancel);
         using var model = run.LoadPmBase();
         using var pms = new HfPreferenceModel(model);
         var initialLoss = double.NaN;
@@ -149,17 +147,47 @@ public sealed class TextStages(RunArtifacts artifacts, TextRunStore inputs, Stag
         var normalizers = (await LoadPmsAsync(m, run, pms, cancel)).ToDictionary(kv => kv.Key, kv => kv.Value.Normalizer);
         var fit = arm == ScalarizationStage.MorlaifArm ? await artifacts.ObjectiveAsync(m, cancel) : null;
         var reward = TextScalarization.Reward(arm, run, fit, pms, normalizers);
-        var prompts = (await DataAsync(m, cancel)).PairPrompts.Take(ctx.Config.Pairs.Train).ToList();
-        return await Learner.PpoChunk.RunAsync(artifacts, checkpoints, m, arm, start, end, ctx.Config.Ppo,
-            () => TextPpoStage.Learner(run, policyBase, reward), learner => learner.Step(TextPpoStage.Prompts(run, prompts, learner.Iteration)), log, cancel);
+        // The training pairs' prompts: never the held-out or the evaluation ones.
+        var prompts = (await artifacts.PairsAsync<string>(m, cancel)).Train.Select(p => p.Prompt).ToList();
+        return await Learner.PpoChunk.RunAsync(artifacts, checkpoints, m, arm, start, end, ctx.Config.Ppo, () => TextPpoStage.Learner(run, policyBase, reward),
+            learner => PpoStage.Iterate(learner, run, ctx.Config, rng => prompts[rng.Next(prompts.Count)]), log, cancel);
     }
 
-    public async Task<Backends.RunReportFiles> EvaluateAsync(RunManifest m, RunContext ctx, Func<double, Dictionary<string, double>> timings, CancellationToken cancel)
+    /// <summary>
+    /// Both arms' policies answer the evaluation prompts (sampled with the same seed), one adapter at a time on the SFT
+    /// policy; the chat judge compares the answers in both orders (<see cref="ChatEvaluationJudge"/>).
+    /// </summary>
+    public async Task<Backends.Evaluated> EvaluateAsync(RunManifest m, RunContext ctx, CancellationToken cancel)
     {
-        var report = await TextEvaluation.EvaluateAsync(this, artifacts, m, ctx, timings, cancel);
-        var judged = report.JudgeVsBaseline;
-        return new Backends.RunReportFiles(System.Text.Encoding.UTF8.GetBytes(report.ToJson()), System.Text.Encoding.UTF8.GetBytes(report.ToMarkdown()),
-            $"MORLAIF vs baseline by the judge: win {judged.Win.Value:P1} tie {judged.Tie.Value:P1} loss {judged.Loss.Value:P1}");
+        using var run = await RunAsync(m, ctx, cancel);
+        var prompts = (await DataAsync(m, cancel)).EvaluationPrompts;
+        var sftAdapter = await SftAdapterAsync(m, cancel);
+        using var policyBase = run.LoadSftPolicy(sftAdapter);
+        var checkpoints = new Dictionary<string, byte[]>();
+        foreach (var arm in RunPlan.Arms)
+            checkpoints[arm] = await artifacts.BytesAsync(RunArtifacts.Output(m, StageKeys.FinalPpoChunk(ctx.Config.Ppo, arm), StageOutputs.Checkpoint), cancel);
+        var ids = prompts.Select(run.EncodePrompt).ToList();
+        IReadOnlyList<string> Answers(string arm)
+        {
+            // Disposing the arm's policy takes its adapter off the shared SFT policy again.
+            using var policy = TextPpoStage.Policy(run, policyBase, checkpoints[arm]);
+            return EvaluationStage.Answer(policy, ids, ctx.Config, run.Device).Select(run.Decode).ToList();
+        }
+        var result = await EvaluationStage.EvaluateAsync(new EvaluationSet<string>(prompts, 0, 1), p => p, Answers,
+            new ChatEvaluationJudge(ctx.Config, new ArtifactJudgeCache(Store), prompts), null, ctx.Config, cancel);
+        var lossesFile = sftAdapter is null ? null : Path.Combine(sftAdapter, SftLossesFile);
+        var sftLosses = lossesFile is not null && File.Exists(lossesFile)
+            ? System.Text.Json.JsonSerializer.Deserialize<List<double>>(await File.ReadAllTextAsync(lossesFile, cancel))
+            : null;
+        var model = new Learning.Runs.ModelDescription(Path.GetFileName(ctx.Config.Model.Path!.TrimEnd('/')), policyBase.parameters().Sum(p => p.numel()), sftLosses);
+        return new Backends.Evaluated(result, Model: model, IdenticalPairs: (await artifacts.PairsAsync<string>(m, cancel)).Identical);
+    }
+
+    /// <summary>A PM's statistics as the report shows them, from the PM folder's own (<see cref="TextPreferenceStage.StatsFile"/>).</summary>
+    public async Task<Learning.Runs.PreferenceModelStats> PmStatsAsync(RunManifest m, string question, CancellationToken cancel)
+    {
+        var s = TextPreferenceStage.ReadStats(await inputs.UnpackAsync(RunArtifacts.Output(m, StageKeys.TrainPm(question), StageOutputs.Model), cancel));
+        return new Learning.Runs.PreferenceModelStats(s.HeldOutAccuracy, null, s.FinalLoss, s.Normalizer.Mean, s.Normalizer.Std, s.InitialLoss);
     }
 
     /// <summary>The local copy of a stored folder archive (a PM, an adapter).</summary>

@@ -25,7 +25,7 @@ public class TextRunCommandTests(Xunit.Abstractions.ITestOutputHelper output)
         var runId = Path.GetFileName(runDir);
         var markdown = File.ReadAllText(Path.Combine(runDir, "report.md"));
         output.WriteLine(markdown);
-        Assert.Contains("MORLAIF against the baseline", markdown);
+        Assert.Contains("| by the judge, both orders (95% Wilson intervals", markdown);
         Assert.Contains("| constitution |", markdown);
 
         string[] store = ["--storage", "local", "--store", Path.Combine(runs, ".store")];

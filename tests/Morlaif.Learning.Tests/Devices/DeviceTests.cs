@@ -1,6 +1,7 @@
 using Morlaif.Learning.Models;
 using Morlaif.Learning.Ppo;
 using Morlaif.Learning.Runs;
+using Morlaif.Learning.Tests.Runs;
 using Morlaif.Learning.Stages;
 using Morlaif.Learning.Training;
 using Morlaif.Learning.World;
@@ -75,7 +76,7 @@ public class DeviceTests
     [Fact]
     public void A_ppo_step_and_its_checkpoints_make_nothing_off_device()
     {
-        var ctx = new RunContext(RunConfig.Parse("""{ "model": { "dModel": 16, "layers": 1, "heads": 2 }, "ppo": { "rolloutsPerIteration": 6, "maxNewTokens": 5 } }"""), CPU);
+        var ctx = new WorldRun(RunConfig.Parse("""{ "model": { "dModel": 16, "layers": 1, "heads": 2 }, "ppo": { "rolloutsPerIteration": 6, "maxNewTokens": 5 } }"""), CPU);
         var sft = ctx.NewPolicy();
         var reward = new LengthReward();
         WithMetaDefault(() =>
@@ -140,7 +141,7 @@ public class DeviceTests
             }
             """);
         RunReport? report = null;
-        WithMetaDefault(() => report = new MorlaifRun(config, CPU).Execute("devices"));
+        WithMetaDefault(() => report = new ReferenceRun(config, CPU).Execute("devices"));
         Assert.Equal(2, report!.Ppo["morlaif"].Count);
     }
 

@@ -1,5 +1,6 @@
 using Morlaif.Learning.Experiments;
 using Morlaif.Learning.Runs;
+using Morlaif.Learning.Tests.Runs;
 using Morlaif.Learning.Stages;
 using TorchSharp;
 
@@ -58,7 +59,7 @@ public class ExperimentRunTests
 
             // The grid's MORLAIF and baseline policies are those of a single run of the same config and seed: the same
             // per-prompt comparison.
-            var single = new MorlaifRun(experiment.Cells(run)[0].Config(run), torch.CPU).Execute("single");
+            var single = new ReferenceRun(experiment.Cells(run)[0].Config(run), torch.CPU).Execute("single");
             var linear = CellFiles.Read<PolicyResult>(new CellFiles(results, cells[0]).PolicyPath("linear"));
             var baseline = CellFiles.Read<PolicyResult>(new CellFiles(results, cells[0]).PolicyPath(ScalarizationStage.BaselineArm));
             Assert.Equal(30 * 4, linear.Truth.Count);

@@ -21,7 +21,7 @@ public class EndToEndRunTests
     [Trait("Category", "Slow")]
     public void A_small_run_writes_every_report_field()
     {
-        var report = new MorlaifRun(Small, torch.CPU).Execute("e2e");
+        var report = new ReferenceRun(Small, torch.CPU).Execute("e2e");
         using var json = JsonDocument.Parse(ReportFiles.ToJson(report));
         var root = json.RootElement;
 

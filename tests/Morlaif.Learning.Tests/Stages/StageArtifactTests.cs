@@ -10,26 +10,26 @@ namespace Morlaif.Learning.Tests.Stages;
 // so every artifact must survive the trip unchanged.
 public class StageArtifactTests
 {
-    private static readonly RunContext Ctx = new(RunConfig.Parse("""{ "model": { "dModel": 32, "layers": 1, "heads": 2 } }"""), torch.CPU);
+    private static readonly WorldRun Ctx = new(RunConfig.Parse("""{ "model": { "dModel": 32, "layers": 1, "heads": 2 } }"""), torch.CPU);
 
-    private static PairSet SomePairs()
+    private static PairSet<SyntheticPrompt> SomePairs()
     {
         var rng = new Random(21);
-        ResponsePair Make()
+        ResponsePair<SyntheticPrompt> Make()
         {
             var p = Prompts.Sample(rng);
             string a = Demonstrator.Respond(p, rng), b = Demonstrator.Respond(p, rng) + " " + Catalog.Fillers[0];
-            return new ResponsePair(p, Ctx.Tokenizer.EncodePrompt(p.Text), [.. Ctx.Tokenizer.Encode(a), 3], [.. Ctx.Tokenizer.Encode(b), 3], a, b);
+            return new ResponsePair<SyntheticPrompt>(p, Ctx.Conversation(p), Ctx.Tokenizer.EncodePrompt(p.Text), [.. Ctx.Tokenizer.Encode(a), 3], [.. Ctx.Tokenizer.Encode(b), 3], a, b);
         }
-        List<ResponsePair> Many(int n) => [.. Enumerable.Range(0, n).Select(_ => Make())];
-        return new PairSet(Many(30), Many(10), Many(8), Many(12));
+        List<ResponsePair<SyntheticPrompt>> Many(int n) => [.. Enumerable.Range(0, n).Select(_ => Make())];
+        return new PairSet<SyntheticPrompt>(Many(30), Many(10), Many(8), Many(12));
     }
 
     [Fact]
     public void Pairs_and_labels_round_trip_through_json()
     {
         var pairs = SomePairs();
-        var back = PairSet.FromJson(pairs.ToJson());
+        var back = PairSet<SyntheticPrompt>.FromJson(pairs.ToJson());
         Assert.Equal(pairs.Train.Count, back.Train.Count);
         Assert.Equal(pairs.Test.Count, back.Test.Count);
         Assert.Equal((8, 12), (back.Human.Count, back.Accuracy.Count));

@@ -1,16 +1,18 @@
 using System.Diagnostics;
 using Morlaif.Learning.Models;
 using Morlaif.Learning.Ppo;
+using Morlaif.Learning.Runs;
 using Morlaif.Learning.Stages;
+using Morlaif.Learning.World;
 using static TorchSharp.torch;
 
-namespace Morlaif.Learning.Runs;
+namespace Morlaif.Learning.Tests.Runs;
 
 /// <summary>
-/// MORLAIF end to end in one uninterrupted process, stage after stage, without messages or storage: the
-/// library entry point, and the reference the distributed pipeline's results are tested against.
+/// The world's stages called one after the other in one uninterrupted process, without messages or storage: the oracle
+/// the pipeline's results are tested against (the pipeline, in-memory or distributed, is what `morlaif run` runs).
 /// </summary>
-public sealed class MorlaifRun(RunConfig config, Device device, Action<string>? log = null)
+public sealed class ReferenceRun(RunConfig config, Device device, Action<string>? log = null)
 {
     private readonly Dictionary<string, double> _timings = new();
     private readonly Action<string> _log = log ?? (_ => { });
@@ -19,13 +21,13 @@ public sealed class MorlaifRun(RunConfig config, Device device, Action<string>? 
     {
         var total = Stopwatch.StartNew();
         set_num_threads(Math.Max(1, Environment.ProcessorCount));
-        var ctx = new RunContext(config, device);
+        var ctx = new WorldRun(config, device);
 
         var (sft, sftLoss, demos) = Time("sft/train", () => SftStage.Train(ctx));
         _log($"SFT: {demos} demonstrations, final loss {sftLoss:F3}");
         cancel.ThrowIfCancellationRequested();
 
-        var pairs = Time("sft/pairs", () => PairSamplingStage.Sample(ctx, sft));
+        var pairs = Time("sft/pairs", () => ctx.SamplePairs(sft));
         _timings["sft"] = _timings["sft/train"] + _timings["sft/pairs"];
         _log($"pairs: {pairs.Train.Count} train, {pairs.Test.Count} test");
         var labels = Time("label", () => ctx.Questions.ToDictionary(q => q, q => LabellingStage.Label(ctx, pairs, q)));
@@ -59,13 +61,13 @@ public sealed class MorlaifRun(RunConfig config, Device device, Action<string>? 
             });
         }
 
-        var evaluation = Time("evaluate", () => EvaluationStage.Evaluate(ctx, sft,
+        var evaluation = Time("evaluate", () => WorldEvaluation.Evaluate(ctx, sft,
             policies[ScalarizationStage.MorlaifArm], policies[ScalarizationStage.BaselineArm]));
         _timings["total"] = total.Elapsed.TotalSeconds;
 
-        return RunReport.Assemble(runId, ctx, (int)sft.parameters().Sum(p => p.numel()),
-            pairs, labels.ToDictionary(kv => kv.Key, kv => kv.Value.OrdersDisagreed),
-            pms.ToDictionary(kv => kv.Key, kv => kv.Value.Stats), fit, ppo, evaluation, _timings);
+        var judge = new JudgeStats(pairs.Train.Count, pairs.Test.Count, labels.ToDictionary(kv => kv.Key, kv => kv.Value.OrdersDisagreed));
+        return RunReport.Assemble(runId, config, device.ToString(), judge, pms.ToDictionary(kv => kv.Key, kv => kv.Value.Stats), fit, ppo, evaluation, _timings)
+            with { World = WorldDescription.Of(ctx, (int)sft.parameters().Sum(p => p.numel())) };
     }
 
     private T Time<T>(string stage, Func<T> work)

@@ -1,0 +1,63 @@
+using Morlaif.Learning.Models;
+using Morlaif.Learning.Runs;
+using Morlaif.Learning.Stages;
+
+namespace Morlaif.Learning.World;
+
+/// <summary>
+/// The synthetic world's side of the evaluation (<see cref="EvaluationStage"/>): its held-out prompts (the last share
+/// asked with unseen templates), its judge (the true preference with the judge's bias and noise) and its ground truth.
+/// </summary>
+public static class WorldEvaluation
+{
+    /// <summary>MORLAIF against the baseline (and each against SFT) on the run's held-out prompts.</summary>
+    public static EvaluationResult Evaluate(WorldRun ctx, PolicyModel sft, PolicyModel morlaif, PolicyModel baseline)
+    {
+        var set = Prompts(ctx);
+        var policies = new Dictionary<string, PolicyModel>
+        {
+            [ScalarizationStage.MorlaifArm] = morlaif, [ScalarizationStage.BaselineArm] = baseline, [EvaluationStage.Sft] = sft,
+        };
+        var judge = new Judge(ctx.Judge, set.Items, new Random(ctx.Seed("evaluation-judge")));
+        // The world's judge and truth answer at once: nothing here waits.
+        return EvaluationStage.EvaluateAsync(set, p => p.Text, arm => Responses(ctx, set.Items, policies[arm]), judge, new Truth(set.Items), ctx.Config,
+            CancellationToken.None).GetAwaiter().GetResult();
+    }
+
+    /// <summary>
+    /// The held-out evaluation prompts of a run: evaluation.prompts drawn from the training templates' distribution,
+    /// the last evaluation.unseenTemplates share of them asked with templates no training stage saw.
+    /// </summary>
+    public static EvaluationSet<SyntheticPrompt> Prompts(WorldRun ctx)
+    {
+        var e = ctx.Config.Evaluation;
+        var unseen = (int)Math.Round(e.Prompts * e.UnseenTemplates);
+        var rng = new Random(ctx.Seed("evaluation"));
+        var prompts = World.Prompts.Sample(rng, e.Prompts - unseen);
+        prompts.AddRange(Enumerable.Range(0, unseen).Select(_ => World.Prompts.Sample(rng, unseen: true)));
+        return new EvaluationSet<SyntheticPrompt>(prompts, unseen, ctx.Config.EvaluationSamples);
+    }
+
+    /// <summary>A policy's answers to <paramref name="prompts"/> (<see cref="EvaluationStage.Answer"/>), as text.</summary>
+    public static List<string> Responses(WorldRun ctx, IReadOnlyList<SyntheticPrompt> prompts, PolicyModel policy) =>
+        EvaluationStage.Answer(policy, prompts.Select(p => ctx.Tokenizer.EncodePrompt(p.Text)).ToList(), ctx.Config, ctx.Device).Select(ctx.Tokenizer.Decode).ToList();
+
+    /// <summary>The world's judge asked its overall question in both orders: it never abstains.</summary>
+    private sealed class Judge(SyntheticJudge judge, IReadOnlyList<SyntheticPrompt> items, Random rng) : IEvaluationJudge
+    {
+        public Task<(IReadOnlyList<int> Outcomes, int? Abstentions)> CompareAsync(IReadOnlyList<string> morlaif, IReadOnlyList<string> baseline, CancellationToken cancel)
+        {
+            IReadOnlyList<int> outcomes = [.. items.Select((p, i) =>
+            {
+                var label = judge.Label(GroundTruth.Score(Principle.Overall, p, morlaif[i]), GroundTruth.Score(Principle.Overall, p, baseline[i]), rng);
+                return label.PreferA > 0.5 ? 1 : label.PreferA < 0.5 ? -1 : 0;
+            })];
+            return Task.FromResult((outcomes, (int?)null));
+        }
+    }
+
+    private sealed class Truth(IReadOnlyList<SyntheticPrompt> items) : IGroundTruth
+    {
+        public double Score(string principle, int item, string response) => GroundTruth.Score(principle, items[item], response);
+    }
+}
