@@ -27,7 +27,7 @@ public static class LabelFiles
         var pairs = PreferenceDatasets.Read(request.Input);
         Directory.CreateDirectory(request.OutDir);
         var judge = new ChatJudge(request.Judge);
-        var labeller = new Labeller(judge, request.Cache);
+        var labeller = new JudgeLabeller(judge, request.Cache);
         var result = request.Constitution
             ? await labeller.LabelConstitutionAsync(pairs, request.Principles, request.Seed, request.Concurrency, cancel)
             : await labeller.LabelAsync(pairs, request.Principles, request.Concurrency, cancel);
@@ -41,7 +41,7 @@ public static class LabelFiles
     public static void WriteOutputs(string outDir, LabelReport report, IReadOnlyList<LabelledRow> rows)
     {
         Directory.CreateDirectory(outDir);
-        Labeller.WriteJsonl(rows, Path.Combine(outDir, "labels.jsonl"));
+        JudgeLabeller.WriteJsonl(rows, Path.Combine(outDir, "labels.jsonl"));
         var tmp = Path.Combine(outDir, $"label-report.json.{Guid.NewGuid():N}.tmp");
         File.WriteAllText(tmp, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
         File.Move(tmp, Path.Combine(outDir, "label-report.json"), overwrite: true);

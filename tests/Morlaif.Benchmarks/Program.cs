@@ -34,10 +34,10 @@ foreach (var c in levels)
 {
     await using var server = new FakeChatServer(TimeSpan.FromMilliseconds(latencyMs)).Then(new FakeChatServer.PreferOption("good", 0.8));
     var judge = new ChatJudge(new ChatJudgeOptions { Endpoint = server.Endpoint, Model = "bench" });
-    await new Labeller(judge).LabelAsync(pairs.Take(2).ToList(), principles, c); // warm-up: JIT, connections
+    await new JudgeLabeller(judge).LabelAsync(pairs.Take(2).ToList(), principles, c); // warm-up: JIT, connections
     var before = server.Requests;
     var clock = Stopwatch.StartNew();
-    await new Labeller(judge).LabelAsync(pairs, principles, c);
+    await new JudgeLabeller(judge).LabelAsync(pairs, principles, c);
     var rate = (server.Requests - before) / clock.Elapsed.TotalSeconds;
     var ideal = c * 1000.0 / latencyMs;
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{c,11}  {rate,10:F1}  {ideal,9:F1}  {rate / ideal,8:F3}"));

@@ -38,7 +38,7 @@ public class LabellerTests
     public async Task Every_pair_is_labelled_for_every_principle_in_both_orders()
     {
         await using var server = new FakeChatServer().Then(new PreferOption("good", 0.8));
-        var result = await new Labeller(Judge(server)).LabelAsync(Pairs, Two, concurrency: 4);
+        var result = await new JudgeLabeller(Judge(server)).LabelAsync(Pairs, Two, concurrency: 4);
         Assert.Equal(Pairs.Length * Two.Length * 2, server.Requests);
         Assert.Equal(6, result.Rows.Count);
         Assert.All(result.Rows, r => Assert.Contains("good", r.Chosen));
@@ -52,7 +52,7 @@ public class LabellerTests
     public async Task No_more_requests_than_the_concurrency_are_in_flight()
     {
         await using var server = new FakeChatServer(latency: TimeSpan.FromMilliseconds(150)).Then(new PreferOption("good", 0.8));
-        await new Labeller(Judge(server)).LabelAsync(Pairs, Two, concurrency: 3);
+        await new JudgeLabeller(Judge(server)).LabelAsync(Pairs, Two, concurrency: 3);
         Assert.Equal(12, server.Requests);
         Assert.Equal(3, server.MaxInFlight);
     }
@@ -62,7 +62,7 @@ public class LabellerTests
     {
         var cache = new MemoryCache();
         await using var server = new FakeChatServer().Then(new PreferOption("good", 0.8));
-        var labeller = new Labeller(Judge(server), cache);
+        var labeller = new JudgeLabeller(Judge(server), cache);
         var first = await labeller.LabelAsync(Pairs, Two, concurrency: 2);
         var second = await labeller.LabelAsync(Pairs, Two, concurrency: 2);
         Assert.Equal(12, server.Requests); // all twelve from the first run; none from the second
@@ -75,7 +75,7 @@ public class LabellerTests
     public async Task Unusable_answers_become_counted_abstentions_with_reasons()
     {
         await using var server = new FakeChatServer().Then(new TextOnly("I cannot decide"));
-        var result = await new Labeller(Judge(server)).LabelAsync(Pairs, Two, concurrency: 2);
+        var result = await new JudgeLabeller(Judge(server)).LabelAsync(Pairs, Two, concurrency: 2);
         Assert.Empty(result.Rows);
         Assert.Equal(6, result.Abstentions.Count);
         Assert.All(result.Abstentions, a => Assert.Contains("off-format", a.Reason));
@@ -103,7 +103,7 @@ public class ConstitutionLabellingTests
         var pairs = Enumerable.Range(1, 12).Select(i => new PreferenceExample($"\n\nHuman: q{i}\n\nAssistant:", $"good {i}", $"bad {i}", i)).ToList();
         await using var server = new FakeChatServer().Then(new PreferOption("good", 0.7));
         var judge = new ChatJudge(new ChatJudgeOptions { Endpoint = server.Endpoint, Model = "fake-judge" });
-        var result = await new Labeller(judge).LabelConstitutionAsync(pairs, Principles.Constitution, seed: 3, concurrency: 4);
+        var result = await new JudgeLabeller(judge).LabelConstitutionAsync(pairs, Principles.Constitution, seed: 3, concurrency: 4);
         Assert.Equal(24, server.Requests); // one principle per pair, both orders
         // The principle asked about is drawn per pair from the constitution: several of them, nothing else.
         var asked = server.UserMessages.Select(m => Principles.Constitution.Single(p => m.Contains($"Which of these responses is {p.Phrase},", StringComparison.Ordinal))).ToList();

@@ -56,7 +56,7 @@ public static class ChatJudgeLabelling
     private static async Task<LabelSet> LabelAsync(RunConfig.JudgeConfig c, string question, IReadOnlyList<JudgeQuestion> train, IReadOnlyList<JudgeQuestion> test,
         IJudgeCache cache, CancellationToken cancel)
     {
-        var (labels, _) = await new Feedback.Labeller(Judge(c), cache).JudgeAsync([.. train, .. test], c.Concurrency, cancel);
+        var (labels, _) = await new Feedback.JudgeLabeller(Judge(c), cache).JudgeAsync([.. train, .. test], c.Concurrency, cancel);
         var converted = labels.Select(l => l is null ? new PreferenceLabel(0.5, 0, false) : new PreferenceLabel(l.PreferA, l.Margin, l.OrdersDisagreed)).ToList();
         return new LabelSet(question, converted[..train.Count], converted[train.Count..], labels.Count(l => l is null));
     }
@@ -72,7 +72,7 @@ public sealed class ChatEvaluationJudge(RunConfig config, IJudgeCache cache, IRe
     public async Task<(IReadOnlyList<int> Outcomes, int? Abstentions)> CompareAsync(IReadOnlyList<string> morlaif, IReadOnlyList<string> baseline, CancellationToken cancel)
     {
         var questions = prompts.Select((p, i) => new JudgeQuestion(p, morlaif[i], baseline[i], ChatJudgeLabelling.EvaluationPhrase)).ToList();
-        var (labels, _) = await new Feedback.Labeller(ChatJudgeLabelling.Judge(config.Judge), cache).JudgeAsync(questions, config.Judge.Concurrency, cancel);
+        var (labels, _) = await new Feedback.JudgeLabeller(ChatJudgeLabelling.Judge(config.Judge), cache).JudgeAsync(questions, config.Judge.Concurrency, cancel);
         IReadOnlyList<int> outcomes = [.. labels.Select(l => l is null || l.OrdersDisagreed || l.PreferA == 0.5 ? 0 : l.PreferA > 0.5 ? 1 : -1)];
         return (outcomes, labels.Count(l => l is null));
     }

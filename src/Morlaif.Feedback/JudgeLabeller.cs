@@ -25,7 +25,7 @@ public interface IJudgeCache
 /// Labels every pair for every principle (or, for the baseline, on one drawn constitution principle), both
 /// orders, with a bounded number of requests in flight, through the cache when there is one.
 /// </summary>
-public sealed class Labeller(ChatJudge judge, IJudgeCache? cache = null)
+public sealed class JudgeLabeller(ChatJudge judge, IJudgeCache? cache = null)
 {
     public Task<LabellingResult> LabelAsync(IReadOnlyList<PreferenceExample> pairs, IReadOnlyList<JudgePrinciple> principles, int concurrency,
         CancellationToken cancel = default) =>
