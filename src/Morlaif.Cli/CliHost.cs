@@ -31,16 +31,4 @@ public static class CliHost
         builder.AddMorlaifDefaults(workers);
         return builder.Build();
     }
-
-    /// <summary>--transport and --storage, when given, override configuration.</summary>
-    public static Dictionary<string, string?> Overrides(CliArguments args)
-    {
-        var o = new Dictionary<string, string?>();
-        if (args.Get("transport") is { } t)
-            o["Morlaif:Transport"] = t is "rabbitmq" or "inmemory" ? t : throw new UsageException($"option '--transport': '{t}' is not rabbitmq or inmemory");
-        if (args.Get("storage") is { } s)
-            o["Morlaif:Storage"] = s is "azure" or "local" ? s : throw new UsageException($"option '--storage': '{s}' is not azure or local");
-        if (args.Get("store") is { } root) o["Morlaif:LocalRoot"] = Path.GetFullPath(root);
-        return o;
-    }
 }

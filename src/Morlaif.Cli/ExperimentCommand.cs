@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Morlaif.Learning.Experiments;
 using Spectre.Console;
 using TorchSharp;
@@ -10,14 +11,21 @@ namespace Morlaif.Cli;
 /// </summary>
 public static class ExperimentCommand
 {
-    public static readonly string[] Options = ["config", "out", "device"];
+    private static readonly Option<string?> ConfigFile =
+        new("--config") { Description = "an experiment file (see experiments/)", HelpName = "FILE", Required = true };
+    private static readonly Option<string?> Out = CliOptions.Out("where the cells' results and the report go (default: the experiment file's folder/results)");
+    private static readonly Option<string> Device = CliOptions.Device();
 
-    public static int Execute(CliArguments args)
+    public static Command Create() => CliOptions.Command("experiment",
+        "A grid of world runs (seeds, label budgets, scalarizations, baselines) in this process, resumable, then experiment.json and experiment.md with 95% intervals, and charts.",
+        "morlaif experiment --config experiments/paper-findings/experiment.json", [ConfigFile, Out, Device], (r, _) => Task.FromResult(Execute(r)));
+
+    private static int Execute(ParseResult r)
     {
-        var path = args.Get("config") ?? throw new UsageException("option '--config' is required (an experiment file; see experiments/)");
+        var path = r.GetValue(ConfigFile)!;
         var (experiment, run) = ExperimentConfig.Load(path);
-        var device = RunCommand.ParseDevice(args.Get("device") ?? "cpu");
-        var outDir = Path.GetFullPath(args.Get("out") ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "results"));
+        var device = RunCommand.ParseDevice(r.GetValue(Device)!);
+        var outDir = Path.GetFullPath(r.GetValue(Out) ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "results"));
         var cells = experiment.Cells(run);
         AnsiConsole.MarkupLineInterpolated($"[bold]experiment[/] {path}: {cells.Select(c => c.Id).Distinct().Count()} cells, results in {outDir}");
         new ExperimentRunner(run, outDir, new torch.Device(device), line => AnsiConsole.WriteLine(line)).Run(cells);

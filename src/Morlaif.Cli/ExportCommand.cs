@@ -1,6 +1,8 @@
+using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using Morlaif.Storage;
 using Morlaif.Workers;
+using Morlaif.Workers.Pipeline;
 using Morlaif.Workers.Text;
 
 namespace Morlaif.Cli;
@@ -11,15 +13,24 @@ namespace Morlaif.Cli;
 /// </summary>
 public static class ExportCommand
 {
-    public static readonly string[] Options = ["arm", "pm", "out", "storage", "store"];
+    private static readonly Argument<string> RunId = CliOptions.RunId();
+    private static readonly Option<string?> Arm =
+        new Option<string?>("--arm") { Description = "the trained policy of this arm, as a Hugging Face folder" }.Only([.. RunPlan.Arms]);
+    private static readonly Option<string?> Pm = new("--pm") { Description = "this question's PM, as its PEFT adapter folder", HelpName = "QUESTION" };
+    private static readonly Option<string?> Out = CliOptions.Out("the folder to write", required: true);
+    private static readonly ServerOptions Servers = new(transport: false);
 
-    public static async Task<int> Execute(CliArguments args)
+    public static Command Create() => CliOptions.Command("export",
+        "A text run's trained policy as a Hugging Face folder (--arm), or one of its PMs as a PEFT adapter folder (--pm). Reads storage only.",
+        "morlaif export 20261206-103243-s1-50be5d --arm morlaif --out policy", [RunId, Arm, Pm, Out, .. Servers.Symbols], (r, _) => Execute(r));
+
+    private static async Task<int> Execute(ParseResult r)
     {
-        var runId = args.RunId();
-        var outDir = args.Get("out") ?? throw new UsageException("option '--out' is required");
-        var (arm, pm) = (args.Get("arm"), args.Get("pm"));
+        var runId = r.GetValue(RunId)!;
+        var outDir = r.GetValue(Out)!;
+        var (arm, pm) = (r.GetValue(Arm), r.GetValue(Pm));
         if ((arm is null) == (pm is null)) throw new UsageException("give one of '--arm morlaif|baseline' (the policy) or '--pm QUESTION' (a preference model)");
-        var overrides = CliHost.Overrides(args);
+        var overrides = Servers.Overrides(r);
         overrides["Morlaif:Transport"] = "inmemory"; // export reads storage only
         using var host = CliHost.Build(overrides);
         await CliServers.RequireAsync(host);

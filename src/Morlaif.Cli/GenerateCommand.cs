@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Morlaif.Learning.HuggingFace;
@@ -14,30 +15,45 @@ namespace Morlaif.Cli;
 /// </summary>
 public static class GenerateCommand
 {
-    public static readonly string[] Options = ["model", "prompt", "max-new-tokens", "greedy", "temperature", "top-p", "seed", "json", "dtype", "device", "adapter"];
+    private static readonly Option<string> Model = HfOptions.Model();
+    private static readonly Option<string> Prompt = new("--prompt") { Description = "the text to continue", HelpName = "TEXT", Required = true };
+    private static readonly Option<long> MaxNewTokens = HfOptions.PositiveInt("--max-new-tokens", "the most tokens to generate", 32);
+    private static readonly Option<bool> Greedy = new("--greedy") { Description = "the most likely token at each step (not with --temperature or --top-p)" };
+    private static readonly Option<double?> Temperature = new("--temperature") { Description = "sample at this temperature (default: generation_config.json's, else 1)", HelpName = "T" };
+    private static readonly Option<double?> TopP = new("--top-p") { Description = "sample from the smallest set of tokens with this much probability", HelpName = "P" };
+    private static readonly Option<long?> Seed = CliOptions.Seed("the sampling seed (default: a new one each time)");
+    private static readonly Option<bool> Json = CliOptions.Json("the prompt's and the continuation's ids, their logprobs and the text, as JSON");
+    private static readonly Option<string?> Dtype = new("--dtype") { Description = "compute in this dtype: fp32, fp16 or bf16 (default: config.json's torch_dtype)", HelpName = "DTYPE" };
+    private static readonly Option<string> Device = CliOptions.Device();
+    private static readonly Option<string?> Adapter = new("--adapter") { Description = "a PEFT LoRA adapter folder to apply (as `sft --lora` writes)", HelpName = "DIR" };
 
-    public static int Execute(CliArguments args)
+    public static Command Create() => CliOptions.Command("generate",
+        "A Hugging Face checkpoint folder's continuation of one prompt: greedy unless sampling is asked (here or by generation_config.json).",
+        "morlaif generate --model gpt2 --prompt \"The capital of France is\" --max-new-tokens 8",
+        [Model, Prompt, MaxNewTokens, Greedy, Temperature, TopP, Seed, Json, Dtype, Device, Adapter], (r, _) => Task.FromResult(Execute(r)));
+
+    private static int Execute(ParseResult r)
     {
-        var folder = HfOptions.ModelFolder(args);
-        var prompt = args.Get("prompt") ?? throw new UsageException("option '--prompt' is required");
-        var maxNew = HfOptions.PositiveInt(args, "max-new-tokens", 32);
-        var (device, dtype) = (HfOptions.Device(args), HfOptions.Dtype(args));
+        var folder = HfOptions.ModelFolder(r.GetValue(Model)!);
+        var prompt = r.GetValue(Prompt)!;
+        var maxNew = (int)r.GetValue(MaxNewTokens);
+        var (device, dtype) = (HfOptions.Device(r.GetValue(Device)!), HfOptions.Dtype(r.GetValue(Dtype)));
         var generation = GenerationConfig(folder);
-        var sampling = args.Has("temperature") || args.Has("top-p");
-        if (args.Has("greedy") && sampling) throw new UsageException("option '--greedy' cannot be combined with '--temperature' or '--top-p'");
-        var greedy = args.Has("greedy") || (!sampling && generation?["do_sample"]?.GetValueKind() != JsonValueKind.True);
-        var temperature = args.GetDouble("temperature") ?? Number(generation, "temperature") ?? 1.0;
-        var topP = args.GetDouble("top-p") ?? Number(generation, "top_p") ?? 1.0;
-        if (!greedy && temperature <= 0) throw new UsageException($"option '--temperature': must be > 0 (got {temperature})");
-        if (!greedy && topP is <= 0 or > 1) throw new UsageException($"option '--top-p': must be in (0, 1] (got {topP})");
-        var seed = args.GetLong("seed");
+        var sampling = r.GetValue(Temperature) is not null || r.GetValue(TopP) is not null;
+        if (r.GetValue(Greedy) && sampling) throw new UsageException("option '--greedy' cannot be combined with '--temperature' or '--top-p'");
+        var greedy = r.GetValue(Greedy) || (!sampling && generation?["do_sample"]?.GetValueKind() != JsonValueKind.True);
+        var temperature = r.GetValue(Temperature) ?? Number(generation, "temperature") ?? 1.0;
+        var topP = r.GetValue(TopP) ?? Number(generation, "top_p") ?? 1.0;
+        if (!greedy && !(temperature > 0)) throw new UsageException($"option '--temperature': must be > 0 (got {temperature})");
+        if (!greedy && topP is not (> 0 and <= 1)) throw new UsageException($"option '--top-p': must be in (0, 1] (got {topP})");
+        var seed = r.GetValue(Seed);
 
         using var tokenizer = PreTrainedTokenizer.FromPretrained(folder);
         var promptIds = tokenizer.Encode(prompt);
         if (promptIds.Length == 0) throw new UsageException("option '--prompt': encodes to no tokens (and the tokenizer adds no BOS)");
         using var model = HfModelFolder.Load(folder, dtype, device);
         // Applied in place: the adapter's layers wrap the model's projections.
-        HfOptions.ApplyAdapter(args, model);
+        HfOptions.ApplyAdapter(r.GetValue(Adapter), model);
         HfOptions.CheckFits(folder, model, promptIds.Max(), promptIds.Length, "option '--prompt'");
         var stops = tokenizer.StopIds.Concat(EosIds(folder, generation)).Where(i => i >= 0 && i < model.Config.VocabSize).Distinct().ToList();
         var options = new GenerationOptions { MaxNewTokens = maxNew, Greedy = greedy, Temperature = temperature, TopP = topP, EosTokenIds = stops, BatchSize = 1 };
@@ -45,7 +61,7 @@ public static class GenerateCommand
         using var generator = greedy ? null : new Generator((ulong)(seed ?? Random.Shared.NextInt64()), device);
         var result = HfGeneration.Generate(model, [promptIds], options, generator)[0];
         var text = tokenizer.Decode(result.Ids);
-        if (!args.Has("json"))
+        if (!r.GetValue(Json))
         {
             Console.WriteLine(text);
             return 0;

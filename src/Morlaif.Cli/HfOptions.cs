@@ -1,32 +1,34 @@
+using System.CommandLine;
 using Morlaif.Learning.Runs;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Morlaif.Cli;
 
-/// <summary>The options generate and sft share: the checkpoint folder, --device and --dtype, and LoRA adapters.</summary>
+/// <summary>The options generate and sft share: the checkpoint folder, --device and --dtype, LoRA adapters, positive sizes.</summary>
 internal static class HfOptions
 {
-    public static string ModelFolder(CliArguments args)
+    public static Option<string> Model() =>
+        new("--model") { Description = "a Hugging Face checkpoint folder: config.json, *.safetensors, tokenizer files", HelpName = "DIR", Required = true };
+
+    public static string ModelFolder(string dir)
     {
-        var dir = args.Get("model") ?? throw new UsageException("option '--model' is required (a Hugging Face folder: config.json, *.safetensors, tokenizer files)");
         if (!Directory.Exists(dir)) throw new UsageException($"option '--model': '{dir}' is not a folder");
         // config.json first: a folder that is not a checkpoint at all should say so, not that its tokenizer is missing.
         _ = Learning.HuggingFace.HfConfig.Load(dir);
         return dir;
     }
 
-    public static Device Device(CliArguments args) => args.Get("device") switch
+    public static Device Device(string name) => name switch
     {
-        null or "cpu" => CPU,
         "cuda" when cuda.is_available() => CUDA,
         "cuda" => throw new UsageException("option '--device': cuda is not available on this machine"),
-        var other => throw new UsageException($"option '--device': '{other}' is not cpu or cuda"),
+        _ => CPU,
     };
 
-    public static ScalarType? Dtype(CliArguments args)
+    public static ScalarType? Dtype(string? name)
     {
-        if (args.Get("dtype") is not { } name) return null;
+        if (name is null) return null;
         try
         {
             return Learning.HuggingFace.HfModelFolder.ParseTorchDtype(name);
@@ -41,9 +43,9 @@ internal static class HfOptions
     /// The base with the PEFT adapter folder named by --adapter applied (active, not merged), or the base alone.
     /// A preference model's adapter (task_type SEQ_CLS, with a score head) is not a policy: refused by name.
     /// </summary>
-    public static Learning.HuggingFace.Lora.LoraModel? ApplyAdapter(CliArguments args, Learning.HuggingFace.HfCausalLm model)
+    public static Learning.HuggingFace.Lora.LoraModel? ApplyAdapter(string? dir, Learning.HuggingFace.HfCausalLm model)
     {
-        if (args.Get("adapter") is not { } dir) return null;
+        if (dir is null) return null;
         if (!Directory.Exists(dir)) throw new UsageException($"option '--adapter': '{dir}' is not a folder");
         var lora = new Learning.HuggingFace.Lora.LoraModel(model);
         var loaded = Learning.HuggingFace.Lora.LoraFolder.Load(lora, dir, "adapter");
@@ -62,9 +64,13 @@ internal static class HfOptions
             throw new UsageException($"{what} is {length} tokens, but GPT-2's n_positions is {model.Config.MaxPositions}");
     }
 
-    public static int PositiveInt(CliArguments args, string name, int fallback)
+    /// <summary>An integer option that must be at least 1, read as <see cref="int"/>.</summary>
+    public static Option<long> PositiveInt(string name, string description, int fallback) =>
+        new(name) { Description = description, HelpName = "N", DefaultValueFactory = _ => fallback, Validators = { Positive } };
+
+    private static void Positive(System.CommandLine.Parsing.OptionResult result)
     {
-        var v = args.GetLong(name) ?? fallback;
-        return v is >= 1 and <= int.MaxValue ? (int)v : throw new UsageException($"option '--{name}': must be at least 1 (got {v})");
+        var v = result.GetValueOrDefault<long>();
+        if (v is < 1 or > int.MaxValue) result.AddError($"option '{result.Option.Name}': must be at least 1 (got {v})");
     }
 }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using Morlaif.Feedback;
 using Morlaif.Feedback.Judging;
@@ -13,12 +14,28 @@ namespace Morlaif.Cli;
 /// </summary>
 public static class LabelCommand
 {
-    public static readonly string[] Options = ["input", "principles", "principles-file", "judge", "endpoint", "model", "api-key-env", "concurrency", "out"];
+    private static readonly Option<string> Input = new("--input") { Description = "the pairs: HH-RLHF (chosen/rejected) or TRL preference JSONL", HelpName = "FILE", Required = true };
+    private static readonly Option<string?> Out = CliOptions.Out("where labels.jsonl and label-report.json go", required: true);
+    private static readonly Option<string> Judge =
+        new Option<string>("--judge") { Description = "an OpenAI-compatible endpoint's model, or the synthetic world's judge (for the world's prompts)", DefaultValueFactory = _ => "openai" }
+            .Only("openai", "synthetic");
+    private static readonly Option<string?> Endpoint = new("--endpoint") { Description = "the judge's base URL (with --judge openai), e.g. http://127.0.0.1:11434/v1 for Ollama", HelpName = "URL" };
+    private static readonly Option<string?> Model = new("--model") { Description = "the judge's model name (with --judge openai)", HelpName = "NAME" };
+    private static readonly Option<string> PrincipleList =
+        new("--principles") { Description = "comma-separated principle names, 'all', or 'constitution' (the baseline's labels)", HelpName = "P1,P2", DefaultValueFactory = _ => "all" };
+    private static readonly Option<string?> PrinciplesFile = new("--principles-file") { Description = "principles of your own (JSON) instead of the paper's", HelpName = "FILE" };
+    private static readonly Option<string?> ApiKeyEnv = new("--api-key-env") { Description = "the environment variable holding the API key (never a flag value)", HelpName = "VAR" };
+    private static readonly Option<long> Concurrency = new("--concurrency") { Description = "judge requests in flight at once", HelpName = "N", DefaultValueFactory = _ => 8 };
 
-    private static int Synthetic(CliArguments args, string input, string outDir)
+    public static Command Create() => CliOptions.Command("label",
+        "Labels preference pairs with a judge, once per principle and in both orders, without the rest of the pipeline.",
+        "morlaif label --input pairs.jsonl --endpoint http://127.0.0.1:11434/v1 --model qwen2.5:7b --out labels",
+        [Input, Out, Judge, Endpoint, Model, PrincipleList, PrinciplesFile, ApiKeyEnv, Concurrency], (r, _) => Execute(r));
+
+    private static int Synthetic(ParseResult r, string input, string outDir)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var spec = args.Get("principles") ?? "all";
+        var spec = r.GetValue(PrincipleList)!;
         var names = spec == "all"
             ? Learning.World.GroundTruth.Principles.Select(p => p.Name).ToList()
             : spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct().ToList();
@@ -30,21 +47,19 @@ public static class LabelCommand
         return 0;
     }
 
-    public static async Task<int> Execute(CliArguments args)
+    private static async Task<int> Execute(ParseResult r)
     {
-        var input = args.Get("input") ?? throw new UsageException("option '--input' is required (HH-RLHF or TRL JSONL)");
-        var outDir = args.Get("out") ?? throw new UsageException("option '--out' is required");
-        var judgeKind = args.Get("judge") ?? "openai";
-        if (judgeKind == "synthetic") return Synthetic(args, input, outDir);
-        if (judgeKind != "openai") throw new UsageException($"option '--judge': '{judgeKind}' is not synthetic or openai");
-        var endpoint = args.Get("endpoint") ?? throw new UsageException("option '--endpoint' is required (e.g. http://127.0.0.1:11434/v1 for Ollama)");
+        var input = r.GetValue(Input)!;
+        var outDir = r.GetValue(Out)!;
+        if (r.GetValue(Judge) == "synthetic") return Synthetic(r, input, outDir);
+        var endpoint = r.GetValue(Endpoint) ?? throw new UsageException("option '--endpoint' is required with --judge openai (e.g. http://127.0.0.1:11434/v1 for Ollama)");
         if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
             throw new UsageException($"option '--endpoint': '{endpoint}' is not an http(s) URL");
-        var model = args.Get("model") ?? throw new UsageException("option '--model' is required");
-        var concurrency = (int)(args.GetLong("concurrency") ?? 8);
-        if (concurrency < 1) throw new UsageException($"option '--concurrency': must be at least 1 (got {concurrency})");
-        var set = args.Get("principles-file") is { } file ? Principles.Load(file) : Principles.Paper;
-        var spec = args.Get("principles") ?? "all";
+        var model = r.GetValue(Model) ?? throw new UsageException("option '--model' is required with --judge openai");
+        var concurrency = r.GetValue(Concurrency);
+        if (concurrency is < 1 or > 1024) throw new UsageException($"option '--concurrency': must be 1 to 1024 (got {concurrency})");
+        var set = r.GetValue(PrinciplesFile) is { } file ? Principles.Load(file) : Principles.Paper;
+        var spec = r.GetValue(PrincipleList)!;
         IReadOnlyList<JudgePrinciple> principles;
         try
         {
@@ -56,13 +71,13 @@ public static class LabelCommand
             throw new UsageException($"option '--principles': {e.Message}");
         }
         var apiKey = "unused";
-        if (args.Get("api-key-env") is { } variable)
+        if (r.GetValue(ApiKeyEnv) is { } variable)
             apiKey = Environment.GetEnvironmentVariable(variable) is { Length: > 0 } key
                 ? key
                 : throw new UsageException($"option '--api-key-env': environment variable '{variable}' is not set");
 
         var report = await LabelFiles.RunAsync(new LabelRequest(input, principles,
-            new ChatJudgeOptions { Endpoint = uri, Model = model, ApiKey = apiKey }, concurrency, Path.GetFullPath(outDir), Constitution: spec == "constitution",
+            new ChatJudgeOptions { Endpoint = uri, Model = model, ApiKey = apiKey }, (int)concurrency, Path.GetFullPath(outDir), Constitution: spec == "constitution",
             Cache: new ArtifactJudgeCache(new LocalArtifactStore(Path.Combine(outDir, ".judge-cache")))));
         var c = CultureInfo.InvariantCulture;
         Console.WriteLine($"labelled {report.Pairs} pairs x {principles.Count} principles: {report.Rows} rows ({report.Ties} ties), "

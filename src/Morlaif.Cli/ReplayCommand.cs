@@ -1,3 +1,4 @@
+using System.CommandLine;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -14,19 +15,27 @@ namespace Morlaif.Cli;
 /// </summary>
 public static class ReplayCommand
 {
-    public static readonly string[] Options = ["stage", "principle", "transport", "storage", "store"];
+    private static readonly Argument<string> RunId = CliOptions.RunId();
+    // The stage list is the pipeline's definition's: help cannot drift from what replay accepts.
+    private static readonly Option<string> Stage =
+        new Option<string>("--stage") { Description = "the stage to run again", Required = true }.Only([.. PipelineDefinition.Names]);
+    private static readonly Option<string?> Principle =
+        new("--principle") { Description = $"only this question's record (with --stage {PipelineDefinition.PerQuestionNames})", HelpName = "P" };
+    private static readonly ServerOptions Servers = new(transport: true);
 
-    public static async Task<int> Execute(CliArguments args)
+    public static Command Create() => CliOptions.Command("replay",
+        "Resets a stage's unfinished records in the run's manifest and sends their commands again; workers recompute from the recorded inputs.",
+        "morlaif replay 20261206-103243-s1-50be5d --stage train-pm --principle conciseness", [RunId, Stage, Principle, .. Servers.Symbols], (r, _) => Execute(r));
+
+    private static async Task<int> Execute(ParseResult r)
     {
-        var runId = args.RunId();
-        var names = string.Join("|", PipelineDefinition.Names);
-        var name = args.Get("stage") ?? throw new UsageException($"option '--stage' is required ({names})");
-        var stage = PipelineDefinition.Named(name) ?? throw new UsageException($"option '--stage': '{name}' is not one of {names.Replace("|", ", ")}");
-        var principle = args.Get("principle");
+        var runId = r.GetValue(RunId)!;
+        var stage = PipelineDefinition.Named(r.GetValue(Stage)!)!;
+        var principle = r.GetValue(Principle);
         if (principle is not null && !stage.PerQuestion)
             throw new UsageException($"option '--principle' applies to --stage {PipelineDefinition.PerQuestionNames} only");
 
-        using var host = CliHost.Build(CliHost.Overrides(args));
+        using var host = CliHost.Build(Servers.Overrides(r));
         await CliServers.RequireAsync(host); // before the manifest is read or reset
         var manifests = host.Services.GetRequiredService<IManifestStore>();
         var artifacts = host.Services.GetRequiredService<RunArtifacts>();

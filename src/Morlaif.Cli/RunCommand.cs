@@ -1,3 +1,4 @@
+using System.CommandLine;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -15,17 +16,25 @@ namespace Morlaif.Cli;
 /// </summary>
 public static class RunCommand
 {
-    public static readonly string[] Options = ["dry-run", "config", "out", "seed", "device"];
+    private static readonly Option<string?> ConfigFile = CliOptions.Config("a run config (JSON; see README, Configuration); without it, the built-in defaults");
+    private static readonly Option<string?> Out = CliOptions.Out("where DIR/<runId>/report.json and report.md go, and the run's store DIR/.store (default: ./runs)");
+    private static readonly Option<long?> Seed = CliOptions.Seed("the run's seed, over the config's");
+    private static readonly Option<string> Device = CliOptions.Device();
+    private static readonly Option<bool> Dry = CliOptions.DryRun();
 
-    public static async Task<int> Execute(CliArguments args)
+    public static Command Create() => CliOptions.Command("run",
+        "The embedded default: all five workers in this process on an in-memory bus and a local folder; writes the run's report.",
+        "morlaif run --seed 2 --out runs", [ConfigFile, Out, Seed, Device, Dry], (r, _) => Execute(r));
+
+    private static async Task<int> Execute(ParseResult r)
     {
         // Everything that can be wrong with the input is checked before any work starts.
-        var config = args.Get("config") is { } path ? RunConfig.Load(path) : new RunConfig();
-        if (args.GetLong("seed") is { } seed) config = config.WithSeed(seed);
-        if (args.Has("dry-run")) return DryRun.Print(config);
+        var config = r.GetValue(ConfigFile) is { } path ? RunConfig.Load(path) : new RunConfig();
+        if (r.GetValue(Seed) is { } seed) config = config.WithSeed(seed);
+        if (r.GetValue(Dry)) return DryRun.Print(config);
         DryRun.Check(config);
-        var device = ParseDevice(args.Get("device") ?? "cpu");
-        var outDir = Path.GetFullPath(args.Get("out") ?? "runs");
+        var device = ParseDevice(r.GetValue(Device)!);
+        var outDir = Path.GetFullPath(r.GetValue(Out) ?? "runs");
 
         using var host = CliHost.Build(new Dictionary<string, string?>
         {

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Morlaif.Feedback.Datasets;
@@ -15,24 +16,41 @@ namespace Morlaif.Cli;
 /// </summary>
 public static class SftCommand
 {
-    public static readonly string[] Options = ["model", "data", "out", "epochs", "learning-rate", "batch-size", "max-length", "seed", "device", "lora", "lora-alpha"];
+    private static readonly Option<string> Model = HfOptions.Model();
+    private static readonly Option<string> Data =
+        new("--data") { Description = "TRL SFT JSONL: prompt/completion, messages or text", HelpName = "FILE", Required = true };
+    private static readonly Option<string?> Out = CliOptions.Out("the fine-tuned Hugging Face folder, or with --lora the adapter folder", required: true);
+    private static readonly Option<long> Epochs = HfOptions.PositiveInt("--epochs", "passes over the data", 3);
+    private static readonly Option<double?> LearningRate = new("--learning-rate") { Description = "AdamW's step (default: 2e-5, with --lora 1e-4)", HelpName = "X" };
+    private static readonly Option<long> BatchSize = HfOptions.PositiveInt("--batch-size", "examples per step", 8);
+    private static readonly Option<long> MaxLength = HfOptions.PositiveInt("--max-length", "tokens per example at most (longer ones keep their start)", 1024);
+    private static readonly Option<long?> Seed = CliOptions.Seed("the seed of the shuffles and of a fresh adapter (default: 1)");
+    private static readonly Option<string> Device = CliOptions.Device();
+    private static readonly Option<long?> Lora = new("--lora") { Description = "train a rank-R LoRA adapter on the frozen base instead of every weight", HelpName = "R" };
+    private static readonly Option<double?> LoraAlpha = new("--lora-alpha") { Description = "the adapter's alpha, with --lora (default: 32, the paper's)", HelpName = "A" };
 
-    public static int Execute(CliArguments args)
+    public static Command Create() => CliOptions.Command("sft",
+        "Supervised fine-tuning of a Hugging Face checkpoint folder on TRL SFT JSONL; writes a Hugging Face folder, or a PEFT adapter folder.",
+        "morlaif sft --model gpt2 --data sft.jsonl --out gpt2-sft --lora 8",
+        [Model, Data, Out, Epochs, LearningRate, BatchSize, MaxLength, Seed, Device, Lora, LoraAlpha], (r, _) => Task.FromResult(Execute(r)));
+
+    private static int Execute(ParseResult r)
     {
-        var folder = HfOptions.ModelFolder(args);
-        var data = args.Get("data") ?? throw new UsageException("option '--data' is required (TRL SFT JSONL: prompt/completion, messages or text)");
-        var outDir = args.Get("out") ?? throw new UsageException("option '--out' is required");
+        var folder = HfOptions.ModelFolder(r.GetValue(Model)!);
+        var data = r.GetValue(Data)!;
+        var outDir = r.GetValue(Out)!;
         // --lora R trains a rank-R adapter (alpha --lora-alpha, default 32: the paper's) on the frozen base and writes
         // only the adapter; adapters take a larger step than full fine-tuning (PEFT's examples use 1e-4 to 2e-4).
-        var lora = args.Has("lora") ? new LoraSettings(HfOptions.PositiveInt(args, "lora", 8), args.GetDouble("lora-alpha") ?? 32) : null;
-        if (lora is null && args.Has("lora-alpha")) throw new UsageException("option '--lora-alpha' needs '--lora R'");
+        if (r.GetValue(Lora) is < 1 or > 4096) throw new UsageException($"option '--lora': must be 1 to 4096 (got {r.GetValue(Lora)})");
+        var lora = r.GetValue(Lora) is { } rank ? new LoraSettings((int)rank, r.GetValue(LoraAlpha) ?? 32) : null;
+        if (lora is null && r.GetValue(LoraAlpha) is not null) throw new UsageException("option '--lora-alpha' needs '--lora R'");
         if (lora is { Alpha: <= 0 or double.NaN }) throw new UsageException($"option '--lora-alpha': must be > 0 (got {lora.Alpha})");
-        var lr = args.GetDouble("learning-rate") ?? (lora is null ? 2e-5 : 1e-4);
-        if (lr <= 0) throw new UsageException($"option '--learning-rate': must be > 0 (got {lr})");
-        var settings = SftSettings.Constant(HfOptions.PositiveInt(args, "epochs", 3), HfOptions.PositiveInt(args, "batch-size", 8), lr);
-        var seed = args.GetLong("seed") ?? 1;
-        var maxLength = HfOptions.PositiveInt(args, "max-length", 1024);
-        var device = HfOptions.Device(args);
+        var lr = r.GetValue(LearningRate) ?? (lora is null ? 2e-5 : 1e-4);
+        if (!(lr > 0)) throw new UsageException($"option '--learning-rate': must be > 0 (got {lr})");
+        var settings = SftSettings.Constant((int)r.GetValue(Epochs), (int)r.GetValue(BatchSize), lr);
+        var seed = r.GetValue(Seed) ?? 1;
+        var maxLength = (int)r.GetValue(MaxLength);
+        var device = HfOptions.Device(r.GetValue(Device)!);
         var examples = SftDatasets.Read(data);
 
         using var tokenizer = PreTrainedTokenizer.FromPretrained(folder);

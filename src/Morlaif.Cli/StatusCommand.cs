@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
@@ -10,12 +11,18 @@ namespace Morlaif.Cli;
 /// <summary>morlaif status RUNID [--json]: the run's state and every stage's, read from its manifest (no broker needed).</summary>
 public static class StatusCommand
 {
-    public static readonly string[] Options = ["json", "storage", "store"];
+    private static readonly Argument<string> RunId = CliOptions.RunId();
+    private static readonly Option<bool> Json = CliOptions.Json("the manifest's stages as JSON");
+    private static readonly ServerOptions Servers = new(transport: false);
 
-    public static async Task<int> Execute(CliArguments args)
+    public static Command Create() => CliOptions.Command("status",
+        "Each stage's state, attempts, durations, progress and errors, from the run's manifest (no broker needed).",
+        "morlaif status 20261206-103243-s1-50be5d --json", [RunId, Json, .. Servers.Symbols], (r, _) => Execute(r));
+
+    private static async Task<int> Execute(ParseResult r)
     {
-        var runId = args.RunId();
-        var overrides = CliHost.Overrides(args);
+        var runId = r.GetValue(RunId)!;
+        var overrides = Servers.Overrides(r);
         overrides["Morlaif:Transport"] = "inmemory"; // status reads storage only
         using var host = CliHost.Build(overrides);
         await CliServers.RequireAsync(host);
@@ -23,7 +30,7 @@ public static class StatusCommand
         var supervision = host.Services.GetRequiredService<SupervisionSettings>();
         var now = DateTimeOffset.UtcNow;
 
-        if (args.Has("json"))
+        if (r.GetValue(Json))
         {
             Console.WriteLine(JsonSerializer.Serialize(new
             {
