@@ -41,7 +41,7 @@ public static class SftCommand
         var outDir = r.GetValue(Out)!;
         // --lora R trains a rank-R adapter (alpha --lora-alpha, default 32: the paper's) on the frozen base and writes
         // only the adapter; adapters take a larger step than full fine-tuning (PEFT's examples use 1e-4 to 2e-4).
-        if (r.GetValue(Lora) is < 1 or > 4096) throw new UsageException($"option '--lora': must be 1 to 4096 (got {r.GetValue(Lora)})");
+        if (r.GetValue(Lora) is < 1 or > int.MaxValue) throw new UsageException($"option '--lora': must be at least 1 (got {r.GetValue(Lora)})");
         var lora = r.GetValue(Lora) is { } rank ? new LoraSettings((int)rank, r.GetValue(LoraAlpha) ?? 32) : null;
         if (lora is null && r.GetValue(LoraAlpha) is not null) throw new UsageException("option '--lora-alpha' needs '--lora R'");
         if (lora is { Alpha: <= 0 or double.NaN }) throw new UsageException($"option '--lora-alpha': must be > 0 (got {lora.Alpha})");
