@@ -2,10 +2,13 @@ using System.CommandLine;
 using Morlaif.Cli;
 using Morlaif.Learning.Runs;
 using Morlaif.Storage;
+using Spectre.Console;
 
 // morlaif <command> [options]: the commands and their options are System.CommandLine symbols, so `--help` lists exactly
 // what each command accepts. Every usage or input error is one line on stderr and exit code 2, a server (RabbitMQ, blob
 // storage) that cannot be reached one line and exit code 3.
+// Output to a file, a pipe or CI has no width: Spectre would draw tables 80 columns wide and break names mid-word.
+if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 240;
 var root = MorlaifCommands.Root();
 var parsed = root.Parse(args.Length == 0 ? ["--help"] : args);
 if (parsed.Errors.Count > 0)

@@ -44,6 +44,8 @@ public sealed class DistributedRunTests : DistributedTest
         Assert.Equal(0, exit);
         Assert.Contains("Completed", table);
         Assert.DoesNotContain("Running", table);
+        // Redirected, the table is as wide as its content: no record's name is broken across lines.
+        foreach (var stage in status.GetProperty("stages").EnumerateObject()) Assert.Contains($" {stage.Name} ", table);
 
         // No secret reached a log or an artifact: not the broker password, not the storage account key.
         var accountKey = System.Text.RegularExpressions.Regex.Match(Servers.BlobConnectionString, "AccountKey=([^;]+)").Groups[1].Value;
