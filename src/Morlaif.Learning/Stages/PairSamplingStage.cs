@@ -14,8 +14,8 @@ public abstract class PairPrompts<TPrompt>
     /// <summary>How many rounds may sample; pairs still identical after the last one are kept and counted.</summary>
     public abstract int Rounds { get; }
 
-    /// <summary>The next round's prompts, for <paramref name="missing"/> pairs still to sample; <paramref name="identical"/> are the prompts of the last round's identical pairs.</summary>
-    public abstract IReadOnlyList<TPrompt> Next(int missing, IReadOnlyList<TPrompt> identical);
+    /// <summary>Round <paramref name="round"/>'s prompts, for <paramref name="missing"/> pairs still to sample; <paramref name="identical"/> are the prompts of the last round's identical pairs.</summary>
+    public abstract IReadOnlyList<TPrompt> Next(int round, int missing, IReadOnlyList<TPrompt> identical);
 
     /// <summary>Fresh prompts each round, a few more than missing (some pairs come out identical).</summary>
     public static PairPrompts<TPrompt> Drawn(Func<Random, TPrompt> draw, Random rng) => new DrawnPrompts(draw, rng);
@@ -27,22 +27,15 @@ public abstract class PairPrompts<TPrompt>
     {
         public override int Rounds => 20;
 
-        public override IReadOnlyList<TPrompt> Next(int missing, IReadOnlyList<TPrompt> identical) =>
+        public override IReadOnlyList<TPrompt> Next(int round, int missing, IReadOnlyList<TPrompt> identical) =>
             [.. Enumerable.Range(0, missing * 5 / 4 + 8).Select(_ => draw(rng))];
     }
 
     private sealed class FixedPrompts(IReadOnlyList<TPrompt> prompts) : PairPrompts<TPrompt>
     {
-        private bool _started;
-
         public override int Rounds => 4;
 
-        public override IReadOnlyList<TPrompt> Next(int missing, IReadOnlyList<TPrompt> identical)
-        {
-            if (_started) return identical;
-            _started = true;
-            return prompts;
-        }
+        public override IReadOnlyList<TPrompt> Next(int round, int missing, IReadOnlyList<TPrompt> identical) => round == 0 ? prompts : identical;
     }
 }
 
@@ -62,7 +55,7 @@ public static class PairSamplingStage
         var identical = new List<ResponsePair<TPrompt>>();
         for (var round = 0; pairs.Count < needed && round < prompts.Rounds; round++)
         {
-            var asked = prompts.Next(needed - pairs.Count, [.. identical.Select(p => p.Prompt)]);
+            var asked = prompts.Next(round, needed - pairs.Count, [.. identical.Select(p => p.Prompt)]);
             identical.Clear();
             var ids = asked.Select(tokenizer.EncodePrompt).ToList();
             var a = sft.Generate(ids, config.Ppo.MaxNewTokens, generator);

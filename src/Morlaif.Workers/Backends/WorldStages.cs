@@ -101,6 +101,10 @@ public sealed class WorldStages(RunArtifacts artifacts, StageCheckpoints checkpo
     public async Task<PreferenceModelStats> PmStatsAsync(RunManifest m, string question, CancellationToken cancel) =>
         TrainedPreferenceModel.StatsFromBytes(await artifacts.BytesAsync(RunArtifacts.Output(m, StageKeys.TrainPm(question), StageOutputs.Model), cancel));
 
-    /// <summary>The world's context of a run: its tokenizer, model shape and judge (cheap to rebuild from the config).</summary>
-    private static WorldRun World(RunContext run) => new(run.Config, run.Device);
+    // One world context per run context: RunArtifacts keeps a run's context, so its word tokenizer is built once per
+    // run and worker rather than once per stage message; the entry goes when the run's context does.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<RunContext, WorldRun> Worlds = new();
+
+    /// <summary>The world's context of a run: its tokenizer, model shape and judge.</summary>
+    private static WorldRun World(RunContext run) => Worlds.GetValue(run, r => new WorldRun(r.Config, r.Device));
 }
