@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Morlaif.Learning.Experiments;
 using Spectre.Console;
-using TorchSharp;
 
 namespace Morlaif.Cli;
 
@@ -18,9 +17,9 @@ public static class ExperimentCommand
 
     public static Command Create() => CliOptions.Command("experiment",
         "A grid of world runs (seeds, label budgets, scalarizations, baselines) in this process, resumable, then experiment.json and experiment.md with 95% intervals, and charts.",
-        "morlaif experiment --config experiments/paper-findings/experiment.json", [ConfigFile, Out, Device], (r, _) => Task.FromResult(Execute(r)));
+        "morlaif experiment --config experiments/paper-findings/experiment.json", [ConfigFile, Out, Device], (r, cancel) => Execute(r, cancel));
 
-    private static int Execute(ParseResult r)
+    private static async Task<int> Execute(ParseResult r, CancellationToken cancel)
     {
         var path = r.GetValue(ConfigFile)!;
         var (experiment, run) = ExperimentConfig.Load(path);
@@ -28,7 +27,7 @@ public static class ExperimentCommand
         var outDir = Path.GetFullPath(r.GetValue(Out) ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "results"));
         var cells = experiment.Cells(run);
         AnsiConsole.MarkupLineInterpolated($"[bold]experiment[/] {path}: {cells.Select(c => c.Id).Distinct().Count()} cells, results in {outDir}");
-        new ExperimentRunner(run, outDir, new torch.Device(device), line => AnsiConsole.WriteLine(line)).Run(cells);
+        await new ExperimentRunner(run, outDir, device, line => AnsiConsole.WriteLine(line)).RunAsync(cells, cancel);
         var report = ExperimentReport.Build(experiment, run, outDir);
         ExperimentReport.Write(report, outDir);
         ExperimentCharts.Write(report, outDir);

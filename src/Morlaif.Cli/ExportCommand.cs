@@ -15,7 +15,7 @@ public static class ExportCommand
 {
     private static readonly Argument<string> RunId = CliOptions.RunId();
     private static readonly Option<string?> Arm =
-        new Option<string?>("--arm") { Description = "the trained policy of this arm, as a Hugging Face folder" }.Only([.. RunPlan.Arms]);
+        new("--arm") { Description = "the trained policy of this arm (morlaif, baseline, or another of the run's arms), as a Hugging Face folder", HelpName = "ARM" };
     private static readonly Option<string?> Pm = new("--pm") { Description = "this question's PM, as its PEFT adapter folder", HelpName = "QUESTION" };
     private static readonly Option<string?> Out = CliOptions.Out("the folder to write", required: true);
     private static readonly ServerOptions Servers = new(transport: false);

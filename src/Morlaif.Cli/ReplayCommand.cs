@@ -40,7 +40,7 @@ public static class ReplayCommand
         var manifests = host.Services.GetRequiredService<IManifestStore>();
         var artifacts = host.Services.GetRequiredService<RunArtifacts>();
         var manifest = await manifests.ReadAsync(runId) ?? throw new RunNotFoundException(runId);
-        var plan = RunPlan.Of(manifest, (await artifacts.ContextAsync(manifest, CancellationToken.None)).Config.Ppo);
+        var plan = RunPlan.Of(manifest, (await artifacts.ContextAsync(manifest, CancellationToken.None)).Config);
         List<string> keys;
         try
         {

@@ -36,66 +36,35 @@ public static class RunCommand
         var device = ParseDevice(r.GetValue(Device)!);
         var outDir = Path.GetFullPath(r.GetValue(Out) ?? "runs");
 
-        using var host = CliHost.Build(new Dictionary<string, string?>
-        {
-            ["Morlaif:Transport"] = "inmemory",
-            ["Morlaif:Storage"] = "local",
-            ["Morlaif:LocalRoot"] = Path.Combine(outDir, ".store"),
-            ["Morlaif:Device"] = device,
-        }, WorkerRegistration.All);
-        torch.set_num_threads(Math.Max(1, Environment.ProcessorCount));
-        await host.StartAsync();
+        await using var pipeline = await EmbeddedPipeline.StartAsync(Path.Combine(outDir, ".store"), device);
+        var runId = await pipeline.StartRunAsync(config);
+        AnsiConsole.MarkupLineInterpolated($"[bold]MORLAIF run {runId}[/] on {device}: {config.Principles.Length} principles, scalarization [blue]{config.Scalarization}[/]");
+        RunManifest manifest;
         try
         {
-            var store = host.Services.GetRequiredService<IArtifactStore>();
-            var manifests = host.Services.GetRequiredService<IManifestStore>();
-            var runId = await RunStarter.StartAsync(store, manifests, host.Services.GetRequiredService<IBus>(), config);
-            AnsiConsole.MarkupLineInterpolated($"[bold]MORLAIF run {runId}[/] on {device}: {config.Principles.Length} principles, scalarization [blue]{config.Scalarization}[/]");
-
-            // Ctrl+C or SIGTERM stops the host (and its consumers); stop waiting for a run that cannot finish then.
-            var stopping = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
-            RunManifest manifest;
-            try
-            {
-                manifest = await WaitAsync(manifests, runId, stopping);
-            }
-            catch (OperationCanceledException)
-            {
-                Console.Error.WriteLine($"morlaif: interrupted; run {runId} stopped (its artifacts so far are in {Path.Combine(outDir, ".store")})");
-                return 130;
-            }
-            if (manifest.State == RunState.Faulted)
-            {
-                Console.Error.WriteLine($"morlaif: run {runId} faulted: {manifest.Error}");
-                return 1;
-            }
-            var runDir = Path.Combine(outDir, runId);
-            Directory.CreateDirectory(runDir);
-            var outputs = manifest.Stages[StageKeys.Evaluate].Outputs;
-            var json = await store.GetAsync(outputs["report"]);
-            await File.WriteAllBytesAsync(Path.Combine(runDir, "report.json"), json);
-            await File.WriteAllBytesAsync(Path.Combine(runDir, "report.md"), await store.GetAsync(outputs["report-md"]));
-            var table = new Table().AddColumns("measure", "value");
-            foreach (var (measure, value) in ReportFiles.Summary(ReportFiles.FromJson(json))) table.AddRow(Markup.Escape(measure), Markup.Escape(value));
-            AnsiConsole.Write(table);
-            AnsiConsole.MarkupLineInterpolated($"report: {Path.Combine(runDir, "report.md")}");
-            return 0;
+            manifest = await pipeline.WaitAsync(runId, pipeline.Stopping);
         }
-        finally
+        catch (OperationCanceledException)
         {
-            await host.StopAsync();
+            Console.Error.WriteLine($"morlaif: interrupted; run {runId} stopped (its artifacts so far are in {Path.Combine(outDir, ".store")})");
+            return 130;
         }
-    }
-
-    /// <summary>Polls the manifest (the run's durable state) until the run completes or faults.</summary>
-    private static async Task<RunManifest> WaitAsync(IManifestStore manifests, string runId, CancellationToken cancel)
-    {
-        while (true)
+        if (manifest.State == RunState.Faulted)
         {
-            var manifest = await manifests.ReadAsync(runId, cancel) ?? throw new RunNotFoundException(runId);
-            if (manifest.State != RunState.Running) return manifest;
-            await Task.Delay(500, cancel);
+            Console.Error.WriteLine($"morlaif: run {runId} faulted: {manifest.Error}");
+            return 1;
         }
+        var runDir = Path.Combine(outDir, runId);
+        Directory.CreateDirectory(runDir);
+        var outputs = manifest.Stages[StageKeys.Evaluate].Outputs;
+        var json = await pipeline.Store.GetAsync(outputs["report"]);
+        await File.WriteAllBytesAsync(Path.Combine(runDir, "report.json"), json);
+        await File.WriteAllBytesAsync(Path.Combine(runDir, "report.md"), await pipeline.Store.GetAsync(outputs["report-md"]));
+        var table = new Table().AddColumns("measure", "value");
+        foreach (var (measure, value) in ReportFiles.Summary(ReportFiles.FromJson(json))) table.AddRow(Markup.Escape(measure), Markup.Escape(value));
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLineInterpolated($"report: {Path.Combine(runDir, "report.md")}");
+        return 0;
     }
 
     internal static string ParseDevice(string text)

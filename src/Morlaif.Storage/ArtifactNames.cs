@@ -27,6 +27,12 @@ public static partial class ArtifactNames
 {
     public const string Container = "morlaif";
 
+    /// <summary>
+    /// An artifact kind made from names that may hold other characters (a control PM's "constitution+human", an arm's
+    /// "linear@lr-2e-4"): each character outside [a-z0-9-] becomes '-'.
+    /// </summary>
+    public static string Kind(string name) => new([.. name.ToLowerInvariant().Select(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-' ? c : '-')]);
+
     public static string Sha256(byte[] content) => Convert.ToHexStringLower(SHA256.HashData(content));
 
     /// <summary>runs/&lt;runId&gt;/&lt;kind&gt;/&lt;sha256&gt;: per run (runs never see each other's artifacts), content-addressed.</summary>

@@ -74,10 +74,12 @@ public sealed class RunArtifacts(IArtifactStore store, IManifestStore manifests,
     public Task<TrainedPreferenceModel> PreferenceModelAsync(RunManifest manifest, WorldRun ctx, string question, CancellationToken cancel) =>
         CachedAsync(manifest.RunId, Output(manifest, StageKeys.TrainPm(question), StageOutputs.Model), bytes => Task.FromResult(TrainedPreferenceModel.FromBytes(bytes, ctx)), cancel);
 
+    /// <summary>Every question's PM, and the control PM where the run trains one.</summary>
     public async Task<Dictionary<string, TrainedPreferenceModel>> PreferenceModelsAsync(RunManifest manifest, WorldRun ctx, CancellationToken cancel)
     {
         var pms = new Dictionary<string, TrainedPreferenceModel>();
-        foreach (var q in ctx.Questions) pms[q] = await PreferenceModelAsync(manifest, ctx, q, cancel);
+        IEnumerable<string> questions = ctx.Config.TrainsControlPm ? [.. ctx.Questions, ScalarizationStage.ControlQuestion(ctx.Config.Baseline)] : ctx.Questions;
+        foreach (var q in questions) pms[q] = await PreferenceModelAsync(manifest, ctx, q, cancel);
         return pms;
     }
 

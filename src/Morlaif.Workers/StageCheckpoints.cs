@@ -127,5 +127,5 @@ public sealed class StageCheckpoints(IArtifactStore store, IManifestStore manife
         .Build();
 
     /// <summary>"resume-" and the stage key with its separators as dashes ("train-pm/helpfulness" → "resume-train-pm-helpfulness").</summary>
-    private static string Kind(string stage) => "resume-" + stage.Replace('/', '-');
+    private static string Kind(string stage) => ArtifactNames.Kind("resume-" + stage);
 }

@@ -41,7 +41,7 @@ public sealed class StageGate(IManifestStore manifests, RunArtifacts artifacts, 
 
         var record = manifest.Stages.GetValueOrDefault(stage);
         if (PipelineDefinition.IsDone(manifest, stage)) return GateResult.AlreadyDone;
-        var plan = RunPlan.Of(manifest, (await artifacts.ContextAsync(manifest, cancel)).Config.Ppo);
+        var plan = RunPlan.Of(manifest, (await artifacts.ContextAsync(manifest, cancel)).Config);
         var definition = PipelineDefinition.OfKey(stage);
         // A fan-in hears from each of its inputs; every event but the one of its last input finds others missing.
         // Its command (a replay, the supervisor) is not counted out: it runs or records what it waits for.

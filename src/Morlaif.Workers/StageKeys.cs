@@ -20,6 +20,6 @@ public static class StageKeys
     public static IEnumerable<int> PpoChunkStarts(Learning.Ppo.PpoSettings ppo) =>
         Enumerable.Range(0, Math.Max(1, (ppo.Iterations + ppo.IterationsPerChunk - 1) / ppo.IterationsPerChunk)).Select(i => i * ppo.IterationsPerChunk);
 
-    /// <summary>The key of an arm's last chunk, whose checkpoint is the trained policy.</summary>
-    public static string FinalPpoChunk(Learning.Ppo.PpoSettings ppo, string arm) => PpoChunk(arm, PpoChunkStarts(ppo).Last());
+    /// <summary>The key of an arm's last chunk, whose checkpoint is the trained policy (the arm's own PPO settings decide it).</summary>
+    public static string FinalPpoChunk(Learning.Runs.RunConfig config, string arm) => PpoChunk(arm, PpoChunkStarts(config.ForArm(config.Arm(arm)).Ppo).Last());
 }

@@ -8,7 +8,7 @@ namespace Morlaif.Workers.Tests;
 /// <summary>The one table of stages says the same thing to everyone who reads it.</summary>
 public class PipelineDefinitionTests
 {
-    private static readonly RunPlan Plan = new(["helpfulness", "conciseness", "overall"], [0, 2]);
+    private static readonly RunPlan Plan = new(["helpfulness", "conciseness", "overall"], [new("morlaif", [0, 2]), new("baseline", [0, 2])]);
 
     [Fact]
     public void Every_record_of_a_run_has_a_command_that_names_that_same_record_and_is_served_by_its_stage()

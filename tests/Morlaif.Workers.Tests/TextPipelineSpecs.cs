@@ -37,7 +37,7 @@ public class TextPipelineSpecs
         Assert.Equal([TextRunStore.Data, TextRunStore.Model], m.Inputs.Keys);
         Assert.Equal(["helpfulness", "conciseness", "constitution"], m.Questions);
         // Every record is Done and every output it references reads back with its recorded hash.
-        var plan = RunPlan.Of(m, config.Ppo);
+        var plan = RunPlan.Of(m, config);
         foreach (var (_, key) in plan.Records)
         {
             Assert.True(PipelineDefinition.IsDone(m, key), $"{key} is {m.Stages.GetValueOrDefault(key)?.State}");
@@ -52,11 +52,11 @@ public class TextPipelineSpecs
         Assert.All(pairs.Train.Concat(pairs.Test), p => Assert.True(p.A.Length is > 0 and <= 12 && p.B.Length is > 0 and <= 12));
 
         var report = ReportFiles.FromJson(await pipeline.Store.GetAsync(m.Stages[StageKeys.Evaluate].Outputs[StageOutputs.Report]));
-        Assert.Equal(config.Evaluation.Prompts, report.Evaluation.JudgeVsBaseline.Total);
+        Assert.Equal(config.Evaluation.Prompts, report.Evaluation!.JudgeVsBaseline.Total);
         Assert.Null(report.Evaluation.VsBaseline); // no truth to compare by: the judge alone decides
         Assert.Equal(2, report.Model!.SftLosses!.Count);
         Assert.Equal(8, report.ObjectiveAccuracy.Count);
-        Assert.All(RunPlan.Arms, arm => Assert.Equal(config.Ppo.Iterations, report.Ppo[arm].Count));
+        Assert.All(config.PolicyArms, arm => Assert.Equal(config.Ppo.Iterations, report.Ppo[arm.Name].Count));
         // The judge prefers the longer answer: labels the PMs can learn, and did, on their own training pairs.
         Assert.All(report.PreferenceModels, pm => Assert.True(pm.Value.FinalTrainLoss < pm.Value.InitialTrainLoss, $"{pm.Key}: {pm.Value.InitialTrainLoss:F4} -> {pm.Value.FinalTrainLoss:F4}"));
         var markdown = System.Text.Encoding.UTF8.GetString(await pipeline.Store.GetAsync(m.Stages[StageKeys.Evaluate].Outputs[StageOutputs.ReportMarkdown]));
@@ -69,7 +69,7 @@ public class TextPipelineSpecs
         await TextExport.PolicyAsync(text, artifacts, m, ScalarizationStage.MorlaifArm, exported, CancellationToken.None);
         using (var run = await text.RunAsync(m, await artifacts.ContextAsync(m, CancellationToken.None), CancellationToken.None))
         using (var sft = run.LoadSftPolicy(await text.SftAdapterAsync(m, CancellationToken.None)))
-        using (var policy = TextPpoStage.Policy(run, sft, await pipeline.Store.GetAsync(m.Stages[StageKeys.FinalPpoChunk(config.Ppo, "morlaif")].Outputs[StageOutputs.Checkpoint])))
+        using (var policy = TextPpoStage.Policy(run, sft, await pipeline.Store.GetAsync(m.Stages[StageKeys.FinalPpoChunk(config, "morlaif")].Outputs[StageOutputs.Checkpoint])))
         using (var loaded = HfModelFolder.Load(exported))
         {
             var ids = tensor(new long[] { 5, 40, 77, 120, 9, 256 }).unsqueeze(0);

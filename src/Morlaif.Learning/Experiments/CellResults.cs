@@ -37,10 +37,9 @@ public sealed record PolicyResult(long Seed, int Budget, string Baseline, string
 }
 
 /// <summary>
-/// A cell's files (DIR/cells/ID): fit.json and policy-ARM.json, the results; models/, the SFT policy, the PMs and the
-/// fitted objective, so that a later grid asking the same cell for more policies trains only those. The SFT policy of a
-/// seed is the same for every cell of that seed (DIR/sft/SEED.bin). Each file is written whole under a temporary name
-/// and renamed, so a killed experiment leaves finished files or none: a rerun trusts what it finds.
+/// A cell's results (DIR/cells/ID): fit.json, control.json and policy-ARM.json, taken from the cell's pipeline run
+/// (its manifest and artifacts in DIR/.store). Each file is written whole under a temporary name and renamed, so a
+/// killed experiment leaves finished files or none: a rerun trusts what it finds.
 /// </summary>
 public sealed class CellFiles(string root, ExperimentCell cell)
 {
@@ -48,26 +47,18 @@ public sealed class CellFiles(string root, ExperimentCell cell)
 
     public string FitPath => Path.Combine(Folder, "fit.json");
 
-    public string ObjectivePath => Path.Combine(Folder, "models", "objective.json");
-
     public string ControlPath => Path.Combine(Folder, "control.json");
-
-    public string PmPath(string question) => Path.Combine(Folder, "models", $"pm-{question}.bin");
-
-    public string SftPath => Path.Combine(root, "sft", $"s{cell.Seed}.bin");
 
     public string PolicyPath(string arm) => Path.Combine(Folder, $"policy-{arm}.json");
 
     /// <summary>True when every result the cell asks for is on disk.</summary>
     public bool Complete => File.Exists(FitPath) && File.Exists(ControlPath) && cell.Arms.All(a => File.Exists(PolicyPath(a)));
 
-    public void Write<T>(string path, T value) => WriteBytes(path, JsonSerializer.SerializeToUtf8Bytes(value, RunConfig.Json));
-
-    public static void WriteBytes(string path, byte[] bytes)
+    public static void Write<T>(string path, T value)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var tmp = path + ".tmp";
-        File.WriteAllBytes(tmp, bytes);
+        File.WriteAllBytes(tmp, JsonSerializer.SerializeToUtf8Bytes(value, RunConfig.Json));
         File.Move(tmp, path, overwrite: true);
     }
 

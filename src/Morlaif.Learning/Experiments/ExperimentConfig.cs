@@ -85,8 +85,8 @@ public sealed record ExperimentConfig
     }
 
     /// <summary>
-    /// The cells in the order they run: grid after grid, each cell with that grid's policies. A cell named by several grids
-    /// (the same seed, budget and baseline) is one folder: a later grid trains only the policies an earlier one did not.
+    /// The cells grid after grid, each with that grid's policies. A cell named by several grids (the same seed, budget and
+    /// baseline) is one folder and one pipeline run, which trains every policy any of them asks.
     /// </summary>
     public IReadOnlyList<ExperimentCell> Cells(RunConfig run, string source = "experiment") =>
     [
@@ -131,20 +131,33 @@ public sealed record ExperimentCell(long Seed, int Budget, string Baseline, IRea
 
     /// <summary>The policies the cell evaluates: the SFT policy, the baseline's, the control's, and MORLAIF's under each scalarization.</summary>
     public IReadOnlyList<string> Arms => !HasPolicies ? []
-        : PpoVariants is null ? ["sft", Stages.ScalarizationStage.BaselineArm, Stages.ScalarizationStage.ControlArm, .. Scalarizations]
-        : ["sft", .. PpoVariants.Keys.SelectMany(v => Scalarizations.Prepend(Stages.ScalarizationStage.BaselineArm).Select(a => $"{a}@{v}"))];
+        : PpoVariants is null ? [Stages.EvaluationStage.Sft, Stages.ScalarizationStage.BaselineArm, Stages.ScalarizationStage.ControlArm, .. Scalarizations]
+        : [Stages.EvaluationStage.Sft, .. PpoVariants.Keys.SelectMany(v => Scalarizations.Prepend(Stages.ScalarizationStage.BaselineArm).Select(a => $"{a}@{v}"))];
 
     /// <summary>An arm's policy (sft, baseline, baseline-human or a scalarization) and its PPO settings' name, if any.</summary>
     public static (string Policy, string? Variant) ParseArm(string arm) => arm.Split('@') is [var policy, var variant] ? (policy, variant) : (arm, null);
 
-    /// <summary>The run config an arm trains under: the cell's, with the arm's scalarization and PPO settings.</summary>
-    public RunConfig ArmConfig(RunConfig run, string arm)
+    /// <summary>
+    /// The cell as one pipeline run: the grid's run config with the cell's seed, budget and baseline, the control PM, and
+    /// one PPO arm per policy but SFT (none when the grid stops at the objective fit).
+    /// </summary>
+    public RunConfig PipelineConfig(RunConfig run) => Config(run) with
     {
-        var (policy, variant) = ParseArm(arm);
-        var config = Config(run);
-        if (variant is not null) config = config with { Ppo = PpoVariants![variant] };
-        return policy is "sft" or Stages.ScalarizationStage.BaselineArm or Stages.ScalarizationStage.ControlArm ? config : config with { Scalarization = policy };
-    }
+        ControlPm = true,
+        Arms =
+        [
+            .. Arms.Where(a => a != Stages.EvaluationStage.Sft).Select(arm =>
+            {
+                var (policy, variant) = ParseArm(arm);
+                var morlaif = policy is not (Stages.ScalarizationStage.BaselineArm or Stages.ScalarizationStage.ControlArm);
+                return new RunConfig.ArmConfig
+                {
+                    Name = arm, Reward = morlaif ? Stages.ScalarizationStage.MorlaifArm : policy, Scalarization = morlaif ? policy : null,
+                    Ppo = variant is null ? null : PpoVariants![variant],
+                };
+            }),
+        ],
+    };
 
     public RunConfig Config(RunConfig run) =>
         run.WithSeed(Seed) with { Pairs = run.Pairs with { Train = Budget }, Baseline = Baseline };

@@ -32,19 +32,24 @@ public static class ReportFiles
     /// <summary>The headline figures, as (measure, value) rows: what `morlaif run` prints when a run completes.</summary>
     public static IEnumerable<(string Measure, string Value)> Summary(RunReport r)
     {
-        var e = r.Evaluation;
-        if (e.VsBaseline is { } truth) yield return ("MORLAIF vs baseline (true preference) win/tie/loss", Wtl(truth));
-        yield return ($"MORLAIF vs baseline (judge, both orders, {e.Prompts * e.SamplesPerPrompt} answers) win/tie/loss", Judged(e.JudgeVsBaseline));
-        foreach (var (k, v) in e.MeanTrueScore ?? new Dictionary<string, double>()) yield return ($"mean true preference: {k}", F(v));
+        if (r.Evaluation is { } e)
+        {
+            if (e.VsBaseline is { } truth) yield return ("MORLAIF vs baseline (true preference) win/tie/loss", Wtl(truth));
+            yield return ($"MORLAIF vs baseline (judge, both orders, {e.Prompts * e.SamplesPerPrompt} answers) win/tie/loss", Judged(e.JudgeVsBaseline));
+            foreach (var (k, v) in e.MeanTrueScore ?? new Dictionary<string, double>()) yield return ($"mean true preference: {k}", F(v));
+        }
         foreach (var (k, v) in r.ObjectiveAccuracy) yield return ($"objective accuracy: {k}", F(v));
         foreach (var (k, v) in r.PreferenceModels) yield return ($"PM held-out accuracy: {k}", F(v.HeldOutAccuracy));
         yield return ("total seconds", r.Timings["total"].ToString("F1", C));
     }
 
     /// <summary>The line a worker logs about a finished run.</summary>
-    public static string Headline(RunReport r) => r.Evaluation.VsBaseline is { } truth
-        ? $"MORLAIF vs baseline by the true preference: win {P(truth.Win)} tie {P(truth.Tie)} loss {P(truth.Loss)}"
-        : $"MORLAIF vs baseline by the judge: win {P(r.Evaluation.JudgeVsBaseline.Win)} tie {P(r.Evaluation.JudgeVsBaseline.Tie)} loss {P(r.Evaluation.JudgeVsBaseline.Loss)}";
+    public static string Headline(RunReport r) => r.Evaluation switch
+    {
+        null => $"no policies trained (arms: none); linear objective accuracy {F(r.ObjectiveAccuracy.GetValueOrDefault("linear", double.NaN))}",
+        { VsBaseline: { } truth } => $"MORLAIF vs baseline by the true preference: win {P(truth.Win)} tie {P(truth.Tie)} loss {P(truth.Loss)}",
+        { JudgeVsBaseline: var judge } => $"MORLAIF vs baseline by the judge: win {P(judge.Win)} tie {P(judge.Tie)} loss {P(judge.Loss)}",
+    };
 
     public static string ToMarkdown(RunReport r)
     {
@@ -56,11 +61,11 @@ public static class ReportFiles
         var model = r.Model is { } m ? string.Create(C, $"model `{m.Name}` ({m.Parameters:N0} parameters), ") : "";
         var identical = r.Judge.IdenticalPairs is { } same ? $" ({same} with identical responses)" : "";
         sb.AppendLine($"Seed {r.Seed}, device {r.Device}, {model}scalarization `{r.Scalarization}`, baseline `{r.Baseline}` ({baseline}), "
-            + $"{r.Evaluation.Prompts} held-out prompts ({r.Evaluation.UnseenPrompts} with unseen templates) x {r.Evaluation.SamplesPerPrompt} samples, "
+            + (r.Evaluation is { } e ? $"{e.Prompts} held-out prompts ({e.UnseenPrompts} with unseen templates) x {e.SamplesPerPrompt} samples, " : "no policies trained, ")
             + $"{r.Judge.TrainPairs} training pairs, {r.Judge.TestPairs} held-out pairs{identical}.").AppendLine();
         if (r.Model?.SftLosses is { Count: > 0 } sft) sb.AppendLine($"SFT loss per epoch: {string.Join(", ", sft.Select(F))}.").AppendLine();
 
-        AppendComparison(sb, r.Evaluation);
+        if (r.Evaluation is not null) AppendComparison(sb, r.Evaluation);
         AppendPreferenceModels(sb, r);
 
         var truth = r.World is not null;
@@ -77,7 +82,7 @@ public static class ReportFiles
         sb.AppendLine();
 
         AppendPpo(sb, r);
-        AppendSamples(sb, r.Evaluation);
+        if (r.Evaluation is not null) AppendSamples(sb, r.Evaluation);
 
         if (r.World is { } w)
         {

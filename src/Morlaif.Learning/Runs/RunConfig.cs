@@ -33,7 +33,58 @@ public sealed record RunConfig
     public PairsConfig Pairs { get; init; } = new();
     public PreferenceModelConfig PreferenceModel { get; init; } = new();
     public PpoSettings Ppo { get; init; } = new();
+    /// <summary>
+    /// The policies PPO trains, each on its own reward; absent: "morlaif" (the principle PMs under
+    /// <see cref="Scalarization"/>) and "baseline" (the single PM). More arms compare scalarizations or PPO settings
+    /// on the same PMs; none stops the run after the objective fit (no PPO, no evaluation).
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ArmConfig[]? Arms { get; init; }
+    /// <summary>
+    /// World: also train the control PM (the baseline's question on its AI labels plus the simulated human labels) and
+    /// measure it beside the objectives; an arm rewarded by it (<see cref="Stages.ScalarizationStage.ControlArm"/>) implies it.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool ControlPm { get; init; }
     public EvaluationConfig Evaluation { get; init; } = new();
+
+    /// <summary>One policy PPO trains: its name (a record key), its reward, and what it sets apart from the run's settings.</summary>
+    public sealed record ArmConfig
+    {
+        public string Name { get; init; } = "";
+        /// <summary>"morlaif" (the principle PMs, scalarized), "baseline" (the single PM) or "baseline-human" (world: the control PM).</summary>
+        public string Reward { get; init; } = Stages.ScalarizationStage.MorlaifArm;
+        /// <summary>The morlaif reward's scalarization function; absent: the run's.</summary>
+        public string? Scalarization { get; init; }
+        /// <summary>The arm's PPO settings, whole; absent: the run's.</summary>
+        public PpoSettings? Ppo { get; init; }
+    }
+
+    private static readonly ArmConfig[] DefaultArms =
+    [
+        new() { Name = Stages.ScalarizationStage.MorlaifArm, Reward = Stages.ScalarizationStage.MorlaifArm },
+        new() { Name = Stages.ScalarizationStage.BaselineArm, Reward = Stages.ScalarizationStage.BaselineArm },
+    ];
+
+    /// <summary>The arms PPO trains, in order: the configured ones, else MORLAIF and the baseline.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<ArmConfig> PolicyArms => Arms ?? DefaultArms;
+
+    /// <summary>The arm called <paramref name="name"/>; ArgumentException naming the known ones when there is none.</summary>
+    public ArmConfig Arm(string name) => PolicyArms.FirstOrDefault(a => a.Name == name)
+        ?? throw new ArgumentException($"unknown arm '{name}' (this run's: {string.Join(", ", PolicyArms.Select(a => a.Name))})", nameof(name));
+
+    /// <summary>The config an arm trains under: the run's, with the arm's scalarization and PPO settings.</summary>
+    public RunConfig ForArm(ArmConfig arm) => this with { Scalarization = arm.Scalarization ?? Scalarization, Ppo = arm.Ppo ?? Ppo };
+
+    /// <summary>The arms the evaluation compares: the first MORLAIF-rewarded and the first baseline-rewarded; null without arms.</summary>
+    [JsonIgnore]
+    public (ArmConfig Morlaif, ArmConfig Baseline)? ComparedArms => PolicyArms.Count == 0 ? null
+        : (PolicyArms.First(a => a.Reward == Stages.ScalarizationStage.MorlaifArm), PolicyArms.First(a => a.Reward == Stages.ScalarizationStage.BaselineArm));
+
+    /// <summary>Whether the run trains the control PM.</summary>
+    [JsonIgnore]
+    public bool TrainsControlPm => ControlPm || PolicyArms.Any(a => a.Reward == Stages.ScalarizationStage.ControlArm);
 
     public sealed record JudgeConfig
     {
@@ -259,25 +310,31 @@ public sealed record RunConfig
         Positive("preferenceModel.batchSize", PreferenceModel.BatchSize);
         Positive("preferenceModel.learningRate", PreferenceModel.LearningRate);
 
-        NonNegative("ppo.iterations", Ppo.Iterations);
-        Positive("ppo.rolloutsPerIteration", Ppo.RolloutsPerIteration);
-        Positive("ppo.iterationsPerChunk", Ppo.IterationsPerChunk);
-        Positive("ppo.maxNewTokens", Ppo.MaxNewTokens);
-        Positive("ppo.epochs", Ppo.Epochs);
-        Positive("ppo.miniBatches", Ppo.MiniBatches);
-        if (Ppo.MiniBatches > Ppo.RolloutsPerIteration) Fail("ppo.miniBatches", "must not exceed ppo.rolloutsPerIteration");
-        Positive("ppo.learningRate", Ppo.LearningRate);
-        Positive("ppo.klTarget", Ppo.KlTarget);
-        Positive("ppo.klHorizon", Ppo.KlHorizon);
-        NonNegative("ppo.initKlCoef", Ppo.InitKlCoef);
-        Positive("ppo.clipRange", Ppo.ClipRange);
-        Positive("ppo.valueClipRange", Ppo.ValueClipRange);
-        Positive("ppo.rewardClip", Ppo.RewardClip);
-        NonNegative("ppo.valueCoef", Ppo.ValueCoef);
-        if (Ppo.Gamma is < 0 or > 1) Fail("ppo.gamma", $"must be in [0, 1] (got {Ppo.Gamma})");
-        if (Ppo.Lambda is < 0 or > 1) Fail("ppo.lambda", $"must be in [0, 1] (got {Ppo.Lambda})");
-        if (Ppo.Beta1 is < 0 or >= 1) Fail("ppo.beta1", $"must be in [0, 1) (got {Ppo.Beta1})");
-        if (Ppo.Beta2 is < 0 or >= 1) Fail("ppo.beta2", $"must be in [0, 1) (got {Ppo.Beta2})");
+        void ValidatePpo(string at, PpoSettings ppo)
+        {
+            NonNegative($"{at}.iterations", ppo.Iterations);
+            Positive($"{at}.rolloutsPerIteration", ppo.RolloutsPerIteration);
+            Positive($"{at}.iterationsPerChunk", ppo.IterationsPerChunk);
+            Positive($"{at}.maxNewTokens", ppo.MaxNewTokens);
+            Positive($"{at}.epochs", ppo.Epochs);
+            Positive($"{at}.miniBatches", ppo.MiniBatches);
+            if (ppo.MiniBatches > ppo.RolloutsPerIteration) Fail($"{at}.miniBatches", $"must not exceed {at}.rolloutsPerIteration");
+            Positive($"{at}.learningRate", ppo.LearningRate);
+            Positive($"{at}.klTarget", ppo.KlTarget);
+            Positive($"{at}.klHorizon", ppo.KlHorizon);
+            NonNegative($"{at}.initKlCoef", ppo.InitKlCoef);
+            Positive($"{at}.clipRange", ppo.ClipRange);
+            Positive($"{at}.valueClipRange", ppo.ValueClipRange);
+            Positive($"{at}.rewardClip", ppo.RewardClip);
+            NonNegative($"{at}.valueCoef", ppo.ValueCoef);
+            if (ppo.Gamma is < 0 or > 1) Fail($"{at}.gamma", $"must be in [0, 1] (got {ppo.Gamma})");
+            if (ppo.Lambda is < 0 or > 1) Fail($"{at}.lambda", $"must be in [0, 1] (got {ppo.Lambda})");
+            if (ppo.Beta1 is < 0 or >= 1) Fail($"{at}.beta1", $"must be in [0, 1) (got {ppo.Beta1})");
+            if (ppo.Beta2 is < 0 or >= 1) Fail($"{at}.beta2", $"must be in [0, 1) (got {ppo.Beta2})");
+        }
+        ValidatePpo("ppo", Ppo);
+        if (Arms is not null) ValidateArms(Fail, ValidatePpo, text);
+        if (ControlPm && text) Fail("controlPm", "is for task 'world' (its control PM learns from the simulated human raters)");
 
         Positive("evaluation.prompts", Evaluation.Prompts);
         if (Evaluation.Samples is { } samples)
@@ -295,8 +352,33 @@ public sealed record RunConfig
         var longestDemo = longestPrompt + Demonstrator.MaxSentences * Catalog.Sentences.Keys.Max(s => s.Split(' ').Length) + 1;
         if (Model.ContextLength < longestDemo)
             Fail("model.contextLength", $"must be at least {longestDemo} to hold the world's longest demonstration (got {Model.ContextLength})");
-        if (Model.ContextLength < longestPrompt + Ppo.MaxNewTokens)
+        if (Model.ContextLength < longestPrompt + PolicyArms.Select(a => (a.Ppo ?? Ppo).MaxNewTokens).Append(Ppo.MaxNewTokens).Max())
             Fail("ppo.maxNewTokens", $"prompt ({longestPrompt}) plus response must fit model.contextLength ({Model.ContextLength})");
+    }
+
+    private void ValidateArms(Action<string, string> fail, Action<string, PpoSettings> validatePpo, bool text)
+    {
+        for (var i = 0; i < Arms!.Length; i++)
+        {
+            var arm = Arms[i];
+            // The name is part of record keys and blob names ("ppo/NAME/0000"); "sft" names the SFT policy in evaluations.
+            if (!System.Text.RegularExpressions.Regex.IsMatch(arm.Name ?? "", "^[a-z0-9][a-z0-9._@-]*$") || arm.Name == Stages.EvaluationStage.Sft)
+                fail($"arms[{i}].name", $"'{arm.Name}' must be lower-case letters, digits, '.', '_', '@' or '-', and not 'sft'");
+            if (Array.FindIndex(Arms, a => a.Name == arm.Name) != i) fail($"arms[{i}].name", $"'{arm.Name}' is listed twice");
+            string[] rewards = [Stages.ScalarizationStage.MorlaifArm, Stages.ScalarizationStage.BaselineArm, Stages.ScalarizationStage.ControlArm];
+            if (!rewards.Contains(arm.Reward)) fail($"arms[{i}].reward", $"unknown reward '{arm.Reward}' (known: {string.Join(", ", rewards)})");
+            if (arm.Reward == Stages.ScalarizationStage.ControlArm && text)
+                fail($"arms[{i}].reward", "'baseline-human' is for task 'world' (its control PM learns from the simulated human raters)");
+            if (arm.Scalarization is { } s)
+            {
+                if (arm.Reward != Stages.ScalarizationStage.MorlaifArm) fail($"arms[{i}].scalarization", "is for reward 'morlaif'");
+                if (Scalarizers.Find(s) is null) fail($"arms[{i}].scalarization", $"unknown scalarization function '{s}' (known: {string.Join(", ", Scalarizers.Names)})");
+            }
+            if (arm.Ppo is { } ppo) validatePpo($"arms[{i}].ppo", ppo);
+        }
+        // The evaluation compares a MORLAIF policy with a baseline one.
+        if (Arms.Length > 0 && (Arms.All(a => a.Reward != Stages.ScalarizationStage.MorlaifArm) || Arms.All(a => a.Reward != Stages.ScalarizationStage.BaselineArm)))
+            fail("arms", "needs an arm with reward 'morlaif' and one with reward 'baseline' (the evaluation compares them), or none at all");
     }
 
     private static string FirstSentence(string message)

@@ -34,7 +34,9 @@ public sealed record RunReport
     public int WeightsFittedOn { get; init; }
     public int AccuracyMeasuredOn { get; init; }
     public required IReadOnlyList<AblationPoint> Ablation { get; init; }
-    public required EvaluationResult Evaluation { get; init; }
+    /// <summary>The compared policies on held-out prompts; absent when the run trains no policies (arms: []).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public EvaluationResult? Evaluation { get; init; }
     public required IReadOnlyDictionary<string, IReadOnlyList<PpoIterationStats>> Ppo { get; init; }
     /// <summary>Per arm: did the proxy reward rise while the rollouts' true preference fell (see <see cref="RewardHackingCheck"/>)? Only where a truth is known.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
@@ -46,7 +48,7 @@ public sealed record RunReport
 
     /// <summary>Puts the stages' results together (<see cref="World"/> and <see cref="Model"/> are the model family's to add).</summary>
     public static RunReport Assemble(string runId, RunConfig config, string device, JudgeStats judge, IReadOnlyDictionary<string, PreferenceModelStats> pms,
-        ObjectiveFit fit, IReadOnlyDictionary<string, IReadOnlyList<PpoIterationStats>> ppo, EvaluationResult evaluation, IReadOnlyDictionary<string, double> timings) => new()
+        ObjectiveFit fit, IReadOnlyDictionary<string, IReadOnlyList<PpoIterationStats>> ppo, EvaluationResult? evaluation, IReadOnlyDictionary<string, double> timings) => new()
     {
         RunId = runId,
         Seed = config.Seed,

@@ -18,6 +18,12 @@ public sealed record EvaluationSet<TPrompt>(IReadOnlyList<TPrompt> Prompts, int 
     public IEnumerable<int> UnseenItems => Enumerable.Range((Prompts.Count - Unseen) * Samples, Unseen * Samples);
 }
 
+/// <summary>
+/// Every evaluated policy's answers scored by the true preference, item by item (<paramref name="Samples"/> answers per
+/// prompt; the last <paramref name="Unseen"/> prompts asked with unseen templates): what an experiment compares its arms on.
+/// </summary>
+public sealed record PolicyTruths(int Samples, int Unseen, IReadOnlyDictionary<string, IReadOnlyList<double>> Truth);
+
 /// <summary>The evaluation's judge: the MORLAIF policy's answer against the baseline policy's, item by item, asked in both orders.</summary>
 public interface IEvaluationJudge
 {

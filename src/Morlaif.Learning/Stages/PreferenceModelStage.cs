@@ -21,11 +21,16 @@ public static class PreferenceModelStage
 
     /// <summary>
     /// The trainer of a fresh PM from the SFT trunk, or of one restored from <paramref name="checkpoint"/>
-    /// (written by its SaveCheckpoint; InvalidDataException when it does not fit).
+    /// (written by its SaveCheckpoint; InvalidDataException when it does not fit). Labels whose question is the control
+    /// PM's (<see cref="ScalarizationStage.ControlQuestion"/>, the baseline's labels renamed) train the control PM: the
+    /// baseline's AI labels and, mixed in, the human pairs as the raters label them (hard labels, no margin).
     /// </summary>
     public static PreferenceModelTrainer<PreferenceModel> Start(WorldRun ctx, PolicyModel sft, PairSet<SyntheticPrompt> pairs, LabelSet labels, byte[]? checkpoint = null)
     {
-        var trainer = Trainer(ctx, sft, Pairs(pairs.Train, labels.Train), labels.Question);
+        var train = Pairs(pairs.Train, labels.Train);
+        if (ScalarizationStage.AskedQuestion(labels.Question) != labels.Question)
+            train.AddRange(ScalarizationStage.HumanLabelled(ctx, pairs).Select(h => new PreferencePair(h.A, h.B, h.AWins ? 1 : 0, 0)));
+        var trainer = Trainer(ctx, sft, train, labels.Question);
         if (checkpoint is null) return trainer;
         try
         {
@@ -37,19 +42,6 @@ public static class PreferenceModelStage
             trainer.Dispose();
             throw;
         }
-    }
-
-    /// <summary>
-    /// The experiment's control PM (<see cref="ScalarizationStage.ControlArm"/>): the baseline question's PM trained on
-    /// its AI labels and, mixed in, the human pairs as the raters label them (hard labels, no margin).
-    /// </summary>
-    public static TrainedPreferenceModel TrainControl(WorldRun ctx, PolicyModel sft, PairSet<SyntheticPrompt> pairs, LabelSet labels)
-    {
-        var question = ScalarizationStage.ControlQuestion(labels.Question);
-        var human = ScalarizationStage.HumanLabelled(ctx, pairs).Select(h => new PreferencePair(h.A, h.B, h.AWins ? 1 : 0, 0));
-        using var trainer = Trainer(ctx, sft, [.. Pairs(pairs.Train, labels.Train), .. human], question);
-        while (!trainer.Done) trainer.RunEpoch();
-        return Finish(trainer, pairs, labels with { Question = question });
     }
 
     /// <summary>A fresh PM from the SFT trunk on <paramref name="train"/>, seeded by its question.</summary>

@@ -36,8 +36,10 @@ public static class ScalarizationStage
     public static ObjectiveFit Fit(WorldRun ctx, PairSet<SyntheticPrompt> pairs, IReadOnlyDictionary<string, TrainedPreferenceModel> pms)
     {
         var pm = Scorers(pms);
+        // The control PM, where the run trains one, is measured on the same pairs as the objectives.
+        var control = pms.ContainsKey(ControlQuestion(ctx.Config.Baseline)) ? Reward(ControlArm, ctx.Config, null, pm) : null;
         return Fit(ctx.Config.Principles, PrincipleScores(ctx.Config.Principles, pm), Reward(BaselineArm, ctx.Config, null, pm),
-            HumanLabelled(ctx, pairs), TruthDecided(pairs), ctx.Seed("ablation"));
+            HumanLabelled(ctx, pairs), TruthDecided(pairs), ctx.Seed("ablation"), control);
     }
 
     /// <summary>The principle PMs with weight 1 each: what the fit reads their normalised scores from.</summary>
@@ -82,8 +84,9 @@ public static class ScalarizationStage
     /// <param name="single">the single-objective baseline's reward</param>
     /// <param name="fitOn">the pairs the weights are fitted on, with who won</param>
     /// <param name="testOn">the pairs every objective's accuracy is measured on</param>
+    /// <param name="control">the control PM's reward, measured as <see cref="ControlArm"/> where the run has one</param>
     public static ObjectiveFit Fit(IReadOnlyList<string> principles, PreferenceModelReward principleScores, IRewardModel single,
-        IReadOnlyList<(int[] A, int[] B, bool AWins)> fitOn, IReadOnlyList<(int[] A, int[] B, bool AWins)> testOn, int ablationSeed)
+        IReadOnlyList<(int[] A, int[] B, bool AWins)> fitOn, IReadOnlyList<(int[] A, int[] B, bool AWins)> testOn, int ablationSeed, IRewardModel? control = null)
     {
         (double[][] A, double[][] B, bool[] AWins) Scored(IReadOnlyList<(int[] A, int[] B, bool AWins)> set)
         {
@@ -98,6 +101,7 @@ public static class ScalarizationStage
         var weights = PrincipleWeights.Fit(principles, fitA, fitB, fitW);
         var correct = Scalarizers.All.ToDictionary(s => s.Name, s => ObjectiveAccuracy.Correct(new ScalarizedReward(weights.Weights, s), testA, testB, testW));
         correct["single"] = Correct(single, testOn);
+        if (control is not null) correct[ControlArm] = Correct(control, testOn);
         var accuracy = correct.ToDictionary(kv => kv.Key, kv => kv.Value.Average(c => c ? 1.0 : 0.0));
 
         var ablation = ObjectiveAccuracy.Ablation(principles, (fitA, fitB, fitW), (testA, testB, testW), AblationOrders, new Random(ablationSeed));

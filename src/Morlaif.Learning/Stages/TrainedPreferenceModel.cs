@@ -49,9 +49,18 @@ public sealed record ObjectiveFit(
     int FitPairs = 0,
     int TestPairs = 0)
 {
-    /// <summary>In the process that fitted it: which test pairs each objective ranked right, in order (McNemar's test reads them).</summary>
+    /// <summary>Which test pairs each objective ranked right, in order (McNemar's test reads them).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public IReadOnlyDictionary<string, bool[]>? Correct { get; init; }
+
+    /// <summary><see cref="Correct"/> as stored: one '1' or '0' per test pair.</summary>
+    [System.Text.Json.Serialization.JsonPropertyName("correct")]
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, string>? CorrectBits
+    {
+        get => Correct?.ToDictionary(kv => kv.Key, kv => new string([.. kv.Value.Select(c => c ? '1' : '0')]));
+        init => Correct = value?.ToDictionary(kv => kv.Key, kv => kv.Value.Select(c => c == '1').ToArray());
+    }
 
     public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, RunConfig.Json);
 

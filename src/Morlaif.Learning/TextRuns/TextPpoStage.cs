@@ -13,9 +13,9 @@ namespace Morlaif.Learning.TextRuns;
 /// </summary>
 public static class TextPpoStage
 {
-    /// <summary>A fresh learner on <paramref name="sftPolicy"/> (the caller owns the base; the learner owns the adapter).</summary>
-    public static PpoLearner Learner(TextRun run, HfCausalLm sftPolicy, IRewardModel reward) =>
-        new(new HfPpoPolicy(sftPolicy, run.StopIds(sftPolicy), run.Lora, run.Seed("ppo-adapter")), reward, run.Config.Ppo, run.Seed("ppo"));
+    /// <summary>A fresh learner on <paramref name="sftPolicy"/> (the caller owns the base; the learner owns the adapter), with the arm's PPO settings.</summary>
+    public static PpoLearner Learner(TextRun run, HfCausalLm sftPolicy, IRewardModel reward, Ppo.PpoSettings ppo) =>
+        new(new HfPpoPolicy(sftPolicy, run.StopIds(sftPolicy), run.Lora, run.Seed("ppo-adapter")), reward, ppo, run.Seed("ppo"));
 
     /// <summary>The trained policy of an arm (from its final checkpoint) on <paramref name="sftPolicy"/>, for evaluation or export.</summary>
     public static HfPpoPolicy Policy(TextRun run, HfCausalLm sftPolicy, byte[] checkpoint)

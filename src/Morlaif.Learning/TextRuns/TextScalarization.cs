@@ -31,8 +31,8 @@ public static class TextScalarization
     }
 
     /// <summary>The reward of an arm (<see cref="ScalarizationStage.Reward(string, Runs.RunConfig, ObjectiveFit?, Func{string, PrincipleScorer})"/>) from a text run's PMs.</summary>
-    public static PreferenceModelReward Reward(string arm, TextRun run, ObjectiveFit? fit, HfPreferenceModel pms, IReadOnlyDictionary<string, ScoreNormalizer> normalizers) =>
-        ScalarizationStage.Reward(arm, run.Config, fit, q => new PrincipleScorer(pms.Principle(q), normalizers[q]));
+    public static PreferenceModelReward Reward(string arm, Runs.RunConfig config, ObjectiveFit? fit, HfPreferenceModel pms, IReadOnlyDictionary<string, ScoreNormalizer> normalizers) =>
+        ScalarizationStage.Reward(arm, config, fit, q => new PrincipleScorer(pms.Principle(q), normalizers[q]));
 
     /// <summary>A human pair longer than the model's context keeps its end: the response and as much of the conversation as fits.</summary>
     private static int[] Fit(int[] sequence, int maxLength) => maxLength > 0 && sequence.Length > maxLength ? sequence[^maxLength..] : sequence;

@@ -10,18 +10,25 @@ namespace Morlaif.Learning.World;
 /// </summary>
 public static class WorldEvaluation
 {
-    /// <summary>MORLAIF against the baseline (and each against SFT) on the run's held-out prompts.</summary>
-    public static EvaluationResult Evaluate(WorldRun ctx, PolicyModel sft, PolicyModel morlaif, PolicyModel baseline)
+    /// <summary>
+    /// The arm <paramref name="morlaif"/> against <paramref name="baseline"/> (and each against SFT) on the run's held-out
+    /// prompts, and every policy's answers' true preference (<paramref name="arms"/>' and the SFT policy's).
+    /// </summary>
+    public static (EvaluationResult Result, PolicyTruths Truths) Evaluate(WorldRun ctx, PolicyModel sft, IReadOnlyDictionary<string, PolicyModel> arms,
+        string morlaif, string baseline)
     {
         var set = Prompts(ctx);
-        var policies = new Dictionary<string, PolicyModel>
-        {
-            [ScalarizationStage.MorlaifArm] = morlaif, [ScalarizationStage.BaselineArm] = baseline, [EvaluationStage.Sft] = sft,
-        };
+        var policies = new Dictionary<string, PolicyModel>(arms) { [EvaluationStage.Sft] = sft };
+        var named = new Dictionary<string, string> { [ScalarizationStage.MorlaifArm] = morlaif, [ScalarizationStage.BaselineArm] = baseline };
+        // Each policy answers once, whichever comparison asks first.
+        var answers = new Dictionary<string, IReadOnlyList<string>>();
+        IReadOnlyList<string> Answers(string policy) => answers.TryGetValue(policy, out var a) ? a : answers[policy] = Responses(ctx, set.Items, policies[policy]);
         var judge = new Judge(ctx.Judge, set.Items, new Random(ctx.Seed("evaluation-judge")));
         // The world's judge and truth answer at once: nothing here waits.
-        return EvaluationStage.EvaluateAsync(set, p => p.Text, arm => Responses(ctx, set.Items, policies[arm]), judge, new Truth(set.Items), ctx.Config,
+        var result = EvaluationStage.EvaluateAsync(set, p => p.Text, role => Answers(named.GetValueOrDefault(role, role)), judge, new Truth(set.Items), ctx.Config,
             CancellationToken.None).GetAwaiter().GetResult();
+        var truth = policies.Keys.ToDictionary(p => p, p => (IReadOnlyList<double>)[.. Answers(p).Select((r, i) => GroundTruth.Score(Principle.Overall, set.Items[i], r))]);
+        return (result, new PolicyTruths(set.Samples, set.Unseen, truth));
     }
 
     /// <summary>

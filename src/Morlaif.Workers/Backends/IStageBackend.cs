@@ -28,7 +28,10 @@ public interface IStageBackend
     /// <summary>PPO iterations [start, end) of one arm: the chunk's checkpoint and statistics.</summary>
     Task<Dictionary<string, ArtifactReference>> PpoChunkAsync(RunManifest m, RunContext ctx, string arm, int start, int end, CancellationToken cancel);
 
-    /// <summary>Both arms' trained policies compared on the held-out prompts (<see cref="EvaluationStage"/>), and what the report says of the models.</summary>
+    /// <summary>
+    /// The compared arms' trained policies on the held-out prompts (<see cref="EvaluationStage"/>), and what the report
+    /// says of the models; no evaluation when the run trains no arms.
+    /// </summary>
     Task<Evaluated> EvaluateAsync(RunManifest m, RunContext ctx, CancellationToken cancel);
 
     /// <summary>One question's trained PM's statistics, as the report shows them.</summary>
@@ -37,9 +40,10 @@ public interface IStageBackend
 
 /// <summary>
 /// An evaluation's result and what only the model family knows for the report: the world's description, or the
-/// Hugging Face policy's, and how many sampled pairs stayed identical.
+/// Hugging Face policy's, how many sampled pairs stayed identical, and where a truth scores them every policy's answers.
 /// </summary>
-public sealed record Evaluated(EvaluationResult Result, WorldDescription? World = null, ModelDescription? Model = null, int? IdenticalPairs = null);
+public sealed record Evaluated(EvaluationResult? Result, WorldDescription? World = null, ModelDescription? Model = null, int? IdenticalPairs = null,
+    PolicyTruths? Truths = null);
 
 /// <summary>The SFT record's timed parts, as every backend records them (the report's "sft/train" and "sft/pairs").</summary>
 public static class SftParts

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Morlaif.Contracts;
 using Morlaif.Feedback.Datasets;
 using Morlaif.Learning.Runs;
+using Morlaif.Learning.Stages;
 using Morlaif.Learning.TextRuns;
 using Morlaif.Storage;
 using Morlaif.Workers.Text;
@@ -48,6 +49,8 @@ public static class RunTasks
         {
             output.WriteLine($"task '{config.Task}': {config.Principles.Length} principles, baseline '{config.Baseline}', {config.Pairs.Train} + {config.Pairs.Test} pairs, "
                 + $"{config.Ppo.Iterations} PPO iterations, {config.Judge.Kind} judge" + (config.Judge.Kind == "synthetic" ? " (nothing to pay for)" : ""));
+            output.WriteLine(config.PolicyArms.Count == 0 ? "arms: none (the run stops after the objective fit)"
+                : "arms: " + string.Join(", ", config.PolicyArms.Select(a => $"{a.Name} ({a.Reward}{(a.Reward == ScalarizationStage.MorlaifArm ? ", " + config.ForArm(a).Scalarization : "")}, {config.ForArm(a).Ppo.Iterations} iterations)")));
             output.WriteLine("dry run: the config is valid; nothing was started");
         }
 

@@ -50,13 +50,14 @@ public sealed class WorldStages(RunArtifacts artifacts, StageCheckpoints checkpo
         var ctx = World(run);
         var sft = await artifacts.SftPolicyAsync(m, ctx, cancel);
         var pairs = await artifacts.PairsAsync<SyntheticPrompt>(m, cancel);
-        var labels = await artifacts.LabelsAsync(m, question, cancel);
+        // The control PM's labels are the baseline's, under its own question (PreferenceModelStage.Start adds the human pairs).
+        var labels = await artifacts.LabelsAsync(m, ScalarizationStage.AskedQuestion(question), cancel) with { Question = question };
         using var trainer = await PmEpochs.TrainAsync(checkpoints, m, StageKeys.TrainPm(question), PmEpochs.Inputs(m, question),
             checkpoint => PreferenceModelStage.Start(ctx, sft, pairs, labels, checkpoint), log, cancel);
         var pm = PreferenceModelStage.Finish(trainer, pairs, labels);
         using var model = pm.Model; // stored below; the worker keeps no copy
         log.LogInformation("run {RunId}: PM {Question} held-out accuracy {Accuracy:F3}", m.RunId, question, pm.Stats.HeldOutAccuracy);
-        return await artifacts.Store.PutAsync(m.RunId, $"pm-{question}", pm.ToBytes(), cancel);
+        return await artifacts.Store.PutAsync(m.RunId, ArtifactNames.Kind($"pm-{question}"), pm.ToBytes(), cancel);
     }
 
     public async Task<ObjectiveFit> ScalarizeAsync(RunManifest m, RunContext run, CancellationToken cancel)
@@ -67,12 +68,15 @@ public sealed class WorldStages(RunArtifacts artifacts, StageCheckpoints checkpo
 
     public async Task<Dictionary<string, ArtifactReference>> PpoChunkAsync(RunManifest m, RunContext run, string arm, int start, int end, CancellationToken cancel)
     {
-        var ctx = World(run);
+        // An arm may set its own scalarization and PPO settings; its world is the run's otherwise.
+        var spec = run.Config.Arm(arm);
+        var config = run.Config.ForArm(spec);
+        var ctx = config == run.Config ? World(run) : new WorldRun(config, run.Device);
         var sft = await artifacts.SftPolicyAsync(m, ctx, cancel);
         var pms = await artifacts.PreferenceModelsAsync(m, ctx, cancel);
-        var fit = arm == ScalarizationStage.MorlaifArm ? await artifacts.ObjectiveAsync(m, cancel) : null;
-        var reward = ScalarizationStage.Reward(arm, ctx, fit, pms);
-        return await PpoChunk.RunAsync(artifacts, checkpoints, m, arm, start, end, ctx.Config.Ppo,
+        var fit = spec.Reward == ScalarizationStage.MorlaifArm ? await artifacts.ObjectiveAsync(m, cancel) : null;
+        var reward = ScalarizationStage.Reward(spec.Reward, ctx, fit, pms);
+        return await PpoChunk.RunAsync(artifacts, checkpoints, m, arm, start, end, config.Ppo,
             () => PpoStage.Learner(ctx, sft, reward), learner => PpoStage.Iterate(ctx, learner), log, cancel);
     }
 
@@ -80,17 +84,19 @@ public sealed class WorldStages(RunArtifacts artifacts, StageCheckpoints checkpo
     {
         var ctx = World(run);
         var sft = await artifacts.SftPolicyAsync(m, ctx, cancel);
+        var world = WorldDescription.Of(ctx, (int)sft.parameters().Sum(p => p.numel()));
+        if (ctx.Config.ComparedArms is not { } compared) return new Evaluated(null, World: world);
         var policies = new Dictionary<string, PolicyModel>();
         try
         {
-            foreach (var arm in RunPlan.Arms)
+            foreach (var arm in ctx.Config.PolicyArms)
             {
-                var policy = policies[arm] = ctx.NewPolicy();
-                WorldPpoPolicy.LoadModel(await artifacts.BytesAsync(RunArtifacts.Output(m, StageKeys.FinalPpoChunk(ctx.Config.Ppo, arm), StageOutputs.Checkpoint), cancel), policy);
+                var policy = policies[arm.Name] = ctx.NewPolicy();
+                WorldPpoPolicy.LoadModel(await artifacts.BytesAsync(RunArtifacts.Output(m, StageKeys.FinalPpoChunk(ctx.Config, arm.Name), StageOutputs.Checkpoint), cancel), policy);
                 policy.to(ctx.Device);
             }
-            var result = WorldEvaluation.Evaluate(ctx, sft, policies[ScalarizationStage.MorlaifArm], policies[ScalarizationStage.BaselineArm]);
-            return new Evaluated(result, World: WorldDescription.Of(ctx, (int)sft.parameters().Sum(p => p.numel())));
+            var (result, truths) = WorldEvaluation.Evaluate(ctx, sft, policies, compared.Morlaif.Name, compared.Baseline.Name);
+            return new Evaluated(result, World: world, Truths: truths);
         }
         finally
         {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using System.Text.Json;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using Morlaif.Contracts;
@@ -13,7 +14,7 @@ using Morlaif.Workers.Pipeline;
 namespace Morlaif.Workers.Evaluator;
 
 /// <summary>
-/// The fan-in of both arms' policies (<see cref="PipelineDefinition.Evaluate"/>): MORLAIF against the baseline on
+/// The fan-in of every arm's policy (<see cref="PipelineDefinition.Evaluate"/>): MORLAIF against the baseline on
 /// held-out prompts, then report.json and report.md, one report from every stage's stored outputs whatever the model
 /// family; the pipeline's definition marks the run Completed with them.
 /// </summary>
@@ -31,15 +32,19 @@ public sealed class EvaluateConsumer(RunArtifacts artifacts, StageGate gate, Sta
         var backend = backends.For(ctx);
         var clock = Stopwatch.StartNew();
         var evaluated = await backend.EvaluateAsync(manifest, ctx, cancel);
-        var timings = PipelineDefinition.Timings(manifest, RunPlan.Of(manifest, ctx.Config.Ppo), DateTimeOffset.UtcNow);
+        var timings = PipelineDefinition.Timings(manifest, RunPlan.Of(manifest, ctx.Config), DateTimeOffset.UtcNow);
         timings[StageKeys.Evaluate] = clock.Elapsed.TotalSeconds;
         var report = await AssembleAsync(manifest, ctx, backend, evaluated, timings, cancel);
         log.LogInformation("run {RunId}: {Summary}", runId, ReportFiles.Headline(report));
-        return new Dictionary<string, ArtifactReference>
+        var outputs = new Dictionary<string, ArtifactReference>
         {
             [StageOutputs.Report] = await artifacts.Store.PutAsync(runId, "report-json", Encoding.UTF8.GetBytes(ReportFiles.ToJson(report)), cancel),
             [StageOutputs.ReportMarkdown] = await artifacts.Store.PutAsync(runId, "report-md", Encoding.UTF8.GetBytes(ReportFiles.ToMarkdown(report)), cancel),
         };
+        // Every policy's answers by the truth, answer by answer: what an experiment compares its arms on.
+        if (evaluated.Truths is { } truths)
+            outputs[StageOutputs.Truths] = await artifacts.Store.PutAsync(runId, "policy-truths", JsonSerializer.SerializeToUtf8Bytes(truths, RunConfig.Json), cancel);
+        return outputs;
     });
 
     /// <summary>The report: each arm's PPO statistics, each question's labels and PM, the objective fit, and the evaluation.</summary>
@@ -47,15 +52,12 @@ public sealed class EvaluateConsumer(RunArtifacts artifacts, StageGate gate, Sta
         Dictionary<string, double> timings, CancellationToken cancel)
     {
         var ppo = new Dictionary<string, IReadOnlyList<PpoIterationStats>>();
-        foreach (var arm in RunPlan.Arms)
-            ppo[arm] = PpoStage.StatsFromJson(await artifacts.BytesAsync(RunArtifacts.Output(m, StageKeys.FinalPpoChunk(ctx.Config.Ppo, arm), StageOutputs.Stats), cancel));
+        foreach (var arm in ctx.Config.PolicyArms)
+            ppo[arm.Name] = PpoStage.StatsFromJson(await artifacts.BytesAsync(RunArtifacts.Output(m, StageKeys.FinalPpoChunk(ctx.Config, arm.Name), StageOutputs.Stats), cancel));
         var labels = new Dictionary<string, LabelSet>();
+        foreach (var q in ctx.Questions) labels[q] = await artifacts.LabelsAsync(m, q, cancel);
         var pms = new Dictionary<string, PreferenceModelStats>();
-        foreach (var q in ctx.Questions)
-        {
-            labels[q] = await artifacts.LabelsAsync(m, q, cancel);
-            pms[q] = await backend.PmStatsAsync(m, q, cancel);
-        }
+        foreach (var q in RunPlan.Of(m, ctx.Config).PmQuestions) pms[q] = await backend.PmStatsAsync(m, q, cancel);
         var any = labels.Values.First();
         // A chat judge can abstain; the world's judge always answers.
         var abstentions = ctx.Config.Judge.Kind == "openai" ? labels.ToDictionary(kv => kv.Key, kv => kv.Value.Abstentions) : null;

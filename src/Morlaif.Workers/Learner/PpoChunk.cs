@@ -48,8 +48,8 @@ public static class PpoChunk
             }
             return new()
             {
-                [StageOutputs.Checkpoint] = await artifacts.Store.PutAsync(m.RunId, $"ppo-{arm}", learner.SaveCheckpoint(), cancel),
-                [StageOutputs.Stats] = await artifacts.Store.PutAsync(m.RunId, $"ppo-stats-{arm}", PpoStage.StatsToJson(stats), cancel),
+                [StageOutputs.Checkpoint] = await artifacts.Store.PutAsync(m.RunId, ArtifactNames.Kind($"ppo-{arm}"), learner.SaveCheckpoint(), cancel),
+                [StageOutputs.Stats] = await artifacts.Store.PutAsync(m.RunId, ArtifactNames.Kind($"ppo-stats-{arm}"), PpoStage.StatsToJson(stats), cancel),
             };
         }
     }

@@ -31,7 +31,12 @@ public static class PipelineDefinition
         Inputs = (_, _) => [StageKeys.Sft],
         CommandFor = (runId, key) => new LabelPairs { RunId = runId, Principle = Segment(key, 1) },
         KeyOf = m => m is LabelPairs { Principle: { } p } ? StageKeys.Label(p) : null,
-        Announce = (runId, key, o, _) => [new PrincipleLabelled { RunId = runId, Principle = Segment(key, 1), Labels = o[StageOutputs.Labels] }],
+        // The control PM learns from the baseline's labels: their record starts it too.
+        Announce = (runId, key, o, plan) =>
+        [
+            new PrincipleLabelled { RunId = runId, Principle = Segment(key, 1), Labels = o[StageOutputs.Labels] },
+            .. plan.ControlQuestion is { } control && Segment(key, 1) == plan.Questions[^1] ? [new TrainPreferenceModel { RunId = runId, Principle = control }] : Array.Empty<object>(),
+        ],
     };
 
     public static readonly PipelineStage TrainPm = new()
@@ -39,8 +44,8 @@ public static class PipelineDefinition
         Name = "train-pm", Worker = WorkerRegistration.PreferenceTrainer, Consumer = typeof(PreferenceTrainer.PreferenceModelConsumer),
         Command = typeof(TrainPreferenceModel), Triggers = [typeof(PrincipleLabelled), typeof(TrainPreferenceModel)],
         Event = typeof(PreferenceModelTrained), Outputs = [StageOutputs.Model], Long = true, PerQuestion = true,
-        Keys = plan => plan.Questions.Select(StageKeys.TrainPm),
-        Inputs = (_, key) => [StageKeys.Sft, StageKeys.Label(Segment(key, 1))],
+        Keys = plan => plan.PmQuestions.Select(StageKeys.TrainPm),
+        Inputs = (plan, key) => [StageKeys.Sft, StageKeys.Label(Segment(key, 1) == plan.ControlQuestion ? plan.Questions[^1] : Segment(key, 1))],
         CommandFor = (runId, key) => new TrainPreferenceModel { RunId = runId, Principle = Segment(key, 1) },
         KeyOf = m => m switch
         {
@@ -57,11 +62,14 @@ public static class PipelineDefinition
         Command = typeof(Contracts.Scalarize), Triggers = [typeof(PreferenceModelTrained), typeof(Contracts.Scalarize)],
         Event = typeof(RewardReady), Outputs = [StageOutputs.Objective], FanIn = true,
         Keys = _ => [StageKeys.Scalarize],
-        Inputs = (plan, _) => [StageKeys.Sft, .. plan.Questions.Select(StageKeys.TrainPm)],
+        Inputs = (plan, _) => [StageKeys.Sft, .. plan.PmQuestions.Select(StageKeys.TrainPm)],
         CommandFor = (runId, _) => new Contracts.Scalarize { RunId = runId },
         KeyOf = _ => StageKeys.Scalarize,
-        // Both arms start from the one objective (the baseline's reward needs none, but waits so both arms run alike).
-        Announce = (runId, _, o, _) => RunPlan.Arms.Select(arm => new RewardReady { RunId = runId, Arm = arm, Objective = o[StageOutputs.Objective] }),
+        // Every arm starts from the one objective (a baseline's reward needs none, but waits so all arms run alike);
+        // a run without arms goes straight to its report.
+        Announce = (runId, _, o, plan) => plan.Arms.Count == 0
+            ? [new EvaluateRun { RunId = runId }]
+            : plan.Arms.Select(arm => new RewardReady { RunId = runId, Arm = arm.Name, Objective = o[StageOutputs.Objective] }),
     };
 
     /// <summary>One record per arm and chunk; each chunk sends the next one to its own queue, the last publishes PolicyTrained.</summary>
@@ -70,15 +78,18 @@ public static class PipelineDefinition
         Name = "ppo", Worker = WorkerRegistration.PpoLearner, Consumer = typeof(Learner.PpoConsumer),
         Command = typeof(RunPpoIteration), Triggers = [typeof(RewardReady), typeof(RunPpoIteration)],
         Event = typeof(PolicyTrained), Outputs = [StageOutputs.Checkpoint, StageOutputs.Stats], Long = true,
-        Keys = plan => RunPlan.Arms.SelectMany(arm => plan.ChunkStarts.Select(start => StageKeys.PpoChunk(arm, start))),
+        Keys = plan => plan.Arms.SelectMany(arm => arm.ChunkKeys),
         Inputs = (plan, key) =>
         {
             var (arm, start) = Chunk(key);
-            var index = plan.ChunkStarts.ToList().IndexOf(start);
-            return index <= 0 ? [StageKeys.Sft, StageKeys.Scalarize] : [StageKeys.Sft, StageKeys.Scalarize, StageKeys.PpoChunk(arm, plan.ChunkStarts[index - 1])];
+            var starts = plan.Arm(arm).ChunkStarts.ToList();
+            var index = starts.IndexOf(start);
+            // The control arm's reward is the control PM, which the objective does not wait for.
+            List<string> inputs = [StageKeys.Sft, StageKeys.Scalarize, .. plan.ControlQuestion is { } control ? [StageKeys.TrainPm(control)] : Array.Empty<string>()];
+            return index <= 0 ? inputs : [.. inputs, StageKeys.PpoChunk(arm, starts[index - 1])];
         },
-        ReplayKeys = (manifest, plan) => RunPlan.Arms
-            .Select(arm => plan.ChunkStarts.Select(start => StageKeys.PpoChunk(arm, start)).FirstOrDefault(k => manifest.Stages.GetValueOrDefault(k)?.State != Storage.StageState.Done))
+        ReplayKeys = (manifest, plan) => plan.Arms
+            .Select(arm => arm.ChunkKeys.FirstOrDefault(k => manifest.Stages.GetValueOrDefault(k)?.State != Storage.StageState.Done))
             .OfType<string>(),
         CommandFor = (runId, key) => new RunPpoIteration { RunId = runId, Arm = Chunk(key).Arm, Iteration = Chunk(key).Start },
         KeyOf = m => m switch
@@ -91,7 +102,7 @@ public static class PipelineDefinition
         Announce = (runId, key, o, plan) =>
         {
             var (arm, start) = Chunk(key);
-            var next = plan.ChunkStarts.SkipWhile(s => s != start).Skip(1).Cast<int?>().FirstOrDefault();
+            var next = plan.Arm(arm).ChunkStarts.SkipWhile(s => s != start).Skip(1).Cast<int?>().FirstOrDefault();
             return next is { } iteration
                 ? [new RunPpoIteration { RunId = runId, Arm = arm, Iteration = iteration }]
                 : [new PolicyTrained { RunId = runId, Arm = arm, Checkpoint = o[StageOutputs.Checkpoint] }];
@@ -105,8 +116,7 @@ public static class PipelineDefinition
         Command = typeof(EvaluateRun), Triggers = [typeof(PolicyTrained), typeof(EvaluateRun)],
         Event = typeof(RunEvaluated), Outputs = [StageOutputs.Report, StageOutputs.ReportMarkdown], FanIn = true, CompletesRun = true,
         Keys = _ => [StageKeys.Evaluate],
-        Inputs = (plan, _) => [StageKeys.Sft, .. plan.Questions.Select(StageKeys.TrainPm), StageKeys.Scalarize,
-            .. RunPlan.Arms.Select(arm => StageKeys.PpoChunk(arm, plan.ChunkStarts[^1]))],
+        Inputs = (plan, _) => [StageKeys.Sft, .. plan.PmQuestions.Select(StageKeys.TrainPm), StageKeys.Scalarize, .. plan.Arms.Select(arm => arm.FinalChunk)],
         CommandFor = (runId, _) => new EvaluateRun { RunId = runId },
         KeyOf = _ => StageKeys.Evaluate,
         Announce = (runId, _, o, _) => [new RunEvaluated { RunId = runId, Report = o[StageOutputs.Report], ReportMarkdown = o[StageOutputs.ReportMarkdown] }],
@@ -208,5 +218,7 @@ public static class PipelineDefinition
 public static class StageOutputs
 {
     public const string Policy = "policy", Pairs = "pairs", Labels = "labels", Model = "model", Objective = "objective",
-        Checkpoint = "checkpoint", Stats = "stats", Report = "report", ReportMarkdown = "report-md";
+        Checkpoint = "checkpoint", Stats = "stats", Report = "report", ReportMarkdown = "report-md",
+        // Optional: where a truth scores the evaluation's answers.
+        Truths = "truths";
 }

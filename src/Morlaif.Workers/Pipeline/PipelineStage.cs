@@ -80,16 +80,30 @@ public sealed record PipelineStage
 }
 
 /// <summary>
-/// The shape of one run that the stage keys depend on: its questions (principles and the baseline's) and
-/// the first iteration of each PPO chunk.
+/// The shape of one run that the stage keys depend on: its questions (principles and the baseline's), the control
+/// PM's question where it trains one, and each PPO arm with the first iteration of each of its chunks.
 /// </summary>
-public sealed record RunPlan(IReadOnlyList<string> Questions, IReadOnlyList<int> ChunkStarts)
+public sealed record RunPlan(IReadOnlyList<string> Questions, IReadOnlyList<PlannedArm> Arms, string? ControlQuestion = null)
 {
-    public static readonly string[] Arms = [Learning.Stages.ScalarizationStage.MorlaifArm, Learning.Stages.ScalarizationStage.BaselineArm];
+    public static RunPlan Of(RunManifest manifest, Learning.Runs.RunConfig config) => new(manifest.Questions,
+        [.. config.PolicyArms.Select(a => new PlannedArm(a.Name, [.. StageKeys.PpoChunkStarts(config.ForArm(a).Ppo)]))],
+        config.TrainsControlPm ? Learning.Stages.ScalarizationStage.ControlQuestion(config.Baseline) : null);
 
-    public static RunPlan Of(RunManifest manifest, Learning.Ppo.PpoSettings ppo) => new(manifest.Questions, StageKeys.PpoChunkStarts(ppo).ToList());
+    /// <summary>The questions a PM is trained for: every labelled one, and the control PM's.</summary>
+    public IEnumerable<string> PmQuestions => ControlQuestion is null ? Questions : [.. Questions, ControlQuestion];
+
+    public PlannedArm Arm(string name) => Arms.FirstOrDefault(a => a.Name == name) ?? throw new ArgumentException($"run has no arm '{name}'", nameof(name));
 
     /// <summary>Every record of the run, stage by stage in pipeline order.</summary>
     public IEnumerable<(PipelineStage Stage, string Key)> Records =>
         PipelineDefinition.Stages.SelectMany(s => s.Keys(this).Select(k => (s, k)));
+}
+
+/// <summary>One PPO arm of a run: its name and the first iteration of each chunk (its own PPO settings decide them).</summary>
+public sealed record PlannedArm(string Name, IReadOnlyList<int> ChunkStarts)
+{
+    public IEnumerable<string> ChunkKeys => ChunkStarts.Select(start => StageKeys.PpoChunk(Name, start));
+
+    /// <summary>The key of the last chunk, whose checkpoint is the arm's trained policy.</summary>
+    public string FinalChunk => StageKeys.PpoChunk(Name, ChunkStarts[^1]);
 }

@@ -14,7 +14,7 @@ public static class PmEpochs
     /// <summary>The fingerprint of what a question's PM trains from: the config, the SFT stage's policy and pairs, its labels.</summary>
     public static string Inputs(RunManifest m, string question) => StageCheckpoints.Fingerprint(m.Config,
         RunArtifacts.Output(m, StageKeys.Sft, Pipeline.StageOutputs.Policy), RunArtifacts.Output(m, StageKeys.Sft, Pipeline.StageOutputs.Pairs),
-        RunArtifacts.Output(m, StageKeys.Label(question), Pipeline.StageOutputs.Labels));
+        RunArtifacts.Output(m, StageKeys.Label(Learning.Stages.ScalarizationStage.AskedQuestion(question)), Pipeline.StageOutputs.Labels));
 
     /// <param name="start">a fresh trainer (null) or one restored from a checkpoint's bytes (InvalidDataException when it does not fit)</param>
     /// <param name="inputs">the fingerprint of the artifacts the PM trains from</param>

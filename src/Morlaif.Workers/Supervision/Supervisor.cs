@@ -68,7 +68,7 @@ public sealed class Supervisor(IManifestStore manifests, IBus bus, RunArtifacts 
     public async Task<List<string>> SuperviseAsync(RunManifest manifest, DateTimeOffset now, CancellationToken cancel)
     {
         if (now - manifest.LastActivity < settings.Lease) return [];
-        var plan = RunPlan.Of(manifest, (await artifacts.ContextAsync(manifest, cancel)).Config.Ppo);
+        var plan = RunPlan.Of(manifest, (await artifacts.ContextAsync(manifest, cancel)).Config);
         var due = new List<string>();
         var (_, claimed) = await manifests.UpdateAsync(manifest.RunId, m =>
         {

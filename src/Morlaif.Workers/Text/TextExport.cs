@@ -14,8 +14,7 @@ public static class TextExport
     public static async Task PolicyAsync(TextStages text, RunArtifacts artifacts, RunManifest m, string arm, string outDir, CancellationToken cancel)
     {
         var ctx = await Context(artifacts, m, cancel);
-        if (!RunPlan.Arms.Contains(arm)) throw new ArgumentException($"unknown arm '{arm}' (known: {string.Join(", ", RunPlan.Arms)})");
-        var final = StageKeys.FinalPpoChunk(ctx.Config.Ppo, arm);
+        var final = StageKeys.FinalPpoChunk(ctx.Config, arm); // ArgumentException naming the run's arms when it has no such arm
         if (!PipelineDefinition.IsDone(m, final)) throw new InvalidOperationException($"run {m.RunId}: the {arm} policy is not trained yet ({final} is {m.Stages.GetValueOrDefault(final)?.State.ToString() ?? "not started"})");
         using var run = await text.RunAsync(m, ctx, cancel);
         using var model = run.LoadSftPolicy(await text.SftAdapterAsync(m, cancel));

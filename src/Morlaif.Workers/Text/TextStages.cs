@@ -106,7 +106,7 @@ public sealed class TextStages(RunArtifacts artifacts, TextRunStore inputs, Stag
             var stats = TextPreferenceStage.Finish(pms, trainer, initialLoss, pairs, labels, folder.FullName);
             log.LogInformation("run {RunId}: PM {Question} loss {Before:F4} -> {After:F4}, held-out accuracy {Accuracy:F3}",
                 m.RunId, question, stats.InitialLoss, stats.FinalLoss, stats.HeldOutAccuracy);
-            return await Store.PutAsync(m.RunId, $"pm-{question}", FolderArchive.Pack(folder.FullName), cancel);
+            return await Store.PutAsync(m.RunId, ArtifactNames.Kind($"pm-{question}"), FolderArchive.Pack(folder.FullName), cancel);
         }
         finally
         {
@@ -145,12 +145,14 @@ public sealed class TextStages(RunArtifacts artifacts, TextRunStore inputs, Stag
         using var pmBase = shared ? null : run.LoadPmBase();
         using var pms = new HfPreferenceModel(pmBase ?? policyBase);
         var normalizers = (await LoadPmsAsync(m, run, pms, cancel)).ToDictionary(kv => kv.Key, kv => kv.Value.Normalizer);
-        var fit = arm == ScalarizationStage.MorlaifArm ? await artifacts.ObjectiveAsync(m, cancel) : null;
-        var reward = TextScalarization.Reward(arm, run, fit, pms, normalizers);
+        var spec = ctx.Config.Arm(arm);
+        var config = ctx.Config.ForArm(spec);
+        var fit = spec.Reward == ScalarizationStage.MorlaifArm ? await artifacts.ObjectiveAsync(m, cancel) : null;
+        var reward = TextScalarization.Reward(spec.Reward, config, fit, pms, normalizers);
         // The training pairs' prompts: never the held-out or the evaluation ones.
         var prompts = (await artifacts.PairsAsync<string>(m, cancel)).Train.Select(p => p.Prompt).ToList();
-        return await Learner.PpoChunk.RunAsync(artifacts, checkpoints, m, arm, start, end, ctx.Config.Ppo, () => TextPpoStage.Learner(run, policyBase, reward),
-            learner => PpoStage.Iterate(learner, run, ctx.Config, rng => prompts[rng.Next(prompts.Count)]), log, cancel);
+        return await Learner.PpoChunk.RunAsync(artifacts, checkpoints, m, arm, start, end, config.Ppo, () => TextPpoStage.Learner(run, policyBase, reward, config.Ppo),
+            learner => PpoStage.Iterate(learner, run, config, rng => prompts[rng.Next(prompts.Count)]), log, cancel);
     }
 
     /// <summary>
@@ -163,9 +165,17 @@ public sealed class TextStages(RunArtifacts artifacts, TextRunStore inputs, Stag
         var prompts = (await DataAsync(m, cancel)).EvaluationPrompts;
         var sftAdapter = await SftAdapterAsync(m, cancel);
         using var policyBase = run.LoadSftPolicy(sftAdapter);
+        var lossesFile = sftAdapter is null ? null : Path.Combine(sftAdapter, SftLossesFile);
+        var sftLosses = lossesFile is not null && File.Exists(lossesFile)
+            ? System.Text.Json.JsonSerializer.Deserialize<List<double>>(await File.ReadAllTextAsync(lossesFile, cancel))
+            : null;
+        var model = new Learning.Runs.ModelDescription(Path.GetFileName(ctx.Config.Model.Path!.TrimEnd('/')), policyBase.parameters().Sum(p => p.numel()), sftLosses);
+        var identical = (await artifacts.PairsAsync<string>(m, cancel)).Identical;
+        if (ctx.Config.ComparedArms is not { } compared) return new Backends.Evaluated(null, Model: model, IdenticalPairs: identical);
+        // The judge compares the two arms' answers: "morlaif" and "baseline" are the roles, the compared arms play them.
         var checkpoints = new Dictionary<string, byte[]>();
-        foreach (var arm in RunPlan.Arms)
-            checkpoints[arm] = await artifacts.BytesAsync(RunArtifacts.Output(m, StageKeys.FinalPpoChunk(ctx.Config.Ppo, arm), StageOutputs.Checkpoint), cancel);
+        foreach (var (role, arm) in new[] { (ScalarizationStage.MorlaifArm, compared.Morlaif.Name), (ScalarizationStage.BaselineArm, compared.Baseline.Name) })
+            checkpoints[role] = await artifacts.BytesAsync(RunArtifacts.Output(m, StageKeys.FinalPpoChunk(ctx.Config, arm), StageOutputs.Checkpoint), cancel);
         var ids = prompts.Select(run.EncodePrompt).ToList();
         IReadOnlyList<string> Answers(string arm)
         {
@@ -175,12 +185,7 @@ public sealed class TextStages(RunArtifacts artifacts, TextRunStore inputs, Stag
         }
         var result = await EvaluationStage.EvaluateAsync(new EvaluationSet<string>(prompts, 0, 1), p => p, Answers,
             new ChatEvaluationJudge(ctx.Config, new ArtifactJudgeCache(Store), prompts), null, ctx.Config, cancel);
-        var lossesFile = sftAdapter is null ? null : Path.Combine(sftAdapter, SftLossesFile);
-        var sftLosses = lossesFile is not null && File.Exists(lossesFile)
-            ? System.Text.Json.JsonSerializer.Deserialize<List<double>>(await File.ReadAllTextAsync(lossesFile, cancel))
-            : null;
-        var model = new Learning.Runs.ModelDescription(Path.GetFileName(ctx.Config.Model.Path!.TrimEnd('/')), policyBase.parameters().Sum(p => p.numel()), sftLosses);
-        return new Backends.Evaluated(result, Model: model, IdenticalPairs: (await artifacts.PairsAsync<string>(m, cancel)).Identical);
+        return new Backends.Evaluated(result, Model: model, IdenticalPairs: identical);
     }
 
     /// <summary>A PM's statistics as the report shows them, from the PM folder's own (<see cref="TextPreferenceStage.StatsFile"/>).</summary>

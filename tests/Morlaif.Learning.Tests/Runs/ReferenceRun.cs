@@ -61,8 +61,7 @@ public sealed class ReferenceRun(RunConfig config, Device device, Action<string>
             });
         }
 
-        var evaluation = Time("evaluate", () => WorldEvaluation.Evaluate(ctx, sft,
-            policies[ScalarizationStage.MorlaifArm], policies[ScalarizationStage.BaselineArm]));
+        var (evaluation, _) = Time("evaluate", () => WorldEvaluation.Evaluate(ctx, sft, policies, ScalarizationStage.MorlaifArm, ScalarizationStage.BaselineArm));
         _timings["total"] = total.Elapsed.TotalSeconds;
 
         var judge = new JudgeStats(pairs.Train.Count, pairs.Test.Count, labels.ToDictionary(kv => kv.Key, kv => kv.Value.OrdersDisagreed));

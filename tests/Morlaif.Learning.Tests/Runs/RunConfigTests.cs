@@ -10,6 +10,24 @@ public class RunConfigTests
     public void The_built_in_default_is_valid() => new RunConfig().Validate();
 
     [Fact]
+    public void Arms_default_to_morlaif_and_the_baseline_and_each_may_set_its_own_scalarization_and_ppo()
+    {
+        Assert.Equal(["morlaif", "baseline"], new RunConfig().PolicyArms.Select(a => a.Name));
+        var c = RunConfig.Parse("""
+            { "arms": [ { "name": "worst", "scalarization": "worst-case", "ppo": { "iterations": 2 } }, { "name": "base", "reward": "baseline" },
+                        { "name": "control", "reward": "baseline-human" } ] }
+            """);
+        var worst = c.ForArm(c.Arm("worst"));
+        Assert.Equal(("worst-case", 2, c.Seed), (worst.Scalarization, worst.Ppo.Iterations, worst.Seed));
+        Assert.Equal((c.Scalarization, c.Ppo), (c.ForArm(c.Arm("base")).Scalarization, c.ForArm(c.Arm("base")).Ppo));
+        Assert.Equal(("worst", "base"), (c.ComparedArms!.Value.Morlaif.Name, c.ComparedArms.Value.Baseline.Name));
+        Assert.True(c.TrainsControlPm); // the control arm needs the control PM
+        Assert.False(new RunConfig().TrainsControlPm);
+        Assert.Null(RunConfig.Parse("""{ "arms": [] }""").ComparedArms); // no policies: the run stops at the objective fit
+        Assert.Contains("this run's: worst, base, control", Assert.Throws<ArgumentException>(() => c.Arm("nope")).Message);
+    }
+
+    [Fact]
     public void A_partial_file_keeps_the_defaults_for_the_rest()
     {
         var c = RunConfig.Parse("""
@@ -32,6 +50,14 @@ public class RunConfigTests
     [InlineData("""{ "model": { "contextLength": 20 } }""", "model.contextLength", "at least")]
     [InlineData("""{ "ppo": { "gamma": 1.5 } }""", "ppo.gamma", "[0, 1]")]
     [InlineData("""{ "baseline": "oracle" }""", "baseline", "'oracle'")]
+    [InlineData("""{ "arms": [ { "name": "a", "reward": "oracle" }, { "name": "b", "reward": "baseline" } ] }""", "arms[0].reward", "'oracle'")]
+    [InlineData("""{ "arms": [ { "name": "m" }, { "name": "m", "reward": "baseline" } ] }""", "arms[1].name", "twice")]
+    [InlineData("""{ "arms": [ { "name": "M/1" }, { "name": "b", "reward": "baseline" } ] }""", "arms[0].name", "lower-case")]
+    [InlineData("""{ "arms": [ { "name": "sft" }, { "name": "b", "reward": "baseline" } ] }""", "arms[0].name", "not 'sft'")]
+    [InlineData("""{ "arms": [ { "name": "m", "scalarization": "nash" }, { "name": "b", "reward": "baseline" } ] }""", "arms[0].scalarization", "'nash'")]
+    [InlineData("""{ "arms": [ { "name": "m" }, { "name": "b", "reward": "baseline", "scalarization": "linear" } ] }""", "arms[1].scalarization", "reward 'morlaif'")]
+    [InlineData("""{ "arms": [ { "name": "m", "ppo": { "gamma": 2 } }, { "name": "b", "reward": "baseline" } ] }""", "arms[0].ppo.gamma", "[0, 1]")]
+    [InlineData("""{ "arms": [ { "name": "m" } ] }""", "arms", "reward 'baseline'")]
     public void Bad_values_name_the_field(string json, string field, string detail)
     {
         var message = Error(json);

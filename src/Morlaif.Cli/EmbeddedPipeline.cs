@@ -1,0 +1,66 @@
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Morlaif.Learning.Runs;
+using Morlaif.Storage;
+using Morlaif.Workers;
+using TorchSharp;
+
+namespace Morlaif.Cli;
+
+/// <summary>
+/// The whole pipeline in this process: all five workers on MassTransit's in-memory transport and a local folder, the
+/// same consumers, messages and manifest as a distributed run. `morlaif run` runs one run on it, `morlaif experiment`
+/// one per cell.
+/// </summary>
+public sealed class EmbeddedPipeline : IAsyncDisposable
+{
+    private readonly IHost _host;
+
+    private EmbeddedPipeline(IHost host) => _host = host;
+
+    public IArtifactStore Store => _host.Services.GetRequiredService<IArtifactStore>();
+
+    public IManifestStore Manifests => _host.Services.GetRequiredService<IManifestStore>();
+
+    /// <summary>Ctrl+C or SIGTERM: the host stops its consumers, so a run waited for cannot finish.</summary>
+    public CancellationToken Stopping => _host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+
+    /// <param name="storeRoot">the local folder that holds the runs' manifests and artifacts</param>
+    /// <param name="quiet">the workers log only warnings and errors (the caller reports progress itself)</param>
+    public static async Task<EmbeddedPipeline> StartAsync(string storeRoot, string device, bool quiet = false)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Morlaif:Transport"] = "inmemory",
+            ["Morlaif:Storage"] = "local",
+            ["Morlaif:LocalRoot"] = storeRoot,
+            ["Morlaif:Device"] = device,
+        };
+        if (quiet) settings["Logging:LogLevel:Default"] = settings["Logging:LogLevel:Morlaif"] = "Warning";
+        var host = CliHost.Build(settings, WorkerRegistration.All);
+        torch.set_num_threads(Math.Max(1, Environment.ProcessorCount));
+        await host.StartAsync();
+        return new EmbeddedPipeline(host);
+    }
+
+    public Task<string> StartRunAsync(RunConfig config, string? runId = null) =>
+        RunStarter.StartAsync(Store, Manifests, _host.Services.GetRequiredService<IBus>(), config, runId);
+
+    /// <summary>Polls the manifest (the run's durable state) until the run completes or faults.</summary>
+    public async Task<RunManifest> WaitAsync(string runId, CancellationToken cancel)
+    {
+        while (true)
+        {
+            var manifest = await Manifests.ReadAsync(runId, cancel) ?? throw new RunNotFoundException(runId);
+            if (manifest.State != RunState.Running) return manifest;
+            await Task.Delay(500, cancel);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _host.StopAsync();
+        _host.Dispose();
+    }
+}
