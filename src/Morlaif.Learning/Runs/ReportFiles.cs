@@ -10,6 +10,9 @@ public static class ReportFiles
 {
     private static readonly CultureInfo C = CultureInfo.InvariantCulture;
 
+    /// <summary>The charts report.md links beside it, where the run has them (the evaluator draws them).</summary>
+    public const string PpoChart = "ppo.png", PreferenceModelChart = "preference-models.png";
+
     public static string ToJson(RunReport report) => JsonSerializer.Serialize(report, RunConfig.Json);
 
     public static RunReport FromJson(byte[] json) =>
@@ -46,8 +49,10 @@ public static class ReportFiles
         ? $"MORLAIF vs baseline by the true preference: win {P(truth.Win)} tie {P(truth.Tie)} loss {P(truth.Loss)}"
         : $"MORLAIF vs baseline by the judge: win {P(r.Evaluation.JudgeVsBaseline.Win)} tie {P(r.Evaluation.JudgeVsBaseline.Tie)} loss {P(r.Evaluation.JudgeVsBaseline.Loss)}";
 
-    public static string ToMarkdown(RunReport r)
+    /// <param name="charts">the chart files written beside report.md; each is linked in its section</param>
+    public static string ToMarkdown(RunReport r, IReadOnlyCollection<string>? charts = null)
     {
+        charts ??= [];
         var sb = new StringBuilder();
         sb.AppendLine($"# MORLAIF run {r.RunId}").AppendLine();
         var baseline = r.Baseline == World.Constitution.Question
@@ -62,6 +67,7 @@ public static class ReportFiles
 
         AppendComparison(sb, r.Evaluation);
         AppendPreferenceModels(sb, r);
+        AppendChart(sb, charts, PreferenceModelChart, "PM held-out accuracy");
 
         var truth = r.World is not null;
         sb.AppendLine($"## Accuracy of each combined objective against {(truth ? "the true preference" : "the human labels")}").AppendLine();
@@ -77,6 +83,7 @@ public static class ReportFiles
         sb.AppendLine();
 
         AppendPpo(sb, r);
+        AppendChart(sb, charts, PpoChart, "PPO per iteration");
         AppendSamples(sb, r.Evaluation);
 
         if (r.World is { } w)
@@ -92,6 +99,11 @@ public static class ReportFiles
         sb.AppendLine("| stage | seconds |").AppendLine("|---|---|");
         foreach (var (k, v) in r.Timings) sb.AppendLine($"| {k} | {v.ToString("F1", C)} |");
         return sb.ToString();
+    }
+
+    private static void AppendChart(StringBuilder sb, IReadOnlyCollection<string> charts, string file, string title)
+    {
+        if (charts.Contains(file)) sb.AppendLine($"![{title}]({file})").AppendLine();
     }
 
     /// <summary>MORLAIF against the baseline: by the truth where there is one, always by the judge (with intervals when the judge alone decides).</summary>
