@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Morlaif.Learning.Runs;
 using Morlaif.Storage;
 using Morlaif.Workers;
+using Morlaif.Workers.Evaluator;
 using Spectre.Console;
 using TorchSharp;
 
@@ -17,7 +18,7 @@ namespace Morlaif.Cli;
 public static class RunCommand
 {
     private static readonly Option<string?> ConfigFile = CliOptions.Config("a run config (JSON; see README, Configuration); without it, the built-in defaults");
-    private static readonly Option<string?> Out = CliOptions.Out("where DIR/<runId>/report.json and report.md go, and the run's store DIR/.store (default: ./runs)");
+    private static readonly Option<string?> Out = CliOptions.Out("where DIR/<runId>/report.json, report.md and its charts go, and the run's store DIR/.store (default: ./runs)");
     private static readonly Option<long?> Seed = CliOptions.Seed("the run's seed, over the config's");
     private static readonly Option<string> Device = CliOptions.Device();
     private static readonly Option<bool> Dry = CliOptions.DryRun();
@@ -60,6 +61,8 @@ public static class RunCommand
         var json = await pipeline.Store.GetAsync(outputs["report"]);
         await File.WriteAllBytesAsync(Path.Combine(runDir, "report.json"), json);
         await File.WriteAllBytesAsync(Path.Combine(runDir, "report.md"), await pipeline.Store.GetAsync(outputs["report-md"]));
+        foreach (var (key, chart) in outputs.Where(o => o.Key.StartsWith(ReportChart.OutputPrefix, StringComparison.Ordinal)))
+            await File.WriteAllBytesAsync(Path.Combine(runDir, ReportChart.FileOf(key)), await pipeline.Store.GetAsync(chart));
         var table = new Table().AddColumns("measure", "value");
         foreach (var (measure, value) in ReportFiles.Summary(ReportFiles.FromJson(json))) table.AddRow(Markup.Escape(measure), Markup.Escape(value));
         AnsiConsole.Write(table);

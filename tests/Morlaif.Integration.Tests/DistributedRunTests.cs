@@ -39,6 +39,12 @@ public sealed class DistributedRunTests : DistributedTest
             Assert.True(report.TryGetProperty(field, out _), field);
         Assert.True(report.GetProperty("evaluation").TryGetProperty("vsBaseline", out _));
         Assert.True(report.GetProperty("evaluation").TryGetProperty("judgeVsBaseline", out _));
+        // The evaluator, a process of its own, stored the charts report.md links beside the report.
+        foreach (var chart in new[] { "chart-ppo", "chart-preference-models" })
+        {
+            var name = Stage(status, "evaluate").GetProperty("outputs").GetProperty(chart).GetProperty("name").GetString();
+            Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], container.GetBlobClient(name).DownloadContent().Value.Content.ToArray()[..4]);
+        }
 
         var (exit, table, _) = Run.Processes.Cli("status", runId);
         Assert.Equal(0, exit);

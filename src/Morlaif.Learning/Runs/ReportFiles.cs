@@ -10,6 +10,9 @@ public static class ReportFiles
 {
     private static readonly CultureInfo C = CultureInfo.InvariantCulture;
 
+    /// <summary>The charts report.md links beside it, where the run has them (the evaluator draws them).</summary>
+    public const string PpoChart = "ppo.png", PreferenceModelChart = "preference-models.png";
+
     public static string ToJson(RunReport report) => JsonSerializer.Serialize(report, RunConfig.Json);
 
     public static RunReport FromJson(byte[] json) =>
@@ -51,8 +54,10 @@ public static class ReportFiles
         { JudgeVsBaseline: var judge } => $"MORLAIF vs baseline by the judge: win {P(judge.Win)} tie {P(judge.Tie)} loss {P(judge.Loss)}",
     };
 
-    public static string ToMarkdown(RunReport r)
+    /// <param name="charts">the chart files written beside report.md; each is linked in its section</param>
+    public static string ToMarkdown(RunReport r, IReadOnlyCollection<string>? charts = null)
     {
+        charts ??= [];
         var sb = new StringBuilder();
         sb.AppendLine($"# MORLAIF run {r.RunId}").AppendLine();
         var baseline = r.Baseline == World.Constitution.Question
@@ -67,6 +72,7 @@ public static class ReportFiles
 
         if (r.Evaluation is not null) AppendComparison(sb, r.Evaluation);
         AppendPreferenceModels(sb, r);
+        AppendChart(sb, charts, PreferenceModelChart, "PM held-out accuracy");
 
         var truth = r.World is not null;
         sb.AppendLine($"## Accuracy of each combined objective against {(truth ? "the true preference" : "the human labels")}").AppendLine();
@@ -82,6 +88,7 @@ public static class ReportFiles
         sb.AppendLine();
 
         AppendPpo(sb, r);
+        AppendChart(sb, charts, PpoChart, "PPO per iteration");
         if (r.Evaluation is not null) AppendSamples(sb, r.Evaluation);
 
         if (r.World is { } w)
@@ -97,6 +104,11 @@ public static class ReportFiles
         sb.AppendLine("| stage | seconds |").AppendLine("|---|---|");
         foreach (var (k, v) in r.Timings) sb.AppendLine($"| {k} | {v.ToString("F1", C)} |");
         return sb.ToString();
+    }
+
+    private static void AppendChart(StringBuilder sb, IReadOnlyCollection<string> charts, string file, string title)
+    {
+        if (charts.Contains(file)) sb.AppendLine($"![{title}]({file})").AppendLine();
     }
 
     /// <summary>MORLAIF against the baseline: by the truth where there is one, always by the judge (with intervals when the judge alone decides).</summary>

@@ -15,7 +15,7 @@ namespace Morlaif.Workers.Evaluator;
 
 /// <summary>
 /// The fan-in of every arm's policy (<see cref="PipelineDefinition.Evaluate"/>): MORLAIF against the baseline on
-/// held-out prompts, then report.json and report.md, one report from every stage's stored outputs whatever the model
+/// held-out prompts, then report.json, report.md and its charts, one report from every stage's stored outputs whatever the model
 /// family; the pipeline's definition marks the run Completed with them.
 /// </summary>
 public sealed class EvaluateConsumer(RunArtifacts artifacts, StageGate gate, StageBackends backends, ILogger<EvaluateConsumer> log) :
@@ -36,14 +36,18 @@ public sealed class EvaluateConsumer(RunArtifacts artifacts, StageGate gate, Sta
         timings[StageKeys.Evaluate] = clock.Elapsed.TotalSeconds;
         var report = await AssembleAsync(manifest, ctx, backend, evaluated, timings, cancel);
         log.LogInformation("run {RunId}: {Summary}", runId, ReportFiles.Headline(report));
+        var charts = ReportCharts.Render(report);
         var outputs = new Dictionary<string, ArtifactReference>
         {
             [StageOutputs.Report] = await artifacts.Store.PutAsync(runId, "report-json", Encoding.UTF8.GetBytes(ReportFiles.ToJson(report)), cancel),
-            [StageOutputs.ReportMarkdown] = await artifacts.Store.PutAsync(runId, "report-md", Encoding.UTF8.GetBytes(ReportFiles.ToMarkdown(report)), cancel),
+            [StageOutputs.ReportMarkdown] = await artifacts.Store.PutAsync(runId, "report-md",
+                Encoding.UTF8.GetBytes(ReportFiles.ToMarkdown(report, [.. charts.Select(c => c.File)])), cancel),
         };
         // Every policy's answers by the truth, answer by answer: what an experiment compares its arms on.
         if (evaluated.Truths is { } truths)
             outputs[StageOutputs.Truths] = await artifacts.Store.PutAsync(runId, "policy-truths", JsonSerializer.SerializeToUtf8Bytes(truths, RunConfig.Json), cancel);
+        // Beyond the declared outputs: the charts report.md links, kept in the store like the report itself.
+        foreach (var chart in charts) outputs[chart.OutputKey] = await artifacts.Store.PutAsync(runId, chart.OutputKey, chart.Png, cancel);
         return outputs;
     });
 

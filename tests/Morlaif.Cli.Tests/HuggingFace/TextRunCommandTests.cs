@@ -1,7 +1,10 @@
 using Morlaif.Learning.HuggingFace;
 using Morlaif.Learning.HuggingFace.Lora;
 using Morlaif.Learning.Tests.HuggingFace;
+using Morlaif.Learning.Runs;
 using Morlaif.TestServers;
+using Morlaif.Workers.Evaluator;
+using Morlaif.Workers.Tests;
 using static TorchSharp.torch;
 
 namespace Morlaif.Cli.Tests.HuggingFace;
@@ -27,6 +30,12 @@ public class TextRunCommandTests(Xunit.Abstractions.ITestOutputHelper output)
         output.WriteLine(markdown);
         Assert.Contains("| by the judge, both orders (95% Wilson intervals", markdown);
         Assert.Contains("| constitution |", markdown);
+        // The charts report.md shows are the PNG files the run wrote beside it: PPO without a truth panel, and the three PMs.
+        Assert.Equal([ReportFiles.PreferenceModelChart, ReportFiles.PpoChart], PngChart.Linked(markdown));
+        Assert.Equal(PngChart.Linked(markdown).Order(), Directory.GetFiles(runDir, "*.png").Select(Path.GetFileName).Order());
+        ScottPlot.Color[] arms = [PngChart.Palette.GetColor(0), PngChart.Palette.GetColor(1)];
+        PngChart.AssertShows(File.ReadAllBytes(Path.Combine(runDir, ReportFiles.PpoChart)), ReportCharts.Width, 3 * ReportCharts.PanelHeight, arms);
+        PngChart.AssertShows(File.ReadAllBytes(Path.Combine(runDir, ReportFiles.PreferenceModelChart)), ReportCharts.Width, ReportCharts.BarChartHeight(3), [arms[0]], absent: [arms[1]]);
 
         string[] store = ["--storage", "local", "--store", Path.Combine(runs, ".store")];
         var policy = Path.Combine(files.Root, "policy");
