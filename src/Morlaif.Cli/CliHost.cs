@@ -11,7 +11,10 @@ namespace Morlaif.Cli;
 /// </summary>
 public static class CliHost
 {
-    public static IHost Build(IDictionary<string, string?> overrides, params string[] workers)
+    public static IHost Build(IDictionary<string, string?> overrides, params string[] workers) => Build(overrides, new CliLogging(), workers);
+
+    /// <param name="logging">where the log goes: the console, a file (the run's log beside its report), or both</param>
+    public static IHost Build(IDictionary<string, string?> overrides, CliLogging logging, params string[] workers)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -23,12 +26,12 @@ public static class CliHost
             .AddEnvironmentVariables()
             .AddInMemoryCollection(overrides);
         builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
-        builder.Logging.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "HH:mm:ss ";
-        });
+        if (logging.Console) builder.Logging.AddStageConsole();
+        if (logging.File is { } file) builder.Logging.AddStageFile(file);
         builder.AddMorlaifDefaults(workers);
         return builder.Build();
     }
 }
+
+/// <summary>Where a command's log goes.</summary>
+public sealed record CliLogging(bool Console = true, string? File = null);

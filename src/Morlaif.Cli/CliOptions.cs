@@ -21,6 +21,9 @@ public static partial class CliOptions
     public static Option<bool> DryRun() =>
         new("--dry-run") { Description = "check the config and its inputs (a text run's: models, data, costs); start nothing" };
 
+    public static Option<bool> Verbose() =>
+        new("--verbose") { Description = "the workers' log on the console too (it always goes to the log file beside the results)" };
+
     public static Option<string?> Out(string description, bool required = false) =>
         new("--out") { Description = description, HelpName = "DIR", Required = required };
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Morlaif.Learning.Runs;
 using Morlaif.Storage;
 using Morlaif.Workers;
+using Morlaif.Workers.Pipeline;
 using TorchSharp;
 
 namespace Morlaif.Cli;
@@ -27,8 +28,8 @@ public sealed class EmbeddedPipeline : IAsyncDisposable
     public CancellationToken Stopping => _host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
 
     /// <param name="storeRoot">the local folder that holds the runs' manifests and artifacts</param>
-    /// <param name="quiet">the workers log only warnings and errors (the caller reports progress itself)</param>
-    public static async Task<EmbeddedPipeline> StartAsync(string storeRoot, string device, bool quiet = false)
+    /// <param name="logging">where the workers' log goes (the caller shows progress itself)</param>
+    public static async Task<EmbeddedPipeline> StartAsync(string storeRoot, string device, CliLogging logging)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -37,8 +38,7 @@ public sealed class EmbeddedPipeline : IAsyncDisposable
             ["Morlaif:LocalRoot"] = storeRoot,
             ["Morlaif:Device"] = device,
         };
-        if (quiet) settings["Logging:LogLevel:Default"] = settings["Logging:LogLevel:Morlaif"] = "Warning";
-        var host = CliHost.Build(settings, WorkerRegistration.All);
+        var host = CliHost.Build(settings, logging, WorkerRegistration.All);
         torch.set_num_threads(Math.Max(1, Environment.ProcessorCount));
         await host.StartAsync();
         return new EmbeddedPipeline(host);
@@ -57,6 +57,10 @@ public sealed class EmbeddedPipeline : IAsyncDisposable
             await Task.Delay(500, cancel);
         }
     }
+
+    /// <summary>Follows the run's progress (<see cref="ProgressView"/>) until it completes or faults.</summary>
+    public Task<RunManifest> FollowAsync(string runId, RunConfig config, CancellationToken cancel) =>
+        ProgressView.FollowAsync(Manifests, runId, m => RunPlan.Of(m, config), cancel);
 
     public async ValueTask DisposeAsync()
     {

@@ -14,10 +14,11 @@ public static class ExperimentCommand
         new("--config") { Description = "an experiment file (see experiments/)", HelpName = "FILE", Required = true };
     private static readonly Option<string?> Out = CliOptions.Out("where the cells' results and the report go (default: the experiment file's folder/results)");
     private static readonly Option<string> Device = CliOptions.Device();
+    private static readonly Option<bool> Verbose = CliOptions.Verbose();
 
     public static Command Create() => CliOptions.Command("experiment",
         "A grid of world runs (seeds, label budgets, scalarizations, baselines) in this process, resumable, then experiment.json and experiment.md with 95% intervals, and charts.",
-        "morlaif experiment --config experiments/paper-findings/experiment.json", [ConfigFile, Out, Device], (r, cancel) => Execute(r, cancel));
+        "morlaif experiment --config experiments/paper-findings/experiment.json", [ConfigFile, Out, Device, Verbose], (r, cancel) => Execute(r, cancel));
 
     private static async Task<int> Execute(ParseResult r, CancellationToken cancel)
     {
@@ -26,8 +27,9 @@ public static class ExperimentCommand
         var device = RunCommand.ParseDevice(r.GetValue(Device)!);
         var outDir = Path.GetFullPath(r.GetValue(Out) ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "results"));
         var cells = experiment.Cells(run);
-        AnsiConsole.MarkupLineInterpolated($"[bold]experiment[/] {path}: {cells.Select(c => c.Id).Distinct().Count()} cells, results in {outDir}");
-        await new ExperimentRunner(run, outDir, device, line => AnsiConsole.WriteLine(line)).RunAsync(cells, cancel);
+        AnsiConsole.MarkupLineInterpolated($"[bold]experiment[/] {path}: {cells.Select(c => c.Id).Distinct().Count()} cells, results in {outDir}, log in {Path.Combine(outDir, "experiment.log")}");
+        var logging = new CliLogging(r.GetValue(Verbose), Path.Combine(outDir, "experiment.log"));
+        await new ExperimentRunner(run, outDir, device, line => AnsiConsole.WriteLine(line), logging, progress: true).RunAsync(cells, cancel);
         var report = ExperimentReport.Build(experiment, run, outDir);
         ExperimentReport.Write(report, outDir);
         ExperimentCharts.Write(report, outDir);

@@ -17,7 +17,10 @@ namespace Morlaif.Cli;
 /// each cell's results from the run's report and artifacts. A rerun skips every cell whose results are on disk, and
 /// reads a finished run's results again rather than training it twice.
 /// </summary>
-public sealed class ExperimentRunner(RunConfig run, string root, string device, Action<string>? log = null)
+/// <param name="log">the runner's own lines (a cell started, finished, skipped)</param>
+/// <param name="logging">where the workers' log goes; absent: the file experiment.log beside the results</param>
+/// <param name="progress">each cell's run's progress on the console (<see cref="ProgressView"/>)</param>
+public sealed class ExperimentRunner(RunConfig run, string root, string device, Action<string>? log = null, CliLogging? logging = null, bool progress = false)
 {
     private readonly Action<string> _log = log ?? (_ => { });
 
@@ -28,11 +31,13 @@ public sealed class ExperimentRunner(RunConfig run, string root, string device, 
         foreach (var (cell, i) in cells.Select((c, i) => (c, i)).Except(todo)) _log($"[{i + 1}/{cells.Count}] {cell.Id}: done before, skipped");
         if (todo.Count == 0) return;
         // The workers log only what goes wrong: the experiment prints one line per cell.
-        await using var pipeline = await EmbeddedPipeline.StartAsync(Path.Combine(root, ".store"), device, quiet: true);
+        await using var pipeline = await EmbeddedPipeline.StartAsync(Path.Combine(root, ".store"), device,
+            logging ?? new CliLogging(Console: false, File: Path.Combine(root, "experiment.log")));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel, pipeline.Stopping);
         foreach (var (cell, i) in todo)
         {
             var clock = Stopwatch.StartNew();
+            _log($"[{i + 1}/{cells.Count}] {cell.Id}: {string.Join(", ", cell.Arms)}");
             await RunCellAsync(pipeline, cell, stop.Token);
             _log($"[{i + 1}/{cells.Count}] {cell.Id}: {clock.Elapsed.TotalSeconds:F0} s");
         }
@@ -41,7 +46,7 @@ public sealed class ExperimentRunner(RunConfig run, string root, string device, 
     private async Task RunCellAsync(EmbeddedPipeline pipeline, ExperimentCell cell, CancellationToken cancel)
     {
         var config = cell.PipelineConfig(run);
-        var manifest = await RunAsync(pipeline, config, RunId(cell, config), cancel);
+        var manifest = await RunAsync(pipeline, config, RunId(cell, config), progress, cancel);
         var outputs = manifest.Stages[StageKeys.Evaluate].Outputs;
         var report = ReportFiles.FromJson(await pipeline.Store.GetAsync(outputs[StageOutputs.Report], cancel));
         var fit = ObjectiveFit.FromJson(await pipeline.Store.GetAsync(manifest.Stages[StageKeys.Scalarize].Outputs[StageOutputs.Objective], cancel));
@@ -72,7 +77,7 @@ public sealed class ExperimentRunner(RunConfig run, string root, string device, 
     /// The cell's run, finished: read again when an earlier invocation finished it; otherwise started afresh under the
     /// next free attempt id (a run an interrupted invocation left unfinished is left as it is).
     /// </summary>
-    private static async Task<RunManifest> RunAsync(EmbeddedPipeline pipeline, RunConfig config, string baseId, CancellationToken cancel)
+    private static async Task<RunManifest> RunAsync(EmbeddedPipeline pipeline, RunConfig config, string baseId, bool progress, CancellationToken cancel)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -81,7 +86,7 @@ public sealed class ExperimentRunner(RunConfig run, string root, string device, 
             if (existing is { State: RunState.Completed }) return existing;
             if (existing is not null) continue;
             await pipeline.StartRunAsync(config, runId);
-            var manifest = await pipeline.WaitAsync(runId, cancel);
+            var manifest = progress ? await pipeline.FollowAsync(runId, config, cancel) : await pipeline.WaitAsync(runId, cancel);
             return manifest.State == RunState.Completed ? manifest : throw new InvalidOperationException($"run {runId} faulted: {manifest.Error}");
         }
     }

@@ -22,10 +22,11 @@ public static class RunCommand
     private static readonly Option<long?> Seed = CliOptions.Seed("the run's seed, over the config's");
     private static readonly Option<string> Device = CliOptions.Device();
     private static readonly Option<bool> Dry = CliOptions.DryRun();
+    private static readonly Option<bool> Verbose = CliOptions.Verbose();
 
     public static Command Create() => CliOptions.Command("run",
         "The embedded default: all five workers in this process on an in-memory bus and a local folder; writes the run's report.",
-        "morlaif run --seed 2 --out runs", [ConfigFile, Out, Seed, Device, Dry], (r, _) => Execute(r));
+        "morlaif run --seed 2 --out runs", [ConfigFile, Out, Seed, Device, Dry, Verbose], (r, _) => Execute(r));
 
     private static async Task<int> Execute(ParseResult r)
     {
@@ -37,13 +38,17 @@ public static class RunCommand
         var device = ParseDevice(r.GetValue(Device)!);
         var outDir = Path.GetFullPath(r.GetValue(Out) ?? "runs");
 
-        await using var pipeline = await EmbeddedPipeline.StartAsync(Path.Combine(outDir, ".store"), device);
-        var runId = await pipeline.StartRunAsync(config);
-        AnsiConsole.MarkupLineInterpolated($"[bold]MORLAIF run {runId}[/] on {device}: {config.Principles.Length} principles, scalarization [blue]{config.Scalarization}[/]");
+        // The workers' log goes beside the report (and to the console with --verbose): the console shows progress.
+        var runId = RunStarter.NewRunId(config);
+        var runDir = Path.Combine(outDir, runId);
+        var logFile = Path.Combine(runDir, "run.log");
+        await using var pipeline = await EmbeddedPipeline.StartAsync(Path.Combine(outDir, ".store"), device, new CliLogging(r.GetValue(Verbose), logFile));
+        await pipeline.StartRunAsync(config, runId);
+        AnsiConsole.MarkupLineInterpolated($"[bold]MORLAIF run {runId}[/] on {device}: {config.Principles.Length} principles, scalarization [blue]{config.Scalarization}[/]; log: {logFile}");
         RunManifest manifest;
         try
         {
-            manifest = await pipeline.WaitAsync(runId, pipeline.Stopping);
+            manifest = await pipeline.FollowAsync(runId, config, pipeline.Stopping);
         }
         catch (OperationCanceledException)
         {
@@ -52,11 +57,9 @@ public static class RunCommand
         }
         if (manifest.State == RunState.Faulted)
         {
-            Console.Error.WriteLine($"morlaif: run {runId} faulted: {manifest.Error}");
+            Console.Error.WriteLine($"morlaif: run {runId} faulted: {manifest.Error} (log: {logFile})");
             return 1;
         }
-        var runDir = Path.Combine(outDir, runId);
-        Directory.CreateDirectory(runDir);
         var outputs = manifest.Stages[StageKeys.Evaluate].Outputs;
         var json = await pipeline.Store.GetAsync(outputs["report"]);
         await File.WriteAllBytesAsync(Path.Combine(runDir, "report.json"), json);

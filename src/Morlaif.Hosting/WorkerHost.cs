@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Hosting;
 
 namespace Morlaif.Hosting;
@@ -14,6 +15,9 @@ public static class WorkerHost
     public static HostApplicationBuilder CreateBuilder(string[] args)
     {
         Workers.WorkerMemory.LimitAllocatorArenas();
-        return Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        // Lines that name the stage they are about, not the class that wrote them.
+        builder.Logging.ClearProviders().AddStageConsole();
+        return builder;
     }
 }

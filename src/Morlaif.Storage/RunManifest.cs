@@ -24,6 +24,8 @@ public sealed class StageRecord
     public string? Claim { get; set; }
     /// <summary>Progress saved inside a long stage (PM epochs, PPO iterations): where a redelivery resumes.</summary>
     public StageCheckpoint? Checkpoint { get; set; }
+    /// <summary>How far the stage's work is and its latest figures: what `morlaif run` and `morlaif status --watch` show.</summary>
+    public StageProgress? Progress { get; set; }
     /// <summary>The step the latest attempt resumed from; null when it started from the beginning.</summary>
     public int? ResumedFrom { get; set; }
     /// <summary>The last sign of life of the attempt working on the stage: its start, a periodic beat, each checkpoint, its outputs.</summary>
@@ -50,6 +52,13 @@ public sealed class StageRecord
     [JsonIgnore]
     public double? ElapsedSeconds => StartedAt is { } s && CompletedAt is { } c ? (c - s).TotalSeconds : null;
 }
+
+/// <summary>
+/// How far a stage's work is: <paramref name="Done"/> of <paramref name="Total"/> <paramref name="Unit"/> (PM epochs, PPO
+/// iterations of the arm), the latest figures that matter (loss, held-out accuracy, proxy reward, KL, true preference),
+/// and when it was reported.
+/// </summary>
+public sealed record StageProgress(int Done, int Total, string Unit, IReadOnlyDictionary<string, double>? Figures = null, DateTimeOffset? At = null);
 
 /// <summary>
 /// A checkpoint inside a stage: the step it reached, its state, and a fingerprint of the inputs it was

@@ -61,6 +61,29 @@ public sealed class StageCheckpoints(IArtifactStore store, IManifestStore manife
         return state;
     }
 
+    /// <summary>
+    /// Records how far the stage is (and counts as a heartbeat). Progress is for people watching: a write that fails is
+    /// logged and the stage goes on.
+    /// </summary>
+    public async Task ProgressAsync(string runId, string stage, StageProgress progress, CancellationToken cancel)
+    {
+        try
+        {
+            await manifests.UpdateAsync(runId, m =>
+            {
+                var s = m.Stage(stage);
+                if (s.Produced) return false;
+                s.Progress = progress with { At = DateTimeOffset.UtcNow };
+                s.Heartbeat = s.Progress.At;
+                return true;
+            }, cancel);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            log.LogWarning("run {RunId}: {Stage} progress not recorded ({Reason})", runId, stage, e.Message);
+        }
+    }
+
     /// <summary>Stores the checkpoint, points the stage's record at it, and removes the one it replaces.</summary>
     public async Task SaveAsync(string runId, string stage, string inputs, int step, byte[] state, CancellationToken cancel)
     {

@@ -34,6 +34,8 @@ public sealed class StageGate(IManifestStore manifests, RunArtifacts artifacts, 
     {
         var runId = manifest.RunId;
         var cancel = context.CancellationToken;
+        // Every line logged for this record, by whichever class, names the record (Morlaif.Hosting.StageLogging).
+        using var scope = log.BeginScope(new Dictionary<string, object> { ["Stage"] = stage });
         var message = context.MessageId?.ToString() ?? Guid.NewGuid().ToString();
         // One token per receive: MassTransit's retries of this delivery share it, another copy of the message does not.
         var me = $"{message}/{context.ReceiveContext.GetOrAddPayload(() => new Delivery()).Token}";

@@ -57,6 +57,7 @@ public sealed class WorldStages(RunArtifacts artifacts, StageCheckpoints checkpo
         var pm = PreferenceModelStage.Finish(trainer, pairs, labels);
         using var model = pm.Model; // stored below; the worker keeps no copy
         log.LogInformation("run {RunId}: PM {Question} held-out accuracy {Accuracy:F3}", m.RunId, question, pm.Stats.HeldOutAccuracy);
+        await checkpoints.ProgressAsync(m.RunId, StageKeys.TrainPm(question), PmEpochs.Progress(trainer.Epoch, trainer.Epochs, pm.Stats.FinalTrainLoss, pm.Stats.HeldOutAccuracy), cancel);
         return await artifacts.Store.PutAsync(m.RunId, ArtifactNames.Kind($"pm-{question}"), pm.ToBytes(), cancel);
     }
 

@@ -14,6 +14,14 @@ namespace Morlaif.Workers.Learner;
 /// </summary>
 public static class PpoChunk
 {
+    /// <summary>An arm's progress: its iterations, and the last one's proxy reward, KL and, in the world, true preference.</summary>
+    public static StageProgress Progress(int iteration, int iterations, PpoIterationStats last)
+    {
+        var figures = new Dictionary<string, double> { ["reward"] = last.MeanScore, ["KL"] = last.MeanKl };
+        if (last.Truth is { } t && t.TryGetValue(RewardHackingCheck.TruthKey, out var truth)) figures["true pref"] = truth;
+        return new(iteration, iterations, "iterations", figures);
+    }
+
     /// <param name="create">a fresh learner on the arm's SFT policy and reward (a checkpoint's state is restored into it)</param>
     /// <param name="iterate">one iteration of the learner, on the task's prompts for it</param>
     public static async Task<Dictionary<string, ArtifactReference>> RunAsync(RunArtifacts artifacts, StageCheckpoints checkpoints, RunManifest m,
@@ -21,8 +29,10 @@ public static class PpoChunk
     {
         var stage = StageKeys.PpoChunk(arm, start);
         var inputs = new List<ArtifactReference> { m.Config, RunArtifacts.Output(m, StageKeys.Sft, StageOutputs.Policy) };
-        inputs.AddRange(m.Questions.Select(q => RunArtifacts.Output(m, StageKeys.TrainPm(q), StageOutputs.Model)));
-        if (arm == ScalarizationStage.MorlaifArm) inputs.Add(RunArtifacts.Output(m, StageKeys.Scalarize, StageOutputs.Objective));
+        // Every PM an arm's reward may read (the control's too, where the run has one) and the fitted objective.
+        inputs.AddRange(m.Stages.Keys.Where(k => PipelineDefinition.OfKey(k) == PipelineDefinition.TrainPm).Order(StringComparer.Ordinal)
+            .Select(k => RunArtifacts.Output(m, k, StageOutputs.Model)));
+        inputs.Add(RunArtifacts.Output(m, StageKeys.Scalarize, StageOutputs.Objective));
         var previous = start == 0 ? null : StageKeys.PpoChunk(arm, start - ppo.IterationsPerChunk);
         if (previous is not null) inputs.Add(RunArtifacts.Output(m, previous, StageOutputs.Checkpoint));
         var fingerprint = StageCheckpoints.Fingerprint(inputs);
@@ -43,6 +53,7 @@ public static class PpoChunk
                 stats.Add(iterate(learner));
                 log.LogInformation("run {RunId}: PPO {Arm} {Iteration}/{Total}, reward {Score:F3}, KL {Kl:F4}",
                     m.RunId, arm, learner.Iteration, ppo.Iterations, stats[^1].MeanScore, stats[^1].MeanKl);
+                await checkpoints.ProgressAsync(m.RunId, stage, Progress(learner.Iteration, ppo.Iterations, stats[^1]), cancel);
                 if (learner.Iteration < end)
                     await checkpoints.SaveAsync(m.RunId, stage, fingerprint, learner.Iteration, PpoStage.SaveProgress(learner, stats), cancel);
             }

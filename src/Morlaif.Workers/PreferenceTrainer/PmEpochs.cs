@@ -16,6 +16,10 @@ public static class PmEpochs
         RunArtifacts.Output(m, StageKeys.Sft, Pipeline.StageOutputs.Policy), RunArtifacts.Output(m, StageKeys.Sft, Pipeline.StageOutputs.Pairs),
         RunArtifacts.Output(m, StageKeys.Label(Learning.Stages.ScalarizationStage.AskedQuestion(question)), Pipeline.StageOutputs.Labels));
 
+    /// <summary>A PM's progress: its epochs, the last one's loss, and once trained its held-out accuracy against the judge.</summary>
+    public static StageProgress Progress(int epoch, int epochs, double loss, double? heldOutAccuracy = null) =>
+        new(epoch, epochs, "epochs", heldOutAccuracy is { } a ? new Dictionary<string, double> { ["loss"] = loss, ["held-out acc"] = a } : new Dictionary<string, double> { ["loss"] = loss });
+
     /// <param name="start">a fresh trainer (null) or one restored from a checkpoint's bytes (InvalidDataException when it does not fit)</param>
     /// <param name="inputs">the fingerprint of the artifacts the PM trains from</param>
     public static async Task<PreferenceModelTrainer<TModel>> TrainAsync<TModel>(StageCheckpoints checkpoints, RunManifest manifest, string stage, string inputs,
@@ -28,6 +32,7 @@ public static class PmEpochs
             {
                 var loss = trainer.RunEpoch();
                 log.LogInformation("run {RunId}: {Stage} epoch {Epoch}/{Epochs}, loss {Loss:F4}", manifest.RunId, stage, trainer.Epoch, trainer.Epochs, loss);
+                await checkpoints.ProgressAsync(manifest.RunId, stage, Progress(trainer.Epoch, trainer.Epochs, loss), cancel);
                 if (!trainer.Done) await checkpoints.SaveAsync(manifest.RunId, stage, inputs, trainer.Epoch, trainer.SaveCheckpoint(), cancel);
             }
             return trainer;

@@ -106,6 +106,8 @@ public sealed class TextStages(RunArtifacts artifacts, TextRunStore inputs, Stag
             var stats = TextPreferenceStage.Finish(pms, trainer, initialLoss, pairs, labels, folder.FullName);
             log.LogInformation("run {RunId}: PM {Question} loss {Before:F4} -> {After:F4}, held-out accuracy {Accuracy:F3}",
                 m.RunId, question, stats.InitialLoss, stats.FinalLoss, stats.HeldOutAccuracy);
+            await checkpoints.ProgressAsync(m.RunId, StageKeys.TrainPm(question),
+                PreferenceTrainer.PmEpochs.Progress(trainer.Epoch, trainer.Epochs, stats.FinalLoss, stats.HeldOutAccuracy), cancel);
             return await Store.PutAsync(m.RunId, ArtifactNames.Kind($"pm-{question}"), FolderArchive.Pack(folder.FullName), cancel);
         }
         finally
