@@ -44,7 +44,7 @@ public static class ExportCommand
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {
-            throw new UsageException(e.Message);
+            throw new UsageException(arm is not null && e is ArgumentException ? $"option '--arm': {e.Message}" : e.Message);
         }
         Console.WriteLine($"wrote {Path.GetFullPath(outDir)}");
         return 0;

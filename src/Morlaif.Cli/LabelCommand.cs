@@ -76,10 +76,28 @@ public static class LabelCommand
                 ? key
                 : throw new UsageException($"option '--api-key-env': environment variable '{variable}' is not set");
 
-        var report = await LabelFiles.RunAsync(new LabelRequest(input, principles,
-            new ChatJudgeOptions { Endpoint = uri, Model = model, ApiKey = apiKey }, (int)concurrency, Path.GetFullPath(outDir), Constitution: spec == "constitution",
-            Cache: new ArtifactJudgeCache(new LocalArtifactStore(Path.Combine(outDir, ".judge-cache")))));
+        var pairs = Feedback.Datasets.PreferenceDatasets.Read(input);
+        var questions = pairs.Count * (spec == "constitution" ? 1 : principles.Count);
         var c = CultureInfo.InvariantCulture;
+        var report = await ProgressView.TaskAsync($"judging {questions} pair-principle questions, both orders", questions, (done, line) =>
+        {
+            // Plain output gets a line at every tenth of the questions; a terminal gets the bar.
+            var (gate, lastTenth) = (new Lock(), 0);
+            void Answered(int n, int total)
+            {
+                done(n);
+                if (ProgressView.Live) return;
+                lock (gate)
+                {
+                    if (n * 10 / total <= lastTenth) return;
+                    lastTenth = n * 10 / total;
+                    line($"{DateTime.Now.ToString("HH:mm:ss", c)} label {n}/{total} questions");
+                }
+            }
+            return LabelFiles.RunAsync(new LabelRequest(input, principles,
+                new ChatJudgeOptions { Endpoint = uri, Model = model, ApiKey = apiKey }, (int)concurrency, Path.GetFullPath(outDir), Constitution: spec == "constitution",
+                Cache: new ArtifactJudgeCache(new LocalArtifactStore(Path.Combine(outDir, ".judge-cache"))), Answered: Answered));
+        });
         Console.WriteLine($"labelled {report.Pairs} pairs x {principles.Count} principles: {report.Rows} rows ({report.Ties} ties), "
             + $"{report.Abstentions.Count} abstentions, {report.CacheHits} cached answers, {report.Seconds.ToString("F1", c)} s");
         foreach (var (p, share) in report.OrdersDisagreed) Console.WriteLine($"  {p}: orders disagreed on {(100 * share).ToString("F1", c)}%");

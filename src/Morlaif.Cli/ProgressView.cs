@@ -58,6 +58,23 @@ public static class ProgressView
         }
     }
 
+    /// <summary>
+    /// One task outside the pipeline (`label`, `sft`): on a terminal a live bar with its rate and time left, the lines
+    /// <paramref name="work"/> writes printed above it; otherwise those lines alone. <paramref name="work"/> reports how
+    /// much is done (from any thread) and writes lines through the second callback.
+    /// </summary>
+    public static async Task<T> TaskAsync<T>(string description, int total, Func<Action<int>, Action<string>, Task<T>> work)
+    {
+        if (!Live) return await work(_ => { }, Console.WriteLine);
+        return await AnsiConsole.Progress().AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .StartAsync(async ctx =>
+            {
+                var task = ctx.AddTask(Markup.Escape(description), maxValue: total);
+                return await work(done => task.Value = done, line => AnsiConsole.WriteLine(line));
+            });
+    }
+
     /// <summary>One row per stage, PM and arm; narrow enough for 80 columns but for the figures, which wrap.</summary>
     public static Table Table(IReadOnlyList<ProgressRow> rows)
     {

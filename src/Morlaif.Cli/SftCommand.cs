@@ -32,9 +32,9 @@ public static class SftCommand
     public static Command Create() => CliOptions.Command("sft",
         "Supervised fine-tuning of a Hugging Face checkpoint folder on TRL SFT JSONL; writes a Hugging Face folder, or a PEFT adapter folder.",
         "morlaif sft --model gpt2 --data sft.jsonl --out gpt2-sft --lora 8",
-        [Model, Data, Out, Epochs, LearningRate, BatchSize, MaxLength, Seed, Device, Lora, LoraAlpha], (r, _) => Task.FromResult(Execute(r)));
+        [Model, Data, Out, Epochs, LearningRate, BatchSize, MaxLength, Seed, Device, Lora, LoraAlpha], (r, _) => Execute(r));
 
-    private static int Execute(ParseResult r)
+    private static async Task<int> Execute(ParseResult r)
     {
         var folder = HfOptions.ModelFolder(r.GetValue(Model)!);
         var data = r.GetValue(Data)!;
@@ -74,8 +74,12 @@ public static class SftCommand
         Console.WriteLine(string.Create(c, $"sft: {demos.Count} examples, {demos.Sum(d => d.Ids.Length - d.ResponseStart)} trained tokens, "
             + $"{model.parameters().Sum(p => p.numel()) / 1e6:F1}M parameters, {Trained(policy.Trainable, lora)}, {settings.Epochs} epochs, batch {settings.BatchSize}, lr {lr:G3}"));
         var clock = Stopwatch.StartNew();
-        SupervisedFineTuning.Train(policy, demos, settings, new Random(checked((int)seed)), (epoch, loss) =>
-            Console.WriteLine(string.Create(c, $"epoch {epoch}/{settings.Epochs}: mean loss {loss.LossPerToken:F4} ({clock.Elapsed.TotalSeconds:F1} s)")));
+        await ProgressView.TaskAsync($"sft, {settings.Epochs} epochs", settings.Epochs, (done, line) => Task.FromResult(
+            SupervisedFineTuning.Train(policy, demos, settings, new Random(checked((int)seed)), (epoch, loss) =>
+            {
+                line(string.Create(c, $"epoch {epoch}/{settings.Epochs}: mean loss {loss.LossPerToken:F4} ({clock.Elapsed.TotalSeconds:F1} s)"));
+                done(epoch);
+            })));
         if (adapters is null) HfModelFolder.Save(model, outDir, tokenizerSource: folder);
         else LoraFolder.Save(adapters, Adapter, outDir, baseModelNameOrPath: Path.GetFullPath(folder));
         Console.WriteLine($"wrote {Path.GetFullPath(outDir)}");

@@ -25,7 +25,8 @@ public interface IJudgeCache
 /// Labels every pair for every principle (or, for the baseline, on one drawn constitution principle), both
 /// orders, with a bounded number of requests in flight, through the cache when there is one.
 /// </summary>
-public sealed class JudgeLabeller(ChatJudge judge, IJudgeCache? cache = null)
+/// <param name="answered">called as each question is answered in both orders (or abstained on): how many of how many, from any thread</param>
+public sealed class JudgeLabeller(ChatJudge judge, IJudgeCache? cache = null, Action<int, int>? answered = null)
 {
     public Task<LabellingResult> LabelAsync(IReadOnlyList<PreferenceExample> pairs, IReadOnlyList<JudgePrinciple> principles, int concurrency,
         CancellationToken cancel = default) =>
@@ -97,6 +98,7 @@ public sealed class JudgeLabeller(ChatJudge judge, IJudgeCache? cache = null)
         using var gate = new SemaphoreSlim(concurrency);
         var labels = new PairLabel?[questions.Count];
         var reasons = new string?[questions.Count];
+        var done = 0;
         await Task.WhenAll(questions.Select(async (q, i) =>
         {
             try
@@ -109,6 +111,7 @@ public sealed class JudgeLabeller(ChatJudge judge, IJudgeCache? cache = null)
             {
                 reasons[i] = e.Message;
             }
+            answered?.Invoke(Interlocked.Increment(ref done), questions.Count);
         }));
         return (labels, reasons);
     }

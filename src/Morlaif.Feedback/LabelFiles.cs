@@ -8,7 +8,7 @@ namespace Morlaif.Feedback;
 /// <param name="Constitution">label each pair once with a random one of <paramref name="Principles"/> (the baseline's labels)</param>
 /// <param name="Cache">answers already paid for (the CLI keeps them in OUT/.judge-cache through the artifact store)</param>
 public sealed record LabelRequest(string Input, IReadOnlyList<JudgePrinciple> Principles, ChatJudgeOptions Judge, int Concurrency, string OutDir,
-    bool Constitution = false, int Seed = 1, IJudgeCache? Cache = null);
+    bool Constitution = false, int Seed = 1, IJudgeCache? Cache = null, Action<int, int>? Answered = null);
 
 /// <summary>The counts a labelling run reports (label-report.json).</summary>
 public sealed record LabelReport(string Input, string Model, int Pairs, int Rows, int Ties, int CacheHits,
@@ -27,7 +27,7 @@ public static class LabelFiles
         var pairs = PreferenceDatasets.Read(request.Input);
         Directory.CreateDirectory(request.OutDir);
         var judge = new ChatJudge(request.Judge);
-        var labeller = new JudgeLabeller(judge, request.Cache);
+        var labeller = new JudgeLabeller(judge, request.Cache, request.Answered);
         var result = request.Constitution
             ? await labeller.LabelConstitutionAsync(pairs, request.Principles, request.Seed, request.Concurrency, cancel)
             : await labeller.LabelAsync(pairs, request.Principles, request.Concurrency, cancel);

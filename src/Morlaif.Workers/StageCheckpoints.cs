@@ -84,6 +84,38 @@ public sealed class StageCheckpoints(IArtifactStore store, IManifestStore manife
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="work"/> while recording its progress every few seconds from a counter it updates (a judge's
+    /// answers arrive from many requests at once), and once more when it is done.
+    /// </summary>
+    public async Task<T> WithProgressAsync<T>(string runId, string stage, Func<StageProgress?> current, Func<Task<T>> work, CancellationToken cancel)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        var reports = Task.Run(async () =>
+        {
+            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(2));
+            try
+            {
+                while (await timer.WaitForNextTickAsync(stop.Token))
+                    if (current() is { } p) await ProgressAsync(runId, stage, p, stop.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                // the work is done
+            }
+        }, CancellationToken.None);
+        try
+        {
+            return await work();
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await reports;
+            if (!cancel.IsCancellationRequested && current() is { } last) await ProgressAsync(runId, stage, last, cancel);
+        }
+    }
+
     /// <summary>Stores the checkpoint, points the stage's record at it, and removes the one it replaces.</summary>
     public async Task SaveAsync(string runId, string stage, string inputs, int step, byte[] state, CancellationToken cancel)
     {

@@ -27,8 +27,10 @@ public class LabelFilesTests
         await using var server = new FakeChatServer().Then(new PreferOption("good", 0.9));
         var outDir = Path.Combine(dir, "out");
         var cache = new MemoryCache();
-        var report = await LabelFiles.RunAsync(Request(server, input, outDir, cache));
+        var answered = new System.Collections.Concurrent.ConcurrentBag<(int Done, int Total)>();
+        var report = await LabelFiles.RunAsync(Request(server, input, outDir, cache) with { Answered = (n, total) => answered.Add((n, total)) });
         Assert.Equal((2, 2, 0), (report.Pairs, report.Rows, report.Abstentions.Count));
+        Assert.Equal([(1, 2), (2, 2)], answered.Order()); // progress: each question once, as it is answered
 
         var rows = File.ReadAllLines(Path.Combine(outDir, "labels.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         Assert.Equal("It is Paris, a good answer.", rows[0].GetProperty("chosen").GetString()); // the judge's preference, not the file's order

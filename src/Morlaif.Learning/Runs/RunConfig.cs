@@ -72,7 +72,7 @@ public sealed record RunConfig
 
     /// <summary>The arm called <paramref name="name"/>; ArgumentException naming the known ones when there is none.</summary>
     public ArmConfig Arm(string name) => PolicyArms.FirstOrDefault(a => a.Name == name)
-        ?? throw new ArgumentException($"unknown arm '{name}' (this run's: {string.Join(", ", PolicyArms.Select(a => a.Name))})", nameof(name));
+        ?? throw new ArgumentException($"unknown arm '{name}' (this run's: {string.Join(", ", PolicyArms.Select(a => a.Name))})");
 
     /// <summary>The config an arm trains under: the run's, with the arm's scalarization and PPO settings.</summary>
     public RunConfig ForArm(ArmConfig arm) => this with { Scalarization = arm.Scalarization ?? Scalarization, Ppo = arm.Ppo ?? Ppo };

@@ -41,7 +41,7 @@ public sealed class WorldStages(RunArtifacts artifacts, StageCheckpoints checkpo
         var ctx = World(run);
         var pairs = await artifacts.PairsAsync<SyntheticPrompt>(m, cancel);
         return ctx.Config.Judge.Kind == "openai"
-            ? await ChatJudgeLabelling.LabelAsync(ctx.Config, pairs.Train, pairs.Test, question, new ArtifactJudgeCache(artifacts.Store), cancel)
+            ? await ChatJudgeLabelling.LabelAsync(checkpoints, m, ctx.Config, pairs.Train, pairs.Test, question, new ArtifactJudgeCache(artifacts.Store), cancel)
             : LabellingStage.Label(ctx, pairs, question);
     }
 

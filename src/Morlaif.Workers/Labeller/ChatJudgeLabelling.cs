@@ -4,6 +4,7 @@ using Morlaif.Learning;
 using Morlaif.Learning.Runs;
 using Morlaif.Learning.Stages;
 using Morlaif.Learning.World;
+using Morlaif.Storage;
 
 namespace Morlaif.Workers.Labeller;
 
@@ -25,11 +26,20 @@ public static class ChatJudgeLabelling
     /// judges ask each pair the same principle.
     /// </summary>
     public static Task<LabelSet> LabelAsync(RunConfig config, IReadOnlyList<ISampledPair> train, IReadOnlyList<ISampledPair> test, string question,
-        IJudgeCache cache, CancellationToken cancel)
+        IJudgeCache cache, CancellationToken cancel, Action<int, int>? answered = null)
     {
         var phrase = Phrase(question, new Random(Seeds.Derive(config.Seed, "constitution-draw")), GroundTruth.Find(question)?.Phrase);
         JudgeQuestion Ask(ISampledPair p) => new(p.Conversation, p.TextA, p.TextB, phrase());
-        return LabelAsync(config.Judge, question, [.. train.Select(Ask)], [.. test.Select(Ask)], cache, cancel);
+        return LabelAsync(config.Judge, question, [.. train.Select(Ask)], [.. test.Select(Ask)], cache, answered, cancel);
+    }
+
+    /// <summary>As above, for a stage record of a run: its progress (pairs judged so far) recorded as the answers come in.</summary>
+    public static async Task<LabelSet> LabelAsync(StageCheckpoints progress, RunManifest m, RunConfig config, IReadOnlyList<ISampledPair> train,
+        IReadOnlyList<ISampledPair> test, string question, IJudgeCache cache, CancellationToken cancel)
+    {
+        StageProgress? now = null;
+        return await progress.WithProgressAsync(m.RunId, StageKeys.Label(question), () => now,
+            () => LabelAsync(config, train, test, question, cache, cancel, (done, total) => now = new StageProgress(done, total, "pairs")), cancel);
     }
 
     /// <summary>
@@ -54,9 +64,9 @@ public static class ChatJudgeLabelling
     }
 
     private static async Task<LabelSet> LabelAsync(RunConfig.JudgeConfig c, string question, IReadOnlyList<JudgeQuestion> train, IReadOnlyList<JudgeQuestion> test,
-        IJudgeCache cache, CancellationToken cancel)
+        IJudgeCache cache, Action<int, int>? answered, CancellationToken cancel)
     {
-        var (labels, _) = await new Feedback.JudgeLabeller(Judge(c), cache).JudgeAsync([.. train, .. test], c.Concurrency, cancel);
+        var (labels, _) = await new Feedback.JudgeLabeller(Judge(c), cache, answered).JudgeAsync([.. train, .. test], c.Concurrency, cancel);
         var converted = labels.Select(l => l is null ? new PreferenceLabel(0.5, 0, false) : new PreferenceLabel(l.PreferA, l.Margin, l.OrdersDisagreed)).ToList();
         return new LabelSet(question, converted[..train.Count], converted[train.Count..], labels.Count(l => l is null));
     }

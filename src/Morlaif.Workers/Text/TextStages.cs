@@ -80,7 +80,7 @@ public sealed class TextStages(RunArtifacts artifacts, TextRunStore inputs, Stag
     public async Task<LabelSet> LabelAsync(RunManifest m, RunContext ctx, string question, CancellationToken cancel)
     {
         var pairs = await artifacts.PairsAsync<string>(m, cancel);
-        return await ChatJudgeLabelling.LabelAsync(ctx.Config, pairs.Train, pairs.Test, question, new ArtifactJudgeCache(Store), cancel);
+        return await ChatJudgeLabelling.LabelAsync(checkpoints, m, ctx.Config, pairs.Train, pairs.Test, question, new ArtifactJudgeCache(Store), cancel);
     }
 
     /// <summary>One question's PM, epoch by epoch with a checkpoint after each (<see cref="PreferenceTrainer.PmEpochs"/>), as the world's.</summary>

@@ -68,7 +68,7 @@ public class TextRunCommandTests(Xunit.Abstractions.ITestOutputHelper output)
 
         // Bad requests are one line each, and write nothing.
         (exit, _, stderr) = MorlaifProcess.Run(["export", runId, "--arm", "both", "--out", Path.Combine(files.Root, "x"), .. store]);
-        GenerateCommandTests.AssertOneLineError(exit, stderr, "--arm", "'both'", "'morlaif'");
+        GenerateCommandTests.AssertOneLineError(exit, stderr, "option '--arm'", "'both'", "this run's: morlaif, baseline"); // the run's own arms
         (exit, _, stderr) = MorlaifProcess.Run(["export", runId, "--pm", "kindness", "--out", Path.Combine(files.Root, "x"), .. store]);
         GenerateCommandTests.AssertOneLineError(exit, stderr, "no PM 'kindness'");
         Assert.False(Directory.Exists(Path.Combine(files.Root, "x")));
