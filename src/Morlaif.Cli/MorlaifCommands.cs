@@ -15,6 +15,6 @@ public static class MorlaifCommands
         """)
     {
         RunCommand.Create(), StartCommand.Create(), StatusCommand.Create(), ReplayCommand.Create(), LabelCommand.Create(),
-        GenerateCommand.Create(), SftCommand.Create(), ExportCommand.Create(), ExperimentCommand.Create(),
+        GenerateCommand.Create(), SftCommand.Create(), ExportCommand.Create(), ExperimentCommand.Create(), CompletionCommand.Create(),
     };
 }
