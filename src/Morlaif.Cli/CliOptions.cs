@@ -29,12 +29,14 @@ public static partial class CliOptions
 
     public static Option<bool> Json(string description) => new("--json") { Description = description };
 
-    /// <summary>The run id argument of status, replay and export, checked by the parser.</summary>
-    public static Argument<string> RunId()
+    /// <summary>The run id argument of status, lineage, replay and export, checked by the parser; <paramref name="optional"/>: it may be left out.</summary>
+    public static Argument<string> RunId(bool optional = false, string description = "the run's id, as `morlaif run` or `morlaif start` printed it")
     {
-        var argument = new Argument<string>("RUNID") { Description = "the run's id, as `morlaif run` or `morlaif start` printed it" };
+        var argument = new Argument<string>("RUNID") { Description = description };
+        if (optional) argument.Arity = ArgumentArity.ZeroOrOne;
         argument.Validators.Add(result =>
         {
+            if (optional && result.Tokens.Count == 0) return;
             var id = result.GetValueOrDefault<string>();
             if (!RunIds.IsValid(id)) result.AddError($"run id '{id}' is not valid (1-63 lowercase letters, digits and '-')");
         });

@@ -14,7 +14,7 @@ public static class MorlaifCommands
         (RabbitMQ or blob storage) is unreachable or refuses the credentials; 130 interrupted.
         """)
     {
-        RunCommand.Create(), StartCommand.Create(), StatusCommand.Create(), ReplayCommand.Create(), LabelCommand.Create(),
+        RunCommand.Create(), StartCommand.Create(), StatusCommand.Create(), LineageCommand.Create(), ReplayCommand.Create(), LabelCommand.Create(),
         GenerateCommand.Create(), SftCommand.Create(), ExportCommand.Create(), ExperimentCommand.Create(), CompletionCommand.Create(),
     };
 }

@@ -8,24 +8,32 @@ using Spectre.Console;
 
 namespace Morlaif.Cli;
 
-/// <summary>morlaif status RUNID [--json]: the run's state and every stage's, read from its manifest (no broker needed).</summary>
+/// <summary>
+/// morlaif status RUNID [--json]: the run's state and every stage's, read from its manifest (no broker needed); without
+/// RUNID the store's newest runs (<see cref="RunList"/>).
+/// </summary>
 public static class StatusCommand
 {
-    private static readonly Argument<string> RunId = CliOptions.RunId();
-    private static readonly Option<bool> Json = CliOptions.Json("the manifest's stages as JSON");
+    private static readonly Argument<string> RunId = CliOptions.RunId(optional: true,
+        "the run's id, as `morlaif run` or `morlaif start` printed it; without it, the store's newest runs");
+    private static readonly Option<bool> Json = CliOptions.Json("the manifest's stages (without RUNID: the runs) as JSON");
+    private static readonly Option<int> Limit = RunList.LimitOption();
     private static readonly ServerOptions Servers = new(transport: false);
 
     public static Command Create() => CliOptions.Command("status",
-        "Each stage's state, attempts, durations, progress and errors, from the run's manifest (no broker needed).",
-        "morlaif status 20261206-103243-s1-50be5d --json", [RunId, Json, .. Servers.Symbols], (r, _) => Execute(r));
+        "Each stage's state, attempts, durations, progress and errors, from the run's manifest (no broker needed); without RUNID, the newest runs in the store.",
+        "morlaif status 20261206-103243-s1-50be5d --json", [RunId, Json, Limit, .. Servers.Symbols], (r, _) => Execute(r));
 
     private static async Task<int> Execute(ParseResult r)
     {
-        var runId = r.GetValue(RunId)!;
+        var runId = r.GetValue(RunId);
+        if (runId is not null && r.GetResult(Limit) is { Implicit: false })
+            throw new UsageException("option '--limit' applies to status without a run id (the list of runs) only");
         var overrides = Servers.Overrides(r);
         overrides["Morlaif:Transport"] = "inmemory"; // status reads storage only
         using var host = CliHost.Build(overrides);
         await CliServers.RequireAsync(host);
+        if (runId is null) return await RunList.PrintAsync(host, r.GetValue(Limit), r.GetValue(Json));
         var manifest = await host.Services.GetRequiredService<IManifestStore>().ReadAsync(runId) ?? throw new RunNotFoundException(runId);
         var supervision = host.Services.GetRequiredService<SupervisionSettings>();
         var now = DateTimeOffset.UtcNow;

@@ -53,6 +53,26 @@ public sealed class BlobManifestStore(BlobServiceClient service) : IManifestStor
             if (item.IsPrefix && item.Prefix.Split('/') is [_, var runId, ""] && RunIds.IsValid(runId)) yield return runId;
     }
 
+    /// <summary>Sixteen manifests' heads in flight at once: one small ranged read each, then the chosen manifests whole.</summary>
+    public Task<IReadOnlyList<RunManifest>> NewestAsync(int limit, CancellationToken cancel = default) =>
+        ManifestListing.NewestAsync(ListAsync(cancel), limit, HeadAsync, ReadAsync, parallel: 16, cancel);
+
+    private async Task<ManifestListing.Head?> HeadAsync(string runId, CancellationToken cancel)
+    {
+        try
+        {
+            var result = await Blob(runId).DownloadContentAsync(new BlobDownloadOptions { Range = new HttpRange(0, ManifestListing.HeadBytes) }, cancel);
+            var bytes = result.Value.Content.ToArray();
+            // "bytes 0-4095/12345": the blob's whole length is after the slash.
+            var total = result.Value.Details.ContentRange is { } range && long.TryParse(range[(range.IndexOf('/') + 1)..], out var t) ? t : bytes.LongLength;
+            return new(bytes, total <= bytes.LongLength);
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return null;
+        }
+    }
+
     public async Task DeleteAsync(string runId, CancellationToken cancel = default) =>
         await Blob(runId).DeleteIfExistsAsync(cancellationToken: cancel);
 

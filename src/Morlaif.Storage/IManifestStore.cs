@@ -19,6 +19,13 @@ public interface IManifestStore
     IAsyncEnumerable<string> ListAsync(CancellationToken cancel = default);
 
     /// <summary>
+    /// The manifests of the <paramref name="limit"/> newest runs, newest (<see cref="RunManifest.CreatedAt"/>) first:
+    /// `morlaif status` without a run id. Bounded: one listing of the run ids, the first bytes of each manifest (where
+    /// its creation time is written), and only the chosen manifests read whole (<see cref="ManifestListing"/>).
+    /// </summary>
+    Task<IReadOnlyList<RunManifest>> NewestAsync(int limit, CancellationToken cancel = default);
+
+    /// <summary>
     /// Removes the manifest of a run whose start was never published (`morlaif start` when the broker fails
     /// after the manifest was created), so no run is left that no worker will ever see; a missing one is fine.
     /// </summary>

@@ -44,6 +44,25 @@ public sealed class LocalManifestStore(string root) : IManifestStore
         await Task.CompletedTask;
     }
 
+    public Task<IReadOnlyList<RunManifest>> NewestAsync(int limit, CancellationToken cancel = default) =>
+        ManifestListing.NewestAsync(ListAsync(cancel), limit, HeadAsync, ReadAsync, parallel: 1, cancel);
+
+    private async Task<ManifestListing.Head?> HeadAsync(string runId, CancellationToken cancel)
+    {
+        try
+        {
+            // A writer replaces the file (write, then move): an open handle reads one version whole.
+            await using var file = new FileStream(PathOf(runId), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            var buffer = new byte[(int)Math.Min(file.Length, ManifestListing.HeadBytes)];
+            await file.ReadExactlyAsync(buffer, cancel);
+            return new(buffer, file.Length <= ManifestListing.HeadBytes);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+
     public async Task DeleteAsync(string runId, CancellationToken cancel = default)
     {
         var path = PathOf(runId);

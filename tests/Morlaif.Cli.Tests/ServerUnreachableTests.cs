@@ -5,7 +5,7 @@ using Xunit.Abstractions;
 namespace Morlaif.Cli.Tests;
 
 /// <summary>
-/// start, status and replay against servers that are not there (a loopback port nothing listens on):
+/// start, status, lineage and replay against servers that are not there (a loopback port nothing listens on):
 /// one line naming the server and its address, exit 3, no stack trace, no credentials, and no manifest
 /// for a run that was never published. Nothing here needs a real RabbitMQ or Azurite.
 /// </summary>
@@ -85,11 +85,14 @@ public class ServerUnreachableTests(ITestOutputHelper output)
         AssertNamesStorage(exit, line, blobs); // storage is looked at first: nothing is written before both answer
     }
 
-    [Fact]
-    public void Status_with_blob_storage_down_names_it()
+    [Theory]
+    [InlineData("status", "20260101-000000-s1-abcdef")]
+    [InlineData("status")] // the list of runs
+    [InlineData("lineage", "20260101-000000-s1-abcdef")]
+    public void Status_and_lineage_with_blob_storage_down_name_it(params string[] args)
     {
         var (amqp, blobs) = (ClosedPort(), ClosedPort());
-        var (exit, line) = Run(Servers(amqp, blobs), "status", "20260101-000000-s1-abcdef");
+        var (exit, line) = Run(Servers(amqp, blobs), args);
         AssertNamesStorage(exit, line, blobs);
     }
 

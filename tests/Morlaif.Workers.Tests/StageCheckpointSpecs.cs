@@ -98,6 +98,7 @@ public class StageCheckpointSpecs
         public Task<bool> CreateAsync(RunManifest manifest, CancellationToken cancel = default) => inner.CreateAsync(manifest, cancel);
         public Task<RunManifest?> ReadAsync(string runId, CancellationToken cancel = default) => inner.ReadAsync(runId, cancel);
         public IAsyncEnumerable<string> ListAsync(CancellationToken cancel = default) => inner.ListAsync(cancel);
+        public Task<IReadOnlyList<RunManifest>> NewestAsync(int limit, CancellationToken cancel = default) => inner.NewestAsync(limit, cancel);
         public Task DeleteAsync(string runId, CancellationToken cancel = default) => inner.DeleteAsync(runId, cancel);
     }
 

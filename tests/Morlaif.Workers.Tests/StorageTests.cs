@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+using Azure.Storage.Blobs;
 using Morlaif.Contracts;
 using Morlaif.Storage;
 
@@ -126,5 +128,66 @@ public class StorageTests
         Assert.Equal(20, manifest.Stages.Count);
         Assert.All(manifest.Stages.Values, s => Assert.Equal(1, s.Attempts));
         await Assert.ThrowsAsync<RunNotFoundException>(() => manifests.UpdateAsync(NewRun(), _ => true));
+    }
+
+    [Theory, MemberData(nameof(Kinds))]
+    public async Task The_newest_runs_are_listed_newest_first_reading_only_the_chosen_manifests_whole(string kind)
+    {
+        var (store, manifests, root) = StoreFactory.Create(kind);
+        // Far in the future, and later on each run of this test, so that no other run in the shared Azurite (nor one this
+        // test left behind) is newer. Completed, so no supervisor of a distributed test takes them up.
+        var t0 = new DateTimeOffset(9000, 1, 1, 0, 0, 0, TimeSpan.Zero) + (DateTimeOffset.UtcNow - new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var prefix = NewRun()[..24];
+        // Ids in another order than their times: the list is by creation, not by name.
+        string oldest = $"{prefix}-c", late = $"{prefix}-d", big = $"{prefix}-a", newest = $"{prefix}-b";
+        RunManifest Manifest(string id, int ms, int records, ArtifactReference config)
+        {
+            var m = new RunManifest { RunId = id, Config = config, CreatedAt = t0.AddMilliseconds(ms), State = RunState.Completed };
+            for (var i = 0; i < records; i++) m.Stage($"stage-{i:D2}").Error = new string('x', 100);
+            return m;
+        }
+        try
+        {
+            var config = await store.PutAsync(oldest, "config", "{}"u8.ToArray());
+            Assert.True(await manifests.CreateAsync(Manifest(oldest, 10, 1, config)));
+            // More than the head read of each manifest: its time is in its head, the rest is read only if it is chosen.
+            Assert.True(await manifests.CreateAsync(Manifest(big, 30, 60, config)));
+            Assert.True((await manifests.ReadAsync(big))!.ToJson().Length > 2 * ManifestListing.HeadBytes);
+            Assert.True(await manifests.CreateAsync(Manifest(newest, 40, 2, config)));
+            // A manifest written in another field order, its time after more than 4 KB of records: read whole to find it.
+            var json = JsonNode.Parse(Manifest(late, 20, 60, config).ToJson())!.AsObject();
+            var createdAt = json["createdAt"]!.DeepClone();
+            json.Remove("createdAt");
+            json["createdAt"] = createdAt;
+            var bytes = System.Text.Encoding.UTF8.GetBytes(json.ToJsonString());
+            Assert.Null(ManifestListing.CreatedAt(bytes.AsSpan(0, ManifestListing.HeadBytes), whole: false));
+            await WriteRawManifestAsync(kind, root, late, bytes);
+
+            Assert.Equal([newest, big, late, oldest], (await manifests.NewestAsync(4)).Select(m => m.RunId));
+            var three = await manifests.NewestAsync(3);
+            Assert.Equal([newest, big, late], three.Select(m => m.RunId));
+            Assert.Equal([2, 60, 60], three.Select(m => m.Stages.Count)); // whole manifests, the big ones included
+            Assert.Equal(t0.AddMilliseconds(20), three[2].CreatedAt);
+            Assert.Equal([newest], (await manifests.NewestAsync(1)).Select(m => m.RunId));
+            await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => manifests.NewestAsync(0));
+        }
+        finally
+        {
+            foreach (var id in new[] { oldest, late, big, newest }) await manifests.DeleteAsync(id);
+        }
+        if (kind == "local") Assert.Empty(await manifests.NewestAsync(5));
+    }
+
+    private static async Task WriteRawManifestAsync(string kind, string? root, string runId, byte[] json)
+    {
+        if (kind == "local")
+        {
+            var path = Path.Combine(root!, ArtifactNames.Container, ArtifactNames.ManifestName(runId));
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            await File.WriteAllBytesAsync(path, json);
+            return;
+        }
+        var container = new BlobServiceClient(Morlaif.TestServers.Servers.BlobConnectionString).GetBlobContainerClient(ArtifactNames.Container);
+        await container.GetBlobClient(ArtifactNames.ManifestName(runId)).UploadAsync(new BinaryData(json), overwrite: true);
     }
 }

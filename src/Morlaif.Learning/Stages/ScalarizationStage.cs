@@ -113,13 +113,21 @@ public static class ScalarizationStage
     /// combines the principle PMs with the fitted weights and the configured function; the baseline is the single-objective
     /// PM (constitution or overall), weight 1; the experiment's control is the baseline's PM trained with the human labels.
     /// </summary>
-    public static PreferenceModelReward Reward(string arm, RunConfig config, ObjectiveFit? fit, Func<string, PrincipleScorer> pm) => arm switch
+    public static PreferenceModelReward Reward(string arm, RunConfig config, ObjectiveFit? fit, Func<string, PrincipleScorer> pm)
     {
-        MorlaifArm => new([.. config.Principles.Select(pm)],
-            new ScalarizedReward(fit?.Weights ?? throw new ArgumentNullException(nameof(fit), "the MORLAIF reward needs the fitted weights"),
-                Scalarizers.Get(config.Scalarization))),
-        BaselineArm => new([pm(config.Baseline)], new ScalarizedReward([1.0], new WeightedLinear())),
-        ControlArm => new([pm(ControlQuestion(config.Baseline))], new ScalarizedReward([1.0], new WeightedLinear())),
+        PrincipleScorer[] scorers = [.. RewardQuestions(arm, config).Select(pm)];
+        return new(scorers, arm == MorlaifArm
+            ? new ScalarizedReward(fit?.Weights ?? throw new ArgumentNullException(nameof(fit), "the MORLAIF reward needs the fitted weights"),
+                Scalarizers.Get(config.Scalarization))
+            : new ScalarizedReward([1.0], new WeightedLinear()));
+    }
+
+    /// <summary>The questions whose PMs an arm's reward (<see cref="Reward(string, RunConfig, ObjectiveFit?, Func{string, PrincipleScorer})"/>) scores with, in order.</summary>
+    public static IReadOnlyList<string> RewardQuestions(string arm, RunConfig config) => arm switch
+    {
+        MorlaifArm => config.Principles,
+        BaselineArm => [config.Baseline],
+        ControlArm => [ControlQuestion(config.Baseline)],
         _ => throw new ArgumentException($"unknown arm '{arm}' (known: {MorlaifArm}, {BaselineArm}, {ControlArm})", nameof(arm)),
     };
 
