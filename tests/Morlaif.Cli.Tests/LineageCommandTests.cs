@@ -20,7 +20,7 @@ public sealed class TinyCompletedRun : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        await using var pipeline = await EmbeddedPipeline.StartAsync(Root, "cpu", quiet: true);
+        await using var pipeline = await EmbeddedPipeline.StartAsync(Root, "cpu", new CliLogging(Console: false));
         RunId = await pipeline.StartRunAsync(RunConfig.Parse(ConfigJson));
         using var guard = new CancellationTokenSource(TimeSpan.FromMinutes(10)); // against a hung run, not a speed test
         Manifest = await pipeline.WaitAsync(RunId, guard.Token);
