@@ -40,7 +40,7 @@ public sealed class DistributedRunTests : DistributedTest
         Assert.True(report.GetProperty("evaluation").TryGetProperty("vsBaseline", out _));
         Assert.True(report.GetProperty("evaluation").TryGetProperty("judgeVsBaseline", out _));
         // The evaluator, a process of its own, stored the charts report.md links beside the report.
-        foreach (var chart in new[] { "chart-ppo", "chart-preference-models" })
+        foreach (var chart in new[] { "chart-evaluation", "chart-ppo", "chart-preference-models", "chart-objectives", "chart-ablation" })
         {
             var name = Stage(status, "evaluate").GetProperty("outputs").GetProperty(chart).GetProperty("name").GetString();
             Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], container.GetBlobClient(name).DownloadContent().Value.Content.ToArray()[..4]);

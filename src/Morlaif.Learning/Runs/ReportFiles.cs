@@ -11,7 +11,8 @@ public static class ReportFiles
     private static readonly CultureInfo C = CultureInfo.InvariantCulture;
 
     /// <summary>The charts report.md links beside it, where the run has them (the evaluator draws them).</summary>
-    public const string PpoChart = "ppo.png", PreferenceModelChart = "preference-models.png";
+    public const string PpoChart = "ppo.png", PreferenceModelChart = "preference-models.png", EvaluationChart = "evaluation.png",
+        ObjectiveChart = "objectives.png", AblationChart = "ablation.png";
 
     public static string ToJson(RunReport report) => JsonSerializer.Serialize(report, RunConfig.Json);
 
@@ -71,6 +72,7 @@ public static class ReportFiles
         if (r.Model?.SftLosses is { Count: > 0 } sft) sb.AppendLine($"SFT loss per epoch: {string.Join(", ", sft.Select(F))}.").AppendLine();
 
         if (r.Evaluation is not null) AppendComparison(sb, r.Evaluation);
+        AppendChart(sb, charts, EvaluationChart, "Win / tie / loss with 95% intervals");
         AppendPreferenceModels(sb, r);
         AppendChart(sb, charts, PreferenceModelChart, "PM held-out accuracy");
 
@@ -82,10 +84,12 @@ public static class ReportFiles
         sb.AppendLine("| objective | accuracy |").AppendLine("|---|---|");
         foreach (var (k, v) in r.ObjectiveAccuracy) sb.AppendLine($"| {k} | {F(v)} |");
         sb.AppendLine();
+        AppendChart(sb, charts, ObjectiveChart, "Accuracy of each combined objective");
         sb.AppendLine($"## Ablation (linear objective, principles removed in {Stages.ScalarizationStage.AblationOrders} random orders)").AppendLine();
         sb.AppendLine("| principles kept | mean accuracy | lowest | highest |").AppendLine("|---|---|---|---|");
         foreach (var a in r.Ablation) sb.AppendLine($"| {a.Principles} | {F(a.Accuracy)} | {F(a.Lowest)} | {F(a.Highest)} |");
         sb.AppendLine();
+        AppendChart(sb, charts, AblationChart, "Ablation: accuracy by principles kept");
 
         AppendPpo(sb, r);
         AppendChart(sb, charts, PpoChart, "PPO per iteration");

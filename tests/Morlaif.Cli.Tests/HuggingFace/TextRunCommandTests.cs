@@ -30,12 +30,16 @@ public class TextRunCommandTests(Xunit.Abstractions.ITestOutputHelper output)
         output.WriteLine(markdown);
         Assert.Contains("| by the judge, both orders (95% Wilson intervals", markdown);
         Assert.Contains("| constitution |", markdown);
-        // The charts report.md shows are the PNG files the run wrote beside it: PPO without a truth panel, and the three PMs.
-        Assert.Equal([ReportFiles.PreferenceModelChart, ReportFiles.PpoChart], PngChart.Linked(markdown));
+        // The charts report.md shows are the PNG files the run wrote beside it: the judge's comparison, the three PMs, the
+        // objectives and the ablation on the human pairs, PPO without a truth panel.
+        Assert.Equal([ReportFiles.EvaluationChart, ReportFiles.PreferenceModelChart, ReportFiles.ObjectiveChart, ReportFiles.AblationChart, ReportFiles.PpoChart],
+            PngChart.Linked(markdown));
         Assert.Equal(PngChart.Linked(markdown).Order(), Directory.GetFiles(runDir, "*.png").Select(Path.GetFileName).Order());
         ScottPlot.Color[] arms = [PngChart.Palette.GetColor(0), PngChart.Palette.GetColor(1)];
         PngChart.AssertShows(File.ReadAllBytes(Path.Combine(runDir, ReportFiles.PpoChart)), ReportCharts.Width, 3 * ReportCharts.PanelHeight, arms);
         PngChart.AssertShows(File.ReadAllBytes(Path.Combine(runDir, ReportFiles.PreferenceModelChart)), ReportCharts.Width, ReportCharts.BarChartHeight(3), [arms[0]], absent: [arms[1]]);
+        PngChart.AssertShows(File.ReadAllBytes(Path.Combine(runDir, ReportFiles.EvaluationChart)), ReportCharts.Width, ReportCharts.EvaluationChartHeight(1),
+            [ReportCharts.Win, ReportCharts.Tie, ReportCharts.Loss]);
 
         string[] store = ["--storage", "local", "--store", Path.Combine(runs, ".store")];
         var policy = Path.Combine(files.Root, "policy");
