@@ -78,7 +78,9 @@ public static class ProgressView
     /// <summary>One row per stage, PM and arm; narrow enough for 80 columns but for the figures, which wrap.</summary>
     public static Table Table(IReadOnlyList<ProgressRow> rows)
     {
-        var table = new Table().Border(TableBorder.Simple).AddColumns("stage", "progress", "time", "latest");
+        // The figures column takes what the others, kept on one line each, leave.
+        var table = new Table().Border(TableBorder.Simple)
+            .AddColumns(new TableColumn("stage").NoWrap(), new TableColumn("progress").NoWrap(), new TableColumn("time").NoWrap(), new TableColumn("latest"));
         foreach (var row in rows)
         {
             var time = string.Join(" ", new[] { Duration(row.Elapsed), Rate(row), row.Left is { } l ? $"~{Duration(l)} left" : "" }.Where(s => s != ""));

@@ -18,23 +18,39 @@ public static class StatusCommand
         "the run's id, as `morlaif run` or `morlaif start` printed it; without it, the store's newest runs");
     private static readonly Option<bool> Json = CliOptions.Json("the manifest's stages (without RUNID: the runs) as JSON");
     private static readonly Option<int> Limit = RunList.LimitOption();
+    private static readonly Option<bool> Watch = new("--watch")
+    {
+        Description = "follow the run until it completes or faults: the live progress view of `morlaif run` (plain lines when redirected)",
+    };
     private static readonly ServerOptions Servers = new(transport: false);
 
     public static Command Create() => CliOptions.Command("status",
         "Each stage's state, attempts, durations, progress and errors, from the run's manifest (no broker needed); without RUNID, the newest runs in the store.",
-        "morlaif status 20261206-103243-s1-50be5d --json", [RunId, Json, Limit, .. Servers.Symbols], (r, _) => Execute(r));
+        "morlaif status 20261206-103243-s1-50be5d --json", [RunId, Json, Limit, Watch, .. Servers.Symbols], (r, cancel) => Execute(r, cancel));
 
-    private static async Task<int> Execute(ParseResult r)
+    private static async Task<int> Execute(ParseResult r, CancellationToken cancel)
     {
         var runId = r.GetValue(RunId);
         if (runId is not null && r.GetResult(Limit) is { Implicit: false })
             throw new UsageException("option '--limit' applies to status without a run id (the list of runs) only");
+        if (r.GetValue(Watch) && (runId is null || r.GetValue(Json)))
+            throw new UsageException("option '--watch' follows one run: give its RUNID, without --json");
         var overrides = Servers.Overrides(r);
         overrides["Morlaif:Transport"] = "inmemory"; // status reads storage only
         using var host = CliHost.Build(overrides);
         await CliServers.RequireAsync(host);
         if (runId is null) return await RunList.PrintAsync(host, r.GetValue(Limit), r.GetValue(Json));
-        var manifest = await host.Services.GetRequiredService<IManifestStore>().ReadAsync(runId) ?? throw new RunNotFoundException(runId);
+        var manifests = host.Services.GetRequiredService<IManifestStore>();
+        var manifest = await manifests.ReadAsync(runId) ?? throw new RunNotFoundException(runId);
+        if (r.GetValue(Watch))
+        {
+            // The same view as `morlaif run`, read from the manifest the run's workers write wherever they are.
+            var config = (await host.Services.GetRequiredService<Workers.RunArtifacts>().ContextAsync(manifest, cancel)).Config;
+            AnsiConsole.MarkupLineInterpolated($"run [bold]{runId}[/]: {config.Principles.Length} principles, arms {string.Join(", ", config.PolicyArms.Select(a => a.Name))}");
+            manifest = await ProgressView.FollowAsync(manifests, runId, m => Workers.Pipeline.RunPlan.Of(m, config), cancel, TimeSpan.FromSeconds(2));
+            AnsiConsole.MarkupLineInterpolated($"run [bold]{runId}[/]: {manifest.State}{(manifest.Error is null ? "" : " — " + manifest.Error)}");
+            return manifest.State == RunState.Faulted ? 1 : 0;
+        }
         var supervision = host.Services.GetRequiredService<SupervisionSettings>();
         var now = DateTimeOffset.UtcNow;
 

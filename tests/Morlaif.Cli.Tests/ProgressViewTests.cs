@@ -33,7 +33,7 @@ public partial class ProgressViewTests
         Assert.All(at, i => Assert.True(i >= 0, stdout));
         Assert.True(at[0] < at[1] && at[1] < at[2] && at[4] < at[5] && at[5] < at[7] && at[6] < at[7], stdout);
         Assert.Matches(@"train-pm/helpfulness 2/2 epochs, loss [0-9.]+, held-out acc [0-9.]+", lines[at[2]]);
-        Assert.Matches(@"ppo/morlaif 6/6 iterations, reward -?[0-9.]+, KL -?[0-9.]+, true pref -?[0-9.]+", lines[at[5]]);
+        Assert.Matches(@"ppo/morlaif 6/6 iterations, reward -?[0-9.]+, KL -?[0-9.]+, truth -?[0-9.]+", lines[at[5]]);
         // No worker log on the console: it is in run.log beside the report, each line naming its stage record.
         Assert.DoesNotContain(lines, l => l.Contains(" info ", StringComparison.Ordinal));
         var runDir = Directory.GetDirectories(Path.Combine(dir, "out")).Single(d => !Path.GetFileName(d).StartsWith('.'));

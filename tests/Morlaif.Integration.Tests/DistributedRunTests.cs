@@ -17,7 +17,15 @@ public sealed class DistributedRunTests : DistributedTest
         // messages wait in the workers' queues instead of being dropped by unbound exchanges.
         var runId = Run.Start();
         Run.StartAllWorkers();
-        var status = Run.WaitForCompletion(runId, TimeSpan.FromMinutes(6));
+        // `status --watch` follows the run from its manifest to the end: redirected, one plain line per finished step.
+        var (watched, lines, watchErrors) = Run.Processes.Cli("status", runId, "--watch");
+        Assert.True(watched == 0, watchErrors + lines);
+        Assert.DoesNotContain('\u001b', lines);
+        Assert.Matches(@"train-pm/helpfulness \d+/\d+ epochs, loss [0-9.]+", lines);
+        Assert.Matches(@"ppo/morlaif (\d+)/\1 iterations, reward", lines);
+        Assert.Contains(" evaluate done", lines);
+        Assert.Contains($"run {runId}: Completed", lines);
+        var status = Run.WaitForCompletion(runId, TimeSpan.FromMinutes(1));
 
         AssertCompleteAndIntact(runId, status);
         // Every queue the pipeline declared, its _error queues included, is a quorum queue.

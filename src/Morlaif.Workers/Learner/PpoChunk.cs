@@ -18,7 +18,7 @@ public static class PpoChunk
     public static StageProgress Progress(int iteration, int iterations, PpoIterationStats last)
     {
         var figures = new Dictionary<string, double> { ["reward"] = last.MeanScore, ["KL"] = last.MeanKl };
-        if (last.Truth is { } t && t.TryGetValue(RewardHackingCheck.TruthKey, out var truth)) figures["true pref"] = truth;
+        if (last.Truth is { } t && t.TryGetValue(RewardHackingCheck.TruthKey, out var truth)) figures["truth"] = truth;
         return new(iteration, iterations, "iterations", figures);
     }
 
