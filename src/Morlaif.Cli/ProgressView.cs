@@ -45,12 +45,14 @@ public static class ProgressView
         {
             foreach (var row in RunProgress.Rows(manifest, plan, DateTimeOffset.UtcNow))
             {
+                var ended = row.State is StageState.Done or StageState.Faulted;
+                // The last step is told with the row's end, and its final figures (a PM's held-out accuracy).
+                if (!ended && row.Unit != "" && row.Done >= row.Total) continue;
                 var now = (row.State, row.Done);
                 var before = seen.GetValueOrDefault(row.Name, (StageState.Pending, 0));
                 seen[row.Name] = now;
-                // A step that finished: more done, or the row done or faulted.
-                if (now != before && (row.Done > before.Item2 || row.State is StageState.Done or StageState.Faulted))
-                    Console.WriteLine(Line(row));
+                // A step that finished: more done, or the row's end.
+                if (now != before && (row.Done > before.Item2 || ended)) Console.WriteLine(Line(row));
             }
             if (manifest.State != RunState.Running) return manifest;
             await Task.Delay(interval, cancel);

@@ -31,7 +31,11 @@ public partial class ProgressViewTests
             "ppo/morlaif 6/6 iterations", "ppo/baseline 6/6 iterations", "evaluate done"];
         var at = rows.Select(r => Array.FindIndex(lines, l => l.Contains(r, StringComparison.Ordinal))).ToList();
         Assert.All(at, i => Assert.True(i >= 0, stdout));
-        Assert.True(at[0] < at[1] && at[1] < at[2] && at[4] < at[5] && at[5] < at[7] && at[6] < at[7], stdout);
+        // Only what the pipeline orders: labels after SFT, the fit after every PM, PPO after the fit, the evaluation last
+        // (the label row ends with its last question, which may come after another question's PM).
+        Assert.True(at[0] < at[1] && at[2] < at[4] && at[3] < at[4] && at[4] < at[5] && at[4] < at[6] && at[5] < at[7] && at[6] < at[7], stdout);
+        // Each step is told once.
+        Assert.Single(lines, l => l.Contains("train-pm/helpfulness 2/2 epochs", StringComparison.Ordinal));
         Assert.Matches(@"train-pm/helpfulness 2/2 epochs, loss [0-9.]+, held-out acc [0-9.]+", lines[at[2]]);
         Assert.Matches(@"ppo/morlaif 6/6 iterations, reward -?[0-9.]+, KL -?[0-9.]+, truth -?[0-9.]+", lines[at[5]]);
         // No worker log on the console: it is in run.log beside the report, each line naming its stage record.
