@@ -50,6 +50,13 @@ public static partial class CliOptions
         return option;
     }
 
+    /// <summary>The argument accepts only <paramref name="values"/> (listed in its help).</summary>
+    public static Argument<T> Only<T>(this Argument<T> argument, params string[] values)
+    {
+        argument.AcceptOnlyFromAmong(values);
+        return argument;
+    }
+
     /// <summary>Each command's example, printed after its help.</summary>
     public static readonly Dictionary<Command, string> Examples = [];
 

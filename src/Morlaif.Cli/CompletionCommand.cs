@@ -11,12 +11,6 @@ public static class CompletionCommand
 {
     private static readonly Argument<string> Shell = new Argument<string>("shell") { Description = "the shell to complete in" }.Only("bash");
 
-    private static Argument<T> Only<T>(this Argument<T> argument, params string[] values)
-    {
-        argument.AcceptOnlyFromAmong(values);
-        return argument;
-    }
-
     public static Command Create() => CliOptions.Command("completion",
         "Prints a completion script for the shell; source it (e.g. in ~/.bashrc: source <(morlaif completion bash)), with `morlaif` on the PATH.",
         "morlaif completion bash > ~/.morlaif-completion.bash", [Shell], (_, _) =>

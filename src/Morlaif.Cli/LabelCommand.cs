@@ -76,16 +76,15 @@ public static class LabelCommand
                 ? key
                 : throw new UsageException($"option '--api-key-env': environment variable '{variable}' is not set");
 
-        var pairs = Feedback.Datasets.PreferenceDatasets.Read(input);
-        var questions = pairs.Count * (spec == "constitution" ? 1 : principles.Count);
         var c = CultureInfo.InvariantCulture;
-        var report = await ProgressView.TaskAsync($"judging {questions} pair-principle questions, both orders", questions, (done, line) =>
+        // The labeller reads the pairs and reports each answered question out of all of them.
+        var report = await ProgressView.TaskAsync("judging pair-principle questions, both orders", (done, line) =>
         {
             // Plain output gets a line at every tenth of the questions; a terminal gets the bar.
             var (gate, lastTenth) = (new Lock(), 0);
             void Answered(int n, int total)
             {
-                done(n);
+                done(n, total);
                 if (ProgressView.Live) return;
                 lock (gate)
                 {

@@ -63,17 +63,22 @@ public static class ProgressView
     /// <summary>
     /// One task outside the pipeline (`label`, `sft`): on a terminal a live bar with its rate and time left, the lines
     /// <paramref name="work"/> writes printed above it; otherwise those lines alone. <paramref name="work"/> reports how
-    /// much is done (from any thread) and writes lines through the second callback.
+    /// much is done of how much (from any thread; the total may be known only once the work has read its input) and
+    /// writes lines through the second callback.
     /// </summary>
-    public static async Task<T> TaskAsync<T>(string description, int total, Func<Action<int>, Action<string>, Task<T>> work)
+    public static async Task<T> TaskAsync<T>(string description, Func<Action<int, int>, Action<string>, Task<T>> work)
     {
-        if (!Live) return await work(_ => { }, Console.WriteLine);
+        if (!Live) return await work((_, _) => { }, Console.WriteLine);
         return await AnsiConsole.Progress().AutoClear(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
             .StartAsync(async ctx =>
             {
-                var task = ctx.AddTask(Markup.Escape(description), maxValue: total);
-                return await work(done => task.Value = done, line => AnsiConsole.WriteLine(line));
+                var task = ctx.AddTask(Markup.Escape(description));
+                return await work((done, total) =>
+                {
+                    task.MaxValue = total;
+                    task.Value = done;
+                }, line => AnsiConsole.WriteLine(line));
             });
     }
 

@@ -74,11 +74,11 @@ public static class SftCommand
         Console.WriteLine(string.Create(c, $"sft: {demos.Count} examples, {demos.Sum(d => d.Ids.Length - d.ResponseStart)} trained tokens, "
             + $"{model.parameters().Sum(p => p.numel()) / 1e6:F1}M parameters, {Trained(policy.Trainable, lora)}, {settings.Epochs} epochs, batch {settings.BatchSize}, lr {lr:G3}"));
         var clock = Stopwatch.StartNew();
-        await ProgressView.TaskAsync($"sft, {settings.Epochs} epochs", settings.Epochs, (done, line) => Task.FromResult(
+        await ProgressView.TaskAsync($"sft, {settings.Epochs} epochs", (done, line) => Task.FromResult(
             SupervisedFineTuning.Train(policy, demos, settings, new Random(checked((int)seed)), (epoch, loss) =>
             {
                 line(string.Create(c, $"epoch {epoch}/{settings.Epochs}: mean loss {loss.LossPerToken:F4} ({clock.Elapsed.TotalSeconds:F1} s)"));
-                done(epoch);
+                done(epoch, settings.Epochs);
             })));
         if (adapters is null) HfModelFolder.Save(model, outDir, tokenizerSource: folder);
         else LoraFolder.Save(adapters, Adapter, outDir, baseModelNameOrPath: Path.GetFullPath(folder));

@@ -32,9 +32,10 @@ public sealed class EvaluateConsumer(RunArtifacts artifacts, StageGate gate, Sta
         var backend = backends.For(ctx);
         var clock = Stopwatch.StartNew();
         var evaluated = await backend.EvaluateAsync(manifest, ctx, cancel);
-        var timings = PipelineDefinition.Timings(manifest, RunPlan.Of(manifest, ctx.Config), DateTimeOffset.UtcNow);
+        var plan = RunPlan.Of(manifest, ctx.Config);
+        var timings = PipelineDefinition.Timings(manifest, plan, DateTimeOffset.UtcNow);
         timings[StageKeys.Evaluate] = clock.Elapsed.TotalSeconds;
-        var report = await AssembleAsync(manifest, ctx, backend, evaluated, timings, cancel);
+        var report = await AssembleAsync(manifest, ctx, plan, backend, evaluated, timings, cancel);
         log.LogInformation("run {RunId}: {Summary}", runId, ReportFiles.Headline(report));
         var charts = ReportCharts.Render(report);
         var outputs = new Dictionary<string, ArtifactReference>
@@ -52,7 +53,7 @@ public sealed class EvaluateConsumer(RunArtifacts artifacts, StageGate gate, Sta
     });
 
     /// <summary>The report: each arm's PPO statistics, each question's labels and PM, the objective fit, and the evaluation.</summary>
-    private async Task<RunReport> AssembleAsync(RunManifest m, RunContext ctx, IStageBackend backend, Evaluated evaluated,
+    private async Task<RunReport> AssembleAsync(RunManifest m, RunContext ctx, RunPlan plan, IStageBackend backend, Evaluated evaluated,
         Dictionary<string, double> timings, CancellationToken cancel)
     {
         var ppo = new Dictionary<string, IReadOnlyList<PpoIterationStats>>();
@@ -61,7 +62,7 @@ public sealed class EvaluateConsumer(RunArtifacts artifacts, StageGate gate, Sta
         var labels = new Dictionary<string, LabelSet>();
         foreach (var q in ctx.Questions) labels[q] = await artifacts.LabelsAsync(m, q, cancel);
         var pms = new Dictionary<string, PreferenceModelStats>();
-        foreach (var q in RunPlan.Of(m, ctx.Config).PmQuestions) pms[q] = await backend.PmStatsAsync(m, q, cancel);
+        foreach (var q in plan.PmQuestions) pms[q] = await backend.PmStatsAsync(m, q, cancel);
         var any = labels.Values.First();
         // A chat judge can abstain; the world's judge always answers.
         var abstentions = ctx.Config.Judge.Kind == "openai" ? labels.ToDictionary(kv => kv.Key, kv => kv.Value.Abstentions) : null;
