@@ -69,7 +69,7 @@ public class TextPipelineSpecs
         await TextExport.PolicyAsync(text, artifacts, m, ScalarizationStage.MorlaifArm, exported, CancellationToken.None);
         using (var run = await text.RunAsync(m, await artifacts.ContextAsync(m, CancellationToken.None), CancellationToken.None))
         using (var sft = run.LoadSftPolicy(await text.SftAdapterAsync(m, CancellationToken.None)))
-        using (var policy = TextPpoStage.Policy(run, sft, await pipeline.Store.GetAsync(m.Stages[StageKeys.FinalPpoChunk(config, "morlaif")].Outputs[StageOutputs.Checkpoint])))
+        using (var policy = TextPpoStage.Policy(run, sft, await pipeline.Store.GetAsync(m.Stages[StageKeys.FinalPpoChunk(config, "morlaif")].Outputs[StageOutputs.Checkpoint]), config.Ppo))
         using (var loaded = HfModelFolder.Load(exported))
         {
             var ids = tensor(new long[] { 5, 40, 77, 120, 9, 256 }).unsqueeze(0);

@@ -14,8 +14,14 @@ public interface IPpoPolicy : IGenerativePolicy, IDisposable
 {
     Device Device { get; }
 
-    /// <summary>Logits [B, T, V] and values [B, T] of right-padded sequences.</summary>
+    /// <summary>Logits [B, T, V] of right-padded sequences (what a critic-free algorithm asks: no value head).</summary>
+    Tensor Logits(Tensor tokens, Tensor valid);
+
+    /// <summary>Logits [B, T, V] and values [B, T] of right-padded sequences (PPO's; a policy made without a value head throws).</summary>
     (Tensor Logits, Tensor Values) LogitsAndValues(Tensor tokens, Tensor valid);
+
+    /// <summary>The reference (SFT) policy's sampled responses, as <see cref="IGenerativePolicy.Generate"/> (what the monitor compares the policy with).</summary>
+    List<int[]> GenerateReference(IReadOnlyList<int[]> prompts, int maxNewTokens, Generator generator);
 
     /// <summary>The reference policy's logits [B, T, V] for the same sequences (no gradient needed).</summary>
     Tensor ReferenceLogits(Tensor tokens, Tensor valid);

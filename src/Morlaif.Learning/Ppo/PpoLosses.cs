@@ -21,4 +21,14 @@ internal static class PpoLosses
         var clipped = oldValues + (values - oldValues).clamp(-clipRange, clipRange);
         return 0.5 * Masked.Mean(maximum((values - returns).square(), (clipped - returns).square()), mask);
     }
+
+    /// <summary>
+    /// GRPO's KL term: the k3 estimator of KL(π || π_ref) per token, exp(d) - d - 1 with d = log π_ref - log π, averaged
+    /// over the response tokens (trl GRPOTrainer's per_token_kl): unbiased, never negative, and its gradient pulls π toward π_ref.
+    /// </summary>
+    public static Tensor K3Kl(Tensor logProbs, Tensor refLogProbs, Tensor mask)
+    {
+        var d = refLogProbs - logProbs;
+        return Masked.Mean(d.exp() - d - 1, mask);
+    }
 }

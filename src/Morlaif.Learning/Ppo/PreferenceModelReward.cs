@@ -4,8 +4,8 @@ using Morlaif.Learning.Weights;
 
 namespace Morlaif.Learning.Ppo;
 
-/// <summary>One principle's PM as the reward sees it: its raw scores of whole sequences, and its normaliser (whatever the model family).</summary>
-public sealed record PrincipleScorer(IPreferenceScorer Model, ScoreNormalizer Normalizer)
+/// <summary>One question's PM as the reward sees it: its raw scores of whole sequences, and its normaliser (whatever the model family).</summary>
+public sealed record PrincipleScorer(string Question, IPreferenceScorer Model, ScoreNormalizer Normalizer)
 {
     public double[] Score(IReadOnlyList<int[]> sequences) => Model.ScoreAll(sequences);
 }
@@ -17,15 +17,29 @@ public sealed record PrincipleScorer(IPreferenceScorer Model, ScoreNormalizer No
 /// </summary>
 public sealed class PreferenceModelReward(IReadOnlyList<PrincipleScorer> models, ScalarizedReward objective) : IRewardModel
 {
-    public double[] Score(IReadOnlyList<int[]> sequences)
+    public IReadOnlyList<PrincipleScorer> Models => models;
+
+    public double[] Score(IReadOnlyList<int[]> sequences) => Combine(NormalizedScores(sequences));
+
+    /// <summary>
+    /// With "group" normalisation each principle's raw scores are standardised within each run of <paramref name="group"/>
+    /// rollouts (GDPO's per-reward normalisation) before the scalarizer; "fixed" is <see cref="Score"/>.
+    /// </summary>
+    public RolloutRewards ScoreRollouts(IReadOnlyList<int[]> sequences, int group, string normalization)
     {
-        var perPrinciple = NormalizedScores(sequences);
-        return Enumerable.Range(0, sequences.Count)
-            .Select(n => objective.Reward(perPrinciple.Select(s => s[n]).ToArray()))
-            .ToArray();
+        var raw = models.Select(m => m.Score(sequences)).ToArray();
+        var normalized = models.Select((m, i) => raw[i].Select(m.Normalizer.Normalize).ToArray()).ToArray();
+        var principles = models.Select((m, i) => (m.Question, Reward: PrincipleReward.Of(normalized[i])))
+            .ToDictionary(x => x.Question, x => x.Reward, StringComparer.Ordinal);
+        var combined = normalization == RewardNormalization.Group ? raw.Select(r => GroupAdvantages.Standardized(r, group)).ToArray() : normalized;
+        return new RolloutRewards(Combine(combined), principles);
     }
 
     /// <summary>Normalised scores, one array per principle.</summary>
     public double[][] NormalizedScores(IReadOnlyList<int[]> sequences) =>
         models.Select(m => m.Score(sequences).Select(m.Normalizer.Normalize).ToArray()).ToArray();
+
+    private double[] Combine(double[][] perPrinciple) => Enumerable.Range(0, perPrinciple[0].Length)
+        .Select(n => objective.Reward(perPrinciple.Select(s => s[n]).ToArray()))
+        .ToArray();
 }

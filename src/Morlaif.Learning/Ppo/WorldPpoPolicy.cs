@@ -7,21 +7,25 @@ namespace Morlaif.Learning.Ppo;
 
 /// <summary>
 /// The synthetic world's policy for PPO: the whole <see cref="PolicyModel"/> (value head included) is trained, and a
-/// frozen copy of the SFT policy is the reference. Owns both; its checkpoint is the policy's state_dict.
+/// frozen copy of the SFT policy is the reference. Owns both; its checkpoint is the policy's state_dict. For a
+/// critic-free algorithm the value head, part of the world's model, is left out of what is trained (it stays at zero).
 /// </summary>
 public sealed class WorldPpoPolicy : IPpoPolicy
 {
     private readonly PolicyModel _reference;
     private bool _taken;
 
-    public WorldPpoPolicy(PolicyModel policy, PolicyModel reference)
+    public WorldPpoPolicy(PolicyModel policy, PolicyModel reference, bool valueHead = true)
     {
         Model = policy;
         _reference = reference;
         _reference.eval();
         foreach (var p in _reference.parameters()) p.requires_grad = false;
-        Trainable = policy.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        Trainable = policy.named_parameters().Where(p => valueHead || !p.name.StartsWith(ValueHeadPrefix, StringComparison.Ordinal))
+            .ToDictionary(p => p.name, p => p.parameter);
     }
+
+    private const string ValueHeadPrefix = "value_head.";
 
     public PolicyModel Model { get; }
 
@@ -33,6 +37,10 @@ public sealed class WorldPpoPolicy : IPpoPolicy
 
     public List<int[]> Generate(IReadOnlyList<int[]> prompts, int maxNewTokens, Generator generator) =>
         Model.Generate(prompts, maxNewTokens, generator);
+
+    public Tensor Logits(Tensor tokens, Tensor valid) => Model.Logits(tokens, valid);
+
+    public List<int[]> GenerateReference(IReadOnlyList<int[]> prompts, int maxNewTokens, Generator generator) => _reference.Generate(prompts, maxNewTokens, generator);
 
     public (Tensor Logits, Tensor Values) LogitsAndValues(Tensor tokens, Tensor valid) => Model.LogitsAndValues(tokens, valid);
 

@@ -11,7 +11,7 @@ public static class ReportFiles
     private static readonly CultureInfo C = CultureInfo.InvariantCulture;
 
     /// <summary>The charts report.md links beside it, where the run has them (the evaluator draws them).</summary>
-    public const string PpoChart = "ppo.png", PreferenceModelChart = "preference-models.png", EvaluationChart = "evaluation.png",
+    public const string PpoChart = "ppo.png", PrincipleRewardChart = "principle-rewards.png", PreferenceModelChart = "preference-models.png", EvaluationChart = "evaluation.png",
         ObjectiveChart = "objectives.png", AblationChart = "ablation.png";
 
     public static string ToJson(RunReport report) => JsonSerializer.Serialize(report, RunConfig.Json);
@@ -93,6 +93,7 @@ public static class ReportFiles
 
         AppendPpo(sb, r);
         AppendChart(sb, charts, PpoChart, "PPO per iteration");
+        AppendChart(sb, charts, PrincipleRewardChart, "each PM's reward per iteration");
         if (r.Evaluation is not null) AppendSamples(sb, r.Evaluation);
 
         if (r.World is { } w)
@@ -153,17 +154,35 @@ public static class ReportFiles
         sb.AppendLine();
     }
 
-    /// <summary>Each arm's first and last iteration, and the reward-hacking check where the truth is known (it never chooses settings).</summary>
+    /// <summary>
+    /// Each arm's first and last iteration (its algorithm beside its name where it is not PPO; the value head's figure
+    /// only where there is one), each principle PM's reward on its rollouts then, and the reward-hacking check where the
+    /// truth is known (it never chooses settings).
+    /// </summary>
     private static void AppendPpo(StringBuilder sb, RunReport r)
     {
+        string Arm(string arm) => r.Config.PolicyArms.FirstOrDefault(a => a.Name == arm) is { } spec && r.Config.ForArm(spec).Ppo.Algorithm is var algorithm
+            && algorithm != Ppo.RlAlgorithm.Ppo ? $"{arm} ({algorithm})" : arm;
+        static string Fn(double x) => double.IsNaN(x) ? "-" : F(x);
         sb.AppendLine("## PPO (first and last iteration of each arm)").AppendLine();
         sb.AppendLine("| arm | iteration | proxy reward | true preference | KL | KL coef | approx KL | clip fraction | entropy | explained variance | response tokens |");
         sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var (arm, stats) in r.Ppo)
             foreach (var s in stats.Count > 1 ? [stats[0], stats[^1]] : stats)
-                sb.AppendLine($"| {arm} | {s.Iteration} | {F(s.MeanScore)} | {(s.Truth?.TryGetValue(Ppo.RewardHackingCheck.TruthKey, out var t) == true ? F(t) : "-")} | {F(s.MeanKl)} | {F(s.KlCoef)} | "
-                    + $"{F(s.ApproxKl)} | {F(s.ClipFraction)} | {F(s.Entropy)} | {F(s.ExplainedVariance)} | {s.MeanResponseTokens.ToString("F1", C)} |");
+                sb.AppendLine($"| {Arm(arm)} | {s.Iteration} | {F(s.MeanScore)} | {(s.Truth?.TryGetValue(Ppo.RewardHackingCheck.TruthKey, out var t) == true ? F(t) : "-")} | {F(s.MeanKl)} | {F(s.KlCoef)} | "
+                    + $"{Fn(s.ApproxKl)} | {Fn(s.ClipFraction)} | {Fn(s.Entropy)} | {Fn(s.ExplainedVariance)} | {s.MeanResponseTokens.ToString("F1", C)} |");
         sb.AppendLine();
+        if (r.Ppo.Values.Any(stats => stats.Count > 0 && stats[0].PrincipleRewards is not null))
+        {
+            sb.AppendLine("Each PM's reward on the rollouts (normalised by the PM's training statistics; mean ± sd), first and last iteration:").AppendLine();
+            sb.AppendLine("| arm | PM | first | last | change |").AppendLine("|---|---|---|---|---|");
+            foreach (var (arm, stats) in r.Ppo)
+                if (stats.Count > 0 && stats[0].PrincipleRewards is { } first && stats[^1].PrincipleRewards is { } last)
+                    foreach (var (q, a) in first)
+                        if (last.TryGetValue(q, out var b))
+                            sb.AppendLine($"| {Arm(arm)} | {q} | {F(a.Mean)} ± {F(a.Sd)} | {F(b.Mean)} ± {F(b.Sd)} | {(b.Mean >= a.Mean ? "+" : "")}{F(b.Mean - a.Mean)} |");
+            sb.AppendLine();
+        }
         foreach (var (arm, stats) in r.Ppo)
             if (Ppo.RewardHackingCheck.Of(stats) is { } h)
                 sb.AppendLine($"- {arm}: proxy reward {(h.ProxyChange >= 0 ? "+" : "")}{F(h.ProxyChange)}, true preference {(h.TrueChange >= 0 ? "+" : "")}{F(h.TrueChange)} "

@@ -229,6 +229,12 @@ public sealed record RunConfig
 
     public RunConfig WithSeed(long seed) => this with { Seed = seed };
 
+    /// <summary>Whether the judge watches an arm's policy (<see cref="PpoSettings.Monitor"/>): as set, else on for text and off in the world.</summary>
+    public bool MonitorOn(PpoSettings ppo) => ppo.Monitor?.Enabled ?? Task == TextTask;
+
+    /// <summary>The monitor's settings for an arm, its defaults where the config has none.</summary>
+    public static MonitorSettings MonitorOf(PpoSettings ppo) => ppo.Monitor ?? new MonitorSettings();
+
     /// <summary>Responses sampled per evaluation prompt: the configured number, else 4 in the world and 1 on text.</summary>
     public int EvaluationSamples => Evaluation.Samples ?? (Task == WorldTask ? 4 : 1);
 
@@ -331,6 +337,24 @@ public sealed record RunConfig
             if (ppo.Lambda is < 0 or > 1) Fail($"{at}.lambda", $"must be in [0, 1] (got {ppo.Lambda})");
             if (ppo.Beta1 is < 0 or >= 1) Fail($"{at}.beta1", $"must be in [0, 1) (got {ppo.Beta1})");
             if (ppo.Beta2 is < 0 or >= 1) Fail($"{at}.beta2", $"must be in [0, 1) (got {ppo.Beta2})");
+            if (!RlAlgorithm.All.Contains(ppo.Algorithm)) Fail($"{at}.algorithm", $"unknown algorithm '{ppo.Algorithm}' (known: {string.Join(", ", RlAlgorithm.All)})");
+            if (ppo.CriticFree)
+            {
+                if (ppo.GroupSize < 2) Fail($"{at}.groupSize", $"must be at least 2 for '{ppo.Algorithm}': its baseline is the other samples of a prompt (got {ppo.GroupSize})");
+                if (ppo.RolloutsPerIteration % ppo.GroupSize != 0)
+                    Fail($"{at}.rolloutsPerIteration", $"must be a multiple of {at}.groupSize ({ppo.RolloutsPerIteration} rollouts in groups of {ppo.GroupSize})");
+            }
+            if (!Learning.Ppo.RewardNormalization.All.Contains(ppo.RewardNormalization))
+                Fail($"{at}.rewardNormalization", $"unknown normalisation '{ppo.RewardNormalization}' (known: {string.Join(", ", Learning.Ppo.RewardNormalization.All)})");
+            if (ppo.RewardNormalization == Learning.Ppo.RewardNormalization.Group && ppo.RolloutsPerIteration < 2)
+                Fail($"{at}.rewardNormalization", "'group' needs at least 2 rollouts per iteration to standardise over");
+            NonNegative($"{at}.klLossCoef", ppo.KlLossCoef);
+            if (ppo.Monitor is { } monitor)
+            {
+                Positive($"{at}.monitor.every", monitor.Every);
+                // Every run has a judge to ask (the world's own, or the chat judge a text run must name, checked above).
+                Positive($"{at}.monitor.prompts", monitor.Prompts);
+            }
         }
         ValidatePpo("ppo", Ppo);
         if (Arms is not null) ValidateArms(Fail, ValidatePpo, text);

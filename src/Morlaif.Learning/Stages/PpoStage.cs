@@ -23,12 +23,12 @@ public static class PpoStage
         return Restored(create, c);
     }
 
-    private static PpoLearner NewLearner(WorldRun ctx, PolicyModel sft, IRewardModel reward) => NewLearner(ctx, NewPolicy(sft), reward);
+    private static PpoLearner NewLearner(WorldRun ctx, PolicyModel sft, IRewardModel reward) => NewLearner(ctx, NewPolicy(sft, ctx.Config.Ppo), reward);
 
     private static PpoLearner NewLearner(WorldRun ctx, WorldPpoPolicy policy, IRewardModel reward) => new(policy, reward, ctx.Config.Ppo, ctx.Seed("ppo"));
 
-    /// <summary>The SFT policy to train and a frozen copy of it as the reference.</summary>
-    private static WorldPpoPolicy NewPolicy(PolicyModel sft) => new(sft.Clone(), sft.Clone());
+    /// <summary>The SFT policy to train (its value head only for PPO) and a frozen copy of it as the reference.</summary>
+    private static WorldPpoPolicy NewPolicy(PolicyModel sft, PpoSettings ppo) => new(sft.Clone(), sft.Clone(), valueHead: !ppo.CriticFree);
 
     /// <summary>A new learner from <paramref name="create"/> with <paramref name="checkpoint"/>'s state (policy, optimizer, KL, moments, iteration).</summary>
     public static PpoLearner Restored(Func<PpoLearner> create, Checkpoint checkpoint)
@@ -70,12 +70,14 @@ public static class PpoStage
 
     /// <summary>
     /// The prompts of one iteration, each drawn by <paramref name="draw"/> from a generator seeded by the run and the
-    /// iteration: both arms see the same prompts in the same order, the same budget spent on the same data.
+    /// iteration: arms with the same algorithm see the same prompts in the same order, the same budget spent on the same
+    /// data. GRPO and RLOO draw rolloutsPerIteration / groupSize prompts and ask each groupSize times in a row.
     /// </summary>
     public static List<TPrompt> Prompts<TPrompt>(RunConfig config, int iteration, Func<Random, TPrompt> draw)
     {
         var rng = new Random(Seeds.Derive(config.Seed, "ppo-prompts", iteration));
-        return [.. Enumerable.Range(0, config.Ppo.RolloutsPerIteration).Select(_ => draw(rng))];
+        var group = config.Ppo.PromptGroup;
+        return [.. Enumerable.Range(0, config.Ppo.RolloutsPerIteration / group).Select(_ => draw(rng)).SelectMany(p => Enumerable.Repeat(p, group))];
     }
 
     /// <summary>
@@ -93,7 +95,7 @@ public static class PpoStage
     /// <summary>A whole arm in one go (the in-process run, an experiment): every iteration from the SFT policy, then the trained policy.</summary>
     public static (PolicyModel Policy, List<PpoIterationStats> Stats) Train(WorldRun ctx, PolicyModel sft, IRewardModel reward, CancellationToken cancel = default)
     {
-        var policy = NewPolicy(sft);
+        var policy = NewPolicy(sft, ctx.Config.Ppo);
         using var learner = NewLearner(ctx, policy, reward);
         var stats = new List<PpoIterationStats>();
         while (learner.Iteration < ctx.Config.Ppo.Iterations)

@@ -135,6 +135,7 @@ public static class ScalarizationStage
     public static PreferenceModelReward Reward(string arm, WorldRun ctx, ObjectiveFit? fit, IReadOnlyDictionary<string, TrainedPreferenceModel> pms) =>
         Reward(arm, ctx.Config, fit, Scorers(pms));
 
-    private static Func<string, PrincipleScorer> Scorers(IReadOnlyDictionary<string, TrainedPreferenceModel> pms) =>
-        q => new PrincipleScorer(pms[q].Model, pms[q].Normalizer);
+    /// <summary>The world's trained PMs as scorers, by question.</summary>
+    public static Func<string, PrincipleScorer> Scorers(IReadOnlyDictionary<string, TrainedPreferenceModel> pms) =>
+        q => new PrincipleScorer(q, pms[q].Model, pms[q].Normalizer);
 }

@@ -25,14 +25,14 @@ public static class TextScalarization
             int[] chosen = Fit(run.Sequence(h.Prompt, h.Chosen), maxLength), rejected = Fit(run.Sequence(h.Prompt, h.Rejected), maxLength);
             return rng.Next(2) == 0 ? (chosen, rejected, true) : (rejected, chosen, false);
         }).ToList();
-        PrincipleScorer Pm(string question) => new(pms.Principle(question), normalizers[question]);
+        PrincipleScorer Pm(string question) => new(question, pms.Principle(question), normalizers[question]);
         return ScalarizationStage.Fit(principles, ScalarizationStage.PrincipleScores(principles, Pm), ScalarizationStage.Reward(ScalarizationStage.BaselineArm, run.Config, null, Pm),
             decided, run.Seed("ablation"));
     }
 
     /// <summary>The reward of an arm (<see cref="ScalarizationStage.Reward(string, Runs.RunConfig, ObjectiveFit?, Func{string, PrincipleScorer})"/>) from a text run's PMs.</summary>
     public static PreferenceModelReward Reward(string arm, Runs.RunConfig config, ObjectiveFit? fit, HfPreferenceModel pms, IReadOnlyDictionary<string, ScoreNormalizer> normalizers) =>
-        ScalarizationStage.Reward(arm, config, fit, q => new PrincipleScorer(pms.Principle(q), normalizers[q]));
+        ScalarizationStage.Reward(arm, config, fit, q => new PrincipleScorer(q, pms.Principle(q), normalizers[q]));
 
     /// <summary>A human pair longer than the model's context keeps its end: the response and as much of the conversation as fits.</summary>
     private static int[] Fit(int[] sequence, int maxLength) => maxLength > 0 && sequence.Length > maxLength ? sequence[^maxLength..] : sequence;

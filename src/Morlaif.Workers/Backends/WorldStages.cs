@@ -78,7 +78,22 @@ public sealed class WorldStages(RunArtifacts artifacts, StageCheckpoints checkpo
         var fit = spec.Reward == ScalarizationStage.MorlaifArm ? await artifacts.ObjectiveAsync(m, cancel) : null;
         var reward = ScalarizationStage.Reward(spec.Reward, ctx, fit, pms);
         return await PpoChunk.RunAsync(artifacts, checkpoints, m, arm, start, end, config.Ppo,
-            () => PpoStage.Learner(ctx, sft, reward), learner => PpoStage.Iterate(ctx, learner), log, cancel);
+            () => PpoStage.Learner(ctx, sft, reward), learner => PpoStage.Iterate(ctx, learner), Monitor(ctx, pms), log, cancel);
+    }
+
+    /// <summary>The judge watching an arm's policy, where its config turns the monitor on: the run's judge (the world's own, or a chat judge) on fixed prompts.</summary>
+    private PolicyMonitor? Monitor(WorldRun ctx, IReadOnlyDictionary<string, TrainedPreferenceModel> pms)
+    {
+        var config = ctx.Config;
+        if (!config.MonitorOn(config.Ppo)) return null;
+        var settings = RunConfig.MonitorOf(config.Ppo);
+        var prompts = WorldMonitorJudge.Prompts(ctx, settings.Prompts);
+        IMonitorJudge judge = config.Judge.Kind == "openai"
+            ? new ChatMonitorJudge(config, new ArtifactJudgeCache(artifacts.Store), [.. prompts.Select(ctx.Conversation)])
+            : new WorldMonitorJudge(ctx.Judge, prompts, ctx.Seed("monitor"));
+        var scorers = ScalarizationStage.Scorers(pms);
+        return new PolicyMonitor([.. prompts.Select(ctx.EncodePrompt)], ids => ctx.Decode(ids), judge, [.. config.Principles.Select(scorers)], settings,
+            config.Ppo.MaxNewTokens, ctx.Seed("monitor"));
     }
 
     public async Task<Evaluated> EvaluateAsync(RunManifest m, RunContext run, CancellationToken cancel)

@@ -59,6 +59,7 @@ public static class ReportCharts
         if (r.ObjectiveAccuracy.Values.Any(double.IsFinite)) charts.Add(Objectives(r));
         if (r.Ablation.Count(a => double.IsFinite(a.Accuracy)) > 1) charts.Add(Ablation(r)); // a curve: one principle is no ablation
         if (r.Ppo.Values.Any(stats => stats.Count > 0)) charts.Add(Ppo(r));
+        if (r.Ppo.Values.Any(stats => stats.Any(s => s.PrincipleRewards is not null))) charts.Add(PrincipleRewards(r));
         return charts;
     }
 
@@ -89,6 +90,37 @@ public static class ReportCharts
         var png = Png(multiplot.Render(Width, PanelHeight * measures.Count));
         foreach (var plot in plots) plot.Dispose();
         return new ReportChart(ReportFiles.PpoChart, png);
+    }
+
+    /// <summary>One panel per arm, one curve per PM of its reward: the PM's mean reward on the rollouts over iterations (trl's rewards/NAME/mean).</summary>
+    private static ReportChart PrincipleRewards(RunReport r)
+    {
+        var arms = r.Ppo.Where(kv => kv.Value.Any(s => s.PrincipleRewards is not null)).ToList();
+        var multiplot = new Multiplot();
+        multiplot.AddPlots(arms.Count);
+        var plots = multiplot.GetPlots();
+        for (var i = 0; i < arms.Count; i++)
+        {
+            var (arm, stats) = (arms[i].Key, arms[i].Value);
+            var plot = plots[i];
+            var questions = stats.SelectMany(s => s.PrincipleRewards?.Keys ?? []).Distinct().ToList();
+            foreach (var (q, color) in questions.Select((q, c) => (q, Palette.GetColor(c))))
+            {
+                var points = stats.Where(s => s.PrincipleRewards?.ContainsKey(q) == true).ToList();
+                var scatter = plot.Add.Scatter(points.Select(s => (double)s.Iteration).ToArray(), points.Select(s => s.PrincipleRewards![q].Mean).ToArray(), color);
+                scatter.LegendText = q;
+                scatter.MarkerSize = points.Count > 1 ? 4 : 8;
+            }
+            plot.Title($"{arm}: each PM's mean reward on the rollouts (normalised by its training statistics)", 13);
+            plot.XLabel(i == arms.Count - 1 ? "PPO iteration" : "", 12);
+            plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
+            plot.Layout.Fixed(Margins);
+            plot.ShowLegend(Edge.Right);
+        }
+        multiplot.SharedAxes.ShareX(plots);
+        var png = Png(multiplot.Render(Width, PanelHeight * arms.Count));
+        foreach (var plot in plots) plot.Dispose();
+        return new ReportChart(ReportFiles.PrincipleRewardChart, png);
     }
 
     /// <summary>Each PM's held-out accuracy, against the judge's labels and, in the world, the ground truth; names on the y axis stay whole.</summary>

@@ -55,6 +55,9 @@ public static class ChatJudgeLabelling
             : throw new ArgumentException($"unknown principle '{question}'", nameof(question)),
     };
 
+    /// <summary>What the judge is asked about a principle of the run (the paper's phrase, or the world's), as it labels that principle's pairs.</summary>
+    public static string PrinciplePhrase(string principle) => Phrase(principle, new Random(0), GroundTruth.Find(principle)?.Phrase)();
+
     public static ChatJudge Judge(RunConfig.JudgeConfig c)
     {
         var apiKey = c.ApiKeyEnv is { } variable
@@ -85,5 +88,21 @@ public sealed class ChatEvaluationJudge(RunConfig config, IJudgeCache cache, IRe
         var (labels, _) = await new Feedback.JudgeLabeller(ChatJudgeLabelling.Judge(config.Judge), cache).JudgeAsync(questions, config.Judge.Concurrency, cancel);
         IReadOnlyList<int> outcomes = [.. labels.Select(l => l is null || l.OrdersDisagreed || l.PreferA == 0.5 ? 0 : l.PreferA > 0.5 ? 1 : -1)];
         return (outcomes, labels.Count(l => l is null));
+    }
+}
+
+/// <summary>
+/// The chat judge as the monitor's (<see cref="Learning.Ppo.IMonitorJudge"/>): each prompt's policy answer against the
+/// SFT policy's, asked with the principle's own phrase in both orders, as the principle's pairs were labelled.
+/// Answers come from and go to the run's judge cache, so a resumed check pays for nothing twice.
+/// </summary>
+public sealed class ChatMonitorJudge(RunConfig config, IJudgeCache cache, IReadOnlyList<string> conversations) : Learning.Ppo.IMonitorJudge
+{
+    public async Task<IReadOnlyList<PreferenceLabel?>> JudgeAsync(string principle, int iteration, IReadOnlyList<string> policy, IReadOnlyList<string> sft, CancellationToken cancel)
+    {
+        var phrase = ChatJudgeLabelling.PrinciplePhrase(principle);
+        var questions = conversations.Select((c, i) => new JudgeQuestion(c, policy[i], sft[i], phrase)).ToList();
+        var (labels, _) = await new Feedback.JudgeLabeller(ChatJudgeLabelling.Judge(config.Judge), cache).JudgeAsync(questions, config.Judge.Concurrency, cancel);
+        return [.. labels.Select(l => l is null ? (PreferenceLabel?)null : new PreferenceLabel(l.PreferA, l.Margin, l.OrdersDisagreed))];
     }
 }

@@ -24,8 +24,10 @@ public static class PpoChunk
 
     /// <param name="create">a fresh learner on the arm's SFT policy and reward (a checkpoint's state is restored into it)</param>
     /// <param name="iterate">one iteration of the learner, on the task's prompts for it</param>
+    /// <param name="monitor">the judge watching the policy, where the arm has one: its check is part of the iteration it follows</param>
     public static async Task<Dictionary<string, ArtifactReference>> RunAsync(RunArtifacts artifacts, StageCheckpoints checkpoints, RunManifest m,
-        string arm, int start, int end, PpoSettings ppo, Func<PpoLearner> create, Func<PpoLearner, PpoIterationStats> iterate, ILogger log, CancellationToken cancel)
+        string arm, int start, int end, PpoSettings ppo, Func<PpoLearner> create, Func<PpoLearner, PpoIterationStats> iterate, PolicyMonitor? monitor,
+        ILogger log, CancellationToken cancel)
     {
         var stage = StageKeys.PpoChunk(arm, start);
         var inputs = new List<ArtifactReference> { m.Config, RunArtifacts.Output(m, StageKeys.Sft, StageOutputs.Policy) };
@@ -50,7 +52,10 @@ public static class PpoChunk
         {
             while (learner.Iteration < end)
             {
-                stats.Add(iterate(learner));
+                var iteration = iterate(learner);
+                if (monitor is not null && monitor.Due(learner.Iteration, ppo.Iterations))
+                    iteration = iteration with { Monitor = await monitor.CheckAsync(learner, cancel) };
+                stats.Add(iteration);
                 log.LogInformation("run {RunId}: PPO {Arm} {Iteration}/{Total}, reward {Score:F3}, KL {Kl:F4}",
                     m.RunId, arm, learner.Iteration, ppo.Iterations, stats[^1].MeanScore, stats[^1].MeanKl);
                 await checkpoints.ProgressAsync(m.RunId, stage, Progress(learner.Iteration, ppo.Iterations, stats[^1]), cancel);

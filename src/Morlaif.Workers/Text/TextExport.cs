@@ -18,7 +18,8 @@ public static class TextExport
         if (!PipelineDefinition.IsDone(m, final)) throw new InvalidOperationException($"run {m.RunId}: the {arm} policy is not trained yet ({final} is {m.Stages.GetValueOrDefault(final)?.State.ToString() ?? "not started"})");
         using var run = await text.RunAsync(m, ctx, cancel);
         using var model = run.LoadSftPolicy(await text.SftAdapterAsync(m, cancel));
-        using (var policy = Learning.TextRuns.TextPpoStage.Policy(run, model, await artifacts.BytesAsync(m.Stages[final].Outputs[StageOutputs.Checkpoint], cancel)))
+        using (var policy = Learning.TextRuns.TextPpoStage.Policy(run, model, await artifacts.BytesAsync(m.Stages[final].Outputs[StageOutputs.Checkpoint], cancel),
+                   ctx.Config.ForArm(ctx.Config.Arm(arm)).Ppo))
             policy.MergeIntoBase();
         WriteAside(outDir, tmp => HfModelFolder.Save(model, tmp, tokenizerSource: run.ModelFolder));
     }

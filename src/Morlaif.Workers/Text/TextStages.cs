@@ -153,8 +153,20 @@ public sealed class TextStages(RunArtifacts artifacts, TextRunStore inputs, Stag
         var reward = TextScalarization.Reward(spec.Reward, config, fit, pms, normalizers);
         // The training pairs' prompts: never the held-out or the evaluation ones.
         var prompts = (await artifacts.PairsAsync<string>(m, cancel)).Train.Select(p => p.Prompt).ToList();
+        PolicyMonitor? monitor = null;
+        if (config.MonitorOn(config.Ppo))
+        {
+            // The monitor's prompts: drawn once per run from the same training prompts, the same for every arm and check.
+            var settings = Learning.Runs.RunConfig.MonitorOf(config.Ppo);
+            var distinct = prompts.Distinct(StringComparer.Ordinal).ToList();
+            var rng = new Random(run.Seed("monitor-prompts"));
+            var watched = distinct.OrderBy(_ => rng.Next()).Take(settings.Prompts).ToList();
+            monitor = new PolicyMonitor([.. watched.Select(run.EncodePrompt)], ids => run.Decode(ids),
+                new ChatMonitorJudge(config, new ArtifactJudgeCache(Store), [.. watched.Select(run.Conversation)]),
+                [.. config.Principles.Select(q => new PrincipleScorer(q, pms.Principle(q), normalizers[q]))], settings, config.Ppo.MaxNewTokens, run.Seed("monitor"));
+        }
         return await Learner.PpoChunk.RunAsync(artifacts, checkpoints, m, arm, start, end, config.Ppo, () => TextPpoStage.Learner(run, policyBase, reward, config.Ppo),
-            learner => PpoStage.Iterate(learner, run, config, rng => prompts[rng.Next(prompts.Count)]), log, cancel);
+            learner => PpoStage.Iterate(learner, run, config, rng => prompts[rng.Next(prompts.Count)]), monitor, log, cancel);
     }
 
     /// <summary>
@@ -175,14 +187,15 @@ public sealed class TextStages(RunArtifacts artifacts, TextRunStore inputs, Stag
         var identical = (await artifacts.PairsAsync<string>(m, cancel)).Identical;
         if (ctx.Config.ComparedArms is not { } compared) return new Backends.Evaluated(null, Model: model, IdenticalPairs: identical);
         // The judge compares the two arms' answers: "morlaif" and "baseline" are the roles, the compared arms play them.
-        var checkpoints = new Dictionary<string, byte[]>();
-        foreach (var (role, arm) in new[] { (ScalarizationStage.MorlaifArm, compared.Morlaif.Name), (ScalarizationStage.BaselineArm, compared.Baseline.Name) })
-            checkpoints[role] = await artifacts.BytesAsync(RunArtifacts.Output(m, StageKeys.FinalPpoChunk(ctx.Config, arm), StageOutputs.Checkpoint), cancel);
+        var checkpoints = new Dictionary<string, (byte[] Bytes, PpoSettings Ppo)>();
+        foreach (var (role, arm) in new[] { (ScalarizationStage.MorlaifArm, compared.Morlaif), (ScalarizationStage.BaselineArm, compared.Baseline) })
+            checkpoints[role] = (await artifacts.BytesAsync(RunArtifacts.Output(m, StageKeys.FinalPpoChunk(ctx.Config, arm.Name), StageOutputs.Checkpoint), cancel),
+                ctx.Config.ForArm(arm).Ppo);
         var ids = prompts.Select(run.EncodePrompt).ToList();
         IReadOnlyList<string> Answers(string arm)
         {
             // Disposing the arm's policy takes its adapter off the shared SFT policy again.
-            using var policy = TextPpoStage.Policy(run, policyBase, checkpoints[arm]);
+            using var policy = TextPpoStage.Policy(run, policyBase, checkpoints[arm].Bytes, checkpoints[arm].Ppo);
             return EvaluationStage.Answer(policy, ids, ctx.Config, run.Device).Select(run.Decode).ToList();
         }
         var result = await EvaluationStage.EvaluateAsync(new EvaluationSet<string>(prompts, 0, 1), p => p, Answers,

@@ -43,12 +43,56 @@ public class PpoLearnerTests
         Assert.True(stats.TakeLast(3).Average(s => s.ExplainedVariance) > 0, "the value head explains nothing");
     }
 
-    [Fact]
-    public void A_resumed_learner_continues_exactly_where_the_checkpoint_left_off()
+    /// <summary>
+    /// GRPO and RLOO learn the same tiny problem without a value head, across several seeds (each its own trajectory,
+    /// so the margin is one every seed clears on any CPU): 24 rollouts as 6 prompts' groups of 4.
+    /// </summary>
+    [Theory]
+    [InlineData(RlAlgorithm.Grpo)]
+    [InlineData(RlAlgorithm.Rloo)]
+    public void A_critic_free_learner_raises_the_reward_on_a_tiny_problem(string algorithm)
     {
+        var gains = new List<double>();
+        foreach (var seed in new[] { 7, 17, 27 })
+        {
+            var policy = Tiny.Policy(seed);
+            var settings = Settings with { Algorithm = algorithm, GroupSize = 4 };
+            var actor = new WorldPpoPolicy(policy, policy.Clone(), valueHead: false);
+            using var learner = new PpoLearner(actor, new TargetWordsReward(Prompt.Length), settings, seed);
+            Assert.DoesNotContain(actor.Trainable.Keys, k => k.StartsWith("value_head", StringComparison.Ordinal));
+            var stats = Enumerable.Range(0, 15).Select(_ => learner.Step(Prompts(24))).ToList();
+            gains.Add(stats.TakeLast(3).Average(s => s.MeanScore) - stats.Take(3).Average(s => s.MeanScore));
+            // No value head: no value loss and nothing it could explain; the update's other signs as PPO's.
+            Assert.All(stats, s => Assert.True(double.IsNaN(s.ValueLoss) && double.IsNaN(s.ExplainedVariance) && s.ApproxKl >= 0 && s.ClipFraction is >= 0 and <= 1 && s.Entropy > 0, s.ToString()));
+            Assert.True(stats[^1].MeanKl > 0);
+            // GRPO's β is a fixed loss weight; RLOO's adapts as PPO's.
+            if (algorithm == RlAlgorithm.Grpo) Assert.All(stats, s => Assert.Equal(settings.KlLossCoef, s.KlCoef));
+            else Assert.NotEqual(settings.InitKlCoef, stats[^1].KlCoef);
+        }
+        Assert.True(gains.Min() > 0.05 && gains.Average() > 0.1, $"{algorithm}: mean reward gains {string.Join(", ", gains.Select(g => g.ToString("F3")))}");
+    }
+
+    [Fact]
+    public void A_critic_free_learner_refuses_rollouts_that_do_not_split_into_groups()
+    {
+        var policy = Tiny.Policy(3);
+        using var learner = new PpoLearner(new WorldPpoPolicy(policy, policy.Clone(), valueHead: false), new TargetWordsReward(Prompt.Length),
+            Settings with { Algorithm = RlAlgorithm.Grpo, GroupSize = 5 }, 3);
+        var e = Assert.Throws<ArgumentException>(() => learner.Step(Prompts(24)));
+        Assert.Contains("groups of 5", e.Message);
+    }
+
+    [Theory]
+    [InlineData(RlAlgorithm.Ppo)]
+    [InlineData(RlAlgorithm.Grpo)]
+    [InlineData(RlAlgorithm.Rloo)]
+    public void A_resumed_learner_continues_exactly_where_the_checkpoint_left_off(string algorithm)
+    {
+        var settings = Settings with { Algorithm = algorithm };
+        var valueHead = algorithm == RlAlgorithm.Ppo;
         var reference = Tiny.Policy(8);
-        var policyA = new WorldPpoPolicy(reference.Clone(), reference.Clone());
-        var a = new PpoLearner(policyA, new TargetWordsReward(Prompt.Length), Settings, seed: 8);
+        var policyA = new WorldPpoPolicy(reference.Clone(), reference.Clone(), valueHead);
+        var a = new PpoLearner(policyA, new TargetWordsReward(Prompt.Length), settings, seed: 8);
         a.Step(Prompts(24));
         a.Step(Prompts(24));
         var checkpoint = a.SaveCheckpoint();
@@ -56,8 +100,8 @@ public class PpoLearnerTests
         var statsA = a.Step(Prompts(24));
 
         // A fresh process: new learner with a differently initialised policy, restored from the checkpoint.
-        var policyB = new WorldPpoPolicy(Tiny.Policy(99), reference.Clone());
-        var b = new PpoLearner(policyB, new TargetWordsReward(Prompt.Length), Settings, seed: 8);
+        var policyB = new WorldPpoPolicy(Tiny.Policy(99), reference.Clone(), valueHead);
+        var b = new PpoLearner(policyB, new TargetWordsReward(Prompt.Length), settings, seed: 8);
         b.LoadCheckpoint(checkpoint);
         Assert.Equal(2, b.Iteration);
         b.Step(Prompts(24));

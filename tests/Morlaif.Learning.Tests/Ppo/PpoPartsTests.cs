@@ -28,6 +28,46 @@ public class PpoPartsTests
     }
 
     [Fact]
+    public void Grpo_advantages_standardise_each_group_by_its_sample_sd()
+    {
+        // Group (1, 2, 3, 6): mean 3, sample sd sqrt((4 + 1 + 0 + 9) / 3) = 2.1602; group (5, 5): sd 0, so 0 (not NaN).
+        var a = GroupAdvantages.Standardized([1, 2, 3, 6, 5, 5, 5, 5], 4);
+        var sd = Math.Sqrt(14.0 / 3);
+        Assert.Equal([-2 / (sd + 1e-4), -1 / (sd + 1e-4), 0, 3 / (sd + 1e-4), 0, 0, 0, 0], a, new RoundedEquality());
+    }
+
+    [Fact]
+    public void Rloo_advantages_subtract_the_mean_of_the_other_samples()
+    {
+        // Pairs: (1, 2) -> -1, 1; (3, 6) -> -3, 3 ... each minus its sibling. Groups of 4 below: 1 - (2+3+6)/3 = -8/3, 2 - 10/3, 3 - 3, 6 - 2.
+        var a = GroupAdvantages.LeaveOneOut([1, 2, 3, 6, 4, 0], 2);
+        Assert.Equal([-1, 1, -3, 3, 4, -4], a, new RoundedEquality());
+        var four = GroupAdvantages.LeaveOneOut([1, 2, 3, 6], 4);
+        Assert.Equal([-8 / 3.0, -4 / 3.0, 0, 4], four, new RoundedEquality());
+        Assert.Throws<ArgumentException>(() => GroupAdvantages.LeaveOneOut([1, 2, 3], 2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => GroupAdvantages.Standardized([1, 2], 1));
+    }
+
+    private sealed class RoundedEquality : IEqualityComparer<double>
+    {
+        public bool Equals(double x, double y) => Math.Abs(x - y) < 1e-9;
+        public int GetHashCode(double x) => 0;
+    }
+
+    [Fact]
+    public void K3_kl_is_zero_at_the_reference_and_grows_as_the_policy_leaves_it()
+    {
+        using var scope = NewDisposeScope();
+        var mask = tensor(new float[] { 1, 1, 0 });
+        var reference = tensor(new float[] { -1, -2, -3 });
+        Assert.Equal(0, PpoLosses.K3Kl(reference, reference, mask).item<float>(), 6);
+        // d = log π_ref - log π = (-1 - -1.5, -2 - -1) = (0.5, -1): exp(d) - d - 1 = (0.1487, 0.3679), masked mean 0.2583.
+        var policy = tensor(new float[] { -1.5f, -1, 9 });
+        var expected = (Math.Exp(0.5) - 1.5 + Math.Exp(-1)) / 2;
+        Assert.Equal(expected, PpoLosses.K3Kl(policy, reference, mask).item<float>(), 5);
+    }
+
+    [Fact]
     public void Gae_matches_a_hand_computation_and_ignores_what_lies_outside_the_responses()
     {
         // Row 0, a response at positions 1-3: γ = 1, λ = 0.5; rewards (0, 0, 1), values (0.5, 0.2, 0.4), V after the end = 0

@@ -55,7 +55,7 @@ public class HfMorlaifTests(ITestOutputHelper output)
             // Seen here: 93% and 94%; PMs near chance (62-69% after 3 epochs) gave PPO too little to learn from.
             Assert.True(accuracy > 0.8, $"PM {principle} held-out accuracy {accuracy:P0}");
             var normalizer = ScoreNormalizer.Fit(pms.Score(principle, [.. pairs.Select(p => p.A), .. pairs.Select(p => p.B)]));
-            scorers.Add(new PrincipleScorer(pms.Principle(principle), normalizer));
+            scorers.Add(new PrincipleScorer(principle, pms.Principle(principle), normalizer));
         }
         var reward = new PreferenceModelReward(scorers, new ScalarizedReward([1.0, 1.0], new WeightedLinear()));
 
@@ -114,8 +114,8 @@ public class HfMorlaifTests(ITestOutputHelper output)
 
         string[] principles = ["seven", "eleven"];
         var fit = Morlaif.Learning.Stages.ScalarizationStage.Fit(principles,
-            new PreferenceModelReward([.. principles.Select(p => new PrincipleScorer(pms.Principle(p), normalizers[p]))], new ScalarizedReward([1.0, 1.0], new WeightedLinear())),
-            new PreferenceModelReward([new PrincipleScorer(pms.Principle("overall"), normalizers["overall"])], new ScalarizedReward([1.0], new WeightedLinear())),
+            new PreferenceModelReward([.. principles.Select(p => new PrincipleScorer(p, pms.Principle(p), normalizers[p]))], new ScalarizedReward([1.0, 1.0], new WeightedLinear())),
+            new PreferenceModelReward([new PrincipleScorer("overall", pms.Principle("overall"), normalizers["overall"])], new ScalarizedReward([1.0], new WeightedLinear())),
             human, ablationSeed: 1);
         output.WriteLine($"weights seven {fit.Weights[0]:F2}, eleven {fit.Weights[1]:F2}; accuracy linear {fit.Accuracy["linear"]:F2}, single {fit.Accuracy["single"]:F2}");
         // Seen here: weights 0.97 and -1.01, linear accuracy 0.77 on the held-out half (the single "overall" PM: 0.70).
