@@ -29,6 +29,17 @@ public class RunCommandTests
     }
 
     [Fact]
+    public void A_bad_algorithm_or_group_fails_before_any_work_naming_the_field()
+    {
+        var (e1, o1, s1) = MorlaifProcess.Run("run", "--config", TempFile("""{ "ppo": { "algorithm": "reinforce" } }"""));
+        AssertOneLineError(e1, o1, s1, "ppo.algorithm", "reinforce", "ppo, grpo, rloo");
+        var (e2, o2, s2) = MorlaifProcess.Run("run", "--config", TempFile("""{ "ppo": { "algorithm": "grpo", "groupSize": 1 } }"""));
+        AssertOneLineError(e2, o2, s2, "ppo.groupSize", "at least 2");
+        var (e3, o3, s3) = MorlaifProcess.Run("run", "--config", TempFile("""{ "ppo": { "algorithm": "rloo", "groupSize": 6 } }"""));
+        AssertOneLineError(e3, o3, s3, "ppo.rolloutsPerIteration", "groupSize");
+    }
+
+    [Fact]
     public void An_unknown_function_and_a_negative_size_name_their_fields()
     {
         var (e1, o1, s1) = MorlaifProcess.Run("run", "--config", TempFile("""{ "scalarization": "nash" }"""));

@@ -103,6 +103,13 @@ public sealed class DistributedRun : IAsyncDisposable
 
     public static JsonElement Stage(JsonElement manifest, string key) => manifest.GetProperty("stages").GetProperty(key);
 
+    /// <summary>The run's report.json, as the evaluator stored it.</summary>
+    public static JsonElement Report(JsonElement manifest)
+    {
+        var name = Stage(manifest, "evaluate").GetProperty("outputs").GetProperty("report").GetProperty("name").GetString();
+        return JsonDocument.Parse(Container.GetBlobClient(name).DownloadContent().Value.Content.ToString()).RootElement;
+    }
+
     public static string State(JsonElement record) => record.GetProperty("state").GetString()!;
 
     /// <summary>Polls the manifest until <paramref name="done"/> holds; fails on a fault, on time-out, or (if asked) on completion first.</summary>

@@ -16,6 +16,16 @@ public static class TinyDistributedRun
         }
         """;
 
+    /// <summary>
+    /// Arms for every RL algorithm: MORLAIF with PPO (the paper's) and with GRPO, the baseline with RLOO (the evaluation
+    /// compares the first MORLAIF arm with the baseline), each critic-free arm in groups of 4 rollouts per prompt.
+    /// </summary>
+    public const string EveryAlgorithmArms = """
+        [ { "name": "morlaif" },
+          { "name": "baseline", "reward": "baseline", "ppo": { "algorithm": "rloo", "groupSize": 4, "iterations": 6, "iterationsPerChunk": 3, "rolloutsPerIteration": 64, "maxNewTokens": 24 } },
+          { "name": "morlaif-grpo", "ppo": { "algorithm": "grpo", "groupSize": 4, "rewardNormalization": "group", "iterations": 6, "iterationsPerChunk": 3, "rolloutsPerIteration": 64, "maxNewTokens": 24 } } ]
+        """;
+
     /// <summary>The worker services and the instance names the tests give them (two preference trainers).</summary>
     public static readonly (string Service, string Name)[] Workers =
     [

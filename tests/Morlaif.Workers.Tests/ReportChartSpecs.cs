@@ -27,8 +27,8 @@ public class ReportChartSpecs(CompletedRunFixture run)
         var outputs = run.Manifest.Stages[StageKeys.Evaluate].Outputs;
         var markdown = Encoding.UTF8.GetString(await run.Pipeline.Store.GetAsync(outputs[StageOutputs.ReportMarkdown]));
         var charts = outputs.Where(o => o.Key.StartsWith(ReportChart.OutputPrefix, StringComparison.Ordinal)).ToDictionary(o => ReportChart.FileOf(o.Key), o => o.Value);
-        Assert.Equal([ReportFiles.EvaluationChart, ReportFiles.PreferenceModelChart, ReportFiles.ObjectiveChart, ReportFiles.AblationChart, ReportFiles.PpoChart],
-            PngChart.Linked(markdown));
+        Assert.Equal([ReportFiles.EvaluationChart, ReportFiles.PreferenceModelChart, ReportFiles.ObjectiveChart, ReportFiles.AblationChart, ReportFiles.PpoChart,
+            ReportFiles.PrincipleRewardChart], PngChart.Linked(markdown));
         Assert.Equal(PngChart.Linked(markdown).Order(), charts.Keys.Order());
         // Each chart in the section that shows its numbers.
         Assert.Matches(@"## MORLAIF policy vs single-objective baseline[^#]*\(evaluation\.png\)", markdown);
@@ -41,6 +41,8 @@ public class ReportChartSpecs(CompletedRunFixture run)
         PngChart.AssertShows(await Png(ReportFiles.EvaluationChart), ReportCharts.Width, ReportCharts.EvaluationChartHeight(7), WinTieLoss, minPixels: Bars);
         // The world's PPO: proxy reward, KL, entropy and true preference, one panel each, both arms in each.
         PngChart.AssertShows(await Png(ReportFiles.PpoChart), ReportCharts.Width, 4 * ReportCharts.PanelHeight, [First, Second]);
+        // Each arm's PMs' rewards: a panel per arm, a curve per PM (MORLAIF's two principles; the baseline's one).
+        PngChart.AssertShows(await Png(ReportFiles.PrincipleRewardChart), ReportCharts.Width, 2 * ReportCharts.PanelHeight, [First, Second], minPixels: 20);
         // Three PMs (two principles and the constitution), accuracy against the judge and against the truth.
         PngChart.AssertShows(await Png(ReportFiles.PreferenceModelChart), ReportCharts.Width, ReportCharts.BarChartHeight(3), [First, Second]);
         // Seven scalarization functions of the principle PMs and the single PM, a colour for each kind.
@@ -66,7 +68,8 @@ public class ReportChartSpecs(CompletedRunFixture run)
             },
         };
         var charts = ReportCharts.Render(text).ToDictionary(c => c.File);
-        Assert.Equal([ReportFiles.EvaluationChart, ReportFiles.PreferenceModelChart, ReportFiles.ObjectiveChart, ReportFiles.AblationChart, ReportFiles.PpoChart], charts.Keys);
+        Assert.Equal([ReportFiles.EvaluationChart, ReportFiles.PreferenceModelChart, ReportFiles.ObjectiveChart, ReportFiles.AblationChart, ReportFiles.PpoChart,
+            ReportFiles.PrincipleRewardChart], charts.Keys);
         Assert.Equal(charts.Keys, PngChart.Linked(ReportFiles.ToMarkdown(text, charts.Keys)));
         PngChart.AssertShows(charts[ReportFiles.EvaluationChart].Png, ReportCharts.Width, ReportCharts.EvaluationChartHeight(1), WinTieLoss, minPixels: Bars); // the judge's comparison only
         PngChart.AssertShows(charts[ReportFiles.PpoChart].Png, ReportCharts.Width, 3 * ReportCharts.PanelHeight, [First, Second]);
@@ -90,7 +93,10 @@ public class ReportChartSpecs(CompletedRunFixture run)
 
         // No objective measured, no ablation: neither chart.
         var noObjectives = world with { ObjectiveAccuracy = new Dictionary<string, double>(), Ablation = [] };
-        Assert.Equal([ReportFiles.EvaluationChart, ReportFiles.PreferenceModelChart, ReportFiles.PpoChart], Files(noObjectives));
+        Assert.Equal([ReportFiles.EvaluationChart, ReportFiles.PreferenceModelChart, ReportFiles.PpoChart, ReportFiles.PrincipleRewardChart], Files(noObjectives));
+        // Statistics from before each PM's reward was recorded: no chart of them.
+        var older = world with { Ppo = world.Ppo.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<PpoIterationStats>)[.. kv.Value.Select(s => s with { PrincipleRewards = null })]) };
+        Assert.DoesNotContain(ReportFiles.PrincipleRewardChart, Files(older));
         Assert.Equal(Files(noObjectives), PngChart.Linked(ReportFiles.ToMarkdown(noObjectives, Files(noObjectives))));
 
         // report.md links only the charts written beside it, even where the report has the data.

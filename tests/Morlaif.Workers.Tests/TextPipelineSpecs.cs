@@ -44,9 +44,11 @@ public class TextPipelineSpecs
             foreach (var output in m.Stages[key].Outputs.Values) await pipeline.Store.GetAsync(output);
         }
 
-        // Every judge call the dry run promises was made, once: labels per principle and the baseline's in both orders, and the evaluation.
+        // Every judge call the dry run promises was made, once: labels per principle and the baseline's in both orders, and
+        // the evaluation; and the monitor's, at most as many as promised (a question both arms' policies answer alike is
+        // asked once: the judge cache answers the second).
         var costs = TextRunCosts.Of(config, sftExamples: 16);
-        Assert.Equal(costs.JudgeCalls, judge.Requests);
+        Assert.InRange(judge.Requests, costs.JudgeCalls - costs.MonitorJudgeCalls + 1, costs.JudgeCalls);
         var pairs = PairSet<string>.FromJson(await pipeline.Store.GetAsync(m.Stages[StageKeys.Sft].Outputs[StageOutputs.Pairs]));
         Assert.Equal((config.Pairs.Train, config.Pairs.Test), (pairs.Train.Count, pairs.Test.Count));
         Assert.All(pairs.Train.Concat(pairs.Test), p => Assert.True(p.A.Length is > 0 and <= 12 && p.B.Length is > 0 and <= 12));
@@ -57,6 +59,10 @@ public class TextPipelineSpecs
         Assert.Equal(2, report.Model!.SftLosses!.Count);
         Assert.Equal(8, report.ObjectiveAccuracy.Count);
         Assert.All(config.PolicyArms, arm => Assert.Equal(config.Ppo.Iterations, report.Ppo[arm.Name].Count));
+        // A text run has no truth: the judge watched each arm's policy (on by default), per principle.
+        Assert.All(config.PolicyArms, arm => Assert.Equal(["conciseness", "helpfulness"], report.Ppo[arm.Name][^1].Monitor!.Keys.Order()));
+        Assert.Equal(config.PolicyArms.Select(a => a.Name).Order(), report.Monitor!.Keys.Order());
+        Assert.All(report.Monitor.Values, a => Assert.Null(a.TruthFlagged));
         // The judge prefers the longer answer: labels the PMs can learn, and did, on their own training pairs.
         Assert.All(report.PreferenceModels, pm => Assert.True(pm.Value.FinalTrainLoss < pm.Value.InitialTrainLoss, $"{pm.Key}: {pm.Value.InitialTrainLoss:F4} -> {pm.Value.FinalTrainLoss:F4}"));
         var markdown = System.Text.Encoding.UTF8.GetString(await pipeline.Store.GetAsync(m.Stages[StageKeys.Evaluate].Outputs[StageOutputs.ReportMarkdown]));

@@ -94,6 +94,7 @@ public static class ReportFiles
         AppendPpo(sb, r);
         AppendChart(sb, charts, PpoChart, "PPO per iteration");
         AppendChart(sb, charts, PrincipleRewardChart, "each PM's reward per iteration");
+        ArmMonitor.Append(sb, r);
         if (r.Evaluation is not null) AppendSamples(sb, r.Evaluation);
 
         if (r.World is { } w)

@@ -42,6 +42,10 @@ public sealed record RunReport
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyDictionary<string, RewardHackingCheck?>? RewardHacking =>
         Ppo.Values.Any(stats => stats.Any(s => s.Truth is not null)) ? Ppo.ToDictionary(kv => kv.Key, kv => RewardHackingCheck.Of(kv.Value)) : null;
+    /// <summary>Per arm the judge watched: its principles' flags, and where a truth is known whether it agrees with <see cref="RewardHacking"/>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, ArmMonitor>? Monitor =>
+        Ppo.Select(kv => (kv.Key, Monitor: ArmMonitor.Of(kv.Value))).Where(x => x.Monitor is not null).ToDictionary(x => x.Key, x => x.Monitor!) is { Count: > 0 } m ? m : null;
     /// <summary>Seconds per stage.</summary>
     public required IReadOnlyDictionary<string, double> Timings { get; init; }
     public required RunConfig Config { get; init; }

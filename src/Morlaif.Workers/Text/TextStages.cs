@@ -156,11 +156,11 @@ public sealed class TextStages(RunArtifacts artifacts, TextRunStore inputs, Stag
         PolicyMonitor? monitor = null;
         if (config.MonitorOn(config.Ppo))
         {
-            // The monitor's prompts: drawn once per run from the same training prompts, the same for every arm and check.
+            // The monitor's prompts: drawn once per run from the training pairs' prompts, the same for every arm and check
+            // (as many as monitor.prompts, or every training pair's when there are fewer, as the dry run counts them).
             var settings = Learning.Runs.RunConfig.MonitorOf(config.Ppo);
-            var distinct = prompts.Distinct(StringComparer.Ordinal).ToList();
             var rng = new Random(run.Seed("monitor-prompts"));
-            var watched = distinct.OrderBy(_ => rng.Next()).Take(settings.Prompts).ToList();
+            var watched = prompts.OrderBy(_ => rng.Next()).Take(settings.Prompts).ToList();
             monitor = new PolicyMonitor([.. watched.Select(run.EncodePrompt)], ids => run.Decode(ids),
                 new ChatMonitorJudge(config, new ArtifactJudgeCache(Store), [.. watched.Select(run.Conversation)]),
                 [.. config.Principles.Select(q => new PrincipleScorer(q, pms.Principle(q), normalizers[q]))], settings, config.Ppo.MaxNewTokens, run.Seed("monitor"));

@@ -55,10 +55,12 @@ public class TextDryRunTests
         var env = new Dictionary<string, string?> { ["ConnectionStrings__rabbitmq"] = "amqp://guest:guest@127.0.0.1:9/", ["ConnectionStrings__blobs"] = null };
         var (exit, stdout, stderr, _) = MorlaifProcess.Run(env, TimeSpan.FromMinutes(2), "start", "--config", run.Config, "--dry-run");
         Assert.True(exit == 0, stderr);
-        // 26 pairs x 2 principles x 2 orders = 104; the baseline 26 x 2 = 52; 3 evaluation prompts x 2 orders = 6.
-        Assert.Contains("judge calls                 162  (labels 104, baseline 52, evaluation 6)", stdout);
-        // Pairs 26 x 2 x 8 = 416; PPO 2 arms x 2 iterations x 4 rollouts x 8 = 128; evaluation 2 x 3 x 8 = 48.
-        Assert.Contains("generated tokens            592", stdout);
+        // 26 pairs x 2 principles x 2 orders = 104; the baseline 26 x 2 = 52; 3 evaluation prompts x 2 orders = 6; the
+        // monitor (on for text) checks each arm once (2 iterations: its last), 6 prompts (one per training pair) x 2 principles x 2 orders = 24 per arm.
+        Assert.Contains("judge calls                 210  (labels 104, baseline 52, evaluation 6, monitor 48)", stdout);
+        // Pairs 26 x 2 x 8 = 416; PPO 2 arms x 2 iterations x 4 rollouts x 8 = 128; evaluation 2 x 3 x 8 = 48; the monitor's
+        // answers per arm, the policy's at its check and the SFT policy's once per chunk: 2 x 6 x 8 = 96.
+        Assert.Contains("generated tokens            784", stdout);
         Assert.Contains("26 for pairs, 3 for evaluation (disjoint)", stdout);
         Assert.Contains("nothing was started", stdout);
         var (runExit, runOut, runErr) = MorlaifProcess.Run("run", "--config", run.Config, "--dry-run", "--out", Path.Combine(run.Root, "runs"));

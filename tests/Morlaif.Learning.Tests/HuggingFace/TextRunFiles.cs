@@ -11,7 +11,8 @@ internal sealed class TextRunFiles : IDisposable
 
     /// <param name="kind">"gpt2" or "llama"</param>
     /// <param name="sft">with data.sft (the SFT stage trains an adapter) or without (the base is the SFT policy)</param>
-    public TextRunFiles(string kind, string endpoint, bool sft, int pairsTrain = 24, int pairsTest = 8, int evaluation = 6, int iterations = 4)
+    /// <param name="arms">the config's "arms" as JSON, or null for the default two (PPO)</param>
+    public TextRunFiles(string kind, string endpoint, bool sft, int pairsTrain = 24, int pairsTest = 8, int evaluation = 6, int iterations = 4, string? arms = null)
     {
         CheckpointFolders.Write(kind, _temp);
         var data = Directory.CreateDirectory(Path.Combine(Root, "data")).FullName;
@@ -36,7 +37,7 @@ internal sealed class TextRunFiles : IDisposable
               "pairs": { "train": {{pairsTrain}}, "test": {{pairsTest}} },
               "preferenceModel": { "epochs": 4, "batchSize": 8, "learningRate": 0.005 },
               "ppo": { "iterations": {{iterations}}, "iterationsPerChunk": 2, "rolloutsPerIteration": 8, "maxNewTokens": 12, "epochs": 2, "miniBatches": 2, "learningRate": 0.001 },
-              "evaluation": { "prompts": {{evaluation}} } }
+              "evaluation": { "prompts": {{evaluation}} }{{(arms is null ? "" : $", \"arms\": {arms}")}} }
             """);
     }
 

@@ -51,17 +51,21 @@ public sealed class ReferenceRun(RunConfig config, Device device, Action<string>
 
         var ppo = new Dictionary<string, IReadOnlyList<PpoIterationStats>>();
         var policies = new Dictionary<string, PolicyModel>();
-        foreach (var arm in new[] { ScalarizationStage.MorlaifArm, ScalarizationStage.BaselineArm })
+        foreach (var spec in config.PolicyArms)
         {
+            // Each arm under its own config: its scalarization and PPO settings (algorithm included).
+            var arm = spec.Name;
+            var armCtx = config.ForArm(spec) == config ? ctx : new WorldRun(config.ForArm(spec), device);
             (policies[arm], ppo[arm]) = Time($"ppo/{arm}", () =>
             {
-                var (policy, stats) = PpoStage.Train(ctx, sft, ScalarizationStage.Reward(arm, ctx, fit, pms), cancel);
+                var (policy, stats) = PpoStage.Train(armCtx, sft, ScalarizationStage.Reward(spec.Reward, armCtx, fit, pms), cancel);
                 _log($"PPO {arm}: score {stats.FirstOrDefault()?.MeanScore:F3} -> {stats.LastOrDefault()?.MeanScore:F3}, KL {stats.LastOrDefault()?.MeanKl:F3}");
                 return (policy, (IReadOnlyList<PpoIterationStats>)stats);
             });
         }
 
-        var (evaluation, _) = Time("evaluate", () => WorldEvaluation.Evaluate(ctx, sft, policies, ScalarizationStage.MorlaifArm, ScalarizationStage.BaselineArm));
+        var compared = config.ComparedArms!.Value;
+        var (evaluation, _) = Time("evaluate", () => WorldEvaluation.Evaluate(ctx, sft, policies, compared.Morlaif.Name, compared.Baseline.Name));
         _timings["total"] = total.Elapsed.TotalSeconds;
 
         var judge = new JudgeStats(pairs.Train.Count, pairs.Test.Count, labels.ToDictionary(kv => kv.Key, kv => kv.Value.OrdersDisagreed));

@@ -10,6 +10,27 @@ public class RunConfigTests
     public void The_built_in_default_is_valid() => new RunConfig().Validate();
 
     [Fact]
+    public void Ppo_needs_no_group_and_its_group_size_is_not_checked()
+    {
+        // groupSize only shapes GRPO's and RLOO's rollouts: PPO with a group of 1 and 64 rollouts is valid.
+        var config = RunConfig.Parse("""{ "ppo": { "groupSize": 1 } }""");
+        Assert.Equal(1, config.Ppo.PromptGroup);
+        Assert.False(config.Ppo.CriticFree);
+        Assert.Equal(4, RunConfig.Parse("""{ "ppo": { "algorithm": "rloo" } }""").Ppo.PromptGroup);
+    }
+
+    [Fact]
+    public void The_monitor_is_on_for_text_and_off_in_the_world_unless_set()
+    {
+        var world = new RunConfig();
+        Assert.False(world.MonitorOn(world.Ppo));
+        Assert.True(world.MonitorOn(world.Ppo with { Monitor = new() { Enabled = true } }));
+        var text = world with { Task = RunConfig.TextTask };
+        Assert.True(text.MonitorOn(text.Ppo));
+        Assert.False(text.MonitorOn(text.Ppo with { Monitor = new() { Enabled = false } }));
+    }
+
+    [Fact]
     public void Arms_default_to_morlaif_and_the_baseline_and_each_may_set_its_own_scalarization_and_ppo()
     {
         Assert.Equal(["morlaif", "baseline"], new RunConfig().PolicyArms.Select(a => a.Name));
@@ -58,6 +79,15 @@ public class RunConfigTests
     [InlineData("""{ "arms": [ { "name": "m" }, { "name": "b", "reward": "baseline", "scalarization": "linear" } ] }""", "arms[1].scalarization", "reward 'morlaif'")]
     [InlineData("""{ "arms": [ { "name": "m", "ppo": { "gamma": 2 } }, { "name": "b", "reward": "baseline" } ] }""", "arms[0].ppo.gamma", "[0, 1]")]
     [InlineData("""{ "arms": [ { "name": "m" } ] }""", "arms", "reward 'baseline'")]
+    [InlineData("""{ "ppo": { "algorithm": "dpo" } }""", "ppo.algorithm", "'dpo' (known: ppo, grpo, rloo)")]
+    [InlineData("""{ "ppo": { "algorithm": "grpo", "groupSize": 1 } }""", "ppo.groupSize", "at least 2")]
+    [InlineData("""{ "ppo": { "algorithm": "rloo", "groupSize": 5 } }""", "ppo.rolloutsPerIteration", "multiple of ppo.groupSize (64 rollouts in groups of 5)")]
+    [InlineData("""{ "arms": [ { "name": "m", "ppo": { "algorithm": "grpo", "rolloutsPerIteration": 30, "groupSize": 4 } }, { "name": "b", "reward": "baseline" } ] }""",
+        "arms[0].ppo.rolloutsPerIteration", "groups of 4")]
+    [InlineData("""{ "ppo": { "rewardNormalization": "batch" } }""", "ppo.rewardNormalization", "'batch' (known: fixed, group)")]
+    [InlineData("""{ "ppo": { "klLossCoef": -0.1 } }""", "ppo.klLossCoef", "zero or more")]
+    [InlineData("""{ "ppo": { "monitor": { "enabled": true, "every": 0 } } }""", "ppo.monitor.every", "positive")]
+    [InlineData("""{ "ppo": { "monitor": { "prompts": -3 } } }""", "ppo.monitor.prompts", "positive")]
     public void Bad_values_name_the_field(string json, string field, string detail)
     {
         var message = Error(json);

@@ -1,0 +1,45 @@
+using Morlaif.Learning.HuggingFace;
+using Morlaif.Learning.Runs;
+using Morlaif.Learning.Tests.HuggingFace;
+using Morlaif.Storage;
+using Morlaif.TestServers;
+using Morlaif.Workers.Pipeline;
+using Morlaif.Workers.Text;
+
+namespace Morlaif.Workers.Tests;
+
+/// <summary>GRPO and RLOO on a text run: a LoRA policy without a value head, trained, evaluated and exported as PPO's is.</summary>
+[Trait("Category", "Slow")]
+public class TextAlgorithmSpecs
+{
+    [Fact]
+    public async Task A_text_run_trains_grpo_and_rloo_arms_without_a_value_head_and_exports_them()
+    {
+        await using var judge = new FakeChatServer().Then(new FakeChatServer.PreferLonger(0.9));
+        using var files = new TextRunFiles("gpt2", judge.Endpoint.ToString(), sft: false, iterations: 2, arms: """
+            [ { "name": "morlaif", "ppo": { "algorithm": "grpo", "groupSize": 4, "rewardNormalization": "group", "iterations": 2, "rolloutsPerIteration": 8, "maxNewTokens": 12, "epochs": 2, "learningRate": 0.001 } },
+              { "name": "baseline", "reward": "baseline", "ppo": { "algorithm": "rloo", "groupSize": 2, "iterations": 2, "rolloutsPerIteration": 8, "maxNewTokens": 12, "epochs": 2, "learningRate": 0.001 } } ]
+            """);
+        var config = RunConfig.Load(files.Config);
+        await using var pipeline = new PipelineHarness(WorkerRegistration.All);
+        await pipeline.StartAsync();
+        var runId = await pipeline.StartRunAsync(config);
+        var m = await pipeline.WaitAsync(runId, timeout: TimeSpan.FromMinutes(8));
+        Assert.True(m.State == RunState.Completed, $"{m.State}: {m.Error}");
+
+        var report = ReportFiles.FromJson(await pipeline.Store.GetAsync(m.Stages[StageKeys.Evaluate].Outputs[StageOutputs.Report]));
+        Assert.All(report.Ppo.Values.SelectMany(s => s), s => Assert.True(double.IsNaN(s.ValueLoss) && double.IsNaN(s.ExplainedVariance) && s.Entropy > 0, s.ToString()));
+        Assert.Equal(["conciseness", "helpfulness"], report.Ppo["morlaif"][^1].PrincipleRewards!.Keys.Order());
+        Assert.Equal(2, report.Ppo["baseline"][^1].Monitor!.Count); // the judge watched both arms, as a text run's default
+        Assert.Equal(config.Evaluation.Prompts, report.Evaluation!.JudgeVsBaseline.Total);
+
+        // The checkpoint holds the adapter alone (no value head), and the exported policy is that adapter merged into the base.
+        var checkpoint = await pipeline.Store.GetAsync(m.Stages[StageKeys.FinalPpoChunk(config, "morlaif")].Outputs[StageOutputs.Checkpoint]);
+        using (var c = Learning.Checkpoints.Checkpoint.FromBytes(checkpoint, Learning.Ppo.PpoLearner.CheckpointKind))
+            Assert.DoesNotContain(c.Tensors.Keys, n => n.StartsWith(Learning.HuggingFace.Lora.HfPpoPolicy.ValueHeadPrefix, StringComparison.Ordinal));
+        var exported = Path.Combine(files.Root, "exported");
+        await TextExport.PolicyAsync(pipeline.Get<TextStages>(), pipeline.Get<RunArtifacts>(), m, "morlaif", exported, CancellationToken.None);
+        using var loaded = HfModelFolder.Load(exported);
+        Assert.True(loaded.parameters().Any());
+    }
+}
