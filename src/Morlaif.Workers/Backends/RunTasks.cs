@@ -50,7 +50,8 @@ public static class RunTasks
             output.WriteLine($"task '{config.Task}': {config.Principles.Length} principles, baseline '{config.Baseline}', {config.Pairs.Train} + {config.Pairs.Test} pairs, "
                 + $"{config.Ppo.Iterations} PPO iterations, {config.Judge.Kind} judge" + (config.Judge.Kind == "synthetic" ? " (nothing to pay for)" : ""));
             output.WriteLine(config.PolicyArms.Count == 0 ? "arms: none (the run stops after the objective fit)"
-                : "arms: " + string.Join(", ", config.PolicyArms.Select(a => $"{a.Name} ({a.Reward}{(a.Reward == ScalarizationStage.MorlaifArm ? ", " + config.ForArm(a).Scalarization : "")}, {config.ForArm(a).Ppo.Iterations} iterations)")));
+                : "arms: " + string.Join(", ", config.PolicyArms.Select(a => $"{a.Name} ({a.Reward}{(a.Reward == ScalarizationStage.MorlaifArm ? ", " + config.ForArm(a).Scalarization : "")}, "
+                    + $"{config.ForArm(a).Ppo.Algorithm}, {config.ForArm(a).Ppo.Iterations} iterations{(config.MonitorOn(config.ForArm(a).Ppo) ? ", watched by the judge" : "")})")));
             output.WriteLine("dry run: the config is valid; nothing was started");
         }
 
