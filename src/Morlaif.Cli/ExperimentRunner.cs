@@ -53,7 +53,11 @@ public sealed class ExperimentRunner(RunConfig run, string root, string device, 
         var files = new CellFiles(root, cell);
 
         var control = ScalarizationStage.ControlQuestion(cell.Baseline);
-        var ppoSeconds = cell.Arms.Sum(a => report.Timings.GetValueOrDefault(StageKeys.Ppo(a)));
+        // An arm's own PPO time, its chunks' wall times summed: the report's timing spans the arm's first chunk to its last,
+        // which holds the other arms' chunks run in between (one PPO message at a time, the arms' chunks in turn).
+        double PpoSeconds(string arm) => arm == EvaluationStage.Sft ? 0
+            : StageKeys.PpoChunkStarts(config.ForArm(config.Arm(arm)).Ppo).Sum(start => manifest.Stages.GetValueOrDefault(StageKeys.PpoChunk(arm, start))?.ElapsedSeconds ?? 0);
+        var ppoSeconds = cell.Arms.Sum(PpoSeconds);
         CellFiles.Write(files.ControlPath, new ControlResult(cell.Seed, cell.Budget, cell.Baseline, fit.Accuracy[ScalarizationStage.ControlArm],
             fit.CorrectBits![ScalarizationStage.ControlArm], report.PreferenceModels[control], manifest.Stages[StageKeys.TrainPm(control)].ElapsedSeconds ?? 0));
         CellFiles.Write(files.FitPath, new FitResult(cell.Seed, cell.Budget, cell.Baseline,
@@ -68,7 +72,7 @@ public sealed class ExperimentRunner(RunConfig run, string root, string device, 
         {
             var truth = truths.Truth[arm];
             CellFiles.Write(files.PolicyPath(arm), new PolicyResult(cell.Seed, cell.Budget, cell.Baseline, arm, truth,
-                report.Ppo.GetValueOrDefault(arm) ?? [], report.Timings.GetValueOrDefault(StageKeys.Ppo(arm)), truths.Samples, truths.Unseen));
+                report.Ppo.GetValueOrDefault(arm) ?? [], PpoSeconds(arm), truths.Samples, truths.Unseen));
             _log($"  {cell.Id}: {arm} mean true preference {truth.Average():F3}");
         }
     }

@@ -83,4 +83,41 @@ public class ExperimentRunTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public async Task A_grid_of_algorithms_trains_each_on_the_same_rollouts_and_compares_them()
+    {
+        var dir = Directory.CreateTempSubdirectory("morlaif-experiment-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "run.json"), RunJson);
+            File.WriteAllText(Path.Combine(dir, "experiment.json"), """{ "run": "run.json", "grids": [ { "seeds": [1], "algorithms": ["ppo", "grpo"] } ] }""");
+            var (experiment, run) = ExperimentConfig.Load(Path.Combine(dir, "experiment.json"));
+            var results = Path.Combine(dir, "results");
+            var cell = Assert.Single(experiment.Cells(run));
+            await new ExperimentRunner(run, results, "cpu").RunAsync([cell]);
+            var report = ExperimentReport.Build(experiment, run, results);
+
+            Assert.Equal([("ppo", "baseline"), ("grpo", "baseline"), ("ppo", "linear"), ("grpo", "linear")], report.Algorithms.Select(a => (a.Algorithm, a.Arm)));
+            foreach (var a in report.Algorithms)
+            {
+                // 4 iterations of 16 rollouts of at most 24 tokens, whatever the algorithm.
+                Assert.InRange(a.GeneratedTokens, 4 * 16, 4 * 16 * 24);
+                Assert.True(a.Seconds > 0, $"{a.Algorithm} {a.Arm}: no PPO time");
+                Assert.Equal(a.TruePreference.Estimate - a.VsSft.Estimate,
+                    CellFiles.Read<PolicyResult>(new CellFiles(results, cell).PolicyPath(EvaluationStage.Sft)).Truth.Average(), 9);
+            }
+            // Each arm ran its own algorithm: GRPO has no value head, so no value loss.
+            var arms = cell.Arms.Skip(1).Select(a => CellFiles.Read<PolicyResult>(new CellFiles(results, cell).PolicyPath(a))).ToList();
+            Assert.All(arms, p => Assert.All(p.Ppo, i => Assert.Equal(p.Arm.EndsWith("@grpo"), double.IsNaN(i.ValueLoss))));
+
+            ExperimentReport.Write(report, results);
+            Assert.Contains("## RL algorithms at a matched number of generated tokens", File.ReadAllText(Path.Combine(results, "experiment.md")));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }

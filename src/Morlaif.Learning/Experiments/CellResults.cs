@@ -21,7 +21,10 @@ public sealed record ControlResult(long Seed, int Budget, string Baseline, doubl
 /// <summary>
 /// One policy of a cell on the evaluation prompts: each response's true preference, prompt by prompt with
 /// <paramref name="Samples"/> responses each (the last <paramref name="Unseen"/> prompts asked with unseen templates),
-/// and its PPO iterations.
+/// and its PPO iterations. <paramref name="Seconds"/>: the wall time of the arm's PPO chunks, summed, each from its
+/// start to its completion (rollouts, scoring, advantages, updates, the world's truth on the rollouts, the checkpoint
+/// after every iteration); not the time a chunk waited behind other arms' chunks. Cells written before the runner
+/// summed the chunks hold the run report's PPO timing instead: the first chunk's start to the last's completion.
 /// </summary>
 public sealed record PolicyResult(long Seed, int Budget, string Baseline, string Arm, IReadOnlyList<double> Truth,
     IReadOnlyList<PpoIterationStats> Ppo, double Seconds, int Samples = 1, int Unseen = 0)

@@ -9,8 +9,8 @@ namespace Morlaif.Learning.Experiments;
 
 /// <summary>
 /// A grid of world runs: one run config (its defaults, or a file) varied by seed, label budget (pairs.train),
-/// scalarization function and baseline. Several grids may share runs: a cell is its (seed, budget, baseline) and the
-/// policies asked of it, wherever it is named.
+/// scalarization function and baseline, and the policies' PPO settings and RL algorithm. Several grids may share runs:
+/// a cell is its (seed, budget, baseline) and the policies asked of it, wherever it is named.
 /// </summary>
 public sealed record ExperimentConfig
 {
@@ -33,10 +33,48 @@ public sealed record ExperimentConfig
         /// <summary>
         /// Named PPO settings to compare (each overrides some of the run config's "ppo" fields): the baseline and each
         /// scalarization are trained under every one, as arms ARM@NAME, and the report ranks them by proxy reward and KL
-        /// alone. Absent: the run config's settings.
+        /// alone, within each algorithm. Absent: the run config's settings.
         /// </summary>
         public Dictionary<string, JsonObject>? Ppo { get; init; }
+        /// <summary>
+        /// RL algorithms (ppo.algorithm) to compare at the same rollout budget, crossed with <see cref="Ppo"/>'s settings:
+        /// arms ARM@ALGORITHM, or ARM@NAME-ALGORITHM with named settings. Absent: the run config's algorithm.
+        /// </summary>
+        public string[]? Algorithms { get; init; }
+
+        /// <summary>
+        /// The PPO settings grid <paramref name="g"/> trains every policy under, each with the overrides laid over the run
+        /// config's "ppo" and the field a failure names; null when the grid names neither settings nor algorithms.
+        /// </summary>
+        public List<(PpoVariant Variant, JsonObject Overrides, string Field)>? Variants(int g)
+        {
+            if (Ppo is null && Algorithms is null) return null;
+            // The named settings; when the grid varies only the algorithm, the run config's own (no name, no overrides).
+            List<(string? Name, JsonObject Overrides, string Field)> named = Ppo is null ? [(null, [], "")]
+                : [.. Ppo.Select(v => ((string?)v.Key, v.Value, $"field 'grids[{g}].ppo.{v.Key}'"))];
+            if (Algorithms is null) return [.. named.Select(n => (new PpoVariant(n.Name!, n.Name, null), n.Overrides, n.Field))];
+            return
+            [
+                .. from n in named
+                from a in Algorithms.Select((name, i) => (Name: name, Field: $"'grids[{g}].algorithms[{i}]'"))
+                select (new PpoVariant(n.Name is null ? a.Name : $"{n.Name}-{a.Name}", n.Name, a.Name), WithAlgorithm(n.Overrides, a.Name),
+                    n.Name is null ? $"field {a.Field}" : $"{n.Field} as {a.Field}"),
+            ];
+        }
+
+        private static JsonObject WithAlgorithm(JsonObject overrides, string algorithm)
+        {
+            var merged = (JsonObject)overrides.DeepClone();
+            merged["algorithm"] = algorithm;
+            return merged;
+        }
     }
+
+    /// <summary>
+    /// One PPO setting a grid trains every policy under, as arms POLICY@KEY: a named setting of its "ppo"
+    /// (<paramref name="Settings"/>), an algorithm of its "algorithms", or both (KEY = NAME-ALGORITHM).
+    /// </summary>
+    public sealed record PpoVariant(string Key, string? Settings, string? Algorithm);
 
     /// <summary>Reads and validates an experiment file and its run config; every failure is one <see cref="ConfigException"/> naming file and field.</summary>
     public static (ExperimentConfig Experiment, RunConfig Run) Load(string path)
@@ -81,6 +119,17 @@ public sealed record ExperimentConfig
                 if (Scalarizers.Find(s) is null) Fail($"grids[{g}].scalarizations[{i}]", $"unknown scalarization function '{s}' (known: {string.Join(", ", Scalarizers.Names)})");
             foreach (var (s, i) in (grid.Baselines ?? []).Select((s, i) => (s, i)))
                 if (s is not (Constitution.Question or Principle.Overall)) Fail($"grids[{g}].baselines[{i}]", $"unknown baseline '{s}' (known: {Constitution.Question}, {Principle.Overall})");
+            if (grid.Algorithms is not { } algorithms) continue;
+            if (algorithms.Length == 0) Fail($"grids[{g}].algorithms", "must list at least one algorithm (or be left out: the run config's)");
+            for (var i = 0; i < algorithms.Length; i++)
+            {
+                if (!RlAlgorithm.All.Contains(algorithms[i]))
+                    Fail($"grids[{g}].algorithms[{i}]", $"unknown algorithm '{algorithms[i]}' (known: {string.Join(", ", RlAlgorithm.All)})");
+                if (Array.IndexOf(algorithms, algorithms[i]) != i) Fail($"grids[{g}].algorithms[{i}]", $"lists '{algorithms[i]}' twice");
+            }
+            // Each named setting runs under every listed algorithm: one of its own would be overridden unseen.
+            foreach (var (name, overrides) in grid.Ppo ?? [])
+                if (overrides.ContainsKey("algorithm")) Fail($"grids[{g}].ppo.{name}.algorithm", $"is set by grids[{g}].algorithms: list the algorithms there");
         }
     }
 
@@ -92,7 +141,7 @@ public sealed record ExperimentConfig
     [
         .. Grids.SelectMany((grid, g) =>
         {
-            var variants = grid.Ppo?.ToDictionary(v => v.Key, v => Variant(run, v.Value, $"{source}: field 'grids[{g}].ppo.{v.Key}'"));
+            var variants = grid.Variants(g)?.ToDictionary(v => v.Variant.Key, v => Variant(run, v.Overrides, $"{source}: {v.Field}"));
             return from seed in grid.Seeds
                 from budget in grid.Budgets ?? [run.Pairs.Train]
                 from baseline in grid.Baselines ?? [run.Baseline]

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Morlaif.Learning.Ppo;
 using Morlaif.Learning.Statistics;
 
 namespace Morlaif.Learning.Experiments;
@@ -77,12 +78,36 @@ public static class ExperimentMarkdown
         if (r.PpoSettings.Count > 0)
         {
             sb.AppendLine("## PPO settings, compared by proxy reward and KL alone").AppendLine();
+            var algorithms = r.PpoSettings.Select(p => p.Algorithm).Distinct().OrderBy(a => Array.IndexOf(RlAlgorithm.All, a)).ToList();
+            string Chosen(string algorithm) => $"`{r.PpoSettingsChosen?.GetValueOrDefault(algorithm) ?? "none"}`";
             sb.AppendLine("The rule, fixed before the runs: among the settings whose every arm ends within the KL target "
-                + string.Create(C, $"({r.Run.Ppo.KlTarget}), the best mean rank of final proxy reward across the arms. Chosen: `{r.PpoSettingsChosen ?? "none"}`.")).AppendLine();
-            sb.AppendLine("| settings | arm | seeds | final proxy reward | proxy change | final KL | final approx KL | final KL coefficient |");
-            sb.AppendLine("|---|---|---|---|---|---|---|---|");
+                + string.Create(C, $"({r.Run.Ppo.KlTarget}), the best mean rank of final proxy reward across the arms")
+                + (algorithms.Count == 1 ? $". Chosen: {Chosen(algorithms[0])}"
+                    : ", within each RL algorithm. Chosen: " + string.Join(", ", algorithms.Select(a => $"{Chosen(a)} ({a})")))
+                + ".").AppendLine();
+            sb.AppendLine("| settings | algorithm | arm | seeds | final proxy reward | proxy change | final KL | final approx KL | final KL coefficient |");
+            sb.AppendLine("|---|---|---|---|---|---|---|---|---|");
             foreach (var p in r.PpoSettings)
-                sb.AppendLine(string.Create(C, $"| {p.Settings} | {p.Arm} | {p.Seeds} | {p.FinalProxy:F3} | {p.ProxyChange:+0.000;-0.000} | {p.FinalKl:F3} | {p.FinalApproxKl:F4} | {p.FinalKlCoef:F4} |"));
+                sb.AppendLine(string.Create(C, $"| {p.Settings} | {p.Algorithm} | {p.Arm} | {p.Seeds} | {p.FinalProxy:F3} | {p.ProxyChange:+0.000;-0.000} | {p.FinalKl:F3} | {p.FinalApproxKl:F4} | {p.FinalKlCoef:F4} |"));
+            sb.AppendLine();
+        }
+
+        if (r.Algorithms.Count > 0)
+        {
+            sb.AppendLine("## RL algorithms at a matched number of generated tokens").AppendLine();
+            sb.AppendLine("Every algorithm runs the same iterations of the same rollouts per iteration; generated tokens are those rollouts' "
+                + "responses' tokens, summed over iterations (mean over seeds). PPO seconds: the wall time of the arm's PPO chunks "
+                + "(rollouts, scoring, advantages, updates, the world's truth on the rollouts, checkpoints), summed. Final proxy reward: "
+                + "the last five iterations' rollouts; final KL: the last iteration's, per response. True preference: the arm's "
+                + "evaluation answers, and their difference from the SFT policy's on the same prompts. Flagged: seeds the reward-hacking "
+                + "check flagged, of those it could judge.").AppendLine();
+            sb.AppendLine("| algorithm | arm | training pairs | seeds | generated tokens | PPO seconds | final proxy reward | final KL | true preference | minus SFT | flagged |");
+            sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
+            foreach (var a in r.Algorithms)
+            {
+                var arm = a.Arm + (a.Settings is null ? "" : $"@{a.Settings}") + (a.Baseline == r.Run.Baseline ? "" : $" ({a.Baseline})");
+                sb.AppendLine(string.Create(C, $"| {a.Algorithm} | {arm} | {a.Budget} | {a.Seeds} | {a.GeneratedTokens:N0} | {a.Seconds:F0} | {a.FinalProxy:F3} | {a.FinalKl:F3} | {Acc(a.TruePreference)} | {Acc(a.VsSft)} | {a.Flagged} / {a.Checked} |"));
+            }
             sb.AppendLine();
         }
 

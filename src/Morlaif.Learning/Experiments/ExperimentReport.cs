@@ -27,12 +27,25 @@ public sealed record PpoSummary(string Arm, int Seeds, double MeanProxyChange, d
     IReadOnlyList<double> ProxyByIteration, IReadOnlyList<double> TruthByIteration);
 
 /// <summary>
-/// One named PPO setting's arm over the seeds it ran on: the proxy reward (the arm's own PM reward, mean of the last five
-/// iterations' rollouts), its change from the first five, and the KL to the SFT policy at the end. Never the true
-/// preference: settings are chosen on these figures alone.
+/// One named PPO setting's arm over the seeds it ran on, under one RL algorithm: the proxy reward (the arm's own PM
+/// reward, mean of the last five iterations' rollouts), its change from the first five, and the KL to the SFT policy at
+/// the end. Never the true preference: settings are chosen on these figures alone. <paramref name="Algorithm"/> is last
+/// and PPO by default so that reports written before algorithms were compared (all PPO) read as they were.
 /// </summary>
 public sealed record PpoSettingsRow(string Settings, string Arm, int Seeds, double FinalProxy, double ProxyChange, double FinalKl, double FinalApproxKl,
-    double FinalKlCoef);
+    double FinalKlCoef, string Algorithm = RlAlgorithm.Ppo);
+
+/// <summary>
+/// One RL algorithm's arm (a policy, under named settings where the grid has them) over the seeds it ran on at one label
+/// budget and baseline. Every algorithm of a grid runs the same iterations of the same rollouts per iteration;
+/// <paramref name="GeneratedTokens"/> (their responses' tokens, summed over iterations) shows how closely that matches
+/// what each generated. <paramref name="Seconds"/>: the arm's PPO (<see cref="PolicyResult.Seconds"/>). Final proxy
+/// reward and KL as in <see cref="PpoSettingsRow"/>. The true preference of the arm's evaluation answers, and its
+/// difference from the SFT policy's on the same prompts, paired per prompt within each seed. The reward-hacking check
+/// (<see cref="RewardHackingCheck"/>): seeds flagged, of those it could judge.
+/// </summary>
+public sealed record AlgorithmRow(string Algorithm, string Arm, string? Settings, int Budget, string Baseline, int Seeds, double Seconds,
+    double GeneratedTokens, double FinalProxy, double FinalKl, Interval TruePreference, Interval VsSft, int Flagged, int Checked);
 
 /// <summary>
 /// An experiment's aggregate over its cells' results (whatever is on disk: a partly run experiment reports what it has,
@@ -53,9 +66,11 @@ public sealed record ExperimentReport
     public required IReadOnlyList<BudgetPoint> Finding3 { get; init; }
     public required IReadOnlyList<AblationSummary> Finding4 { get; init; }
     public required IReadOnlyList<PpoSummary> Ppo { get; init; }
-    /// <summary>The named PPO settings a grid compared, per arm, and the one the rule picks (<see cref="ChoosePpoSettings"/>).</summary>
+    /// <summary>The named PPO settings a grid compared, per arm, and per RL algorithm the one the rule picks (<see cref="ChoosePpoSettings"/>).</summary>
     public IReadOnlyList<PpoSettingsRow> PpoSettings { get; init; } = [];
-    public string? PpoSettingsChosen { get; init; }
+    public IReadOnlyDictionary<string, string>? PpoSettingsChosen { get; init; }
+    /// <summary>The RL algorithms a grid compared (its "algorithms"), per arm: "RL algorithms at a matched number of generated tokens".</summary>
+    public IReadOnlyList<AlgorithmRow> Algorithms { get; init; } = [];
     public required int Cells { get; init; }
     public required double ComputeSeconds { get; init; }
 
@@ -63,7 +78,8 @@ public sealed record ExperimentReport
 
     public static ExperimentReport Build(ExperimentConfig experiment, RunConfig run, string root)
     {
-        var ids = experiment.Cells(run).DistinctBy(c => c.Id).ToList();
+        var cells = experiment.Cells(run);
+        var ids = cells.DistinctBy(c => c.Id).ToList();
         var fits = new Dictionary<string, FitResult>();
         var controls = new Dictionary<string, ControlResult>();
         var policies = new Dictionary<(string Cell, string Arm), PolicyResult>();
@@ -127,19 +143,35 @@ public sealed record ExperimentReport
                 [.. Enumerable.Range(0, runs.Min(p => p.Ppo.Count)).Select(i => runs.Average(p => p.Ppo[i].Truth?.GetValueOrDefault(RewardHackingCheck.TruthKey, double.NaN) ?? double.NaN))]);
         }).OfType<PpoSummary>().ToList();
 
-        var settingsRows = policies.Values.Select(p => (p, arm: ExperimentCell.ParseArm(p.Arm))).Where(x => x.arm.Variant is not null && x.p.Ppo.Count > 0)
-            .GroupBy(x => (x.arm.Variant!, x.arm.Policy)).Select(g =>
+        // The grids' PPO variants by the suffix of their arms, with the settings they resolve to; a key two grids name is
+        // the first one's, as the runner merges them.
+        var variants = experiment.Grids.SelectMany((grid, g) => grid.Variants(g)?.Select(v => v.Variant) ?? []).DistinctBy(v => v.Key).ToDictionary(v => v.Key);
+        var resolved = cells.SelectMany(c => c.PpoVariants ?? new Dictionary<string, PpoSettings>()).DistinctBy(v => v.Key).ToDictionary();
+        var trained = policies.Where(kv => kv.Value.Ppo.Count > 0).Select(kv => (kv.Key.Cell, Result: kv.Value, Arm: ExperimentCell.ParseArm(kv.Value.Arm)))
+            .Where(x => x.Arm.Variant is not null && variants.ContainsKey(x.Arm.Variant)).Select(x => (x.Cell, x.Result, x.Arm.Policy, Variant: variants[x.Arm.Variant!]))
+            .ToList();
+
+        var settingsRows = trained.Where(x => x.Variant.Settings is not null)
+            .GroupBy(x => (Settings: x.Variant.Settings!, resolved[x.Variant.Key].Algorithm, x.Policy)).Select(g =>
             {
-                double Mean(IReadOnlyList<PpoIterationStats> ppo, bool last) => (last ? ppo.TakeLast(5) : ppo.Take(5)).Average(i => i.MeanScore);
-                var runs = g.Select(x => x.p.Ppo).ToList();
-                return new PpoSettingsRow(g.Key.Item1, g.Key.Policy, runs.Count, runs.Average(r => Mean(r, true)), runs.Average(r => Mean(r, true) - Mean(r, false)),
-                    runs.Average(r => r[^1].MeanKl), runs.Average(r => r[^1].ApproxKl), runs.Average(r => r[^1].KlCoef));
-            }).OrderBy(r => r.Settings, StringComparer.Ordinal).ThenBy(r => r.Arm, StringComparer.Ordinal).ToList();
+                var runs = g.Select(x => x.Result.Ppo).ToList();
+                return new PpoSettingsRow(g.Key.Settings, g.Key.Policy, runs.Count, runs.Average(r => Proxy(r, last: true)),
+                    runs.Average(r => Proxy(r, last: true) - Proxy(r, last: false)), runs.Average(r => r[^1].MeanKl), runs.Average(r => r[^1].ApproxKl),
+                    runs.Average(r => r[^1].KlCoef), g.Key.Algorithm);
+            }).OrderBy(r => r.Settings, StringComparer.Ordinal).ThenBy(r => AlgorithmOrder(r.Algorithm)).ThenBy(r => r.Arm, StringComparer.Ordinal).ToList();
+
+        var algorithmRows = trained.Where(x => x.Variant.Algorithm is not null && policies.ContainsKey((x.Cell, EvaluationStage.Sft)))
+            .GroupBy(x => (x.Variant, x.Policy, x.Result.Budget, x.Result.Baseline))
+            .Select(g => Algorithm(g.Key.Variant.Algorithm!, g.Key.Policy, g.Key.Variant.Settings, resolved[g.Key.Variant.Key].RolloutsPerIteration,
+                [.. g.OrderBy(x => x.Result.Seed).Select(x => (x.Result, policies[(x.Cell, EvaluationStage.Sft)]))]))
+            .OrderBy(r => r.Budget).ThenBy(r => r.Baseline, StringComparer.Ordinal).ThenBy(r => r.Settings, StringComparer.Ordinal)
+            .ThenBy(r => r.Arm, StringComparer.Ordinal).ThenBy(r => AlgorithmOrder(r.Algorithm)).ToList();
 
         return new ExperimentReport
         {
             PpoSettings = settingsRows,
             PpoSettingsChosen = ChoosePpoSettings(settingsRows, run.Ppo.KlTarget),
+            Algorithms = algorithmRows,
             Run = run,
             Finding1 = finding1,
             Finding1Unseen = finding1Unseen,
@@ -155,16 +187,46 @@ public sealed record ExperimentReport
     }
 
     /// <summary>
-    /// The rule that picks PPO settings, fixed before they ran: among the settings whose every arm ends with a KL to the
-    /// SFT policy within the KL target, the best mean rank of final proxy reward across the arms (proxy rewards of
-    /// different arms are on different scales, ranks are not). Ties go to the name first in ordinal order.
+    /// The rule that picks PPO settings, fixed before they ran, applied within each RL algorithm (one choice per
+    /// algorithm, each to be used with it): among the settings whose every arm ends with a KL to the SFT policy within
+    /// the KL target, the best mean rank of final proxy reward across the arms (proxy rewards of different arms are on
+    /// different scales, ranks are not). Ties go to the name first in ordinal order. An algorithm none of whose
+    /// settings stays within the target has no entry.
     /// </summary>
-    public static string? ChoosePpoSettings(IReadOnlyList<PpoSettingsRow> rows, double klTarget)
+    public static IReadOnlyDictionary<string, string> ChoosePpoSettings(IReadOnlyList<PpoSettingsRow> rows, double klTarget) =>
+        rows.GroupBy(r => r.Algorithm).OrderBy(g => AlgorithmOrder(g.Key)).Select(g => (Algorithm: g.Key, Chosen: Choose([.. g], klTarget)))
+            .Where(x => x.Chosen is not null).ToDictionary(x => x.Algorithm, x => x.Chosen!);
+
+    private static string? Choose(IReadOnlyList<PpoSettingsRow> rows, double klTarget)
     {
         var eligible = rows.GroupBy(r => r.Settings).Where(g => g.All(r => r.FinalKl <= klTarget)).Select(g => g.Key).ToHashSet();
         return rows.Where(r => eligible.Contains(r.Settings)).GroupBy(r => r.Arm)
             .SelectMany(arm => arm.OrderByDescending(r => r.FinalProxy).Select((r, rank) => (r.Settings, rank)))
             .GroupBy(x => x.Settings).OrderBy(g => g.Average(x => x.rank)).ThenBy(g => g.Key, StringComparer.Ordinal).Select(g => g.Key).FirstOrDefault();
+    }
+
+    /// <summary>ppo, grpo, rloo: the order <see cref="RlAlgorithm.All"/> lists them in.</summary>
+    private static int AlgorithmOrder(string algorithm) => Array.IndexOf(RlAlgorithm.All, algorithm);
+
+    /// <summary>The proxy reward at the end (the last five iterations' rollouts) or the start (the first five).</summary>
+    private static double Proxy(IReadOnlyList<PpoIterationStats> ppo, bool last) => (last ? ppo.TakeLast(5) : ppo.Take(5)).Average(i => i.MeanScore);
+
+    /// <summary>
+    /// One algorithm's arm from each seed's result and the SFT policy's of the same cell (the same evaluation prompts and
+    /// samples). A prompt's samples count once, as their mean, and the bootstrap resamples seeds, then prompts.
+    /// </summary>
+    public static AlgorithmRow Algorithm(string algorithm, string arm, string? settings, int rolloutsPerIteration,
+        IReadOnlyList<(PolicyResult Policy, PolicyResult Sft)> seeds)
+    {
+        static IReadOnlyList<double> PerPrompt(PolicyResult p, Func<int, double> value) =>
+            [.. Enumerable.Range(0, p.Prompts).Select(prompt => Enumerable.Range(prompt * p.Samples, p.Samples).Average(value))];
+        var checks = seeds.Select(s => RewardHackingCheck.Of(s.Policy.Ppo)).OfType<RewardHackingCheck>().ToList();
+        return new AlgorithmRow(algorithm, arm, settings, seeds[0].Policy.Budget, seeds[0].Policy.Baseline, seeds.Count, seeds.Average(s => s.Policy.Seconds),
+            seeds.Average(s => s.Policy.Ppo.Sum(i => rolloutsPerIteration * i.MeanResponseTokens)), seeds.Average(s => Proxy(s.Policy.Ppo, last: true)),
+            seeds.Average(s => s.Policy.Ppo[^1].MeanKl),
+            HierarchicalBootstrap.Mean([.. seeds.Select(s => PerPrompt(s.Policy, i => s.Policy.Truth[i]))], Resamples),
+            HierarchicalBootstrap.Mean([.. seeds.Select(s => PerPrompt(s.Policy, i => s.Policy.Truth[i] - s.Sft.Truth[i]))], Resamples),
+            checks.Count(c => c.Flagged), checks.Count);
     }
 
     /// <summary>

@@ -1,4 +1,6 @@
 using Morlaif.Learning.Experiments;
+using Morlaif.Learning.Ppo;
+using Morlaif.Learning.Runs;
 
 namespace Morlaif.Learning.Tests.Experiments;
 
@@ -83,8 +85,114 @@ public class ExperimentAggregationTests
             Row("b", "baseline", 3, 1), Row("b", "linear", 20, 1),
             Row("c", "baseline", 1, 1), Row("c", "linear", 10, 1),
         ];
-        Assert.Equal("a", ExperimentReport.ChoosePpoSettings(rows, klTarget: 6));
-        Assert.Equal("hot", ExperimentReport.ChoosePpoSettings(rows, klTarget: 8));
-        Assert.Null(ExperimentReport.ChoosePpoSettings(rows, klTarget: 0.5));
+        Assert.Equal(new Dictionary<string, string> { ["ppo"] = "a" }, ExperimentReport.ChoosePpoSettings(rows, klTarget: 6));
+        Assert.Equal(new Dictionary<string, string> { ["ppo"] = "hot" }, ExperimentReport.ChoosePpoSettings(rows, klTarget: 8));
+        Assert.Empty(ExperimentReport.ChoosePpoSettings(rows, klTarget: 0.5));
     }
+
+    [Fact]
+    public void Ppo_settings_are_chosen_within_each_algorithm()
+    {
+        // The same settings under PPO and GRPO. Under PPO "a" leads both arms; under GRPO "a" ends past the KL target, so
+        // "b" is GRPO's, although PPO's "a" has a lower proxy than GRPO's "b" (each algorithm gets its own choice). Every
+        // RLOO setting ends past the target: RLOO has none.
+        PpoSettingsRow Row(string settings, string algorithm, string arm, double proxy, double kl) => new(settings, arm, 2, proxy, 0, kl, 0, 0, algorithm);
+        List<PpoSettingsRow> rows =
+        [
+            Row("a", "grpo", "baseline", 9, 7), Row("a", "grpo", "linear", 90, 1),
+            Row("b", "grpo", "baseline", 5, 1), Row("b", "grpo", "linear", 50, 1),
+            Row("a", "ppo", "baseline", 2, 1), Row("a", "ppo", "linear", 20, 1),
+            Row("b", "ppo", "baseline", 1, 1), Row("b", "ppo", "linear", 10, 1),
+            Row("a", "rloo", "baseline", 9, 9), Row("a", "rloo", "linear", 9, 9),
+        ];
+        var chosen = ExperimentReport.ChoosePpoSettings(rows, klTarget: 6);
+        Assert.Equal([("ppo", "a"), ("grpo", "b")], chosen.Select(kv => (kv.Key, kv.Value)));
+
+        var md = ExperimentMarkdown.Render(Empty() with { PpoSettings = rows, PpoSettingsChosen = chosen });
+        Assert.Contains("Chosen: `a` (ppo), `b` (grpo), `none` (rloo).", md);
+        Assert.Contains("| b | grpo | linear | 2 | 50.000 |", md);
+        // One algorithm: just the name.
+        Assert.Contains("Chosen: `a`.", ExperimentMarkdown.Render(Empty() with { PpoSettings = rows[4..8], PpoSettingsChosen = chosen }));
+    }
+
+    private static PpoIterationStats Iteration(int i, double proxy, double kl, double tokens, double truth) =>
+        new(i, proxy, kl, 0.05, 0, 0, tokens, Truth: new Dictionary<string, double> { [RewardHackingCheck.TruthKey] = truth });
+
+    [Fact]
+    public void An_algorithms_arm_is_compared_with_the_sft_policy_of_its_own_seeds()
+    {
+        // Seed 1: 16 rollouts of 10, 12 and 14 tokens (576 tokens); the proxy rises as the truth of the rollouts falls:
+        // flagged. Seed 2: 480 tokens, the truth rises: not flagged. Final proxy: the mean of the (at most five) last
+        // iterations; final KL: the last iteration's.
+        PolicyResult Arm(long seed, double[] truth, double seconds, params PpoIterationStats[] ppo) => new(seed, 100, "constitution", "linear@grpo", truth, ppo, seconds);
+        PolicyResult Sft(long seed, double[] truth) => new(seed, 100, "constitution", "sft", truth, [], 0);
+        var row = ExperimentReport.Algorithm("grpo", "linear", null, rolloutsPerIteration: 16,
+        [
+            (Arm(1, [0.6, 0.8], 30, Iteration(1, 0, 1, 10, 0.5), Iteration(2, 1, 1.5, 12, 0.4), Iteration(3, 2, 2, 14, 0.2)), Sft(1, [0.5, 0.5])),
+            (Arm(2, [0.4, 0.4], 50, Iteration(1, 0, 1, 10, 0.5), Iteration(2, 0.5, 3, 10, 0.5), Iteration(3, 1, 4, 10, 0.6)), Sft(2, [0.5, 0.3])),
+        ]);
+        Assert.Equal(("grpo", "linear", (string?)null, 100, "constitution", 2), (row.Algorithm, row.Arm, row.Settings, row.Budget, row.Baseline, row.Seeds));
+        Assert.Equal((40.0, 528.0, 0.75, 3.0), (row.Seconds, row.GeneratedTokens, row.FinalProxy, row.FinalKl));
+        Assert.Equal((1, 2), (row.Flagged, row.Checked));
+        // Per prompt against SFT: +0.1, +0.3 on seed 1 and -0.1, +0.1 on seed 2. Resampled, the mean stays within the
+        // smallest and largest of them.
+        Assert.Equal(0.55, row.TruePreference.Estimate, 12);
+        Assert.Equal(0.1, row.VsSft.Estimate, 12);
+        Assert.InRange(row.VsSft.Low, -0.1 - 1e-12, 0.1);
+        Assert.InRange(row.VsSft.High, 0.1, 0.3 + 1e-12);
+
+        // Samples of a prompt count once, as their mean: two samples of one prompt give one outcome per seed.
+        var sampled = ExperimentReport.Algorithm("grpo", "linear", null, 16,
+            [(Arm(1, [0.6, 0.8], 30, Iteration(1, 0, 1, 10, 0.5)) with { Samples = 2 }, Sft(1, [0.5, 0.5]) with { Samples = 2 })]);
+        Assert.All(new[] { sampled.VsSft.Estimate, sampled.VsSft.Low, sampled.VsSft.High }, v => Assert.Equal(0.2, v, 12));
+    }
+
+    [Fact]
+    public void A_grid_of_algorithms_is_reported_per_algorithm_and_arm_from_the_cells_files()
+    {
+        var root = Directory.CreateTempSubdirectory("morlaif-experiment-").FullName;
+        var experiment = new ExperimentConfig
+        {
+            Grids =
+            [
+                new() { Seeds = [1, 2], Algorithms = ["ppo", "grpo"] },
+                new() { Seeds = [1], Algorithms = ["ppo", "grpo"], Ppo = new() { ["slow"] = new() { ["learningRate"] = 5e-5 } } },
+            ],
+        };
+        var run = new RunConfig();
+        var cells = experiment.Cells(run);
+        foreach (var cell in cells)
+            foreach (var arm in cell.Arms)
+            {
+                var (policy, _) = ExperimentCell.ParseArm(arm);
+                var truth = policy == "sft" ? 0.5 : arm.EndsWith("grpo") ? 0.7 : 0.6;
+                PpoIterationStats[] ppo = policy == "sft" ? [] : [Iteration(1, 0, 1, 10, 0.5), Iteration(2, 1, 1, 10, 0.5), Iteration(3, 2, 1, 10, 0.5)];
+                CellFiles.Write(new CellFiles(root, cell).PolicyPath(arm), new PolicyResult(cell.Seed, cell.Budget, cell.Baseline, arm, [truth, truth], ppo, 10));
+            }
+        var report = ExperimentReport.Build(experiment, run, root);
+
+        Assert.Equal(
+            [
+                ("ppo", "baseline", null, 2), ("grpo", "baseline", null, 2), ("ppo", "linear", null, 2), ("grpo", "linear", null, 2),
+                ("ppo", "baseline", "slow", 1), ("grpo", "baseline", "slow", 1), ("ppo", "linear", "slow", 1), ("grpo", "linear", (string?)"slow", 1),
+            ],
+            report.Algorithms.Select(a => (a.Algorithm, a.Arm, a.Settings, a.Seeds)));
+        Assert.All(report.Algorithms, a => Assert.Equal(3 * run.Ppo.RolloutsPerIteration * 10.0, a.GeneratedTokens));
+        Assert.All(report.Algorithms.Where(a => a.Algorithm == "grpo"), a => Assert.Equal(0.2, a.VsSft.Estimate, 12));
+        // Only the named settings are settings to choose among, one choice per algorithm.
+        Assert.Equal([("slow", "ppo", "baseline"), ("slow", "ppo", "linear"), ("slow", "grpo", "baseline"), ("slow", "grpo", "linear")],
+            report.PpoSettings.Select(p => (p.Settings, p.Algorithm, p.Arm)));
+        Assert.Equal(new Dictionary<string, string> { ["ppo"] = "slow", ["grpo"] = "slow" }, report.PpoSettingsChosen);
+
+        var md = ExperimentMarkdown.Render(report);
+        Assert.Contains("## RL algorithms at a matched number of generated tokens", md);
+        Assert.Contains($"| grpo | linear@slow | {run.Pairs.Train} | 1 | 1,920 | 10 | 1.000 | 1.000 | 0.700 [0.700, 0.700] | 0.200 [0.200, 0.200] | 0 / 1 |", md);
+        Directory.Delete(root, recursive: true);
+    }
+
+    private static ExperimentReport Empty() => new()
+    {
+        Run = new RunConfig(), Finding1 = null, Finding2VsBaseline = [], Finding2WinRates = new Dictionary<string, IReadOnlyDictionary<string, double>>(),
+        Finding3 = [], Finding4 = [], Ppo = [], Cells = 0, ComputeSeconds = 0,
+    };
 }

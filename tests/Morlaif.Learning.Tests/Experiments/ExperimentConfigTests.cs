@@ -15,6 +15,12 @@ public class ExperimentConfigTests
     [InlineData("""{ "grid": [] }""", "grid")]
     [InlineData("""{ "grids": [ { "ppo": { "fast": { "learningRate": -1 } } } ] }""", "grids[0].ppo.fast")]
     [InlineData("""{ "grids": [ { "ppo": { "fast": { "lr": 0.1 } } } ] }""", "grids[0].ppo.fast")]
+    [InlineData("""{ "grids": [ { "algorithms": ["ppo", "dpo"] } ] }""", "grids[0].algorithms[1]")]
+    [InlineData("""{ "grids": [ { "algorithms": ["grpo", "ppo", "grpo"] } ] }""", "grids[0].algorithms[2]")]
+    [InlineData("""{ "grids": [ { "algorithms": [] } ] }""", "grids[0].algorithms")]
+    [InlineData("""{ "grids": [ { "algorithms": ["grpo"], "ppo": { "fast": { "algorithm": "rloo" } } } ] }""", "grids[0].ppo.fast.algorithm")]
+    [InlineData("""{ "grids": [ { "algorithms": ["ppo", "grpo"], "ppo": { "wide": { "rolloutsPerIteration": 30 } } } ] }""", "grids[0].ppo.wide")]
+    [InlineData("""{ "grids": [ { "seeds": [1] }, { "algorithms": ["rloo"], "ppo": { "g1": { "groupSize": 1 } } } ] }""", "grids[1].ppo.g1")]
     public void A_bad_experiment_file_names_the_field(string json, string field)
     {
         var path = Path.Combine(Directory.CreateTempSubdirectory("morlaif-experiment-").FullName, "experiment.json");
@@ -42,5 +48,57 @@ public class ExperimentConfigTests
         Assert.Equal((run.Ppo.LearningRate, 80, ScalarizationStage.BaselineArm), (longBaseline.Ppo.LearningRate, longBaseline.Ppo.Iterations, config.Arm("baseline@long").Reward));
         Assert.Equal(("linear", "slow"), ExperimentCell.ParseArm("linear@slow"));
         Assert.Equal(("baseline-human", (string?)null), ExperimentCell.ParseArm("baseline-human"));
+    }
+
+    [Fact]
+    public void An_unknown_algorithm_is_named_with_the_known_ones_and_a_bad_merge_with_its_algorithm_and_field()
+    {
+        var dir = Directory.CreateTempSubdirectory("morlaif-experiment-").FullName;
+        ConfigException Fails(string json)
+        {
+            File.WriteAllText(Path.Combine(dir, "experiment.json"), json);
+            return Assert.Throws<ConfigException>(() => ExperimentConfig.Load(Path.Combine(dir, "experiment.json")));
+        }
+        Assert.EndsWith("field 'grids[0].algorithms[0]': unknown algorithm 'dpo' (known: ppo, grpo, rloo)", Fails("""{ "grids": [ { "algorithms": ["dpo"] } ] }""").Message);
+        Assert.EndsWith("field 'grids[0].algorithms[1]': lists 'grpo' twice", Fails("""{ "grids": [ { "algorithms": ["grpo", "grpo"] } ] }""").Message);
+        // PPO takes 30 rollouts; GRPO cannot split them into groups of 4: the message names the setting, the algorithm and the field.
+        var e = Fails("""{ "grids": [ { "algorithms": ["ppo", "grpo"], "ppo": { "wide": { "rolloutsPerIteration": 30 } } } ] }""");
+        Assert.Contains("field 'grids[0].ppo.wide' as 'grids[0].algorithms[1]' field 'ppo.rolloutsPerIteration': must be a multiple of ppo.groupSize", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+        // The same with the run config's own settings: the algorithm's entry is the field.
+        File.WriteAllText(Path.Combine(dir, "run.json"), """{ "ppo": { "rolloutsPerIteration": 30 } }""");
+        Assert.Contains("field 'grids[0].algorithms[1]' field 'ppo.rolloutsPerIteration'",
+            Fails("""{ "run": "run.json", "grids": [ { "algorithms": ["ppo", "rloo"] } ] }""").Message);
+    }
+
+    [Fact]
+    public void Algorithms_train_every_policy_under_each_crossed_with_named_settings()
+    {
+        var path = Path.Combine(Directory.CreateTempSubdirectory("morlaif-experiment-").FullName, "experiment.json");
+        File.WriteAllText(path, """
+            { "grids": [ { "seeds": [7], "algorithms": ["ppo", "grpo"] },
+                         { "seeds": [8], "algorithms": ["rloo", "ppo"], "ppo": { "slow": { "learningRate": 5e-5 } } } ] }
+            """);
+        var (experiment, run) = ExperimentConfig.Load(path);
+        var (alone, crossed) = (experiment.Cells(run)[0], experiment.Cells(run)[1]);
+
+        // Without named settings, the run config's own under each algorithm: ARM@ALGORITHM.
+        Assert.Equal(["sft", "baseline@ppo", "linear@ppo", "baseline@grpo", "linear@grpo"], alone.Arms);
+        var config = alone.PipelineConfig(run);
+        Assert.Equal(run.Ppo with { Algorithm = "grpo" }, config.ForArm(config.Arm("linear@grpo")).Ppo);
+        Assert.Equal(run.Ppo, config.ForArm(config.Arm("baseline@ppo")).Ppo);
+        Assert.Equal(ScalarizationStage.BaselineArm, config.Arm("baseline@grpo").Reward);
+
+        // With them, every setting under every algorithm: ARM@NAME-ALGORITHM.
+        Assert.Equal(["sft", "baseline@slow-rloo", "linear@slow-rloo", "baseline@slow-ppo", "linear@slow-ppo"], crossed.Arms);
+        config = crossed.PipelineConfig(run);
+        Assert.Equal(run.Ppo with { Algorithm = "rloo", LearningRate = 5e-5 }, config.ForArm(config.Arm("linear@slow-rloo")).Ppo);
+        Assert.Equal(run.Ppo with { LearningRate = 5e-5 }, config.ForArm(config.Arm("baseline@slow-ppo")).Ppo);
+        Assert.Equal(("linear", "slow-rloo"), ExperimentCell.ParseArm("linear@slow-rloo"));
+        Assert.Equal([new ExperimentConfig.PpoVariant("slow-rloo", "slow", "rloo"), new ExperimentConfig.PpoVariant("slow-ppo", "slow", "ppo")],
+            experiment.Grids[1].Variants(1)!.Select(v => v.Variant));
+
+        // A grid without algorithms keeps its arms and the run config's algorithm.
+        Assert.Null(new ExperimentConfig.GridConfig().Variants(0));
     }
 }
