@@ -31,9 +31,9 @@ public class TextRunCommandTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Contains("| by the judge, both orders (95% Wilson intervals", markdown);
         Assert.Contains("| constitution |", markdown);
         // The charts report.md shows are the PNG files the run wrote beside it: the judge's comparison, the three PMs, the
-        // objectives and the ablation on the human pairs, PPO without a truth panel.
-        Assert.Equal([ReportFiles.EvaluationChart, ReportFiles.PreferenceModelChart, ReportFiles.ObjectiveChart, ReportFiles.AblationChart, ReportFiles.PpoChart],
-            PngChart.Linked(markdown));
+        // objectives and the ablation on the human pairs, PPO without a truth panel, each arm's PMs' rewards.
+        Assert.Equal([ReportFiles.EvaluationChart, ReportFiles.PreferenceModelChart, ReportFiles.ObjectiveChart, ReportFiles.AblationChart, ReportFiles.PpoChart,
+            ReportFiles.PrincipleRewardChart], PngChart.Linked(markdown));
         Assert.Equal(PngChart.Linked(markdown).Order(), Directory.GetFiles(runDir, "*.png").Select(Path.GetFileName).Order());
         ScottPlot.Color[] arms = [PngChart.Palette.GetColor(0), PngChart.Palette.GetColor(1)];
         PngChart.AssertShows(File.ReadAllBytes(Path.Combine(runDir, ReportFiles.PpoChart)), ReportCharts.Width, 3 * ReportCharts.PanelHeight, arms);
