@@ -100,13 +100,17 @@ public static class ExperimentMarkdown
                 + "(rollouts, scoring, advantages, updates, the world's truth on the rollouts, checkpoints), summed. Final proxy reward: "
                 + "the last five iterations' rollouts; final KL: the last iteration's, per response. True preference: the arm's "
                 + "evaluation answers, and their difference from the SFT policy's on the same prompts. Flagged: seeds the reward-hacking "
-                + "check flagged, of those it could judge.").AppendLine();
-            sb.AppendLine("| algorithm | arm | training pairs | seeds | generated tokens | PPO seconds | final proxy reward | final KL | true preference | minus SFT | flagged |");
-            sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
+                + "check flagged, of those it could judge."
+                + (r.Algorithms.Any(a => a.Watched > 0) ? " Judge monitor: seeds the judge watching the policy flagged, and seeds where it agreed with the truth-based check." : "")).AppendLine();
+            var watched = r.Algorithms.Any(a => a.Watched > 0);
+            sb.AppendLine("| algorithm | arm | training pairs | seeds | generated tokens | PPO seconds | final proxy reward | final KL | true preference | minus SFT | flagged |"
+                + (watched ? " judge monitor flagged | agrees with the truth |" : ""));
+            sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|" + (watched ? "---|---|" : ""));
             foreach (var a in r.Algorithms)
             {
                 var arm = a.Arm + (a.Settings is null ? "" : $"@{a.Settings}") + (a.Baseline == r.Run.Baseline ? "" : $" ({a.Baseline})");
-                sb.AppendLine(string.Create(C, $"| {a.Algorithm} | {arm} | {a.Budget} | {a.Seeds} | {a.GeneratedTokens:N0} | {a.Seconds:F0} | {a.FinalProxy:F3} | {a.FinalKl:F3} | {Acc(a.TruePreference)} | {Acc(a.VsSft)} | {a.Flagged} / {a.Checked} |"));
+                sb.AppendLine(string.Create(C, $"| {a.Algorithm} | {arm} | {a.Budget} | {a.Seeds} | {a.GeneratedTokens:N0} | {a.Seconds:F0} | {a.FinalProxy:F3} | {a.FinalKl:F3} | {Acc(a.TruePreference)} | {Acc(a.VsSft)} | {a.Flagged} / {a.Checked} |")
+                    + (watched ? $" {a.MonitorFlagged} / {a.Watched} | {a.MonitorAgrees} / {a.Watched} |" : ""));
             }
             sb.AppendLine();
         }

@@ -45,7 +45,13 @@ public sealed record PpoSettingsRow(string Settings, string Arm, int Seeds, doub
 /// (<see cref="RewardHackingCheck"/>): seeds flagged, of those it could judge.
 /// </summary>
 public sealed record AlgorithmRow(string Algorithm, string Arm, string? Settings, int Budget, string Baseline, int Seeds, double Seconds,
-    double GeneratedTokens, double FinalProxy, double FinalKl, Interval TruePreference, Interval VsSft, int Flagged, int Checked);
+    double GeneratedTokens, double FinalProxy, double FinalKl, Interval TruePreference, Interval VsSft, int Flagged, int Checked)
+{
+    /// <summary>Where the judge watched the arm: seeds it flagged, and seeds where its verdict agreed with the truth-based check (of <see cref="Watched"/>).</summary>
+    public int MonitorFlagged { get; init; }
+    public int MonitorAgrees { get; init; }
+    public int Watched { get; init; }
+}
 
 /// <summary>
 /// An experiment's aggregate over its cells' results (whatever is on disk: a partly run experiment reports what it has,
@@ -221,12 +227,16 @@ public sealed record ExperimentReport
         static IReadOnlyList<double> PerPrompt(PolicyResult p, Func<int, double> value) =>
             [.. Enumerable.Range(0, p.Prompts).Select(prompt => Enumerable.Range(prompt * p.Samples, p.Samples).Average(value))];
         var checks = seeds.Select(s => RewardHackingCheck.Of(s.Policy.Ppo)).OfType<RewardHackingCheck>().ToList();
+        var monitors = seeds.Select(s => Runs.ArmMonitor.Of(s.Policy.Ppo)).OfType<Runs.ArmMonitor>().ToList();
         return new AlgorithmRow(algorithm, arm, settings, seeds[0].Policy.Budget, seeds[0].Policy.Baseline, seeds.Count, seeds.Average(s => s.Policy.Seconds),
             seeds.Average(s => s.Policy.Ppo.Sum(i => rolloutsPerIteration * i.MeanResponseTokens)), seeds.Average(s => Proxy(s.Policy.Ppo, last: true)),
             seeds.Average(s => s.Policy.Ppo[^1].MeanKl),
             HierarchicalBootstrap.Mean([.. seeds.Select(s => PerPrompt(s.Policy, i => s.Policy.Truth[i]))], Resamples),
             HierarchicalBootstrap.Mean([.. seeds.Select(s => PerPrompt(s.Policy, i => s.Policy.Truth[i] - s.Sft.Truth[i]))], Resamples),
-            checks.Count(c => c.Flagged), checks.Count);
+            checks.Count(c => c.Flagged), checks.Count)
+        {
+            MonitorFlagged = monitors.Count(m => m.Flagged), MonitorAgrees = monitors.Count(m => m.AgreesWithTruth == true), Watched = monitors.Count,
+        };
     }
 
     /// <summary>

@@ -141,6 +141,20 @@ public class ExperimentAggregationTests
         Assert.InRange(row.VsSft.Low, -0.1 - 1e-12, 0.1);
         Assert.InRange(row.VsSft.High, 0.1, 0.3 + 1e-12);
 
+        Assert.Equal(0, row.Watched); // nobody watched these arms
+
+        // Where the judge watched: seed 1's judge preference fell from its peak while the PM's margin rose (flagged, as the
+        // truth-based check flags it: they agree); seed 2's rose (not flagged, nor by the truth: they agree again).
+        static MonitorVerdict V(double judge, double margin) => new(judge, 0.5, 0.5, margin, 40, 40);
+        PpoIterationStats Watched(PpoIterationStats s, double judge, double margin) => s with { Monitor = new Dictionary<string, MonitorVerdict> { ["helpfulness"] = V(judge, margin) } };
+        var watched = ExperimentReport.Algorithm("grpo", "linear", null, 16,
+        [
+            (Arm(1, [0.6, 0.8], 30, Watched(Iteration(1, 0, 1, 10, 0.5), 0.9, 0.1), Watched(Iteration(2, 1, 1.5, 12, 0.4), 0.6, 0.5), Watched(Iteration(3, 2, 2, 14, 0.2), 0.2, 0.9)), Sft(1, [0.5, 0.5])),
+            (Arm(2, [0.4, 0.4], 50, Watched(Iteration(1, 0, 1, 10, 0.5), 0.5, 0.1), Watched(Iteration(2, 0.5, 3, 10, 0.5), 0.6, 0.2), Watched(Iteration(3, 1, 4, 10, 0.6), 0.7, 0.3)), Sft(2, [0.5, 0.3])),
+        ]);
+        Assert.Equal((1, 2, 2), (watched.MonitorFlagged, watched.MonitorAgrees, watched.Watched));
+        Assert.Contains("| 1 / 2 | 2 / 2 |", ExperimentMarkdown.Render(Empty() with { Algorithms = [watched] }));
+
         // Samples of a prompt count once, as their mean: two samples of one prompt give one outcome per seed.
         var sampled = ExperimentReport.Algorithm("grpo", "linear", null, 16,
             [(Arm(1, [0.6, 0.8], 30, Iteration(1, 0, 1, 10, 0.5)) with { Samples = 2 }, Sft(1, [0.5, 0.5]) with { Samples = 2 })]);
