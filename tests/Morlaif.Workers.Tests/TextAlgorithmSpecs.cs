@@ -1,10 +1,12 @@
 using Morlaif.Learning.HuggingFace;
 using Morlaif.Learning.Runs;
 using Morlaif.Learning.Tests.HuggingFace;
+using Morlaif.Learning.TextRuns;
 using Morlaif.Storage;
 using Morlaif.TestServers;
 using Morlaif.Workers.Pipeline;
 using Morlaif.Workers.Text;
+using static TorchSharp.torch;
 
 namespace Morlaif.Workers.Tests;
 
@@ -33,13 +35,23 @@ public class TextAlgorithmSpecs
         Assert.Equal(2, report.Ppo["baseline"][^1].Monitor!.Count); // the judge watched both arms, as a text run's default
         Assert.Equal(config.Evaluation.Prompts, report.Evaluation!.JudgeVsBaseline.Total);
 
-        // The checkpoint holds the adapter alone (no value head), and the exported policy is that adapter merged into the base.
+        // The checkpoint holds the adapter alone (no value head), and the exported policy is that adapter merged into the base:
+        // the same logits as the SFT policy with the arm's adapter.
         var checkpoint = await pipeline.Store.GetAsync(m.Stages[StageKeys.FinalPpoChunk(config, "morlaif")].Outputs[StageOutputs.Checkpoint]);
         using (var c = Learning.Checkpoints.Checkpoint.FromBytes(checkpoint, Learning.Ppo.PpoLearner.CheckpointKind))
             Assert.DoesNotContain(c.Tensors.Keys, n => n.StartsWith(Learning.HuggingFace.Lora.HfPpoPolicy.ValueHeadPrefix, StringComparison.Ordinal));
         var exported = Path.Combine(files.Root, "exported");
-        await TextExport.PolicyAsync(pipeline.Get<TextStages>(), pipeline.Get<RunArtifacts>(), m, "morlaif", exported, CancellationToken.None);
+        var text = pipeline.Get<TextStages>();
+        var artifacts = pipeline.Get<RunArtifacts>();
+        await TextExport.PolicyAsync(text, artifacts, m, "morlaif", exported, CancellationToken.None);
+        using var run = await text.RunAsync(m, await artifacts.ContextAsync(m, CancellationToken.None), CancellationToken.None);
+        using var sft = run.LoadSftPolicy(await text.SftAdapterAsync(m, CancellationToken.None));
+        using var policy = TextPpoStage.Policy(run, sft, checkpoint, config.ForArm(config.Arm("morlaif")).Ppo);
         using var loaded = HfModelFolder.Load(exported);
-        Assert.True(loaded.parameters().Any());
+        var ids = tensor(new long[] { 5, 40, 77, 120, 9, 256 }).unsqueeze(0);
+        var mask = ones_like(ids);
+        using var _ = no_grad();
+        var difference = (loaded.Forward(ids, mask) - policy.Logits(ids, mask)).abs().max().item<float>();
+        Assert.True(difference < 1e-4, $"exported policy's logits differ by {difference}");
     }
 }

@@ -32,7 +32,11 @@ public interface IMonitorJudge
 public sealed class PolicyMonitor(IReadOnlyList<int[]> prompts, Func<int[], string> decode, IMonitorJudge judge, IReadOnlyList<PrincipleScorer> pms,
     MonitorSettings settings, int maxNewTokens, long seed)
 {
-    private List<int[]>? _sft;
+    /// <summary>The SFT policy's answers, as text and as whole sequences, and each PM's normalised scores of them.</summary>
+    private sealed record SftAnswers(List<string> Text, List<int[]> Sequences, Dictionary<string, double[]> Scores);
+
+    // The SFT answers are the same at every check (one seed): generated and scored once per learner process.
+    private SftAnswers? _sft;
 
     /// <summary>Whether iteration <paramref name="iteration"/> (1-based, just finished) is a check: every Every-th, and the arm's last.</summary>
     public bool Due(int iteration, int iterations) => iteration % settings.Every == 0 || iteration == iterations;
@@ -41,11 +45,12 @@ public sealed class PolicyMonitor(IReadOnlyList<int[]> prompts, Func<int[], stri
     public async Task<IReadOnlyDictionary<string, MonitorVerdict>> CheckAsync(PpoLearner learner, CancellationToken cancel)
     {
         var device = learner.Actor.Device;
-        // The SFT answers are the same at every check (one seed), so they are generated once per learner process.
         if (_sft is null)
         {
             using var g = new Generator((ulong)Seeds.Derive(seed, "monitor-sft"), device);
-            _sft = learner.Actor.GenerateReference(prompts, maxNewTokens, g);
+            var answers = learner.Actor.GenerateReference(prompts, maxNewTokens, g);
+            var sequences = Sequences(answers);
+            _sft = new SftAnswers([.. answers.Select(decode)], sequences, pms.ToDictionary(pm => pm.Question, pm => Normalized(pm, sequences)));
         }
         List<int[]> policy;
         using (var g = new Generator((ulong)Seeds.Derive(seed, "monitor-policy", learner.Iteration), device))
@@ -54,19 +59,20 @@ public sealed class PolicyMonitor(IReadOnlyList<int[]> prompts, Func<int[], stri
             policy = learner.Actor.Generate(prompts, maxNewTokens, g);
         }
         var policyText = policy.Select(decode).ToList();
-        var sftText = _sft.Select(decode).ToList();
-        var policySequences = prompts.Zip(policy, (p, r) => (int[])[.. p, .. r]).ToList();
-        var sftSequences = prompts.Zip(_sft, (p, r) => (int[])[.. p, .. r]).ToList();
+        var policySequences = Sequences(policy);
         var verdicts = new SortedDictionary<string, MonitorVerdict>(StringComparer.Ordinal);
         foreach (var pm in pms)
         {
-            var labels = await judge.JudgeAsync(pm.Question, learner.Iteration, policyText, sftText, cancel);
-            var a = pm.Score(policySequences).Select(pm.Normalizer.Normalize).ToArray();
-            var b = pm.Score(sftSequences).Select(pm.Normalizer.Normalize).ToArray();
-            verdicts[pm.Question] = Verdict(labels, a, b);
+            var labels = await judge.JudgeAsync(pm.Question, learner.Iteration, policyText, _sft.Text, cancel);
+            verdicts[pm.Question] = Verdict(labels, Normalized(pm, policySequences), _sft.Scores[pm.Question]);
         }
         return verdicts;
     }
+
+    /// <summary>Each answer after its prompt: the sequences a PM scores.</summary>
+    private List<int[]> Sequences(IReadOnlyList<int[]> answers) => [.. prompts.Zip(answers, (p, r) => (int[])[.. p, .. r])];
+
+    private static double[] Normalized(PrincipleScorer pm, IReadOnlyList<int[]> sequences) => [.. pm.Score(sequences).Select(pm.Normalizer.Normalize)];
 
     /// <summary>The verdict of one principle from the judge's labels and the PM's normalised scores of both answers.</summary>
     public static MonitorVerdict Verdict(IReadOnlyList<PreferenceLabel?> labels, IReadOnlyList<double> policyScores, IReadOnlyList<double> sftScores)

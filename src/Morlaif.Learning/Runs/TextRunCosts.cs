@@ -37,7 +37,7 @@ public sealed record TextRunCosts(
         var arms = c.PolicyArms.Select(a => c.ForArm(a).Ppo).ToList();
         // The monitor checks every `every` iterations and at an arm's last: each check asks every principle about each
         // prompt in both orders, and the policy answers each prompt (the SFT answers once per worker process, counted per chunk).
-        long Checks(Ppo.PpoSettings p) => p.Iterations / RunConfig.MonitorOf(p).Every + (p.Iterations % RunConfig.MonitorOf(p).Every == 0 ? 0 : 1);
+        long Checks(Ppo.PpoSettings p) => (p.Iterations + RunConfig.MonitorOf(p).Every - 1) / RunConfig.MonitorOf(p).Every;
         var watched = arms.Where(c.MonitorOn).ToList();
         // A text run's monitor asks about training pairs' prompts: at most one per training pair.
         long Watched(Ppo.PpoSettings p) => Math.Min(RunConfig.MonitorOf(p).Prompts, c.Pairs.Train);

@@ -67,60 +67,47 @@ public static class ReportCharts
     private static ReportChart Ppo(RunReport r)
     {
         var measures = PpoMeasures.Where(m => r.Ppo.Values.Any(stats => stats.Any(s => double.IsFinite(m.Value(s))))).ToList();
-        var multiplot = new Multiplot();
-        multiplot.AddPlots(measures.Count);
-        var plots = multiplot.GetPlots();
-        for (var i = 0; i < measures.Count; i++)
-        {
-            var plot = plots[i];
-            foreach (var (arm, stats, color) in r.Ppo.Select((kv, a) => (kv.Key, kv.Value, Palette.GetColor(a))))
-            {
-                var points = stats.Where(s => double.IsFinite(measures[i].Value(s))).ToList();
-                var scatter = plot.Add.Scatter(points.Select(s => (double)s.Iteration).ToArray(), points.Select(measures[i].Value).ToArray(), color);
-                scatter.LegendText = arm;
-                scatter.MarkerSize = points.Count > 1 ? 4 : 8;
-            }
-            plot.Title(measures[i].Title, 13);
-            plot.XLabel(i == measures.Count - 1 ? "PPO iteration" : "", 12);
-            plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
-            plot.Layout.Fixed(Margins);
-            plot.ShowLegend(Edge.Right);
-        }
-        multiplot.SharedAxes.ShareX(plots);
-        var png = Png(multiplot.Render(Width, PanelHeight * measures.Count));
-        foreach (var plot in plots) plot.Dispose();
-        return new ReportChart(ReportFiles.PpoChart, png);
+        return IterationPanels(ReportFiles.PpoChart, [.. measures.Select(m => (m.Title, (IReadOnlyList<Curve>)
+            [.. r.Ppo.Select(kv => new Curve(kv.Key, [.. kv.Value.Where(s => double.IsFinite(m.Value(s))).Select(s => (s.Iteration, m.Value(s)))]))]))]);
     }
 
     /// <summary>One panel per arm, one curve per PM of its reward: the PM's mean reward on the rollouts over iterations (trl's rewards/NAME/mean).</summary>
-    private static ReportChart PrincipleRewards(RunReport r)
+    private static ReportChart PrincipleRewards(RunReport r) => IterationPanels(ReportFiles.PrincipleRewardChart,
+    [
+        .. r.Ppo.Where(kv => kv.Value.Any(s => s.PrincipleRewards is not null)).Select(kv => (
+            $"{kv.Key}: each PM's mean reward on the rollouts (normalised by its training statistics)",
+            (IReadOnlyList<Curve>)[.. kv.Value.SelectMany(s => s.PrincipleRewards?.Keys ?? []).Distinct().Select(q =>
+                new Curve(q, [.. kv.Value.Where(s => s.PrincipleRewards?.ContainsKey(q) == true).Select(s => (s.Iteration, s.PrincipleRewards![q].Mean))]))])),
+    ]);
+
+    /// <summary>A named series of (iteration, value) points.</summary>
+    private sealed record Curve(string Legend, IReadOnlyList<(int Iteration, double Value)> Points);
+
+    /// <summary>Panels stacked over one shared iteration axis, each its curves in the palette's order with a legend on the right.</summary>
+    private static ReportChart IterationPanels(string file, IReadOnlyList<(string Title, IReadOnlyList<Curve> Curves)> panels)
     {
-        var arms = r.Ppo.Where(kv => kv.Value.Any(s => s.PrincipleRewards is not null)).ToList();
         var multiplot = new Multiplot();
-        multiplot.AddPlots(arms.Count);
+        multiplot.AddPlots(panels.Count);
         var plots = multiplot.GetPlots();
-        for (var i = 0; i < arms.Count; i++)
+        for (var i = 0; i < panels.Count; i++)
         {
-            var (arm, stats) = (arms[i].Key, arms[i].Value);
             var plot = plots[i];
-            var questions = stats.SelectMany(s => s.PrincipleRewards?.Keys ?? []).Distinct().ToList();
-            foreach (var (q, color) in questions.Select((q, c) => (q, Palette.GetColor(c))))
+            foreach (var (curve, color) in panels[i].Curves.Select((c, n) => (c, Palette.GetColor(n))))
             {
-                var points = stats.Where(s => s.PrincipleRewards?.ContainsKey(q) == true).ToList();
-                var scatter = plot.Add.Scatter(points.Select(s => (double)s.Iteration).ToArray(), points.Select(s => s.PrincipleRewards![q].Mean).ToArray(), color);
-                scatter.LegendText = q;
-                scatter.MarkerSize = points.Count > 1 ? 4 : 8;
+                var scatter = plot.Add.Scatter(curve.Points.Select(p => (double)p.Iteration).ToArray(), curve.Points.Select(p => p.Value).ToArray(), color);
+                scatter.LegendText = curve.Legend;
+                scatter.MarkerSize = curve.Points.Count > 1 ? 4 : 8;
             }
-            plot.Title($"{arm}: each PM's mean reward on the rollouts (normalised by its training statistics)", 13);
-            plot.XLabel(i == arms.Count - 1 ? "PPO iteration" : "", 12);
+            plot.Title(panels[i].Title, 13);
+            plot.XLabel(i == panels.Count - 1 ? "PPO iteration" : "", 12);
             plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
             plot.Layout.Fixed(Margins);
             plot.ShowLegend(Edge.Right);
         }
         multiplot.SharedAxes.ShareX(plots);
-        var png = Png(multiplot.Render(Width, PanelHeight * arms.Count));
+        var png = Png(multiplot.Render(Width, PanelHeight * panels.Count));
         foreach (var plot in plots) plot.Dispose();
-        return new ReportChart(ReportFiles.PrincipleRewardChart, png);
+        return new ReportChart(file, png);
     }
 
     /// <summary>Each PM's held-out accuracy, against the judge's labels and, in the world, the ground truth; names on the y axis stay whole.</summary>

@@ -67,14 +67,19 @@ public sealed class HfPpoPolicy : IPpoPolicy
     public List<int[]> Generate(IReadOnlyList<int[]> prompts, int maxNewTokens, Generator generator)
     {
         Lora.SetActive(Adapter);
-        var options = new GenerationOptions { MaxNewTokens = maxNewTokens, Greedy = false, EosTokenIds = _eosTokenIds, BatchSize = Math.Max(1, prompts.Count) };
-        return HfGeneration.Generate(Lora.Model, prompts, options, generator).Select(r => r.Ids).ToList();
+        return Sample(prompts, maxNewTokens, generator);
     }
 
     public List<int[]> GenerateReference(IReadOnlyList<int[]> prompts, int maxNewTokens, Generator generator)
     {
         Lora.SetActive(Adapter);
         using var _ = Lora.AdaptersOff();
+        return Sample(prompts, maxNewTokens, generator);
+    }
+
+    /// <summary>Sampled responses of the base with whatever adapter is on, all prompts in one batch.</summary>
+    private List<int[]> Sample(IReadOnlyList<int[]> prompts, int maxNewTokens, Generator generator)
+    {
         var options = new GenerationOptions { MaxNewTokens = maxNewTokens, Greedy = false, EosTokenIds = _eosTokenIds, BatchSize = Math.Max(1, prompts.Count) };
         return HfGeneration.Generate(Lora.Model, prompts, options, generator).Select(r => r.Ids).ToList();
     }
