@@ -32,7 +32,7 @@ public sealed class ExperimentRunner(RunConfig run, string root, string device, 
         if (todo.Count == 0) return;
         // The workers log only what goes wrong: the experiment prints one line per cell.
         await using var pipeline = await EmbeddedPipeline.StartAsync(Path.Combine(root, ".store"), device,
-            logging ?? new CliLogging(Console: false, File: Path.Combine(root, "experiment.log")));
+            logging ?? new CliLogging(Console: false, File: Path.Combine(root, "experiment.log")), EmbeddedPipeline.StageConcurrencyFor(run, device));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel, pipeline.Stopping);
         foreach (var (cell, i) in todo)
         {

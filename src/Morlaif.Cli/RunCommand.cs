@@ -42,7 +42,8 @@ public static class RunCommand
         var runId = RunStarter.NewRunId(config);
         var runDir = Path.Combine(outDir, runId);
         var logFile = Path.Combine(runDir, "run.log");
-        await using var pipeline = await EmbeddedPipeline.StartAsync(Path.Combine(outDir, ".store"), device, new CliLogging(r.GetValue(Verbose), logFile));
+        await using var pipeline = await EmbeddedPipeline.StartAsync(Path.Combine(outDir, ".store"), device, new CliLogging(r.GetValue(Verbose), logFile),
+            EmbeddedPipeline.StageConcurrencyFor(config, device));
         await pipeline.StartRunAsync(config, runId);
         AnsiConsole.MarkupLineInterpolated($"[bold]MORLAIF run {runId}[/] on {device}: {config.Principles.Length} principles, scalarization [blue]{config.Scalarization}[/]; log: {logFile}");
         RunManifest manifest;

@@ -23,6 +23,9 @@ public static class HostingDefaults
         options.Validate();
         builder.Services.AddMorlaifStorage(options, builder.Configuration);
         builder.Services.AddSingleton(_ => torch.device(options.Device));
+        builder.Services.AddSingleton(new StageConcurrency(options.StageConcurrency));
+        // Messages worked on side by side share the cores: more intra-op threads than cores only makes them wait on each other.
+        if (options.StageConcurrency > 1) torch.set_num_threads(Math.Max(1, torch.get_num_threads() / options.StageConcurrency));
         var supervision = builder.Configuration.GetSection("Morlaif:Supervision").Get<SupervisionSettings>() ?? new SupervisionSettings();
         supervision.Validate();
         builder.Services.AddSingleton(supervision);

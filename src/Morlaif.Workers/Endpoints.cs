@@ -36,16 +36,20 @@ public static class Endpoints
     });
 }
 
+/// <summary>Stage messages an endpoint works on at once (Morlaif:StageConcurrency; 1 unless the host says otherwise).</summary>
+public sealed record StageConcurrency(int Messages);
+
 /// <summary>
-/// A stage consumer's endpoint: its stage's queue (<see cref="Pipeline.PipelineDefinition"/>), the shared retry, and one
-/// message at a time per process, since training saturates the machine's cores: scale with processes.
+/// A stage consumer's endpoint: its stage's queue (<see cref="Pipeline.PipelineDefinition"/>), the shared retry, and by
+/// default one message at a time per process, since training a real model saturates the machine's cores: scale with
+/// processes. A host of small models may take more (<see cref="StageConcurrency"/>).
 /// </summary>
 public sealed class StageDefinition<TConsumer> : ConsumerDefinition<TConsumer> where TConsumer : class, IConsumer
 {
-    public StageDefinition()
+    public StageDefinition(StageConcurrency concurrency)
     {
         EndpointName = Pipeline.PipelineDefinition.Stages.Single(s => s.Consumer == typeof(TConsumer)).Queue;
-        ConcurrentMessageLimit = 1;
+        ConcurrentMessageLimit = concurrency.Messages;
     }
 
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<TConsumer> consumerConfigurator,

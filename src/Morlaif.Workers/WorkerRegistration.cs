@@ -20,6 +20,7 @@ public static class WorkerRegistration
     {
         services.TryAddSingleton(new SupervisionSettings());
         services.TryAddSingleton(new ArtifactCacheSettings());
+        services.TryAddSingleton(new StageConcurrency(1));
         return services
             .AddSingleton<RunArtifacts>()
             .AddSingleton(sp => new Text.TextRunStore(sp.GetRequiredService<Storage.IArtifactStore>(), Text.TextRunStore.DefaultCacheRoot))

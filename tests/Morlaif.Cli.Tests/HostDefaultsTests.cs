@@ -36,6 +36,39 @@ public class HostDefaultsTests(ITestOutputHelper output)
         Assert.False(host.Services.GetRequiredService<IOptions<UsageTelemetryOptions>>().Value.Enabled);
     }
 
+    [Fact]
+    public void Stage_concurrency_sets_how_many_messages_each_stage_endpoint_takes_and_below_one_is_refused()
+    {
+        IHost Build(string concurrency)
+        {
+            var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Morlaif:Transport"] = "inmemory",
+                ["Morlaif:Storage"] = "local",
+                ["Morlaif:LocalRoot"] = Path.Combine(Path.GetTempPath(), $"morlaif-concurrency-{Guid.NewGuid():N}"),
+                ["Morlaif:StageConcurrency"] = concurrency,
+            });
+            builder.AddMorlaifDefaults(WorkerRegistration.All);
+            return builder.Build();
+        }
+        var threads = TorchSharp.torch.get_num_threads();
+        try
+        {
+            using var host = Build("2");
+            // The definition MassTransit configures the endpoint from, as its container makes it.
+            var definition = host.Services.GetRequiredService<IConsumerDefinition<Morlaif.Workers.PreferenceTrainer.PreferenceModelConsumer>>();
+            Assert.Equal(2, definition.ConcurrentMessageLimit);
+            Assert.Equal(Math.Max(1, threads / 2), TorchSharp.torch.get_num_threads());
+        }
+        finally
+        {
+            TorchSharp.torch.set_num_threads(threads);
+        }
+        var e = Assert.Throws<ArgumentException>(() => Build("0"));
+        Assert.Contains("Morlaif:StageConcurrency", e.Message);
+    }
+
     /// <summary>
     /// README: without connection strings the hosts use the local servers of infra/local.sh, i.e. their
     /// appsettings.json, also when started from the repository root (`dotnet run --project services/X`).

@@ -32,4 +32,13 @@ public sealed class CausalSelfAttention : Module
         var y = functional.scaled_dot_product_attention(q, k, v, attn_mask: mask);
         return proj.forward(y.transpose(1, 2).reshape(b, t, d));
     }
+
+    /// <summary>The same attention on the real tokens only, x [N, D]: only the attention itself runs on the padded layout.</summary>
+    public Tensor Forward(Tensor x, Tensor mask, Unpadded unpadded)
+    {
+        var (b, t, d) = (unpadded.Batch, unpadded.Length, x.shape[1]);
+        var parts = unpadded.Unpack(qkv.forward(x)).view(b, t, 3, _heads, _headDim).permute(2, 0, 3, 1, 4);
+        var y = functional.scaled_dot_product_attention(parts[0], parts[1], parts[2], attn_mask: mask);
+        return proj.forward(unpadded.Pack(y.transpose(1, 2).reshape(b, t, d)));
+    }
 }

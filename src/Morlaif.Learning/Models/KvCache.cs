@@ -42,6 +42,29 @@ public sealed class KvCache : IDisposable
         NextPosition = (positions[.., -1] + 1).DetachFromDisposeScope();
     }
 
+    /// <summary>
+    /// Keeps only the rows <paramref name="rows"/> [A] of every cached tensor, in that order: a generation loop drops the
+    /// rows that have finished, so later steps compute only the rows still running.
+    /// </summary>
+    internal void Keep(Tensor rows)
+    {
+        for (var layer = 0; layer < _keys.Length; layer++)
+        {
+            _keys[layer] = Select(_keys[layer], rows);
+            _values[layer] = Select(_values[layer], rows);
+        }
+        KeyValid = Select(KeyValid, rows);
+        NextPosition = Select(NextPosition, rows);
+    }
+
+    private static Tensor? Select(Tensor? old, Tensor rows)
+    {
+        if (old is null) return null;
+        var kept = old.index_select(0, rows).DetachFromDisposeScope();
+        old.Dispose();
+        return kept;
+    }
+
     public void Dispose()
     {
         foreach (var t in _keys.Concat(_values).Append(KeyValid).Append(NextPosition)) t?.Dispose();

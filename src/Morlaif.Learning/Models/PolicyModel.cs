@@ -44,8 +44,14 @@ public sealed class PolicyModel : Module, Training.ISftPolicy, Ppo.IGenerativePo
     public TransformerTrunk Trunk => trunk;
 
     /// <summary>Next-token logits [B, T, V].</summary>
-    public Tensor Logits(Tensor tokens, Tensor valid, KvCache? cache = null) =>
-        Scoped.Run(() => lm_head.forward(trunk.Forward(tokens, valid, cache)));
+    public Tensor Logits(Tensor tokens, Tensor valid, KvCache? cache = null) => Scoped.Run(() =>
+    {
+        if (cache is not null) return lm_head.forward(trunk.Forward(tokens, valid, cache));
+        // The vocabulary-wide head on the real tokens only (zero logits at the padding, which no loss reads).
+        var (h, unpadded) = trunk.Hidden(tokens, valid);
+        var logits = lm_head.forward(h);
+        return unpadded?.Unpack(logits) ?? logits;
+    });
 
     public Device Device => parameters().First().device;
 
@@ -65,8 +71,9 @@ public sealed class PolicyModel : Module, Training.ISftPolicy, Ppo.IGenerativePo
     /// <summary>Next-token logits [B, T, V] and value estimates [B, T].</summary>
     public (Tensor Logits, Tensor Values) LogitsAndValues(Tensor tokens, Tensor valid) => Scoped.Run(() =>
     {
-        var h = trunk.Forward(tokens, valid);
-        return (lm_head.forward(h), value_head.forward(h).squeeze(-1));
+        var (h, unpadded) = trunk.Hidden(tokens, valid);
+        var (logits, values) = (lm_head.forward(h), value_head.forward(h));
+        return unpadded is null ? (logits, values.squeeze(-1)) : (unpadded.Unpack(logits), unpadded.Unpack(values).squeeze(-1));
     });
 
     /// <summary>A copy with these weights, on this policy's device.</summary>

@@ -56,20 +56,25 @@ public sealed class PreferenceModel : Module, Training.IPreferenceScorer
         return Score(b.Tokens, b.Valid, b.LastIndex);
     });
 
-    /// <summary>Scores in batches of 256 (the world's sequences are short).</summary>
+    /// <summary>
+    /// Scores in batches of 256 (the world's sequences are short), shortest first: a batch of similar lengths carries
+    /// little padding into its attention, where a batch in the callers' order is padded to about twice its mean length.
+    /// </summary>
     public double[] ScoreAll(IReadOnlyList<int[]> sequences)
     {
         var wasTraining = training;
         eval();
-        var scores = new List<double>(sequences.Count);
+        var order = Enumerable.Range(0, sequences.Count).OrderBy(i => sequences[i].Length).ToArray();
+        var scores = new double[sequences.Count];
         using (no_grad())
-            foreach (var chunk in sequences.Chunk(256))
+            foreach (var chunk in order.Chunk(256))
             {
                 using var scope = NewDisposeScope();
-                scores.AddRange(Score(chunk).to(ScalarType.Float64).cpu().data<double>().ToArray());
+                var batch = Score([.. chunk.Select(i => sequences[i])]).to(ScalarType.Float64).cpu().data<double>().ToArray();
+                for (var j = 0; j < chunk.Length; j++) scores[chunk[j]] = batch[j];
             }
         if (wasTraining) train();
-        return [.. scores];
+        return scores;
     }
 
     /// <summary>Scalar scores [B] of right-padded sequences whose last real token is at <paramref name="lastIndex"/> [B].</summary>

@@ -37,19 +37,32 @@ public static class Sampler
         foreach (var id in new[] { WordTokenizer.Pad, WordTokenizer.Bos, WordTokenizer.Sep, WordTokenizer.Unk }) bannedIds[id] = true;
         var banned = tensor(bannedIds, device: device);
 
+        // Rows that finished leave the batch (and the cache), so later steps compute only the rows still running: a
+        // batch's longest response sets its step count, and most rows end well before it. The draw is still made over
+        // every row, finished ones with uniform logits whose token is discarded, so each running row gets the random
+        // numbers it would get in a full batch and the samples do not depend on when rows leave.
+        var running = arange(prompts.Count, ScalarType.Int64, device);
         var logits = policy.Logits(batch.Tokens, batch.Valid, cache)[.., -1];
         var done = zeros(prompts.Count, ScalarType.Bool, device);
         var outputs = new List<Tensor>();
         for (var step = 0; step < steps; step++)
         {
-            var probs = (logits.masked_fill(banned, float.NegativeInfinity) / temperature).softmax(-1);
-            var next = probs.multinomial(1, generator: generator).squeeze(1);
-            next = next.masked_fill(done, WordTokenizer.Pad);
+            var all = zeros([prompts.Count, logits.shape[1]], logits.dtype, device).index_copy(0, running, logits);
+            var probs = (all.masked_fill(banned, float.NegativeInfinity) / temperature).softmax(-1);
+            var next = probs.multinomial(1, generator: generator).squeeze(1).masked_fill(done, WordTokenizer.Pad);
             outputs.Add(next);
-            var valid = done.logical_not();
             done = done | next.eq(WordTokenizer.Eos);
             if (done.all().item<bool>()) break;
-            logits = policy.Logits(next.unsqueeze(1), valid.unsqueeze(1), cache)[.., -1];
+            var fed = next.index_select(0, running);
+            var stillRunning = done.index_select(0, running).logical_not();
+            if (!stillRunning.all().item<bool>())
+            {
+                var kept = stillRunning.nonzero().squeeze(1);
+                running = running.index_select(0, kept);
+                fed = fed.index_select(0, kept);
+                cache.Keep(kept);
+            }
+            logits = policy.Logits(fed.unsqueeze(1), ones([fed.shape[0], 1], ScalarType.Bool, device), cache)[.., -1];
         }
         if (wasTraining) policy.train();
 

@@ -28,4 +28,11 @@ public sealed class TransformerBlock : Module
         x = x + attn.Forward(ln1.forward(x), mask, cache, layer);
         return x + fc_out.forward(functional.gelu(fc.forward(ln2.forward(x))));
     }
+
+    /// <summary>The same block on the real tokens only, x [N, D] (<see cref="Unpadded"/>).</summary>
+    public Tensor Forward(Tensor x, Tensor mask, Unpadded unpadded)
+    {
+        x = x + attn.Forward(ln1.forward(x), mask, unpadded);
+        return x + fc_out.forward(functional.gelu(fc.forward(ln2.forward(x))));
+    }
 }

@@ -31,22 +31,46 @@ public sealed class TransformerTrunk : Module
         RegisterComponents();
     }
 
-    /// <summary>Hidden states [B, T, D] for tokens [B, T] whose real (non-pad) entries are marked in valid [B, T].</summary>
+    /// <summary>Hidden states [B, T, D] for tokens [B, T] whose real (non-pad) entries are marked in valid [B, T] (zeros at the padding).</summary>
     public Tensor Forward(Tensor tokens, Tensor valid, KvCache? cache = null)
     {
-        var past = cache?.Length ?? 0;
-        var t = tokens.shape[1];
+        if (cache is not null) return Decode(tokens, valid, cache);
+        var (h, unpadded) = Hidden(tokens, valid);
+        return unpadded?.Unpack(h) ?? h;
+    }
+
+    /// <summary>
+    /// The hidden states of the real tokens only, [N, D], with where they sit (<see cref="Unpadded"/>); [B, T, D] and null
+    /// when nothing is padding. A head applied to these skips the padding too.
+    /// </summary>
+    public (Tensor Hidden, Unpadded? Layout) Hidden(Tensor tokens, Tensor valid)
+    {
         // Positions count real tokens only, so a left-padded prompt starts at position 0 like a right-padded one.
-        var positions = cache?.NextPosition is { } next
+        var positions = (cumsum(valid.to(ScalarType.Int64), 1) - 1).clamp(0, Config.ContextLength - 1);
+        var mask = AttentionMask(valid, 0, tokens.shape[1]);
+        var unpadded = Unpadded.Of(valid);
+        if (unpadded is null) return (Blocks(tok_emb.forward(tokens) + pos_emb.forward(positions), mask, null, null), null);
+        var x = tok_emb.forward(unpadded.Pack(tokens)) + pos_emb.forward(unpadded.Pack(positions));
+        return (Blocks(x, mask, null, unpadded), unpadded);
+    }
+
+    /// <summary>New tokens [B, t] after those in <paramref name="cache"/>, which they join.</summary>
+    private Tensor Decode(Tensor tokens, Tensor valid, KvCache cache)
+    {
+        var past = cache.Length;
+        var positions = cache.NextPosition is { } next
             ? next.unsqueeze(1) + cumsum(valid.to(ScalarType.Int64), 1) - 1
             : (cumsum(valid.to(ScalarType.Int64), 1) - 1).clamp_min(0);
         positions = positions.clamp(0, Config.ContextLength - 1);
-        var keyValid = cache?.KeyValid is { } kv ? cat([kv, valid], 1) : valid;
-        var mask = AttentionMask(keyValid, past, t);
-        cache?.Advance(valid, positions);
+        var keyValid = cache.KeyValid is { } kv ? cat([kv, valid], 1) : valid;
+        var mask = AttentionMask(keyValid, past, tokens.shape[1]);
+        cache.Advance(valid, positions);
+        return Blocks(tok_emb.forward(tokens) + pos_emb.forward(positions), mask, cache, null);
+    }
 
-        var x = tok_emb.forward(tokens) + pos_emb.forward(positions);
-        for (var i = 0; i < blocks.Count; i++) x = blocks[i].Forward(x, mask, cache, i);
+    private Tensor Blocks(Tensor x, Tensor mask, KvCache? cache, Unpadded? unpadded)
+    {
+        for (var i = 0; i < blocks.Count; i++) x = unpadded is null ? blocks[i].Forward(x, mask, cache, i) : blocks[i].Forward(x, mask, unpadded);
         return ln_f.forward(x);
     }
 
