@@ -73,7 +73,7 @@ internal static class LoraMemory
         GC.KeepAlive(heads);
     }
 
-    private static double PeakMiB()
+    internal static double PeakMiB()
     {
         var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
         return line is null ? double.NaN : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;

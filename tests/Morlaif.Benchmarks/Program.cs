@@ -6,10 +6,16 @@ using Morlaif.Feedback.Judging;
 using Morlaif.TestServers;
 
 // Cases: "lora-memory" (LoRA principle PMs vs full copies at GPT-2-small size, see LoraMemory.cs), "hf"
-// (GPT-2-small generation and training speed, see HfBenchmark.cs); otherwise the labeller's throughput.
+// (GPT-2-small generation and training speed, see HfBenchmark.cs), "pm-scoring" (12 principle PMs sharing the frozen
+// lower layers, see PmScoring.cs); otherwise the labeller's throughput.
 if (args.FirstOrDefault() == "lora-memory")
 {
     Morlaif.Benchmarks.LoraMemory.Run();
+    return;
+}
+if (args.FirstOrDefault() == "pm-scoring")
+{
+    Morlaif.Benchmarks.PmScoring.Run(args[1..]);
     return;
 }
 if (args.FirstOrDefault() == "hf")

@@ -30,15 +30,39 @@ public sealed class Gpt2Model : Module
 
     public Tensor Forward(Tensor inputIds, Tensor attentionMask, KvCache? cache) => Scoped.Run(() =>
     {
+        var (x, mask) = Embed(inputIds, attentionMask, cache);
+        return ln_f.forward(RunBlocks(x, mask, cache, 0, h.Count));
+    });
+
+    /// <inheritdoc cref="HfCausalLm.HiddenStatesAt"/>
+    public LayerInput HiddenStatesAt(Tensor inputIds, Tensor attentionMask, int layer)
+    {
+        LayerInput.Check(layer, h.Count);
+        using var scope = NewDisposeScope();
+        var (x, mask) = Embed(inputIds, attentionMask, null);
+        return new LayerInput(layer, RunBlocks(x, mask, null, 0, layer), mask).MoveToOuter(scope);
+    }
+
+    /// <inheritdoc cref="HfCausalLm.HiddenStatesFrom"/>
+    public Tensor HiddenStatesFrom(LayerInput input) => Scoped.Run(() => ln_f.forward(RunBlocks(input.Hidden, input.Mask, null, input.Layer, h.Count)));
+
+    /// <summary>The token and position embeddings and the attention mask of one step.</summary>
+    private (Tensor X, Tensor Mask) Embed(Tensor inputIds, Tensor attentionMask, KvCache? cache)
+    {
         var (positions, mask) = CausalContext.Begin(attentionMask, cache);
         // Positions count real tokens, so only a sequence wider than the table can run past it (checked only then:
         // reading the maximum synchronizes with the device).
         if ((cache?.Length ?? 0) + inputIds.shape[1] > _positions && positions.max().item<long>() >= _positions)
             throw new ArgumentException($"a sequence is longer than n_positions ({_positions}), GPT-2's learned position table", nameof(inputIds));
-        var x = wte.forward(inputIds) + wpe.forward(positions);
-        for (var i = 0; i < h.Count; i++) x = h[i].Forward(x, mask, cache, i);
-        return ln_f.forward(x);
-    });
+        return (wte.forward(inputIds) + wpe.forward(positions), mask);
+    }
+
+    /// <summary>Blocks [from, to) on the residual stream <paramref name="x"/>.</summary>
+    private Tensor RunBlocks(Tensor x, Tensor mask, KvCache? cache, int from, int to)
+    {
+        for (var i = from; i < to; i++) x = h[i].Forward(x, mask, cache, i);
+        return x;
+    }
 }
 
 /// <summary>
@@ -63,6 +87,10 @@ public sealed class Gpt2LmHeadModel : HfCausalLm
 
     public override Tensor HiddenStates(Tensor inputIds, Tensor attentionMask, KvCache? cache = null) =>
         transformer.Forward(inputIds, attentionMask, cache);
+
+    public override LayerInput HiddenStatesAt(Tensor inputIds, Tensor attentionMask, int layer) => transformer.HiddenStatesAt(inputIds, attentionMask, layer);
+
+    public override Tensor HiddenStatesFrom(LayerInput input) => transformer.HiddenStatesFrom(input);
 
     public override Tensor LmHead(Tensor hidden) =>
         lm_head is null ? functional.linear(hidden, transformer.Wte.weight!) : lm_head.forward(hidden);

@@ -1,4 +1,5 @@
 using Morlaif.Learning.Models;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Morlaif.Learning.HuggingFace;
@@ -19,6 +20,17 @@ public abstract class HfCausalLm : nn.Module
     /// <param name="attentionMask">[B, T], nonzero for real tokens (pads are on the left); with a cache, only the new tokens' entries.</param>
     public abstract Tensor HiddenStates(Tensor inputIds, Tensor attentionMask, KvCache? cache = null);
 
+    /// <summary>
+    /// The residual stream entering layer <paramref name="layer"/> (0 is the embeddings), for a forward pass without a
+    /// cache that <see cref="HiddenStatesFrom"/> finishes: running the frozen layers below every preference model's
+    /// adapter once and the adapted layers above once per principle gives each principle's hidden states at a fraction
+    /// of a full pass per principle (<see cref="Lora.HfPreferenceModel.Score(IReadOnlyList{string}, IReadOnlyList{int[]}, int)"/>).
+    /// </summary>
+    public abstract LayerInput HiddenStatesAt(Tensor inputIds, Tensor attentionMask, int layer);
+
+    /// <summary>Last-layer hidden states [B, T, D] after the final norm: layers [input.Layer, L) run on <paramref name="input"/>.</summary>
+    public abstract Tensor HiddenStatesFrom(LayerInput input);
+
     /// <summary>Logits [B, T, V] of hidden states [B, T, D].</summary>
     public abstract Tensor LmHead(Tensor hidden);
 
@@ -33,4 +45,21 @@ public abstract class HfCausalLm : nn.Module
     /// skip (old files' causal-mask buffers, a tied head).
     /// </summary>
     internal abstract string? ModuleKey(string fileKey);
+}
+
+/// <summary>
+/// The residual stream [B, T, D] entering layer <see cref="Layer"/> with what the remaining layers read besides it: the
+/// attention mask [B, 1, T, T] and, for rotary models, the cos and sin of the positions. Owned by the caller's dispose scope.
+/// </summary>
+public sealed record LayerInput(int Layer, Tensor Hidden, Tensor Mask, Tensor? Cos = null, Tensor? Sin = null)
+{
+    /// <summary>Checks <paramref name="layer"/> against a model of <paramref name="layers"/> layers.</summary>
+    internal static void Check(int layer, int layers)
+    {
+        if (layer < 0 || layer > layers) throw new ArgumentOutOfRangeException(nameof(layer), $"layer {layer} is not in [0, {layers}]");
+    }
+
+    /// <summary>Moves the tensors out of the current dispose scope (see <see cref="Scoped"/>).</summary>
+    internal LayerInput MoveToOuter(DisposeScope scope) =>
+        new(Layer, scope.MoveToOuter(Hidden), scope.MoveToOuter(Mask), Cos is null ? null : scope.MoveToOuter(Cos), Sin is null ? null : scope.MoveToOuter(Sin));
 }

@@ -30,15 +30,41 @@ public sealed class LlamaModel : Module
 
     public Tensor Forward(Tensor inputIds, Tensor attentionMask, KvCache? cache) => Scoped.Run(() =>
     {
+        var (x, mask, cos, sin) = Embed(inputIds, attentionMask, cache);
+        return norm.forward(RunLayers(x, cos, sin, mask, cache, 0, layers.Count));
+    });
+
+    /// <inheritdoc cref="HfCausalLm.HiddenStatesAt"/>
+    public LayerInput HiddenStatesAt(Tensor inputIds, Tensor attentionMask, int layer)
+    {
+        LayerInput.Check(layer, layers.Count);
+        using var scope = NewDisposeScope();
+        var (x, mask, cos, sin) = Embed(inputIds, attentionMask, null);
+        return new LayerInput(layer, RunLayers(x, cos, sin, mask, null, 0, layer), mask, cos, sin).MoveToOuter(scope);
+    }
+
+    /// <inheritdoc cref="HfCausalLm.HiddenStatesFrom"/>
+    public Tensor HiddenStatesFrom(LayerInput input) =>
+        Scoped.Run(() => norm.forward(RunLayers(input.Hidden, input.Cos!, input.Sin!, input.Mask, null, input.Layer, layers.Count)));
+
+    /// <summary>The token embeddings, the attention mask and the rotary cos and sin of one step.</summary>
+    private (Tensor X, Tensor Mask, Tensor Cos, Tensor Sin) Embed(Tensor inputIds, Tensor attentionMask, KvCache? cache)
+    {
         // Mistral's sliding window changes nothing until a sequence is longer than it; beyond, we would be wrong, so refuse.
         if (_slidingWindow is { } w && (cache?.Length ?? 0) + inputIds.shape[1] > w)
             throw new NotSupportedException($"sequences longer than sliding_window ({w}) are not supported");
         var (positions, mask) = CausalContext.Begin(attentionMask, cache);
         var x = embed_tokens.forward(inputIds);
         var (cos, sin) = _rotary.CosSin(positions, x.dtype);
-        for (var i = 0; i < layers.Count; i++) x = layers[i].Forward(x, cos, sin, mask, cache, i);
-        return norm.forward(x);
-    });
+        return (x, mask, cos, sin);
+    }
+
+    /// <summary>Decoder layers [from, to) on the residual stream <paramref name="x"/>.</summary>
+    private Tensor RunLayers(Tensor x, Tensor cos, Tensor sin, Tensor mask, KvCache? cache, int from, int to)
+    {
+        for (var i = from; i < to; i++) x = layers[i].Forward(x, cos, sin, mask, cache, i);
+        return x;
+    }
 }
 
 /// <summary>
@@ -62,6 +88,10 @@ public sealed class LlamaForCausalLm : HfCausalLm
 
     public override Tensor HiddenStates(Tensor inputIds, Tensor attentionMask, KvCache? cache = null) =>
         model.Forward(inputIds, attentionMask, cache);
+
+    public override LayerInput HiddenStatesAt(Tensor inputIds, Tensor attentionMask, int layer) => model.HiddenStatesAt(inputIds, attentionMask, layer);
+
+    public override Tensor HiddenStatesFrom(LayerInput input) => model.HiddenStatesFrom(input);
 
     public override Tensor LmHead(Tensor hidden) =>
         lm_head is null ? functional.linear(hidden, model.EmbedTokens.weight!) : lm_head.forward(hidden);

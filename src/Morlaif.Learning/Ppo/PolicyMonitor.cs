@@ -50,7 +50,7 @@ public sealed class PolicyMonitor(IReadOnlyList<int[]> prompts, Func<int[], stri
             using var g = new Generator((ulong)Seeds.Derive(seed, "monitor-sft"), device);
             var answers = learner.Actor.GenerateReference(prompts, maxNewTokens, g);
             var sequences = Sequences(answers);
-            _sft = new SftAnswers([.. answers.Select(decode)], sequences, pms.ToDictionary(pm => pm.Question, pm => Normalized(pm, sequences)));
+            _sft = new SftAnswers([.. answers.Select(decode)], sequences, Normalized(sequences));
         }
         List<int[]> policy;
         using (var g = new Generator((ulong)Seeds.Derive(seed, "monitor-policy", learner.Iteration), device))
@@ -61,10 +61,11 @@ public sealed class PolicyMonitor(IReadOnlyList<int[]> prompts, Func<int[], stri
         var policyText = policy.Select(decode).ToList();
         var policySequences = Sequences(policy);
         var verdicts = new SortedDictionary<string, MonitorVerdict>(StringComparer.Ordinal);
+        var policyScores = Normalized(policySequences);
         foreach (var pm in pms)
         {
             var labels = await judge.JudgeAsync(pm.Question, learner.Iteration, policyText, _sft.Text, cancel);
-            verdicts[pm.Question] = Verdict(labels, Normalized(pm, policySequences), _sft.Scores[pm.Question]);
+            verdicts[pm.Question] = Verdict(labels, policyScores[pm.Question], _sft.Scores[pm.Question]);
         }
         return verdicts;
     }
@@ -72,7 +73,10 @@ public sealed class PolicyMonitor(IReadOnlyList<int[]> prompts, Func<int[], stri
     /// <summary>Each answer after its prompt: the sequences a PM scores.</summary>
     private List<int[]> Sequences(IReadOnlyList<int[]> answers) => [.. prompts.Zip(answers, (p, r) => (int[])[.. p, .. r])];
 
-    private static double[] Normalized(PrincipleScorer pm, IReadOnlyList<int[]> sequences) => [.. pm.Score(sequences).Select(pm.Normalizer.Normalize)];
+    /// <summary>Every PM's normalised scores of <paramref name="sequences"/>, by principle, scored together (<see cref="PrincipleScorer.ScoreAll"/>).</summary>
+    private Dictionary<string, double[]> Normalized(IReadOnlyList<int[]> sequences) =>
+        PrincipleScorer.ScoreAll(pms, sequences).Select((raw, i) => (pms[i].Question, Scores: raw.Select(pms[i].Normalizer.Normalize).ToArray()))
+            .ToDictionary(x => x.Question, x => x.Scores, StringComparer.Ordinal);
 
     /// <summary>The verdict of one principle from the judge's labels and the PM's normalised scores of both answers.</summary>
     public static MonitorVerdict Verdict(IReadOnlyList<PreferenceLabel?> labels, IReadOnlyList<double> policyScores, IReadOnlyList<double> sftScores)

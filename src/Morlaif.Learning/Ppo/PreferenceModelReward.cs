@@ -8,6 +8,25 @@ namespace Morlaif.Learning.Ppo;
 public sealed record PrincipleScorer(string Question, IPreferenceScorer Model, ScoreNormalizer Normalizer)
 {
     public double[] Score(IReadOnlyList<int[]> sequences) => Model.ScoreAll(sequences);
+
+    /// <summary>
+    /// Raw scores of the same <paramref name="sequences"/> under every one of <paramref name="models"/>, one array each: in
+    /// one go where the models can share work (<see cref="IJointPreferenceScorer"/>), else one model at a time.
+    /// </summary>
+    public static double[][] ScoreAll(IReadOnlyList<PrincipleScorer> models, IReadOnlyList<int[]> sequences) =>
+        models is [{ Model: IJointPreferenceScorer joint }, _, ..] && joint.ScoreTogether([.. models.Select(m => m.Model)], sequences) is { } together
+            ? together
+            : [.. models.Select(m => m.Score(sequences))];
+}
+
+/// <summary>
+/// A PM that scores sequences together with other PMs of its family for less than each alone: the principle PMs of one
+/// <see cref="HuggingFace.Lora.HfPreferenceModel"/> share the base's frozen layers below their adapters.
+/// </summary>
+public interface IJointPreferenceScorer
+{
+    /// <summary>Raw scores of <paramref name="sequences"/> under each of <paramref name="models"/>, in order; null unless all are of this PM's family.</summary>
+    double[][]? ScoreTogether(IReadOnlyList<IPreferenceScorer> models, IReadOnlyList<int[]> sequences);
 }
 
 /// <summary>
@@ -27,7 +46,7 @@ public sealed class PreferenceModelReward(IReadOnlyList<PrincipleScorer> models,
     /// </summary>
     public RolloutRewards ScoreRollouts(IReadOnlyList<int[]> sequences, int group, string normalization)
     {
-        var raw = models.Select(m => m.Score(sequences)).ToArray();
+        var raw = PrincipleScorer.ScoreAll(models, sequences);
         var normalized = models.Select((m, i) => raw[i].Select(m.Normalizer.Normalize).ToArray()).ToArray();
         var principles = models.Select((m, i) => (m.Question, Reward: PrincipleReward.Of(normalized[i])))
             .ToDictionary(x => x.Question, x => x.Reward, StringComparer.Ordinal);
@@ -37,7 +56,7 @@ public sealed class PreferenceModelReward(IReadOnlyList<PrincipleScorer> models,
 
     /// <summary>Normalised scores, one array per principle.</summary>
     public double[][] NormalizedScores(IReadOnlyList<int[]> sequences) =>
-        models.Select(m => m.Score(sequences).Select(m.Normalizer.Normalize).ToArray()).ToArray();
+        [.. PrincipleScorer.ScoreAll(models, sequences).Select((raw, i) => raw.Select(models[i].Normalizer.Normalize).ToArray())];
 
     private double[] Combine(double[][] perPrinciple) => Enumerable.Range(0, perPrinciple[0].Length)
         .Select(n => objective.Reward(perPrinciple.Select(s => s[n]).ToArray()))

@@ -114,6 +114,11 @@ public sealed record RunConfig
     {
         public int Rank { get; init; } = 8;
         public double Alpha { get; init; } = 32;
+        /// <summary>
+        /// The PMs' adapters on the top this many layers of the PM base only (PEFT's layers_to_transform), null for every
+        /// layer: scoring N principles then runs the frozen layers below once and only these N times.
+        /// </summary>
+        public int? PmTopLayers { get; init; }
     }
 
     public sealed record ModelConfig
@@ -273,6 +278,8 @@ public sealed record RunConfig
             if (Judge.Kind != "openai") Fail("judge.kind", "task 'text' needs a judge that reads text: 'openai' (any OpenAI-compatible endpoint)");
             Positive("model.lora.rank", Model.Lora.Rank);
             Positive("model.lora.alpha", Model.Lora.Alpha);
+            // At most the PM base's layers: checked with its config.json (TextRunInputs).
+            if (Model.Lora.PmTopLayers is { } top) Positive("model.lora.pmTopLayers", top);
             if (Model.Dtype is not (null or "fp32" or "fp16" or "bf16")) Fail("model.dtype", $"unknown dtype '{Model.Dtype}' (known: fp32, fp16, bf16)");
         }
         else

@@ -32,7 +32,7 @@ public static class TextPreferenceStage
         var question = labels.Question;
         if (labels.Train.Count != pairs.Train.Count || labels.Test.Count != pairs.Test.Count)
             throw new InvalidDataException($"labels of '{question}' cover {labels.Train.Count}+{labels.Test.Count} pairs, the run has {pairs.Train.Count}+{pairs.Test.Count}");
-        pms.AddPrinciple(question, run.Lora, run.Seed("pm-init", question));
+        pms.AddPrinciple(question, run.PmLora(pms.Lora.Config), run.Seed("pm-init", question));
         var c = run.Config.PreferenceModel;
         var train = Pairs(pairs.Train, labels.Train);
         var trainer = new PreferenceModelTrainer<IPreferenceScorer>(pms.Principle(question), train, new PmSettings(c.Epochs, c.BatchSize, c.LearningRate),

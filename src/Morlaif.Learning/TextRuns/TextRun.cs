@@ -25,6 +25,9 @@ public sealed class TextRun(RunConfig config, string modelFolder, string pmFolde
 
     public LoraSettings Lora => new(Rank: Config.Model.Lora.Rank, Alpha: Config.Model.Lora.Alpha);
 
+    /// <summary>The PMs' adapters: <see cref="Lora"/> on the top model.lora.pmTopLayers layers of <paramref name="pmBase"/>, or on all.</summary>
+    public LoraSettings PmLora(HfConfig pmBase) => Lora.OnTopLayers(Config.Model.Lora.PmTopLayers, pmBase.Layers);
+
     public ScalarType? Dtype => Config.Model.Dtype is { } name ? HfModelFolder.ParseTorchDtype(name) : null;
 
     /// <summary>The PMs' base: model.pmPath, or the policy's base (never the SFT policy: the PMs do not depend on SFT).</summary>

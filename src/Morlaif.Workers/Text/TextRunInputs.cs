@@ -33,6 +33,8 @@ public sealed record TextRunInputs(
 
         var model = Folder(config.Model.Path!, "model.path");
         var pmModel = config.Model.PmPath is { } pm ? Folder(pm, "model.pmPath") : model;
+        if (config.Model.Lora.PmTopLayers is { } top && top > pmModel.Layers)
+            throw new ConfigException($"config field 'model.lora.pmTopLayers': {top} layers, but the PM base has {pmModel.Layers}");
         using var tokenizer = PreTrainedTokenizer.FromPretrained(config.Model.Path!);
         if (tokenizer.VocabSize > model.VocabSize)
             throw new ConfigException($"{config.Model.Path}: the tokenizer has {tokenizer.VocabSize} tokens, beyond config.json's vocab_size {model.VocabSize}");

@@ -70,6 +70,18 @@ public class TextDryRunTests
     }
 
     [Fact]
+    public void Pm_top_layers_beyond_the_pm_base_are_one_error_naming_the_field()
+    {
+        using var run = new TextRun(prompts: 30);
+        var config = RunConfig.Load(run.Config);
+        Assert.Null(config.Model.Lora.PmTopLayers);
+        var top = config with { Model = config.Model with { Lora = config.Model.Lora with { PmTopLayers = 3 } } };
+        var e = Assert.Throws<ConfigException>(() => TextRunInputs.Read(top));
+        Assert.Equal("config field 'model.lora.pmTopLayers': 3 layers, but the PM base has 2", e.Message);
+        TextRunInputs.Read(top with { Model = top.Model with { Lora = top.Model.Lora with { PmTopLayers = 2 } } });
+    }
+
+    [Fact]
     public void Prompts_are_drawn_into_disjoint_sets_by_the_seed()
     {
         using var run = new TextRun(prompts: 30);

@@ -87,6 +87,8 @@ public class RunConfigTests
     [InlineData("""{ "ppo": { "rewardNormalization": "batch" } }""", "ppo.rewardNormalization", "'batch' (known: fixed, group)")]
     [InlineData("""{ "ppo": { "klLossCoef": -0.1 } }""", "ppo.klLossCoef", "zero or more")]
     [InlineData("""{ "ppo": { "monitor": { "enabled": true, "every": 0 } } }""", "ppo.monitor.every", "positive")]
+    [InlineData("""{ "task": "text", "model": { "path": "m", "lora": { "pmTopLayers": 0 } }, "data": { "prompts": "p", "human": "h" }, "judge": { "kind": "openai", "endpoint": "http://x", "model": "j" } }""",
+        "model.lora.pmTopLayers", "positive")]
     [InlineData("""{ "ppo": { "monitor": { "prompts": -3 } } }""", "ppo.monitor.prompts", "positive")]
     public void Bad_values_name_the_field(string json, string field, string detail)
     {

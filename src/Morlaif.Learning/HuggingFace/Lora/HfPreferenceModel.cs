@@ -1,4 +1,5 @@
 using Morlaif.Learning.Models;
+using Morlaif.Learning.Ppo;
 using Morlaif.Learning.Runs;
 using Morlaif.Learning.Training;
 using TorchSharp;
@@ -13,6 +14,9 @@ namespace Morlaif.Learning.HuggingFace.Lora;
 /// Linear(hidden, 1) without bias, as in Hugging Face's *ForSequenceClassification), hot-swapped on one frozen
 /// <see cref="HfCausalLm"/>. A sequence's score is the head applied to the last hidden state at its last real token.
 /// N principles cost one base plus N adapters and heads, in memory and on disk (<see cref="Save"/> writes PEFT's SEQ_CLS layout).
+/// Scoring the same sequences under several principles (<see cref="Score(IReadOnlyList{string}, IReadOnlyList{int[]}, int)"/>)
+/// runs the frozen layers below every adapter once: with adapters on the top layers only (<see cref="LoraSettings.OnTopLayers"/>)
+/// N principles cost far less than N passes.
 /// </summary>
 public sealed class HfPreferenceModel : IDisposable
 {
@@ -68,14 +72,48 @@ public sealed class HfPreferenceModel : IDisposable
     }
 
     /// <summary>
+    /// Scores of full token sequences under each of <paramref name="principles"/>' PMs, one array per principle in their
+    /// order, the same as <see cref="Score(string, IReadOnlyList{int[]}, int)"/> gives each. The layers below the lowest
+    /// layer any of their adapters changes run once per batch with no adapter, since that is what every one of them
+    /// computes there; the layers above run once per principle with its adapter. With every adapter on the top K of L
+    /// layers, N principles cost (L - K + N K) / L passes rather than N; with full-depth adapters, N passes as before.
+    /// </summary>
+    public double[][] Score(IReadOnlyList<string> principles, IReadOnlyList<int[]> sequences, int batchSize = 32)
+    {
+        var heads = principles.Select(Head).ToList();
+        var shared = principles.Count == 0 ? 0 : principles.Min(Lora.FirstLayer);
+        var scores = principles.Select(_ => new List<double>(sequences.Count)).ToArray();
+        using var _ = no_grad();
+        using var restore = Lora.AdaptersOff();
+        foreach (var chunk in sequences.Chunk(batchSize))
+        {
+            using var scope = NewDisposeScope();
+            var b = SequenceBatch.LeftPadded(chunk, Device);
+            Lora.SetActive(null);
+            var below = Lora.Model.HiddenStatesAt(b.Tokens, b.Valid, shared);
+            for (var i = 0; i < principles.Count; i++)
+            {
+                Lora.SetActive(principles[i]);
+                var score = heads[i].forward(Lora.Model.HiddenStatesFrom(below)[.., -1]).squeeze(-1);
+                scores[i].AddRange(score.to(ScalarType.Float64).cpu().data<double>().ToArray());
+            }
+        }
+        return [.. scores.Select(s => s.ToArray())];
+    }
+
+    /// <summary>
     /// <paramref name="principle"/>'s PM as training and scoring see it: its adapter and head are what is trained and
     /// what a checkpoint keeps; the base stays frozen.
     /// </summary>
     public IPreferenceScorer Principle(string principle) => new PrinciplePm(this, principle);
 
-    private sealed class PrinciplePm(HfPreferenceModel pms, string principle) : IPreferenceScorer
+    private sealed class PrinciplePm(HfPreferenceModel pms, string principle) : IPreferenceScorer, IJointPreferenceScorer
     {
         public Device Device => pms.Device;
+
+        private HfPreferenceModel Owner => pms;
+
+        private string Name => principle;
 
         public IReadOnlyDictionary<string, Parameter> Trainable { get; } =
             pms.Trainable(principle).Select((p, i) => (p, i)).ToDictionary(x => $"{principle}.{x.i}", x => x.p);
@@ -90,6 +128,9 @@ public sealed class HfPreferenceModel : IDisposable
         });
 
         public double[] ScoreAll(IReadOnlyList<int[]> sequences) => pms.Score(principle, sequences);
+
+        public double[][]? ScoreTogether(IReadOnlyList<IPreferenceScorer> models, IReadOnlyList<int[]> sequences) =>
+            models.All(m => m is PrinciplePm p && p.Owner == pms) ? pms.Score([.. models.Select(m => ((PrinciplePm)m).Name)], sequences) : null;
 
         public void SetTraining(bool training)
         {

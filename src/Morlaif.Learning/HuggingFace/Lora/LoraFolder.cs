@@ -38,6 +38,8 @@ public static class LoraFolder
             ["lora_alpha"] = s.Alpha,
             ["lora_dropout"] = s.Dropout,
             ["target_modules"] = new JsonArray(s.Targets(lora.Config).Select(t => (JsonNode)t).ToArray()),
+            // PEFT finds a module's layer index after the decoder-layer list's name ("h.3.", "layers.3.") without a layers_pattern.
+            ["layers_to_transform"] = s.LayersToTransform is { } layers ? new JsonArray(layers.Select(l => (JsonNode)l).ToArray()) : null,
             // GPT-2's Conv1D stores [in, out]; PEFT needs to be told, or it would merge the transpose.
             ["fan_in_fan_out"] = lora.Config.IsGpt2,
             ["bias"] = "none",
@@ -159,8 +161,23 @@ public static class LoraFolder
             JsonArray m => m.Select(n => n is JsonValue v && v.TryGetValue<string>(out var s) ? s : throw new ConfigException($"{path}: modules_to_save must list module names")).ToList(),
             _ => throw new ConfigException($"{path}: modules_to_save must be a list of module names or null"),
         };
-        var settings = new LoraSettings((int)r, alpha, dropout, targets);
         if (targets.Count == 0) throw new ConfigException($"{path}: target_modules is empty");
+        var layers = c["layers_to_transform"] switch
+        {
+            null => null,
+            JsonValue v when v.TryGetValue<int>(out var one) => [one],
+            JsonArray l => l.Select(n => n is JsonValue v && v.TryGetValue<int>(out var i) ? i : throw new ConfigException($"{path}: layers_to_transform must list layer indices")).ToList(),
+            _ => throw new ConfigException($"{path}: layers_to_transform must be a layer index, a list of them, or null"),
+        };
+        if (layers?.FirstOrDefault(l => l < 0 || l >= model.Layers) is { } outside && (outside < 0 || outside >= model.Layers))
+            throw new ConfigException($"{path}: layers_to_transform names layer {outside}, but the {model.Architecture} model has {model.Layers} layers (0 to {model.Layers - 1})");
+        if (layers is { Count: 0 }) throw new ConfigException($"{path}: layers_to_transform is empty");
+        // A layers_pattern other than the model's own decoder-layer list would select layers this model does not have.
+        var list = model.IsGpt2 ? "h" : "layers";
+        if (c["layers_pattern"] is { } pattern && !(pattern is JsonValue pv && pv.TryGetValue<string>(out var name) && name == list
+            || pattern is JsonArray pa && pa.Count == 1 && pa[0] is JsonValue pv1 && pv1.TryGetValue<string>(out var name1) && name1 == list))
+            throw new ConfigException($"{path}: layers_pattern {pattern.ToJsonString()} is not supported (supported: null or \"{list}\", the {model.Architecture} model's layers)");
+        var settings = new LoraSettings((int)r, alpha, dropout, targets, layers);
         return (settings, modules, Field("task_type", "CAUSAL_LM", required: false) ?? "CAUSAL_LM");
     }
 }

@@ -14,6 +14,7 @@ public sealed class LoraModel
 {
     private readonly Dictionary<string, LoraLayer> _layers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, LoraSettings> _adapters = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _layerOf = new(StringComparer.Ordinal);
 
     public LoraModel(HfCausalLm model)
     {
@@ -21,7 +22,10 @@ public sealed class LoraModel
         foreach (var p in model.parameters()) p.requires_grad = false;
         // A model wrapped before (by another LoraModel over the same base) keeps its layers.
         foreach (var projection in LoraTargets.Projections(model))
+        {
+            _layerOf[projection.Path] = projection.Layer;
             if (projection.Module is LoraLayer layer) _layers[projection.Path] = layer;
+        }
     }
 
     public HfCausalLm Model { get; }
@@ -44,7 +48,9 @@ public sealed class LoraModel
         settings.Validate();
         if (string.IsNullOrEmpty(name)) throw new ArgumentException("an adapter needs a name", nameof(name));
         if (_adapters.ContainsKey(name)) throw new ArgumentException($"adapter '{name}' exists already", nameof(name));
-        var targets = LoraTargets.Projections(Model).Where(p => settings.Targets(Config, p.Path)).ToList();
+        if (settings.LayersToTransform?.FirstOrDefault(l => l >= Config.Layers) is { } beyond && beyond >= Config.Layers)
+            throw new ArgumentException($"layers_to_transform names layer {beyond}, but the {Config.Architecture} model has {Config.Layers} layers (0 to {Config.Layers - 1})");
+        var targets = LoraTargets.Projections(Model).Where(p => settings.Targets(Config, p.Path) && settings.Transforms(p.Layer)).ToList();
         if (targets.Count == 0)
             throw new ArgumentException($"target_modules [{string.Join(", ", settings.Targets(Config))}] match no projection of the {Config.Architecture} model");
         using var generator = new Generator((ulong)seed, CPU);
@@ -94,6 +100,12 @@ public sealed class LoraModel
         Require(name);
         return _layers.Where(l => l.Value.Adapters.ContainsKey(name)).Select(l => (l.Key, l.Value.Adapters[name])).ToList();
     }
+
+    /// <summary>
+    /// The lowest decoder layer adapter <paramref name="name"/> changes: layers below it compute what the base computes
+    /// with any adapter of the same or a higher first layer active, or none.
+    /// </summary>
+    public int FirstLayer(string name) => Pairs(name).Min(p => _layerOf[p.Path]);
 
     /// <summary>Adapter <paramref name="name"/>'s trainable tensors (every A and B), for an optimizer.</summary>
     public IReadOnlyList<Parameter> Parameters(string name) => Pairs(name).SelectMany(p => new[] { p.Pair.A, p.Pair.B }).ToList();
