@@ -14,7 +14,7 @@ public static class WorkerHost
     /// </summary>
     public static HostApplicationBuilder CreateBuilder(string[] args)
     {
-        Workers.WorkerMemory.LimitAllocatorArenas();
+        Workers.WorkerMemory.ConfigureAllocator();
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
         // Lines that name the stage they are about, not the class that wrote them.
         builder.Logging.ClearProviders().AddStageConsole();

@@ -9,7 +9,7 @@ namespace Morlaif.Learning.Models;
 /// A preference model: the policy's trunk with a scalar head read at the last real token of
 /// "bos prompt sep response eos". Initialised from the SFT policy, as in the paper.
 /// </summary>
-public sealed class PreferenceModel : Module, Training.IPreferenceScorer
+public sealed class PreferenceModel : Module, Training.IPreferenceScorer, Ppo.IJointPreferenceScorer
 {
     private readonly TransformerTrunk trunk;
     private readonly Linear reward_head;
@@ -74,6 +74,20 @@ public sealed class PreferenceModel : Module, Training.IPreferenceScorer
                 for (var j = 0; j < chunk.Length; j++) scores[chunk[j]] = batch[j];
             }
         if (wasTraining) train();
+        return scores;
+    }
+
+    /// <summary>
+    /// The fit scores some 11,000 sequences with each of eight PMs, and a world PM's pass keeps one core busy, not two:
+    /// where torch's threads leave cores idle (the in-process world run gives each stage one), the PMs score side by
+    /// side, each on its own thread. Null (one at a time) when one pass already fills the cores or a model is of another family.
+    /// </summary>
+    public double[][]? ScoreTogether(IReadOnlyList<Training.IPreferenceScorer> models, IReadOnlyList<int[]> sequences)
+    {
+        var sideBySide = Environment.ProcessorCount / Math.Max(1, get_num_threads());
+        if (sideBySide < 2 || !models.All(m => m is PreferenceModel)) return null;
+        var scores = new double[models.Count][];
+        Parallel.For(0, models.Count, new ParallelOptions { MaxDegreeOfParallelism = sideBySide }, i => scores[i] = models[i].ScoreAll(sequences));
         return scores;
     }
 

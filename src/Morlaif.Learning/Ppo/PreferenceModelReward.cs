@@ -21,7 +21,8 @@ public sealed record PrincipleScorer(string Question, IPreferenceScorer Model, S
 
 /// <summary>
 /// A PM that scores sequences together with other PMs of its family for less than each alone: the principle PMs of one
-/// <see cref="HuggingFace.Lora.HfPreferenceModel"/> share the base's frozen layers below their adapters.
+/// <see cref="HuggingFace.Lora.HfPreferenceModel"/> share the base's frozen layers below their adapters; the world's
+/// separate small PMs (<see cref="Models.PreferenceModel"/>) run side by side on cores their own passes leave idle.
 /// </summary>
 public interface IJointPreferenceScorer
 {

@@ -54,6 +54,31 @@ public class UnpaddedTests
     }
 
     [Fact]
+    public void World_pms_scored_side_by_side_give_each_its_own_scores()
+    {
+        var pms = Enumerable.Range(0, 3).Select(i =>
+        {
+            var pm = PreferenceModel.FromPolicy(Tiny.Policy(20 + i));
+            using (no_grad()) pm.parameters().Last().fill_(0.1 * (i + 1));
+            return new Morlaif.Learning.Ppo.PrincipleScorer($"p{i}", pm, new Morlaif.Learning.Weights.ScoreNormalizer(0, 1));
+        }).ToList();
+        var seqs = Enumerable.Range(0, 40).Select(i => Sequences()[i % 4]).ToList();
+        var threads = get_num_threads();
+        try
+        {
+            set_num_threads(1); // as in the in-process world run: one thread per stage, so the PMs take the idle cores
+            var together = ((Morlaif.Learning.Ppo.IJointPreferenceScorer)pms[0].Model).ScoreTogether([.. pms.Select(p => p.Model)], seqs);
+            Assert.Equal(Environment.ProcessorCount > 1, together is not null);
+            var scores = Morlaif.Learning.Ppo.PrincipleScorer.ScoreAll(pms, seqs);
+            for (var i = 0; i < pms.Count; i++) Assert.Equal(pms[i].Score(seqs), scores[i]);
+        }
+        finally
+        {
+            set_num_threads(threads);
+        }
+    }
+
+    [Fact]
     public void A_sampled_row_gets_the_tokens_it_would_get_if_no_row_left_the_batch()
     {
         // Rows that finish leave the batch; the reference keeps every row to the end, feeding finished ones as padding.
