@@ -5,16 +5,17 @@ using Morlaif.Feedback.Datasets;
 using Morlaif.Feedback.Judging;
 using Morlaif.TestServers;
 
-// Cases: "lora-memory" (LoRA principle PMs vs full copies at GPT-2-small size, see LoraMemory.cs), "hf"
-// (GPT-2-small generation and training speed, see HfBenchmark.cs); otherwise the labeller's throughput.
+// Cases: "lora-memory" (LoRA principle PMs vs full copies at GPT-2-small size, see LoraMemory.cs), "speed"
+// (GPT-2-small decoding and training against this machine's limits, see SpeedBenchmark.cs);
+// otherwise the labeller's throughput.
 if (args.FirstOrDefault() == "lora-memory")
 {
     Morlaif.Benchmarks.LoraMemory.Run();
     return;
 }
-if (args.FirstOrDefault() == "hf")
+if (args.FirstOrDefault() == "speed")
 {
-    Morlaif.Benchmarks.HfBenchmark.Run(args[1..]);
+    Morlaif.Benchmarks.SpeedBenchmark.Run(args[1..]);
     return;
 }
 
