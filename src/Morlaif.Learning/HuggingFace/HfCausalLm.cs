@@ -38,7 +38,8 @@ public abstract class HfCausalLm : nn.Module
     public Tensor Forward(Tensor inputIds, Tensor attentionMask, KvCache? cache = null) =>
         Scoped.Run(() => LmHead(HiddenStates(inputIds, attentionMask, cache)));
 
-    public KvCache NewCache() => new(Config.Layers);
+    /// <param name="capacity">tokens the cache makes room for up front (prompt plus new tokens), so that it need not grow.</param>
+    public KvCache NewCache(long capacity = 0) => new(Config.Layers, capacity);
 
     /// <summary>
     /// The module key a checkpoint's tensor loads into, or null for a tensor the architecture knows to

@@ -56,10 +56,12 @@ public static class HfGeneration
             foreach (var id in options.EosTokenIds) isEosTable[id] = true;
             var isEos = tensor(isEosTable, device: device);
 
-            using var cache = model.NewCache();
+            using var cache = model.NewCache(batch.Tokens.shape[1] + steps);
             // Only the last column's logits are needed: the head over the whole prompt would be B x T x vocab.
             var logits = model.LmHead(model.HiddenStates(batch.Tokens, batch.Valid, cache)[.., -1]);
             var done = zeros(prompts.Count, ScalarType.Bool, device);
+            // Without eos no row stops early, so there is no need to ask the device whether all did.
+            var canStop = options.EosTokenIds.Count > 0;
             var (ids, logProbs) = (new List<Tensor>(), new List<Tensor>());
             for (var step = 0; step < steps; step++)
             {
@@ -71,7 +73,7 @@ public static class HfGeneration
                 logProbs.Add(logp.gather(1, next.unsqueeze(1)).squeeze(1).MoveToOuterDisposeScope());
                 var fed = done.logical_not();
                 done = (done | isEos.index_select(0, next)).MoveToOuterDisposeScope();
-                if (step == steps - 1 || done.all().item<bool>()) break;
+                if (step == steps - 1 || (canStop && done.all().item<bool>())) break;
                 logits = model.Forward(next.unsqueeze(1), fed.unsqueeze(1), cache)[.., -1].MoveToOuterDisposeScope();
             }
             return Rows(prompts.Count, ids, logProbs);
@@ -82,10 +84,17 @@ public static class HfGeneration
         }
     }
 
-    /// <summary>A token drawn from the temperature-scaled distribution restricted to its top-p nucleus.</summary>
+    /// <summary>
+    /// A token drawn from the temperature-scaled distribution restricted to its top-p nucleus, by inverting its
+    /// cumulative distribution with one uniform number per row. multinomial instead draws an exponential number
+    /// per vocabulary entry (an exponential race), which cost as much as the decode step's forward pass at PPO's
+    /// batch of 64. The sums are in fp64, so that a token's share of the cumulative sum is its probability to
+    /// well below fp32's resolution near 1; entries of probability 0 (outside the nucleus) are never drawn.
+    /// </summary>
     private static Tensor Sample(Tensor logp, GenerationOptions options, Generator generator)
     {
-        var probs = (logp / options.Temperature).softmax(-1);
+        // At temperature 1 (PPO's) the log-probabilities are the distribution already: no second softmax.
+        var probs = options.Temperature == 1 ? logp.exp() : (logp / options.Temperature).softmax(-1);
         if (options.TopP < 1)
         {
             var (sorted, order) = probs.sort(-1, descending: true);
@@ -94,7 +103,10 @@ public static class HfGeneration
             sorted = sorted.masked_fill(before.ge(options.TopP), 0);
             probs = zeros_like(probs).scatter(-1, order, sorted);
         }
-        return probs.multinomial(1, generator: generator).squeeze(1);
+        var cumulative = probs.to(ScalarType.Float64).cumsum(-1);
+        var drawn = rand([probs.shape[0], 1], ScalarType.Float64, probs.device, generator: generator) * cumulative[.., -1].unsqueeze(1);
+        // The first entry whose cumulative sum exceeds the draw; the clamp only guards fp64 rounding at the total.
+        return searchsorted(cumulative, drawn, right: true).squeeze(1).clamp_max(probs.shape[1] - 1);
     }
 
     private static List<GeneratedSequence> Rows(int count, List<Tensor> ids, List<Tensor> logProbs)

@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using static TorchSharp.torch;
+
+namespace Morlaif.Benchmarks;
+
+/// <summary>This machine's limits, measured in the benchmark's process right before each case they bound.</summary>
+/// <param name="MatmulFlops">fp32 FLOP/s of a 2048 x 2048 matmul, best of several.</param>
+/// <param name="Bandwidth">bytes/s read plus written by a 512 MiB tensor copy, best of several.</param>
+internal sealed record SpeedLimits(double MatmulFlops, double Bandwidth);
+
+/// <summary>One measured figure against its limit (same unit), and the accelerator memory the case would need.</summary>
+/// <param name="GpuBytes">from tensor sizes: weights, KV cache and activations (training: also grads and AdamW's moments).</param>
+internal sealed record SpeedFigure(double Value, string Unit, double Limit, double GpuBytes)
+{
+    public double Ratio => Value / Limit;
+}
+
+/// <summary>A named case; to add one, add it to a family's list (or a new family's) in <see cref="SpeedBenchmark.Cases"/>.</summary>
+internal sealed record SpeedCase(string Name, Func<SpeedLimits, SpeedFigure> Run);
+
+/// <summary>
+/// Each figure against this machine's limit for it, in one process: the limits are measured right before each case
+/// (the machine is shared, so they move), peak RSS is reset before each case and read after it.
+///   dotnet run -c Release --project tests/Morlaif.Benchmarks -- speed [--json FILE] [--only name,name]
+/// </summary>
+internal static class SpeedBenchmark
+{
+    private static readonly CultureInfo C = CultureInfo.InvariantCulture;
+
+    private static IEnumerable<SpeedCase> Cases => [.. DecodeSpeed.Cases, .. TrainSpeed.Cases];
+
+    public static void Run(string[] args)
+    {
+        string? json = null;
+        HashSet<string>? only = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--json": json = args[++i]; break;
+                case "--only": only = [.. args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries)]; break;
+                default: throw new ArgumentException($"unknown argument '{args[i]}' (speed [--json FILE] [--only name,name])");
+            }
+        }
+        var cases = Cases.Where(c => only is null || only.Contains(c.Name)).ToList();
+        if (only is not null && only.Except(cases.Select(c => c.Name)).ToList() is [_, ..] unknown)
+            throw new ArgumentException($"no case {string.Join(", ", unknown)}; cases: {string.Join(", ", Cases.Select(c => c.Name))}");
+
+        Console.WriteLine($"{Environment.ProcessorCount} cores, torch threads {get_num_threads()}, load average {LoadAverage()}");
+        Console.WriteLine("name                      value  unit         limit   ratio  peak RSS MiB  GPU MiB  (limits: GFLOP/s, GB/s)");
+        var results = new Dictionary<string, object>();
+        foreach (var c in cases)
+        {
+            var limits = MeasureLimits();
+            ResetPeakRss();
+            var figure = c.Run(limits);
+            var rss = PeakRssMiB();
+            var gpu = figure.GpuBytes / (1 << 20);
+            Console.WriteLine(string.Create(C, $"{c.Name,-22} {figure.Value,8:F1}  {figure.Unit,-9} {figure.Limit,8:F1}  {figure.Ratio,6:F3}  {rss,12:F0}  {gpu,7:F0}  ({limits.MatmulFlops / 1e9:F1}, {limits.Bandwidth / 1e9:F1})"));
+            results[c.Name] = new { value = figure.Value, unit = figure.Unit, limit = figure.Limit, ratio = figure.Ratio, peakRssMiB = rss, gpuMiB = gpu };
+        }
+        Console.WriteLine($"load average at end {LoadAverage()}");
+        if (json is not null) File.WriteAllText(json, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    /// <summary>Seconds of the fastest of <paramref name="repeats"/> runs (the others lost time to the machine's other work).</summary>
+    public static double BestSeconds(int repeats, Action action)
+    {
+        var best = double.MaxValue;
+        for (var i = 0; i < repeats; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            action();
+            best = Math.Min(best, clock.Elapsed.TotalSeconds);
+        }
+        return best;
+    }
+
+    private static SpeedLimits MeasureLimits()
+    {
+        using var scope = NewDisposeScope();
+        const int n = 2048;
+        var (a, b) = (randn(n, n), randn(n, n));
+        a.matmul(b).Dispose(); // warm-up: threads, packing buffers
+        var matmul = 2.0 * n * n * n / BestSeconds(5, () => a.matmul(b).Dispose());
+        // Into a destination already touched: a fresh clone's time is mostly the kernel handing out its pages.
+        var (source, target) = (ones(128L << 20), zeros(128L << 20)); // 512 MiB of fp32 each
+        var bandwidth = 2.0 * source.NumberOfElements * 4 / BestSeconds(5, () => target.copy_(source));
+        return new SpeedLimits(matmul, bandwidth);
+    }
+
+    /// <summary>Writing 5 to clear_refs resets this process's VmHWM to its current RSS (Linux; elsewhere the peak stays cumulative).</summary>
+    private static void ResetPeakRss()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        if (File.Exists("/proc/self/clear_refs")) File.WriteAllText("/proc/self/clear_refs", "5");
+    }
+
+    private static double PeakRssMiB()
+    {
+        if (!File.Exists("/proc/self/status")) return double.NaN;
+        var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        return double.Parse(line["VmHWM:".Length..].Trim().Split(' ')[0], C) / 1024;
+    }
+
+    private static string LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a";
+}
