@@ -172,11 +172,18 @@ public static class LoraFolder
         if (layers?.FirstOrDefault(l => l < 0 || l >= model.Layers) is { } outside && (outside < 0 || outside >= model.Layers))
             throw new ConfigException($"{path}: layers_to_transform names layer {outside}, but the {model.Architecture} model has {model.Layers} layers (0 to {model.Layers - 1})");
         if (layers is { Count: 0 }) throw new ConfigException($"{path}: layers_to_transform is empty");
-        // A layers_pattern other than the model's own decoder-layer list would select layers this model does not have.
-        var list = model.IsGpt2 ? "h" : "layers";
-        if (c["layers_pattern"] is { } pattern && !(pattern is JsonValue pv && pv.TryGetValue<string>(out var name) && name == list
-            || pattern is JsonArray pa && pa.Count == 1 && pa[0] is JsonValue pv1 && pv1.TryGetValue<string>(out var name1) && name1 == list))
-            throw new ConfigException($"{path}: layers_pattern {pattern.ToJsonString()} is not supported (supported: null or \"{list}\", the {model.Architecture} model's layers)");
+        // PEFT's layers_pattern names the decoder-layer list the index follows; any other than this model's ("h" for GPT-2,
+        // "layers" otherwise) would select layers of a module this model does not have.
+        var blocks = model.IsGpt2 ? "h" : "layers";
+        var pattern = c["layers_pattern"] switch
+        {
+            null => null,
+            JsonValue v when v.TryGetValue<string>(out var one) => one,
+            JsonArray { Count: 1 } l when l[0] is JsonValue v && v.TryGetValue<string>(out var one) => one,
+            var other => other.ToJsonString(),
+        };
+        if (pattern is not null && pattern != blocks)
+            throw new ConfigException($"{path}: layers_pattern '{pattern}' is not supported (supported: null or \"{blocks}\", the {model.Architecture} model's layers)");
         var settings = new LoraSettings((int)r, alpha, dropout, targets, layers);
         return (settings, modules, Field("task_type", "CAUSAL_LM", required: false) ?? "CAUSAL_LM");
     }

@@ -125,7 +125,10 @@ public class TopLayerPmTests
         reloaded.Load("p", folder.Path);
         Assert.Equal([1], reloaded.Lora.Adapters["p"].LayersToTransform!);
         reloaded.RemovePrinciple("p");
-        File.WriteAllText(path, File.ReadAllText(path).Replace("\"layers_to_transform\": 1", "\"layers_to_transform\": [5]"));
+        var text = File.ReadAllText(path);
+        File.WriteAllText(path, text.Replace("\"layers_to_transform\": 1", "\"layers_to_transform\": 1, \"layers_pattern\": \"blocks\""));
+        Assert.Contains("layers_pattern 'blocks' is not supported", Assert.Throws<ConfigException>(() => reloaded.Load("p", folder.Path)).Message);
+        File.WriteAllText(path, text.Replace("\"layers_to_transform\": 1", "\"layers_to_transform\": [5]"));
         var e = Assert.Throws<ConfigException>(() => reloaded.Load("p", folder.Path));
         Assert.Contains("adapter_config.json: layers_to_transform names layer 5", e.Message);
         Assert.Empty(reloaded.Principles);
