@@ -23,17 +23,19 @@ internal sealed record SpeedCase(string Name, Func<SpeedLimits, SpeedFigure> Run
 /// <summary>
 /// Each figure against this machine's limit for it, in one process: the limits are measured right before each case
 /// (the machine is shared, so they move), peak RSS is reset before each case and read after it.
-///   dotnet run -c Release --project tests/Morlaif.Benchmarks -- speed [--json FILE] [--only name,name]
+/// With --compare, an earlier run's JSON (the code before a change, on the same machine) and this run's figures are also
+/// printed as the README's markdown table.
+///   dotnet run -c Release --project tests/Morlaif.Benchmarks -- speed [--json FILE] [--only name,name] [--compare BEFORE.json]
 /// </summary>
 internal static class SpeedBenchmark
 {
     private static readonly CultureInfo C = CultureInfo.InvariantCulture;
 
-    private static IEnumerable<SpeedCase> Cases => [.. DecodeSpeed.Cases, .. TrainSpeed.Cases];
+    private static IEnumerable<SpeedCase> Cases => [.. DecodeSpeed.Cases, .. TrainSpeed.Cases, .. PmScoringSpeed.Cases, .. WorldRunSpeed.Cases];
 
     public static void Run(string[] args)
     {
-        string? json = null;
+        string? json = null, compare = null;
         HashSet<string>? only = null;
         for (var i = 0; i < args.Length; i++)
         {
@@ -41,7 +43,8 @@ internal static class SpeedBenchmark
             {
                 case "--json": json = args[++i]; break;
                 case "--only": only = [.. args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries)]; break;
-                default: throw new ArgumentException($"unknown argument '{args[i]}' (speed [--json FILE] [--only name,name])");
+                case "--compare": compare = args[++i]; break;
+                default: throw new ArgumentException($"unknown argument '{args[i]}' (speed [--json FILE] [--only name,name] [--compare BEFORE.json])");
             }
         }
         var cases = Cases.Where(c => only is null || only.Contains(c.Name)).ToList();
@@ -62,7 +65,26 @@ internal static class SpeedBenchmark
             results[c.Name] = new { value = figure.Value, unit = figure.Unit, limit = figure.Limit, ratio = figure.Ratio, peakRssMiB = rss, gpuMiB = gpu };
         }
         Console.WriteLine($"load average at end {LoadAverage()}");
-        if (json is not null) File.WriteAllText(json, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
+        var written = JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true });
+        if (json is not null) File.WriteAllText(json, written);
+        if (compare is not null) Console.Write(Markdown(JsonDocument.Parse(File.ReadAllText(compare)).RootElement, JsonDocument.Parse(written).RootElement));
+    }
+
+    /// <summary>The README's table: each figure before and after, against its limit, with peak RSS and the GPU estimate.</summary>
+    private static string Markdown(JsonElement before, JsonElement after)
+    {
+        var sb = new System.Text.StringBuilder();
+        sb.AppendLine().AppendLine("| figure | unit | before | after | limit | ratio before | ratio after | peak RSS MiB before / after | GPU MiB |");
+        sb.AppendLine("|---|---|---|---|---|---|---|---|---|");
+        foreach (var figure in after.EnumerateObject())
+        {
+            var a = figure.Value;
+            var b = before.TryGetProperty(figure.Name, out var x) ? x : (JsonElement?)null;
+            string F(JsonElement? e, string field, string format) => e is { } v ? v.GetProperty(field).GetDouble().ToString(format, C) : "-";
+            sb.AppendLine($"| `{figure.Name}` | {a.GetProperty("unit").GetString()} | {F(b, "value", "F2")} | {F(a, "value", "F2")} | {F(a, "limit", "F2")} | " +
+                $"{F(b, "ratio", "F3")} | {F(a, "ratio", "F3")} | {F(b, "peakRssMiB", "F0")} / {F(a, "peakRssMiB", "F0")} | {F(a, "gpuMiB", "F0")} |");
+        }
+        return sb.ToString();
     }
 
     /// <summary>Seconds of the fastest of <paramref name="repeats"/> runs (the others lost time to the machine's other work).</summary>
