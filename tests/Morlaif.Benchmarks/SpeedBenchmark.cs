@@ -31,7 +31,8 @@ internal static class SpeedBenchmark
 {
     private static readonly CultureInfo C = CultureInfo.InvariantCulture;
 
-    private static IEnumerable<SpeedCase> Cases => [.. DecodeSpeed.Cases, .. TrainSpeed.Cases, .. PmScoringSpeed.Cases, .. WorldRunSpeed.Cases];
+    // The world's run first: a case's peak RSS starts from what the process already holds, and the GPT-2 cases keep their model.
+    private static IEnumerable<SpeedCase> Cases => [.. WorldRunSpeed.Cases, .. DecodeSpeed.Cases, .. TrainSpeed.Cases, .. PmScoringSpeed.Cases];
 
     public static void Run(string[] args)
     {

@@ -20,9 +20,14 @@ public static class WorldEvaluation
         var set = Prompts(ctx);
         var policies = new Dictionary<string, PolicyModel>(arms) { [EvaluationStage.Sft] = sft };
         var named = new Dictionary<string, string> { [ScalarizationStage.MorlaifArm] = morlaif, [ScalarizationStage.BaselineArm] = baseline };
-        // Each policy answers once, whichever comparison asks first.
-        var answers = new Dictionary<string, IReadOnlyList<string>>();
-        IReadOnlyList<string> Answers(string policy) => answers.TryGetValue(policy, out var a) ? a : answers[policy] = Responses(ctx, set.Items, policies[policy]);
+        // Each policy answers once, all before the comparisons: each samples with its own generator of the same seed, so
+        // they answer side by side where torch's threads leave cores idle (the in-process world run gives a stage one).
+        var names = policies.Keys.ToList();
+        var responses = new IReadOnlyList<string>[names.Count];
+        var sideBySide = Math.Max(1, Environment.ProcessorCount / Math.Max(1, TorchSharp.torch.get_num_threads()));
+        Parallel.For(0, names.Count, new ParallelOptions { MaxDegreeOfParallelism = sideBySide }, i => responses[i] = Responses(ctx, set.Items, policies[names[i]]));
+        var answers = names.Select((n, i) => (n, r: responses[i])).ToDictionary(x => x.n, x => x.r);
+        IReadOnlyList<string> Answers(string policy) => answers[policy];
         var judge = new Judge(ctx.Judge, set.Items, new Random(ctx.Seed("evaluation-judge")));
         // The world's judge and truth answer at once: nothing here waits.
         var result = EvaluationStage.EvaluateAsync(set, p => p.Text, role => Answers(named.GetValueOrDefault(role, role)), judge, new Truth(set.Items), ctx.Config,
