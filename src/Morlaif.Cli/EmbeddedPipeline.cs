@@ -39,7 +39,7 @@ public sealed class EmbeddedPipeline : IAsyncDisposable
             ["Morlaif:Device"] = device,
             ["Morlaif:StageConcurrency"] = stageConcurrency.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
-        WorkerMemory.ConfigureAllocator();
+        WorkerMemory.ConfigureAllocator(keepFreedMemory: true);
         var host = CliHost.Build(settings, logging, WorkerRegistration.All);
         await host.StartAsync();
         return new EmbeddedPipeline(host);

@@ -35,20 +35,22 @@ public static class WorkerMemory
     }
 
     /// <summary>
-    /// Sets glibc's allocator up for a worker; call before the worker starts its threads.
+    /// Sets glibc's allocator up; call before the process starts its threads.
     /// - At most two malloc arenas (M_ARENA_MAX). By default every thread that allocates may get its own (up to 8 per
     ///   core), and libtorch's and the thread pool's threads each leave their arena's high-water mark resident.
-    /// - Freed tensors stay in the heap for the next step's (M_MMAP_THRESHOLD 32 MiB, M_TRIM_THRESHOLD 512 MiB,
-    ///   M_TOP_PAD 64 MiB). By default a buffer of a few MiB is mapped and unmapped on every step, and the page faults of
-    ///   mapping it again took a tenth of the world's training time (measured with perf here: 10-15% of SFT's CPU time).
-    ///   What a stage leaves free is handed back after it by <see cref="Release"/>'s malloc_trim.
+    /// - With <paramref name="keepFreedMemory"/> (the in-process run, which lives for one run), freed tensors stay in the
+    ///   heap for the next step's (M_MMAP_THRESHOLD 32 MiB, M_TRIM_THRESHOLD 512 MiB, M_TOP_PAD 64 MiB). By default a
+    ///   buffer of a few MiB is mapped and unmapped on every step, and the page faults of mapping it again took a tenth
+    ///   of the world's training time (perf here: 10-15% of SFT's CPU time). A long-lived worker keeps glibc's
+    ///   defaults: what it holds between runs is bounded (WorkerMemoryTests), and it is not one run's speed that counts.
     /// </summary>
-    public static void ConfigureAllocator()
+    public static void ConfigureAllocator(bool keepFreedMemory = false)
     {
         if (!OperatingSystem.IsLinux()) return;
         try
         {
             MallOpt(-8, 2); // M_ARENA_MAX
+            if (!keepFreedMemory) return;
             MallOpt(-3, 32 << 20); // M_MMAP_THRESHOLD (glibc's maximum on 64-bit)
             MallOpt(-1, 512 << 20); // M_TRIM_THRESHOLD
             MallOpt(-2, 64 << 20); // M_TOP_PAD

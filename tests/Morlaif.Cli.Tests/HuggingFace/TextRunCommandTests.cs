@@ -36,7 +36,9 @@ public class TextRunCommandTests(Xunit.Abstractions.ITestOutputHelper output)
             ReportFiles.PrincipleRewardChart], PngChart.Linked(markdown));
         Assert.Equal(PngChart.Linked(markdown).Order(), Directory.GetFiles(runDir, "*.png").Select(Path.GetFileName).Order());
         ScottPlot.Color[] arms = [PngChart.Palette.GetColor(0), PngChart.Palette.GetColor(1)];
-        PngChart.AssertShows(File.ReadAllBytes(Path.Combine(runDir, ReportFiles.PpoChart)), ReportCharts.Width, 3 * ReportCharts.PanelHeight, arms);
+        // Four iterations' curves leave a line chart mostly white, how much depends on the trajectory: the white share
+        // allowed is the curve charts' (ReportChartSpecs), and each arm's colour must still cover its pixels.
+        PngChart.AssertShows(File.ReadAllBytes(Path.Combine(runDir, ReportFiles.PpoChart)), ReportCharts.Width, 3 * ReportCharts.PanelHeight, arms, maxWhite: 0.98);
         PngChart.AssertShows(File.ReadAllBytes(Path.Combine(runDir, ReportFiles.PreferenceModelChart)), ReportCharts.Width, ReportCharts.BarChartHeight(3), [arms[0]], absent: [arms[1]]);
         PngChart.AssertShows(File.ReadAllBytes(Path.Combine(runDir, ReportFiles.EvaluationChart)), ReportCharts.Width, ReportCharts.EvaluationChartHeight(1),
             [ReportCharts.Win, ReportCharts.Tie, ReportCharts.Loss]);
