@@ -25,7 +25,12 @@ public static class WorldEvaluation
         var names = policies.Keys.ToList();
         var responses = new IReadOnlyList<string>[names.Count];
         var sideBySide = Math.Max(1, Environment.ProcessorCount / Math.Max(1, TorchSharp.torch.get_num_threads()));
-        Parallel.For(0, names.Count, new ParallelOptions { MaxDegreeOfParallelism = sideBySide }, i => responses[i] = Responses(ctx, set.Items, policies[names[i]]));
+        void Answer(int i) => responses[i] = Responses(ctx, set.Items, policies[names[i]]);
+        // One at a time on this thread where one pass fills the cores (a worker's default): no pool thread's native buffers.
+        if (sideBySide < 2)
+            for (var i = 0; i < names.Count; i++) Answer(i);
+        else
+            Parallel.For(0, names.Count, new ParallelOptions { MaxDegreeOfParallelism = sideBySide }, Answer);
         var answers = names.Select((n, i) => (n, r: responses[i])).ToDictionary(x => x.n, x => x.r);
         IReadOnlyList<string> Answers(string policy) => answers[policy];
         var judge = new Judge(ctx.Judge, set.Items, new Random(ctx.Seed("evaluation-judge")));
