@@ -84,10 +84,9 @@ public sealed class PreferenceModel : Module, Training.IPreferenceScorer, Ppo.IJ
     /// </summary>
     public double[][]? ScoreTogether(IReadOnlyList<Training.IPreferenceScorer> models, IReadOnlyList<int[]> sequences)
     {
-        var sideBySide = Environment.ProcessorCount / Math.Max(1, get_num_threads());
-        if (sideBySide < 2 || !models.All(m => m is PreferenceModel)) return null;
+        if (SideBySide.Width < 2 || !models.All(m => m is PreferenceModel)) return null;
         var scores = new double[models.Count][];
-        Parallel.For(0, models.Count, new ParallelOptions { MaxDegreeOfParallelism = sideBySide }, i => scores[i] = models[i].ScoreAll(sequences));
+        SideBySide.For(models.Count, i => scores[i] = models[i].ScoreAll(sequences));
         return scores;
     }
 

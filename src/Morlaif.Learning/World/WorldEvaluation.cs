@@ -24,13 +24,7 @@ public static class WorldEvaluation
         // they answer side by side where torch's threads leave cores idle (the in-process world run gives a stage one).
         var names = policies.Keys.ToList();
         var responses = new IReadOnlyList<string>[names.Count];
-        var sideBySide = Math.Max(1, Environment.ProcessorCount / Math.Max(1, TorchSharp.torch.get_num_threads()));
-        void Answer(int i) => responses[i] = Responses(ctx, set.Items, policies[names[i]]);
-        // One at a time on this thread where one pass fills the cores (a worker's default): no pool thread's native buffers.
-        if (sideBySide < 2)
-            for (var i = 0; i < names.Count; i++) Answer(i);
-        else
-            Parallel.For(0, names.Count, new ParallelOptions { MaxDegreeOfParallelism = sideBySide }, Answer);
+        SideBySide.For(names.Count, i => responses[i] = Responses(ctx, set.Items, policies[names[i]]));
         var answers = names.Select((n, i) => (n, r: responses[i])).ToDictionary(x => x.n, x => x.r);
         IReadOnlyList<string> Answers(string policy) => answers[policy];
         var judge = new Judge(ctx.Judge, set.Items, new Random(ctx.Seed("evaluation-judge")));
