@@ -35,8 +35,20 @@ public static class HostingDefaults
         // in-process run (nothing there can lose a message) do not.
         if (workers.Length > 0 && options.Transport == "rabbitmq" && supervision.Enabled)
             builder.Services.AddHostedService<Supervisor>();
-        // MassTransit adds its bus and endpoint checks to this registry; probes for them come with the Kubernetes manifests.
-        builder.Services.AddHealthChecks();
+        builder.Services.AddSingleton(options);
+        // On SIGTERM the bus stops taking messages and cancels the ones in hand at once (MassTransit's default is to wait for
+        // them to finish, however long: a PPO chunk outlasts any grace period). A long stage finishes the step it is in,
+        // checkpoints it and hands its message back (StageCheckpoints.HandBackIfStopping); another stage's attempt ends, and
+        // its message goes back to be done again from its inputs (stages are idempotent). The host waits this long for that.
+        builder.Services.Configure<MassTransitHostOptions>(o => o.ConsumerStopTimeout = TimeSpan.Zero);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(options.ShutdownTimeoutSeconds));
+        // MassTransit adds its bus check to this registry (tagged "ready"); the store's joins it. Served only on a port that is set.
+        builder.Services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: [HealthEndpoints.ReadyTag]);
+        if (options.Health.Port is not null)
+        {
+            builder.Services.AddSingleton(options.Health);
+            builder.Services.AddHostedService<HealthEndpoints>();
+        }
 
         builder.Services.AddMassTransit(bus =>
         {

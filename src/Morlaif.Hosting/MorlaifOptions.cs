@@ -22,8 +22,21 @@ public sealed class MorlaifOptions
     /// </summary>
     public int StageConcurrency { get; set; } = 1;
 
+    /// <summary>The health probes' port (Morlaif:Health:Port); none are served when unset.</summary>
+    public HealthSettings Health { get; set; } = new();
+
+    /// <summary>
+    /// How long a host that is asked to stop (SIGTERM: a scale-in, a rollout) waits for the message in hand before it
+    /// exits: long enough for a PM trainer or PPO learner to finish and checkpoint the epoch or iteration it is in. Keep it
+    /// below the orchestrator's grace period (Kubernetes' terminationGracePeriodSeconds), which ends in SIGKILL.
+    /// </summary>
+    public int ShutdownTimeoutSeconds { get; set; } = 30;
+
     public void Validate()
     {
+        Health.Validate();
+        if (ShutdownTimeoutSeconds < 1)
+            throw new ArgumentException($"Morlaif:ShutdownTimeoutSeconds must be 1 or more (got {ShutdownTimeoutSeconds})");
         if (StageConcurrency < 1)
             throw new ArgumentException($"Morlaif:StageConcurrency must be 1 or more (got {StageConcurrency})");
         if (Transport is not ("rabbitmq" or "inmemory"))

@@ -116,6 +116,20 @@ public sealed class StageCheckpoints(IArtifactStore store, IManifestStore manife
         }
     }
 
+    /// <summary>
+    /// Called between two steps of a long stage. A worker asked to stop (SIGTERM: a scale-in, a rollout; MassTransit
+    /// cancels the token of the message in hand as its bus stops) starts no further step: the last one is checkpointed,
+    /// and the cancellation hands the message back to its queue unacknowledged, not as a fault, for the next worker to
+    /// resume. The step in hand when the signal came is finished and checkpointed with an uncancelled token, so nothing
+    /// done is lost; how long that may take is the host's shutdown timeout (Morlaif:ShutdownTimeoutSeconds).
+    /// </summary>
+    public void HandBackIfStopping(string runId, string stage, int step, CancellationToken cancel)
+    {
+        if (!cancel.IsCancellationRequested) return;
+        log.LogWarning("run {RunId}: {Stage} stops at step {Step}, its checkpoint; the message goes back to the queue", runId, stage, step);
+        cancel.ThrowIfCancellationRequested();
+    }
+
     /// <summary>Stores the checkpoint, points the stage's record at it, and removes the one it replaces.</summary>
     public async Task SaveAsync(string runId, string stage, string inputs, int step, byte[] state, CancellationToken cancel)
     {

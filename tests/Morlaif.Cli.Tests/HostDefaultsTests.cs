@@ -69,6 +69,39 @@ public class HostDefaultsTests(ITestOutputHelper output)
         Assert.Contains("Morlaif:StageConcurrency", e.Message);
     }
 
+    [Fact]
+    public void Health_probes_are_served_only_on_a_port_that_is_set_and_the_shutdown_timeout_is_the_hosts()
+    {
+        // Read from the registrations: resolving every hosted service of two hosts in one process trips over MassTransit's static log context.
+        HostApplicationBuilder Build(params (string Key, string Value)[] settings)
+        {
+            var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Morlaif:Transport"] = "inmemory",
+                ["Morlaif:Storage"] = "local",
+                ["Morlaif:LocalRoot"] = Path.Combine(Path.GetTempPath(), $"morlaif-health-{Guid.NewGuid():N}"),
+            });
+            builder.Configuration.AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value)));
+            builder.AddMorlaifDefaults(WorkerRegistration.Scalarizer);
+            return builder;
+        }
+        static bool ServesHealth(HostApplicationBuilder b) => b.Services.Any(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType == typeof(HealthEndpoints));
+        static TimeSpan ShutdownTimeout(HostApplicationBuilder b)
+        {
+            using var provider = b.Services.BuildServiceProvider();
+            return provider.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout;
+        }
+        var unset = Build();
+        Assert.False(ServesHealth(unset));
+        Assert.Equal(TimeSpan.FromSeconds(30), ShutdownTimeout(unset));
+        var set = Build(("Morlaif:Health:Port", "18181"), ("Morlaif:ShutdownTimeoutSeconds", "600"));
+        Assert.True(ServesHealth(set));
+        Assert.Equal(TimeSpan.FromSeconds(600), ShutdownTimeout(set));
+        Assert.Contains("Morlaif:Health:Port", Assert.Throws<ArgumentException>(() => Build(("Morlaif:Health:Port", "70000"))).Message);
+        Assert.Contains("Morlaif:ShutdownTimeoutSeconds", Assert.Throws<ArgumentException>(() => Build(("Morlaif:ShutdownTimeoutSeconds", "0"))).Message);
+    }
+
     /// <summary>
     /// README: without connection strings the hosts use the local servers of infra/local.sh, i.e. their
     /// appsettings.json, also when started from the repository root (`dotnet run --project services/X`).

@@ -65,6 +65,9 @@ public sealed class DistributedRun : IAsyncDisposable
         _settings["Morlaif__Supervision__LeaseSeconds"] = lease.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    /// <summary>A setting (an environment variable, e.g. Morlaif__ShutdownTimeoutSeconds) for the workers started from now on.</summary>
+    public void Set(string name, string value) => _settings[name] = value;
+
     /// <summary>Starts a worker; <paramref name="blobPort"/> routes its storage traffic through a proxy on that port.</summary>
     public Process StartWorker(string service, string? name = null, int? blobPort = null) =>
         Processes.StartWorker(service, name, WorkerEnvironment(blobPort is { } port ? Servers.BlobConnectionStringOnPort(port) : Servers.BlobConnectionString));

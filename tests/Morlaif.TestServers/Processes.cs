@@ -71,6 +71,20 @@ public sealed class Processes : IDisposable
         return sb.ToString();
     }
 
+    /// <summary>
+    /// Asks a worker to stop as an orchestrator does (SIGTERM, then SIGKILL after its grace period): the process is the
+    /// worker itself (`dotnet X.dll` runs the app in the muxer's process), so the signal reaches the host's own handler.
+    /// </summary>
+    public static void Terminate(Process p)
+    {
+        if (kill(p.Id, SigTerm) != 0) throw new InvalidOperationException($"kill -TERM {p.Id} failed (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()})");
+    }
+
+    private const int SigTerm = 15;
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int signal);
+
     public string LogOf(Process p)
     {
         lock (_running) return _running.First(r => r.Process == p).Output.ToString();

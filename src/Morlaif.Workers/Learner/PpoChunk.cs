@@ -52,15 +52,18 @@ public static class PpoChunk
         {
             while (learner.Iteration < end)
             {
+                checkpoints.HandBackIfStopping(m.RunId, stage, learner.Iteration, cancel);
                 var iteration = iterate(learner);
+                // A started iteration, its judge's check included, is finished and checkpointed even when the worker is
+                // stopping meanwhile (HandBackIfStopping).
                 if (monitor is not null && monitor.Due(learner.Iteration, ppo.Iterations))
-                    iteration = iteration with { Monitor = await monitor.CheckAsync(learner, cancel) };
+                    iteration = iteration with { Monitor = await monitor.CheckAsync(learner, CancellationToken.None) };
                 stats.Add(iteration);
                 log.LogInformation("run {RunId}: PPO {Arm} {Iteration}/{Total}, reward {Score:F3}, KL {Kl:F4}",
                     m.RunId, arm, learner.Iteration, ppo.Iterations, stats[^1].MeanScore, stats[^1].MeanKl);
-                await checkpoints.ProgressAsync(m.RunId, stage, Progress(learner.Iteration, ppo.Iterations, stats[^1]), cancel);
+                await checkpoints.ProgressAsync(m.RunId, stage, Progress(learner.Iteration, ppo.Iterations, stats[^1]), CancellationToken.None);
                 if (learner.Iteration < end)
-                    await checkpoints.SaveAsync(m.RunId, stage, fingerprint, learner.Iteration, PpoStage.SaveProgress(learner, stats), cancel);
+                    await checkpoints.SaveAsync(m.RunId, stage, fingerprint, learner.Iteration, PpoStage.SaveProgress(learner, stats), CancellationToken.None);
             }
             return new()
             {

@@ -30,10 +30,12 @@ public static class PmEpochs
         {
             while (!trainer.Done)
             {
+                checkpoints.HandBackIfStopping(manifest.RunId, stage, trainer.Epoch, cancel);
                 var loss = trainer.RunEpoch();
                 log.LogInformation("run {RunId}: {Stage} epoch {Epoch}/{Epochs}, loss {Loss:F4}", manifest.RunId, stage, trainer.Epoch, trainer.Epochs, loss);
-                await checkpoints.ProgressAsync(manifest.RunId, stage, Progress(trainer.Epoch, trainer.Epochs, loss), cancel);
-                if (!trainer.Done) await checkpoints.SaveAsync(manifest.RunId, stage, inputs, trainer.Epoch, trainer.SaveCheckpoint(), cancel);
+                // A finished epoch is recorded even when the worker is stopping meanwhile (HandBackIfStopping).
+                await checkpoints.ProgressAsync(manifest.RunId, stage, Progress(trainer.Epoch, trainer.Epochs, loss), CancellationToken.None);
+                if (!trainer.Done) await checkpoints.SaveAsync(manifest.RunId, stage, inputs, trainer.Epoch, trainer.SaveCheckpoint(), CancellationToken.None);
             }
             return trainer;
         }
