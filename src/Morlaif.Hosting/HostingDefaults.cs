@@ -35,7 +35,7 @@ public static class HostingDefaults
         // in-process run (nothing there can lose a message) do not.
         if (workers.Length > 0 && options.Transport == "rabbitmq" && supervision.Enabled)
             builder.Services.AddHostedService<Supervisor>();
-        // MassTransit adds its bus and endpoint checks to this registry; probes for them come with the Kubernetes manifests.
+        // MassTransit adds its bus and endpoint checks to this registry; infra/k8s's probes read them (/healthz, /readyz).
         builder.Services.AddHealthChecks();
 
         builder.Services.AddMassTransit(bus =>
