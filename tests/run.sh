@@ -18,6 +18,11 @@ trap 'bash infra/local.sh down >/dev/null 2>&1 || true; rm -rf "$results"' EXIT
 eval "$(bash infra/local.sh env)"
 # dclint checks docker-compose.yml against the compose schema (no Docker engine here); pinned.
 [[ -x .infra/node/node_modules/.bin/dclint ]] || npm install --prefix .infra/node dclint@3.1.0 --no-audit --no-fund >/dev/null
+# infra/k8s/validate.mjs checks the Kubernetes manifests against the Kubernetes and KEDA schemas (no cluster here); pinned.
+grep -qs '"version": "5.1.0"' .infra/node/node_modules/kubernetes-models/package.json \
+  && grep -qs '"version": "2.0.0"' .infra/node/node_modules/@kubernetes-models/keda/package.json \
+  && grep -qs '"version": "2.9.1"' .infra/node/node_modules/yaml/package.json \
+  || npm install --prefix .infra/node kubernetes-models@5.1.0 @kubernetes-models/keda@2.0.0 yaml@2.9.1 --no-audit --no-fund >/dev/null 2>&1
 
 # The model tests compare against an independent reference: Debian's PyTorch running our own
 # reference code (tests/reference).
