@@ -22,7 +22,7 @@ eval "$(bash infra/local.sh env)"
 grep -qs '"version": "5.1.0"' .infra/node/node_modules/kubernetes-models/package.json \
   && grep -qs '"version": "2.0.0"' .infra/node/node_modules/@kubernetes-models/keda/package.json \
   && grep -qs '"version": "2.9.1"' .infra/node/node_modules/yaml/package.json \
-  || npm install --prefix .infra/node kubernetes-models@5.1.0 @kubernetes-models/keda@2.0.0 yaml@2.9.1 --no-audit --no-fund >/dev/null 2>&1
+  || npm install --prefix .infra/node kubernetes-models@5.1.0 @kubernetes-models/keda@2.0.0 yaml@2.9.1 --no-audit --no-fund --loglevel=error >/dev/null
 
 # The model tests compare against an independent reference: Debian's PyTorch running our own
 # reference code (tests/reference).
