@@ -52,7 +52,10 @@ public static class PpoChunk
         {
             while (learner.Iteration < end)
             {
+                var began = System.Diagnostics.Stopwatch.GetTimestamp();
                 var iteration = iterate(learner);
+                Monitoring.MorlaifTelemetry.PpoIteration(arm, System.Diagnostics.Stopwatch.GetElapsedTime(began),
+                    (long)Math.Round(iteration.MeanResponseTokens * ppo.RolloutsPerIteration));
                 if (monitor is not null && monitor.Due(learner.Iteration, ppo.Iterations))
                     iteration = iteration with { Monitor = await monitor.CheckAsync(learner, cancel) };
                 stats.Add(iteration);
