@@ -21,6 +21,7 @@ public static class HostingDefaults
     {
         var options = builder.Configuration.GetSection("Morlaif").Get<MorlaifOptions>() ?? new MorlaifOptions();
         options.Validate();
+        builder.AddMorlaifTelemetry(workers); // first: the Azure SDK reads its tracing switch when the storage client is made
         builder.Services.AddMorlaifStorage(options, builder.Configuration);
         builder.Services.AddSingleton(_ => torch.device(options.Device));
         builder.Services.AddSingleton(new StageConcurrency(options.StageConcurrency));

@@ -22,6 +22,9 @@ public static class RunStarter
         string? runId = null, CancellationToken cancel = default)
     {
         runId = RunIds.Validate(runId ?? NewRunId(config));
+        // The run's root span: RunStarted carries it in its headers, and each worker's consume and publish carry it on,
+        // so the whole run, through every worker process, is one trace.
+        using var span = Monitoring.MorlaifTelemetry.Source.StartActivity("run start")?.SetTag("morlaif.run_id", runId);
         var json = Encoding.UTF8.GetBytes(System.Text.Json.JsonSerializer.Serialize(config, RunConfig.Json));
         var configRef = await store.PutAsync(runId, "config", json, cancel);
         // A text run's model folders and data go into the store first: nothing is started that a worker could not read.

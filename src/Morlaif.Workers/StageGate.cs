@@ -2,6 +2,7 @@ using MassTransit;
 using Microsoft.Extensions.Logging;
 using Morlaif.Contracts;
 using Morlaif.Storage;
+using Morlaif.Workers.Monitoring;
 using Morlaif.Workers.Pipeline;
 using Morlaif.Workers.Supervision;
 
@@ -112,7 +113,9 @@ public sealed class StageGate(IManifestStore manifests, RunArtifacts artifacts, 
                 // The run's models stay cached while this attempt uses them, and may be evicted after.
                 using var inUse = artifacts.Use(runId);
                 // The manifest as stored with this attempt: the stage's inputs, without reading it again.
-                result = await WithHeartbeat(runId, stage, () => compute(current), cancel);
+                // One span (and stage.duration measurement) per attempt: Monitoring/MorlaifTelemetry.
+                result = await MorlaifTelemetry.AttemptAsync(runId, stage, current.Stages[stage].Attempts,
+                    () => WithHeartbeat(runId, stage, () => compute(current), cancel));
             }
             catch (ArtifactNotFoundException e)
             {

@@ -64,11 +64,14 @@ public static class WorkerMemory
     public static string Now() => string.Create(CultureInfo.InvariantCulture,
         $"RSS {ResidentMb():F0} MB, managed heap {GC.GetTotalMemory(false) / 1048576.0:F0} MB ({GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576.0:F0} MB committed), tensors {TorchSharp.torch.Tensor.TotalCount}");
 
-    private static double ResidentMb() =>
+    private static double ResidentMb() => ResidentBytes() / 1048576.0;
+
+    /// <summary>The resident set (VmRSS) where /proc has it, else the working set.</summary>
+    public static long ResidentBytes() =>
         File.Exists("/proc/self/status")
             ? File.ReadLines("/proc/self/status").Where(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
-                .Select(l => double.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024).FirstOrDefault()
-            : Environment.WorkingSet / 1048576.0;
+                .Select(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024).FirstOrDefault()
+            : Environment.WorkingSet;
 
     [DllImport("libc", EntryPoint = "mallopt")]
     private static extern int MallOpt(int param, int value);

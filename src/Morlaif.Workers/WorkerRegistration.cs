@@ -31,7 +31,8 @@ public static class WorkerRegistration
             .AddSingleton<StageGate>()
             .AddSingleton<StageCheckpoints>()
             .AddSingleton<RunFaults>()
-            .AddReceiveObserver<ContractFaultObserver>();
+            .AddReceiveObserver<ContractFaultObserver>()
+            .AddConsumeObserver<QueueWaitObserver>();
     }
 
     public static void AddWorkers(this IBusRegistrationConfigurator bus, IEnumerable<string> workers)

@@ -98,4 +98,43 @@ public class ChatJudgeTests
         Assert.Equal(1.0, good.PreferA);
         Assert.Equal(Math.Log(0.9) - Math.Log(0.1), good.Margin, 5);
     }
+
+    [Fact]
+    public async Task Requests_their_time_retries_abstentions_and_tokens_are_measured_per_model()
+    {
+        // The meter is the process's: other tests' judges measure too, so this one's model name picks out its own.
+        var model = $"metered-{Guid.NewGuid():N}";
+        var measured = new System.Collections.Concurrent.ConcurrentQueue<(string Name, double Value, Dictionary<string, object?> Tags)>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "Morlaif" && instrument.Name.StartsWith("morlaif.judge.", StringComparison.Ordinal)) l.EnableMeasurementEvents(instrument);
+        };
+        void Record(System.Diagnostics.Metrics.Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            var all = new Dictionary<string, object?>();
+            foreach (var t in tags) all[t.Key] = t.Value;
+            if (Equals(all.GetValueOrDefault("gen_ai.request.model"), model)) measured.Enqueue((instrument.Name, value, all));
+        }
+        listener.SetMeasurementEventCallback<long>((i, v, t, _) => Record(i, v, t));
+        listener.SetMeasurementEventCallback<double>((i, v, t, _) => Record(i, v, t));
+        listener.Start();
+
+        // A 500 then an answer; then an answer that is neither A nor B, asked twice and left unanswered.
+        await using var server = new FakeChatServer().Then(new Status(500), new LogProbs(("A", -0.1), ("B", -3)), new TextOnly("Maybe"));
+        var judge = new ChatJudge(new ChatJudgeOptions { Endpoint = server.Endpoint, Model = model, MaxRetries = 1, BaseDelay = TimeSpan.FromMilliseconds(20) });
+        await judge.AskAsync(Question);
+        await Assert.ThrowsAsync<JudgeAbstention>(() => judge.AskAsync(Question));
+
+        double Sum(string name, Func<Dictionary<string, object?>, bool>? where = null) =>
+            measured.Where(m => m.Name == name && (where?.Invoke(m.Tags) ?? true)).Sum(m => m.Value);
+        Assert.Equal(4, Sum("morlaif.judge.requests"));
+        Assert.Equal(1, Sum("morlaif.judge.requests", t => Equals(t.GetValueOrDefault("error.type"), "500")));
+        Assert.Equal(4, measured.Count(m => m.Name == "morlaif.judge.duration" && m.Value > 0));
+        Assert.Equal(["500", "off_format"], measured.Where(m => m.Name == "morlaif.judge.retries").Select(m => (string)m.Tags["error.type"]!).Order());
+        Assert.Equal("off_format", Assert.Single(measured, m => m.Name == "morlaif.judge.abstentions").Tags["error.type"]);
+        // The fake endpoint reports one prompt and one completion token per answer; a 500 reports none.
+        Assert.Equal(3, Sum("morlaif.judge.tokens", t => Equals(t["gen_ai.token.type"], "input")));
+        Assert.Equal(3, Sum("morlaif.judge.tokens", t => Equals(t["gen_ai.token.type"], "output")));
+    }
 }

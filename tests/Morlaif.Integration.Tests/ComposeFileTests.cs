@@ -70,4 +70,14 @@ public class ComposeFileTests
         Assert.Contains("${RABBITMQ_PASSWORD:?", text); // compose refuses to start without a password from the environment
         Assert.DoesNotContain("0.0.0.0:", text); // published ports stay on loopback
     }
+
+    [Fact]
+    public void The_telemetry_profile_adds_a_dashboard_and_the_workers_export_only_when_an_endpoint_is_given()
+    {
+        var text = File.ReadAllText(ComposeFile);
+        // The dashboard is the .NET Aspire dashboard's image, started only with `--profile telemetry`.
+        Assert.Matches(@"(?ms)^  dashboard:\n    image: mcr\.microsoft\.com/dotnet/aspire-dashboard:[0-9.]+\n.*?profiles: \[ ""telemetry"" \]", text);
+        // Empty by default: Telemetry registers nothing without an endpoint, so plain `docker compose up` exports nothing.
+        Assert.Contains("OTEL_EXPORTER_OTLP_ENDPOINT: ${OTEL_EXPORTER_OTLP_ENDPOINT:-}", text);
+    }
 }

@@ -68,6 +68,27 @@ public sealed class DistributedRun : IAsyncDisposable
     /// <summary>A setting (an environment variable, e.g. Morlaif__ShutdownTimeoutSeconds) for the workers started from now on.</summary>
     public void Set(string name, string value) => _settings[name] = value;
 
+    /// <summary>
+    /// Workers and CLI commands started from now on export their traces, metrics and logs over OTLP/HTTP (protobuf) to
+    /// <paramref name="endpoint"/>, each batch within a fraction of a second and metrics every second, so a test sees
+    /// them while the processes still run.
+    /// </summary>
+    public void ExportTelemetryTo(Uri endpoint)
+    {
+        foreach (var (name, value) in new Dictionary<string, string>
+                 {
+                     ["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint.ToString().TrimEnd('/'),
+                     ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+                     ["OTEL_BSP_SCHEDULE_DELAY"] = "200",
+                     ["OTEL_BLRP_SCHEDULE_DELAY"] = "200",
+                     ["OTEL_METRIC_EXPORT_INTERVAL"] = "1000",
+                 })
+        {
+            _settings[name] = value;
+            Processes.SetEnvironment(name, value);
+        }
+    }
+
     /// <summary>Starts a worker; <paramref name="blobPort"/> routes its storage traffic through a proxy on that port.</summary>
     public Process StartWorker(string service, string? name = null, int? blobPort = null) =>
         Processes.StartWorker(service, name, WorkerEnvironment(blobPort is { } port ? Servers.BlobConnectionStringOnPort(port) : Servers.BlobConnectionString));

@@ -13,6 +13,9 @@ public sealed class Processes : IDisposable
 
     public static string RepoRoot { get; } = FindRoot();
 
+    /// <summary>An environment variable for every process started from now on that is not given its own environment.</summary>
+    public void SetEnvironment(string name, string value) => _env[name] = value;
+
     /// <summary>Debug or Release: whatever the tests themselves were built as.</summary>
     private static string Configuration => AppContext.BaseDirectory.Contains("/bin/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
 

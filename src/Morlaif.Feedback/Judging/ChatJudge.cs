@@ -60,6 +60,11 @@ public sealed class ChatJudge
                     .Handle<HttpRequestException>()
                     .Handle<OffFormatAnswer>(),
                 DelayGenerator = args => ValueTask.FromResult(RetryAfter(args.Outcome.Exception)),
+                OnRetry = args =>
+                {
+                    JudgeMetrics.Retry(options.Model, ErrorType(args.Outcome.Exception));
+                    return ValueTask.CompletedTask;
+                },
             })
             .AddTimeout(options.RequestTimeout)
             .Build();
@@ -72,19 +77,29 @@ public sealed class ChatJudge
         {
             return await _pipeline.ExecuteAsync(async token => await AskOnceAsync(question, token), cancel);
         }
-        catch (OffFormatAnswer e)
+        catch (Exception e) when (e is OffFormatAnswer or ClientResultException or TimeoutRejectedException)
         {
-            throw new JudgeAbstention($"off-format answer after {Options.MaxRetries + 1} attempts: '{e.Answer}'");
-        }
-        catch (ClientResultException e)
-        {
-            throw new JudgeAbstention($"HTTP {e.Status} after {Options.MaxRetries + 1} attempts");
-        }
-        catch (TimeoutRejectedException)
-        {
-            throw new JudgeAbstention($"timed out ({Options.RequestTimeout.TotalSeconds:F0} s) on every attempt");
+            JudgeMetrics.Abstention(Options.Model, ErrorType(e));
+            throw Abstention(e);
         }
     }
+
+    private JudgeAbstention Abstention(Exception error) => error switch
+    {
+        OffFormatAnswer e => new JudgeAbstention($"off-format answer after {Options.MaxRetries + 1} attempts: '{e.Answer}'"),
+        ClientResultException e => new JudgeAbstention($"HTTP {e.Status} after {Options.MaxRetries + 1} attempts"),
+        _ => new JudgeAbstention($"timed out ({Options.RequestTimeout.TotalSeconds:F0} s) on every attempt"),
+    };
+
+    /// <summary>The metrics' error.type of a failed request: its HTTP status, a time-out, an answer neither A nor B.</summary>
+    private static string ErrorType(Exception? error) => error switch
+    {
+        null => "none",
+        ClientResultException { Status: > 0 } e => e.Status.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        TimeoutRejectedException or OperationCanceledException => "timeout",
+        OffFormatAnswer => "off_format",
+        _ => error.GetType().Name,
+    };
 
     private async Task<JudgeAnswer> AskOnceAsync(JudgeQuestion question, CancellationToken cancel)
     {
@@ -94,7 +109,7 @@ public sealed class ChatJudge
             Temperature = 0,
             RawRepresentationFactory = _ => new ChatCompletionOptions { IncludeLogProbabilities = true, TopLogProbabilityCount = 5 },
         };
-        var response = await _client.GetResponseAsync(question.ToMessages(), options, cancel);
+        var response = await RequestAsync(question.ToMessages(), options, cancel);
         if (response.RawRepresentation is ChatCompletion { ContentTokenLogProbabilities: { Count: > 0 } tokens })
         {
             var top = tokens[0].TopLogProbabilities;
@@ -111,6 +126,24 @@ public sealed class ChatJudge
             "B" => new JudgeAnswer(-1, 0, Provenance.ParsedAnswer),
             _ => throw new OffFormatAnswer(response.Text),
         };
+    }
+
+    /// <summary>One request to the endpoint, measured: its round trip, its outcome, the tokens it reports.</summary>
+    private async Task<ChatResponse> RequestAsync(IEnumerable<ChatMessage> messages, ChatOptions options, CancellationToken cancel)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            var response = await _client.GetResponseAsync(messages, options, cancel);
+            JudgeMetrics.Request(Options.Model, System.Diagnostics.Stopwatch.GetElapsedTime(started), null,
+                response.Usage?.InputTokenCount, response.Usage?.OutputTokenCount);
+            return response;
+        }
+        catch (Exception e)
+        {
+            JudgeMetrics.Request(Options.Model, System.Diagnostics.Stopwatch.GetElapsedTime(started), ErrorType(e), null, null);
+            throw;
+        }
     }
 
     private static string Normalise(string? token) => (token ?? "").Trim().Trim('"', '\'', '.', ':').ToUpperInvariant();

@@ -53,7 +53,10 @@ public static class PpoChunk
             while (learner.Iteration < end)
             {
                 checkpoints.HandBackIfStopping(m.RunId, stage, learner.Iteration, cancel);
+                var began = System.Diagnostics.Stopwatch.GetTimestamp();
                 var iteration = iterate(learner);
+                Monitoring.MorlaifTelemetry.PpoIteration(arm, System.Diagnostics.Stopwatch.GetElapsedTime(began),
+                    (long)Math.Round(iteration.MeanResponseTokens * ppo.RolloutsPerIteration));
                 // A started iteration, its judge's check included, is finished and checkpointed even when the worker is
                 // stopping meanwhile (HandBackIfStopping).
                 if (monitor is not null && monitor.Due(learner.Iteration, ppo.Iterations))
