@@ -63,6 +63,23 @@ public class ComposeFileTests
     }
 
     [Fact]
+    public void Every_worker_serves_its_probes_and_compose_waits_on_readiness_and_on_the_step_in_hand()
+    {
+        var text = File.ReadAllText(ComposeFile);
+        // The anchor every worker service merges (<<: *worker): the health port, the check against /readyz on it, and a
+        // stop grace period longer than the host's own shutdown timeout.
+        var worker = text[text.IndexOf("x-worker:", StringComparison.Ordinal)..text.IndexOf("\nname:", StringComparison.Ordinal)];
+        Assert.Contains("Morlaif__Health__Port: 8080", worker);
+        Assert.Contains("/dev/tcp/127.0.0.1/8080", worker);
+        Assert.Contains("GET /readyz", worker);
+        var timeout = int.Parse(System.Text.RegularExpressions.Regex.Match(worker, @"Morlaif__ShutdownTimeoutSeconds: (\d+)").Groups[1].Value);
+        var grace = System.Text.RegularExpressions.Regex.Match(worker, @"stop_grace_period: (\d+)m");
+        Assert.True(grace.Success && int.Parse(grace.Groups[1].Value) * 60 > timeout, "stop_grace_period must outlast Morlaif__ShutdownTimeoutSeconds");
+        foreach (var service in new[] { "evaluator", "labeller", "ppo-learner", "preference-trainer", "scalarizer" })
+            Assert.Matches($@"\n  {service}:\n(    .*\n)*?    <<: \*worker", text);
+    }
+
+    [Fact]
     public void No_default_broker_credentials_are_shipped()
     {
         var text = File.ReadAllText(ComposeFile);
