@@ -23,6 +23,21 @@ namespace Morlaif.Cli;
 public sealed class ExperimentRunner(RunConfig run, string root, string device, Action<string>? log = null, CliLogging? logging = null, bool progress = false)
 {
     private readonly Action<string> _log = log ?? (_ => { });
+    private string? _machine;
+
+    /// <summary>Torch's intra-op threads per stage message: fixed, so a cell's floats do not depend on the core count.</summary>
+    public const int ThreadsPerStage = 1;
+
+    /// <summary>"AMD EPYC 7B13, AVX2 (no AVX-512), 1 torch thread per stage message, 2 at once": what a cell's floats depend on.</summary>
+    public static string MachineDescription(int concurrency)
+    {
+        var cpuinfo = File.Exists("/proc/cpuinfo") ? File.ReadAllLines("/proc/cpuinfo") : [];
+        string? Field(string name) => cpuinfo.FirstOrDefault(l => l.StartsWith(name, StringComparison.Ordinal))?.Split(':', 2)[1].Trim();
+        var flags = (Field("flags") ?? "").Split(' ');
+        var isa = flags.Contains("avx512f") ? "AVX-512" : flags.Contains("avx2") ? "AVX2 (no AVX-512)" : "no AVX2";
+        return $"{Field("model name") ?? System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture.ToString()}, {isa}, " +
+            $"{TorchSharp.torch.get_num_threads()} torch thread per stage message, {concurrency} at once";
+    }
 
     public async Task RunAsync(IReadOnlyList<ExperimentCell> asked, CancellationToken cancel = default)
     {
@@ -31,8 +46,13 @@ public sealed class ExperimentRunner(RunConfig run, string root, string device, 
         foreach (var (cell, i) in cells.Select((c, i) => (c, i)).Except(todo)) _log($"[{i + 1}/{cells.Count}] {cell.Id}: done before, skipped");
         if (todo.Count == 0) return;
         // The workers log only what goes wrong: the experiment prints one line per cell.
+        var concurrency = EmbeddedPipeline.StageConcurrencyFor(run, device);
         await using var pipeline = await EmbeddedPipeline.StartAsync(Path.Combine(root, ".store"), device,
-            logging ?? new CliLogging(Console: false, File: Path.Combine(root, "experiment.log")), EmbeddedPipeline.StageConcurrencyFor(run, device));
+            logging ?? new CliLogging(Console: false, File: Path.Combine(root, "experiment.log")), concurrency);
+        // A float sum's order follows the intra-op thread count, so results would follow the machine's cores: an
+        // experiment computes every stage message on one thread, whatever the machine, and records it with the CPU.
+        TorchSharp.torch.set_num_threads(ThreadsPerStage);
+        _machine = MachineDescription(concurrency);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel, pipeline.Stopping);
         foreach (var (cell, i) in todo)
         {
@@ -63,7 +83,7 @@ public sealed class ExperimentRunner(RunConfig run, string root, string device, 
         CellFiles.Write(files.FitPath, new FitResult(cell.Seed, cell.Budget, cell.Baseline,
             fit.Accuracy.Where(kv => kv.Key != ScalarizationStage.ControlArm).ToDictionary(),
             fit.CorrectBits.Where(kv => kv.Key != ScalarizationStage.ControlArm).ToDictionary(), fit.Ablation,
-            report.PreferenceModels.Where(kv => kv.Key != control).ToDictionary(), report.Weights, Math.Max(0, report.Timings["total"] - ppoSeconds)));
+            report.PreferenceModels.Where(kv => kv.Key != control).ToDictionary(), report.Weights, Math.Max(0, report.Timings["total"] - ppoSeconds), _machine));
         _log($"  {cell.Id}: linear {fit.Accuracy["linear"]:F3}, single {fit.Accuracy["single"]:F3}");
         if (!cell.HasPolicies) return;
 

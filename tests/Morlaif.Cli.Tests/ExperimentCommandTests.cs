@@ -29,6 +29,25 @@ public class ExperimentCommandTests
         var (again, stdout2, _) = MorlaifProcess.Run("experiment", "--config", Path.Combine(dir, "experiment.json"));
         Assert.Equal(0, again);
         Assert.Equal(4, stdout2.Split('\n').Count(l => l.Contains("skipped")));
+
+        // The cells' result files alone (what the repository commits: no models, no log) rebuild the same report.
+        var json = File.ReadAllText(Path.Combine(results, "experiment.json"));
+        Directory.Delete(Path.Combine(results, ".store"), recursive: true);
+        foreach (var f in Directory.GetFiles(results)) File.Delete(f);
+        var (rebuilt, stdout3, stderr3) = MorlaifProcess.Run("experiment", "--config", Path.Combine(dir, "experiment.json"), "--report-only");
+        Assert.True(rebuilt == 0, stderr3 + stdout3);
+        Assert.Contains("the report from 4 of 4 cells", stdout3);
+        Assert.Equal(json, File.ReadAllText(Path.Combine(results, "experiment.json")));
+        Assert.Equal(md, File.ReadAllText(Path.Combine(results, "experiment.md")));
+        foreach (var png in new[] { "policies.png", "budgets.png", "ablation.png", "ppo.png" }) Assert.True(File.Exists(Path.Combine(results, png)), png);
+        Assert.False(Directory.Exists(Path.Combine(results, ".store")), "--report-only trained something");
+
+        // With no results to report on: one line naming the folder.
+        Directory.Delete(Path.Combine(results, "cells"), recursive: true);
+        var (none, _, stderr4) = MorlaifProcess.Run("experiment", "--config", Path.Combine(dir, "experiment.json"), "--report-only");
+        Assert.Equal(2, none);
+        Assert.Single(stderr4.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains(Path.Combine(results, "cells"), stderr4);
         Directory.Delete(dir, recursive: true);
     }
 

@@ -120,4 +120,59 @@ public class ExperimentRunTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    /// <summary>A cell's result files with what may differ between two computations of the same results taken out: wall times.</summary>
+    private static SortedDictionary<string, string> ResultsWithoutTimes(string results)
+    {
+        static void Strip(System.Text.Json.Nodes.JsonNode? node)
+        {
+            if (node is System.Text.Json.Nodes.JsonObject o)
+            {
+                o.Remove("seconds");
+                foreach (var (_, v) in o.ToList()) Strip(v);
+            }
+            else if (node is System.Text.Json.Nodes.JsonArray a)
+                foreach (var v in a) Strip(v);
+        }
+        var files = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var f in Directory.GetFiles(Path.Combine(results, "cells"), "*.json", SearchOption.AllDirectories))
+        {
+            var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(f));
+            Strip(json);
+            files[Path.GetRelativePath(results, f)] = json!.ToJsonString();
+        }
+        return files;
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public async Task The_same_grid_computed_twice_gives_the_same_results_to_the_last_bit()
+    {
+        var dir = Directory.CreateTempSubdirectory("morlaif-experiment-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "run.json"), RunJson);
+            File.WriteAllText(Path.Combine(dir, "experiment.json"), """{ "run": "run.json", "grids": [ { "seeds": [1], "scalarizations": ["linear", "worst-case"] } ] }""");
+            var (experiment, run) = ExperimentConfig.Load(Path.Combine(dir, "experiment.json"));
+            var first = Path.Combine(dir, "first");
+            var second = Path.Combine(dir, "second");
+            await new ExperimentRunner(run, first, "cpu").RunAsync(experiment.Cells(run));
+            await new ExperimentRunner(run, second, "cpu").RunAsync(experiment.Cells(run));
+
+            var a = ResultsWithoutTimes(first);
+            var b = ResultsWithoutTimes(second);
+            // fit, control, and a policy per arm: SFT, the baseline, the control and two scalarizations.
+            Assert.True(a.Count == 7, string.Join(", ", a.Keys));
+            Assert.Equal(a.Keys, b.Keys);
+            foreach (var (file, json) in a) Assert.True(json == b[file], $"{file} differs between two computations");
+            // And it says where and how it was computed: the CPU and the fixed thread count.
+            var fit = CellFiles.Read<FitResult>(Directory.GetFiles(first, "fit.json", SearchOption.AllDirectories).Single());
+            Assert.Contains($"{ExperimentRunner.ThreadsPerStage} torch thread per stage message", fit.Machine);
+            Assert.Equal(ExperimentReport.Build(experiment, run, first).Machines.Keys, [fit.Machine]);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }

@@ -8,9 +8,12 @@ namespace Morlaif.Learning.Experiments;
 /// What a cell's shared stages measured: every objective's accuracy on the truth-decided pairs, which of those pairs
 /// each objective ranked right ('1'/'0' per pair, for McNemar's test), the ablation, the PMs and the weights.
 /// </summary>
+/// <paramref name="Machine"/>: where the cell was computed and with how many torch threads (float results follow both;
+/// absent in cells written before it was recorded).
 public sealed record FitResult(long Seed, int Budget, string Baseline, IReadOnlyDictionary<string, double> ObjectiveAccuracy,
     IReadOnlyDictionary<string, string> Correct, IReadOnlyList<AblationPoint> Ablation,
-    IReadOnlyDictionary<string, PreferenceModelStats> PreferenceModels, IReadOnlyDictionary<string, double> Weights, double Seconds);
+    IReadOnlyDictionary<string, PreferenceModelStats> PreferenceModels, IReadOnlyDictionary<string, double> Weights, double Seconds,
+    string? Machine = null);
 
 /// <summary>
 /// The control PM of a cell (the baseline's question trained on its AI labels plus the human labels): its accuracy on

@@ -23,6 +23,8 @@ public static class ExperimentMarkdown
         sb.AppendLine(string.Create(C, $"{r.Cells} cells, {r.ComputeSeconds / 60:F0} min of compute. Baseline `{r.Run.Baseline}`, principles {string.Join(", ", r.Run.Principles)}.")
             + " Intervals are 95% percentile bootstrap, resampling seeds and then prompts (or pairs) within each seed; "
             + "the sign test counts seeds on which X is ahead against seeds on which it is behind.").AppendLine();
+        if (r.Machines.Count > 0)
+            sb.AppendLine("Computed on: " + string.Join("; ", r.Machines.Select(m => string.Create(C, $"{m.Key} ({m.Value} cells)"))) + ".").AppendLine();
 
         sb.AppendLine("## 1. MORLAIF against the single-objective baseline (true preference, per prompt)").AppendLine();
         if (r.Finding1 is { } f)

@@ -79,6 +79,8 @@ public sealed record ExperimentReport
     public IReadOnlyList<AlgorithmRow> Algorithms { get; init; } = [];
     public required int Cells { get; init; }
     public required double ComputeSeconds { get; init; }
+    /// <summary>Where the cells were computed (<see cref="FitResult.Machine"/>), each with its number of cells; "unrecorded" for older cells.</summary>
+    public IReadOnlyDictionary<string, int> Machines { get; init; } = new Dictionary<string, int>();
 
     public const int Resamples = 4000;
 
@@ -188,6 +190,7 @@ public sealed record ExperimentReport
             Finding4 = finding4,
             Ppo = ppo,
             Cells = fits.Count,
+            Machines = fits.Values.GroupBy(f => f.Machine ?? "unrecorded").OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count()),
             ComputeSeconds = fits.Values.Sum(f => f.Seconds) + controls.Values.Sum(c => c.Seconds) + policies.Values.Sum(p => p.Seconds),
         };
     }
