@@ -50,6 +50,8 @@ public class ExperimentRunTests
             Assert.All(report.Finding3, b => Assert.Equal(2, b.Seeds));
             Assert.Equal(["linear", "worst-case"], report.Finding2VsBaseline.Select(c => c.X));
             Assert.All(report.Finding2VsBaseline, c => Assert.Equal(1, c.Seeds));
+            // Scalarizers against each other too, paired on the same seeds and prompts.
+            Assert.Equal([("linear", "worst-case")], report.Finding2Pairs.Select(c => (c.X, c.Y)));
             Assert.Equal([2, 1], report.Finding4.Select(a => a.Principles));
             Assert.Equal(3, report.Ppo.Count);
             // 30 prompts of which round(30 x 0.25) = 8 asked with unseen templates, 4 samples each; the control on both seeds.

@@ -14,6 +14,9 @@ public static class ExperimentMarkdown
 
     private static string Acc(Interval i) => string.Create(C, $"{i.Estimate:F3} [{i.Low:F3}, {i.High:F3}]");
 
+    /// <summary>A seed-level interval: as <see cref="Pct"/> or <see cref="Acc"/>, or "one seed" where it has no bounds.</summary>
+    private static string BySeed(Interval? i, Func<Interval, string> format) => i is null ? "-" : double.IsNaN(i.Low) ? "one seed" : format(i);
+
     private static string P(double p) => p < 0.001 ? "<0.001" : p.ToString("F3", C);
 
     public static string Render(ExperimentReport r)
@@ -22,7 +25,9 @@ public static class ExperimentMarkdown
         sb.AppendLine("# Experiment").AppendLine();
         sb.AppendLine(string.Create(C, $"{r.Cells} cells, {r.ComputeSeconds / 60:F0} min of compute. Baseline `{r.Run.Baseline}`, principles {string.Join(", ", r.Run.Principles)}.")
             + " Intervals are 95% percentile bootstrap, resampling seeds and then prompts (or pairs) within each seed; "
-            + "the sign test counts seeds on which X is ahead against seeds on which it is behind.").AppendLine();
+            + "the sign test counts seeds on which X is ahead against seeds on which it is behind. \"By seed\" is the 95% Student t "
+            + "interval over the seeds' own values (one per seed), which covers at few seeds where the bootstrap does not; "
+            + "the verdicts follow it: ahead or behind where it excludes zero, else inconclusive.").AppendLine();
         if (r.Machines.Count > 0)
             sb.AppendLine("Computed on: " + string.Join("; ", r.Machines.Select(m => string.Create(C, $"{m.Key} ({m.Value} cells)"))) + ".").AppendLine();
 
@@ -54,21 +59,26 @@ public static class ExperimentMarkdown
             foreach (var a in names)
                 sb.AppendLine($"| {a} | " + string.Join(" | ", names.Select(b => a == b ? "-" : (100 * r.Finding2WinRates[a][b]).ToString("F1", C))) + " |");
             sb.AppendLine();
+            if (r.Finding2Pairs.Count > 0)
+            {
+                sb.AppendLine("Every two scalarization functions against each other (the same seeds and prompts):").AppendLine();
+                Comparisons(sb, r.Finding2Pairs, holm: false);
+            }
         }
 
         sb.AppendLine("## 3. Combined objective against the single PM, by label budget (accuracy against the noise-free truth)").AppendLine();
-        sb.AppendLine("| training pairs | seeds | test pairs | linear | single PM | linear - single | only linear right / only single right | McNemar p |");
-        sb.AppendLine("|---|---|---|---|---|---|---|---|");
+        sb.AppendLine("| training pairs | seeds | test pairs | linear | single PM | linear - single | by seed | only linear right / only single right | McNemar p |");
+        sb.AppendLine("|---|---|---|---|---|---|---|---|---|");
         foreach (var b in r.Finding3)
-            sb.AppendLine($"| {b.Budget} | {b.Seeds} | {b.Pairs} | {Acc(b.Linear)} | {Acc(b.Single)} | {Acc(b.Difference)} | {b.OnlyLinearRight} / {b.OnlySingleRight} | {P(b.McNemarP)} |");
+            sb.AppendLine($"| {b.Budget} | {b.Seeds} | {b.Pairs} | {Acc(b.Linear)} | {Acc(b.Single)} | {Acc(b.Difference)} | {BySeed(b.DifferenceBySeed, Acc)} | {b.OnlyLinearRight} / {b.OnlySingleRight} | {P(b.McNemarP)} |");
         sb.AppendLine();
         if (r.Finding3.Any(b => b.Control is not null))
         {
             sb.AppendLine("The same against the control PM (the single PM trained on the human labels too):").AppendLine();
-            sb.AppendLine("| training pairs | seeds | control PM | linear - control | only linear right / only control right | McNemar p |");
-            sb.AppendLine("|---|---|---|---|---|---|");
+            sb.AppendLine("| training pairs | seeds | control PM | linear - control | by seed | only linear right / only control right | McNemar p |");
+            sb.AppendLine("|---|---|---|---|---|---|---|");
             foreach (var b in r.Finding3.Where(b => b.Control is not null))
-                sb.AppendLine($"| {b.Budget} | {b.Seeds} | {Acc(b.Control!)} | {Acc(b.ControlDifference!)} | {b.OnlyLinearRightVsControl} / {b.OnlyControlRight} | {P(b.McNemarControlP ?? double.NaN)} |");
+                sb.AppendLine($"| {b.Budget} | {b.Seeds} | {Acc(b.Control!)} | {Acc(b.ControlDifference!)} | {BySeed(b.ControlDifferenceBySeed, Acc)} | {b.OnlyLinearRightVsControl} / {b.OnlyControlRight} | {P(b.McNemarControlP ?? double.NaN)} |");
             sb.AppendLine();
         }
 
@@ -105,13 +115,13 @@ public static class ExperimentMarkdown
                 + "check flagged, of those it could judge."
                 + (r.Algorithms.Any(a => a.Watched > 0) ? " Judge monitor: seeds the judge watching the policy flagged, and seeds where it agreed with the truth-based check." : "")).AppendLine();
             var watched = r.Algorithms.Any(a => a.Watched > 0);
-            sb.AppendLine("| algorithm | arm | training pairs | seeds | generated tokens | PPO seconds | final proxy reward | final KL | true preference | minus SFT | flagged |"
+            sb.AppendLine("| algorithm | arm | training pairs | seeds | generated tokens | PPO seconds | final proxy reward | final KL | true preference | minus SFT | by seed | flagged |"
                 + (watched ? " judge monitor flagged | agrees with the truth |" : ""));
-            sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|" + (watched ? "---|---|" : ""));
+            sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|" + (watched ? "---|---|" : ""));
             foreach (var a in r.Algorithms)
             {
                 var arm = a.Arm + (a.Settings is null ? "" : $"@{a.Settings}") + (a.Baseline == r.Run.Baseline ? "" : $" ({a.Baseline})");
-                sb.AppendLine(string.Create(C, $"| {a.Algorithm} | {arm} | {a.Budget} | {a.Seeds} | {a.GeneratedTokens:N0} | {a.Seconds:F0} | {a.FinalProxy:F3} | {a.FinalKl:F3} | {Acc(a.TruePreference)} | {Acc(a.VsSft)} | {a.Flagged} / {a.Checked} |")
+                sb.AppendLine(string.Create(C, $"| {a.Algorithm} | {arm} | {a.Budget} | {a.Seeds} | {a.GeneratedTokens:N0} | {a.Seconds:F0} | {a.FinalProxy:F3} | {a.FinalKl:F3} | {Acc(a.TruePreference)} | {Acc(a.VsSft)} | {BySeed(a.VsSftBySeed, Acc)} | {a.Flagged} / {a.Checked} |")
                     + (watched ? $" {a.MonitorFlagged} / {a.Watched} | {a.MonitorAgrees} / {a.Watched} |" : ""));
             }
             sb.AppendLine();
@@ -127,10 +137,10 @@ public static class ExperimentMarkdown
 
     private static void Comparisons(StringBuilder sb, IReadOnlyList<PairedComparison> rows, bool holm)
     {
-        sb.AppendLine($"| X | against | seeds | prompts | X wins % | ties % | X loses % | wins - losses (points) | seeds ahead / behind | sign test p |{(holm ? " Holm p |" : "")}");
-        sb.AppendLine($"|---|---|---|---|---|---|---|---|---|---|{(holm ? "---|" : "")}");
+        sb.AppendLine($"| X | against | seeds | prompts | X wins % | ties % | X loses % | wins - losses (points) | by seed | verdict | seeds ahead / behind | sign test p |{(holm ? " Holm p |" : "")}");
+        sb.AppendLine($"|---|---|---|---|---|---|---|---|---|---|---|---|{(holm ? "---|" : "")}");
         foreach (var c in rows)
-            sb.AppendLine($"| {c.X} | {c.Y} | {c.Seeds} | {c.Prompts} | {Pct(c.Win)} | {Pct(c.Tie)} | {Pct(c.Loss)} | {Pct(c.Net)} | {c.SeedsAhead} / {c.SeedsBehind} | {P(c.SignTestP)} |{(holm ? $" {P(c.HolmP ?? double.NaN)} |" : "")}");
+            sb.AppendLine($"| {c.X} | {c.Y} | {c.Seeds} | {c.Prompts} | {Pct(c.Win)} | {Pct(c.Tie)} | {Pct(c.Loss)} | {Pct(c.Net)} | {BySeed(c.NetBySeed, Pct)} | {c.Verdict} | {c.SeedsAhead} / {c.SeedsBehind} | {P(c.SignTestP)} |{(holm ? $" {P(c.HolmP ?? double.NaN)} |" : "")}");
         sb.AppendLine();
     }
 }

@@ -7,9 +7,19 @@ using Morlaif.Learning.Statistics;
 
 namespace Morlaif.Learning.Experiments;
 
-/// <summary>Win, tie and loss shares of X against Y, and win minus loss, each with its two-level bootstrap interval; the sign test across seeds.</summary>
+/// <summary>
+/// Win, tie and loss shares of X against Y, and win minus loss, each with its two-level bootstrap interval; the sign test
+/// across seeds; win minus loss with its seed-level t interval (<see cref="SeedLevel"/>), which the verdict follows.
+/// </summary>
 public sealed record PairedComparison(string X, string Y, int Seeds, int Prompts, Interval Win, Interval Tie, Interval Loss, Interval Net,
-    int SeedsAhead, int SeedsBehind, double SignTestP, double? HolmP = null);
+    int SeedsAhead, int SeedsBehind, double SignTestP, double? HolmP = null)
+{
+    /// <summary>Win minus loss, one value per seed (its prompts' mean), with the 95% t interval over seeds.</summary>
+    public Interval? NetBySeed { get; init; }
+
+    /// <summary>"ahead", "behind" or "inconclusive" (the seed-level interval holds zero, or there is none).</summary>
+    public string Verdict => NetBySeed is { } i ? SeedLevel.Verdict(i) : "inconclusive";
+}
 
 /// <summary>
 /// At one label budget: the linear objective's and the single PM's accuracy, their difference, and McNemar's test on the
@@ -17,7 +27,14 @@ public sealed record PairedComparison(string X, string Y, int Seeds, int Prompts
 /// </summary>
 public sealed record BudgetPoint(int Budget, int Seeds, int Pairs, Interval Linear, Interval Single, Interval Difference,
     int OnlyLinearRight, int OnlySingleRight, double McNemarP, Interval? Control = null, Interval? ControlDifference = null,
-    int OnlyLinearRightVsControl = 0, int OnlyControlRight = 0, double? McNemarControlP = null);
+    int OnlyLinearRightVsControl = 0, int OnlyControlRight = 0, double? McNemarControlP = null)
+{
+    /// <summary>Linear minus single PM accuracy, one value per seed, with the 95% t interval over seeds.</summary>
+    public Interval? DifferenceBySeed { get; init; }
+
+    /// <summary>Linear minus control PM accuracy, the same way, where measured.</summary>
+    public Interval? ControlDifferenceBySeed { get; init; }
+}
 
 /// <summary>The ablation at one number of principles kept: the mean over random removal orders, then over seeds.</summary>
 public sealed record AblationSummary(int Principles, int Seeds, Interval Accuracy);
@@ -51,6 +68,9 @@ public sealed record AlgorithmRow(string Algorithm, string Arm, string? Settings
     public int MonitorFlagged { get; init; }
     public int MonitorAgrees { get; init; }
     public int Watched { get; init; }
+
+    /// <summary>The difference from SFT, one value per seed, with the 95% t interval over seeds.</summary>
+    public Interval? VsSftBySeed { get; init; }
 }
 
 /// <summary>
@@ -67,6 +87,8 @@ public sealed record ExperimentReport
     /// <summary>MORLAIF against the control (the baseline given the human labels too), and the control against the baseline.</summary>
     public IReadOnlyList<PairedComparison> Controls { get; init; } = [];
     public required IReadOnlyList<PairedComparison> Finding2VsBaseline { get; init; }
+    /// <summary>Every two scalarization functions against each other, paired on the same seeds and prompts.</summary>
+    public IReadOnlyList<PairedComparison> Finding2Pairs { get; init; } = [];
     /// <summary>Row beats column: the share of prompts won, ties counted half, pooled over seeds and prompts.</summary>
     public required IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>> Finding2WinRates { get; init; }
     public required IReadOnlyList<BudgetPoint> Finding3 { get; init; }
@@ -124,6 +146,8 @@ public sealed record ExperimentReport
         var vsBaseline = scalarizers.Count < 2 || matrixSeeds.Count == 0 ? [] : scalarizers.Select(a => Compare(a, ScalarizationStage.BaselineArm, matrixSeeds)!).ToList();
         var holm = PairedTests.Holm([.. vsBaseline.Select(c => c.SignTestP)]);
         vsBaseline = [.. vsBaseline.Select((c, i) => c with { HolmP = holm[i] })];
+        List<PairedComparison> pairs = vsBaseline.Count == 0 ? [] :
+            [.. scalarizers.SelectMany((a, i) => scalarizers.Skip(i + 1).Select(b => Compare(a, b, matrixSeeds)!))];
         var winRates = vsBaseline.Count == 0 ? new Dictionary<string, IReadOnlyDictionary<string, double>>()
             : scalarizers.ToDictionary(a => a, a => (IReadOnlyDictionary<string, double>)scalarizers.Where(b => b != a).ToDictionary(b => b, b =>
                 matrixSeeds.SelectMany(s => Policy(s, a)!.Against(Policy(s, b)!, tolerance).SelectMany(o => o))
@@ -185,6 +209,7 @@ public sealed record ExperimentReport
             Finding1Unseen = finding1Unseen,
             Controls = controlRows,
             Finding2VsBaseline = vsBaseline,
+            Finding2Pairs = pairs,
             Finding2WinRates = winRates,
             Finding3 = finding3,
             Finding4 = finding4,
@@ -239,6 +264,7 @@ public sealed record ExperimentReport
             checks.Count(c => c.Flagged), checks.Count)
         {
             MonitorFlagged = monitors.Count(m => m.Flagged), MonitorAgrees = monitors.Count(m => m.AgreesWithTruth == true), Watched = monitors.Count,
+            VsSftBySeed = SeedLevel.T([.. seeds.Select(s => PerPrompt(s.Policy, i => s.Policy.Truth[i] - s.Sft.Truth[i]).Average())]),
         };
     }
 
@@ -254,7 +280,7 @@ public sealed record ExperimentReport
         var nets = outcomes.Select(s => s.Average(samples => samples.Average())).ToList();
         int ahead = nets.Count(n => n > 0), behind = nets.Count(n => n < 0);
         return new PairedComparison(x, y, outcomes.Count, outcomes.Sum(s => s.Count), Share(o => o > 0 ? 1 : 0), Share(o => o == 0 ? 1 : 0),
-            Share(o => o < 0 ? 1 : 0), Share(o => o), ahead, behind, PairedTests.Sign(ahead, behind));
+            Share(o => o < 0 ? 1 : 0), Share(o => o), ahead, behind, PairedTests.Sign(ahead, behind)) { NetBySeed = SeedLevel.T(nets) };
     }
 
     /// <summary>
@@ -267,14 +293,19 @@ public sealed record ExperimentReport
         var linear = fits.Select(f => f.Correct["linear"]).ToList();
         var (single, onlyLinear, onlySingle, singleP) = Versus(linear, [.. fits.Select(f => f.Correct["single"])]);
         var point = new BudgetPoint(budget, fits.Count, linear.Sum(l => l.Length), Accuracy(linear), Accuracy([.. fits.Select(f => f.Correct["single"])]),
-            single, onlyLinear, onlySingle, singleP);
+            single, onlyLinear, onlySingle, singleP) { DifferenceBySeed = BySeed(linear, [.. fits.Select(f => f.Correct["single"])]) };
         if (controls is null || controls.Count != fits.Count) return point;
         var (control, onlyLinearC, onlyControl, controlP) = Versus(linear, [.. controls.Select(c => c.Correct)]);
         return point with { Control = Accuracy([.. controls.Select(c => c.Correct)]), ControlDifference = control,
-            OnlyLinearRightVsControl = onlyLinearC, OnlyControlRight = onlyControl, McNemarControlP = controlP };
+            OnlyLinearRightVsControl = onlyLinearC, OnlyControlRight = onlyControl, McNemarControlP = controlP,
+            ControlDifferenceBySeed = BySeed(linear, [.. controls.Select(c => c.Correct)]) };
     }
 
     private static double Bit(char c) => c == '1' ? 1 : 0;
+
+    /// <summary>X's accuracy minus Y's seed by seed, with the t interval over seeds.</summary>
+    private static Interval BySeed(IReadOnlyList<string> x, IReadOnlyList<string> y) =>
+        SeedLevel.T([.. x.Zip(y, (a, b) => a.Count(c => c == '1') / (double)a.Length - b.Count(c => c == '1') / (double)b.Length)]);
 
     private static Interval Accuracy(IReadOnlyList<string> correct) =>
         HierarchicalBootstrap.Mean([.. correct.Select(r => (IReadOnlyList<double>)[.. r.Select(Bit)])], Resamples);

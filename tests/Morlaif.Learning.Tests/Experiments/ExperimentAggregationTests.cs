@@ -18,6 +18,10 @@ public class ExperimentAggregationTests
         Assert.Equal((0.5, 0.0, 1.0), (c.Win.Estimate, c.Win.Low, c.Win.High));
         Assert.Equal((0.0, 0.0, 0.0), (c.Tie.Estimate, c.Tie.Low, c.Tie.High));
         Assert.Equal(1.0, c.SignTestP);
+        // By seed: nets +1 and -1, mean 0, sd sqrt(2), t(1) = 12.706: 0 +- 12.706, so the verdict is inconclusive.
+        Assert.Equal(0.0, c.NetBySeed!.Estimate, 12);
+        Assert.Equal(12.7062, c.NetBySeed.High, 3);
+        Assert.Equal("inconclusive", c.Verdict);
     }
 
     [Fact]
@@ -28,6 +32,10 @@ public class ExperimentAggregationTests
         Assert.Equal(10, c.SeedsAhead);
         Assert.Equal(2.0 / 1024, c.SignTestP, 12);
         Assert.True(c.Net.Low > 0);
+        // By seed: nets 2/3 and 1/3 alternately, mean 0.5, sd 0.1757 over 10 seeds: 0.5 +- 2.2622 x 0.1757 / sqrt(10).
+        var sd = Math.Sqrt(10 * (1 / 6.0) * (1 / 6.0) / 9);
+        Assert.Equal(0.5 - 2.262157 * sd / Math.Sqrt(10), c.NetBySeed!.Low, 5);
+        Assert.Equal("ahead", c.Verdict);
     }
 
     [Fact]
@@ -58,6 +66,8 @@ public class ExperimentAggregationTests
         Assert.Equal((1.0, 1.0, 1.0), (b.Linear.Estimate, b.Linear.Low, b.Linear.High));
         Assert.Equal(0.5, b.Single.Estimate, 12);
         Assert.Equal(0.5, b.McNemarP, 12);
+        // By seed: differences 1 and 0: 0.5 +- 12.706 x 0.7071 / sqrt(2) = 0.5 +- 6.353.
+        Assert.Equal(0.5 + 12.706205 * 0.5, b.DifferenceBySeed!.High, 4);
         Assert.Null(b.Control);
         Assert.Null(ExperimentReport.Budget(100, []));
 
@@ -200,7 +210,7 @@ public class ExperimentAggregationTests
 
         var md = ExperimentMarkdown.Render(report);
         Assert.Contains("## RL algorithms at a matched number of generated tokens", md);
-        Assert.Contains($"| grpo | linear@slow | {run.Pairs.Train} | 1 | 1,920 | 10 | 1.000 | 1.000 | 0.700 [0.700, 0.700] | 0.200 [0.200, 0.200] | 0 / 1 |", md);
+        Assert.Contains($"| grpo | linear@slow | {run.Pairs.Train} | 1 | 1,920 | 10 | 1.000 | 1.000 | 0.700 [0.700, 0.700] | 0.200 [0.200, 0.200] | one seed | 0 / 1 |", md);
         Directory.Delete(root, recursive: true);
     }
 
