@@ -92,7 +92,7 @@ public sealed class ExperimentRunner(RunConfig run, string root, string device, 
         {
             var truth = truths.Truth[arm];
             CellFiles.Write(files.PolicyPath(arm), new PolicyResult(cell.Seed, cell.Budget, cell.Baseline, arm, truth,
-                report.Ppo.GetValueOrDefault(arm) ?? [], PpoSeconds(arm), truths.Samples, truths.Unseen));
+                report.Ppo.GetValueOrDefault(arm) ?? [], PpoSeconds(arm), truths.Samples, truths.Unseen) { Path = truths.Path?.GetValueOrDefault(arm) });
             _log($"  {cell.Id}: {arm} mean true preference {truth.Average():F3}");
         }
     }

@@ -177,4 +177,53 @@ public class ExperimentRunTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public async Task With_evaluation_path_each_arm_is_scored_at_the_end_of_every_chunk_and_compared_at_matched_kl()
+    {
+        var dir = Directory.CreateTempSubdirectory("morlaif-experiment-").FullName;
+        try
+        {
+            var runJson = System.Text.Json.Nodes.JsonNode.Parse(RunJson)!.AsObject();
+            runJson["ppo"]!["iterationsPerChunk"] = 2;
+            runJson["evaluation"]!["path"] = true;
+            File.WriteAllText(Path.Combine(dir, "run.json"), runJson.ToJsonString());
+            File.WriteAllText(Path.Combine(dir, "experiment.json"), """{ "run": "run.json", "klLevels": [0.01, 1000], "grids": [ { "seeds": [1, 2] } ] }""");
+            var (experiment, run) = ExperimentConfig.Load(Path.Combine(dir, "experiment.json"));
+            var results = Path.Combine(dir, "results");
+            var cells = experiment.Cells(run);
+            await new ExperimentRunner(run, results, "cpu").RunAsync(cells);
+
+            foreach (var cell in cells)
+            {
+                var files = new CellFiles(results, cell);
+                var linear = CellFiles.Read<PolicyResult>(files.PolicyPath("linear"));
+                // 4 iterations in chunks of 2: the policy after iteration 2 (its first chunk's checkpoint) and after 4 (the arm's policy).
+                Assert.Equal([2, 4], linear.Path!.Select(p => p.Iteration));
+                Assert.Equal(linear.Prompts, linear.Path![0].Truth.Count);
+                var perPrompt = Enumerable.Range(0, linear.Prompts).Select(p => Enumerable.Range(p * linear.Samples, linear.Samples).Average(i => linear.Truth[i]));
+                Assert.Equal(perPrompt, linear.Path[^1].Truth);
+                Assert.NotEqual(linear.Path[0].Truth, linear.Path[1].Truth); // another policy's answers
+                Assert.Equal(linear.Ppo[2].MeanKl, linear.Path[0].Kl); // the KL of the first rollouts drawn from that policy
+                Assert.Null(CellFiles.Read<PolicyResult>(files.PolicyPath(EvaluationStage.Sft)).Path);
+            }
+
+            var report = ExperimentReport.Build(experiment, run, results);
+            Assert.Equal(["linear", ScalarizationStage.BaselineArm, ScalarizationStage.ControlArm], report.Paths.Select(p => p.Arm));
+            Assert.All(report.Paths, p => Assert.Equal([0, 2, 4], p.Points.Select(x => x.Iteration)));
+            Assert.All(report.Paths, p => Assert.Equal(0, p.Points[0].VsSft.Estimate));
+            // KL 0.01 is reached on every seed by every arm; KL 1000 by none.
+            var low = report.AtMatchedKl.Where(c => c.Kl == 0.01).ToList();
+            Assert.Equal(3, low.Count);
+            Assert.All(low, c => Assert.Equal((2, 0), (c.Seeds, c.NotReached)));
+            Assert.All(report.AtMatchedKl.Where(c => c.Kl == 1000), c => Assert.Equal((0, 2, "inconclusive"), (c.Seeds, c.NotReached, c.Verdict)));
+            ExperimentReport.Write(report, results);
+            Assert.Contains("### Along the optimisation path", File.ReadAllText(Path.Combine(results, "experiment.md")));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }

@@ -32,6 +32,10 @@ public sealed record ControlResult(long Seed, int Budget, string Baseline, doubl
 public sealed record PolicyResult(long Seed, int Budget, string Baseline, string Arm, IReadOnlyList<double> Truth,
     IReadOnlyList<PpoIterationStats> Ppo, double Seconds, int Samples = 1, int Unseen = 0)
 {
+    /// <summary>The arm's policy at the end of each PPO chunk (evaluation.path), the last being <see cref="Truth"/>'s; null where not asked.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<Stages.PathPoint>? Path { get; init; }
+
     public int Prompts => Truth.Count / Samples;
 
     /// <summary>Per prompt, the outcome of each sample against <paramref name="other"/>'s same sample (+1, 0, -1).</summary>

@@ -17,6 +17,11 @@ public sealed record ExperimentConfig
     /// <summary>The run config the grids vary, relative to the experiment file; absent: the built-in defaults.</summary>
     public string? Run { get; init; }
     public GridConfig[] Grids { get; init; } = [];
+    /// <summary>
+    /// The KLs from the SFT policy at which the report compares the arms along their paths (where the run config asks for
+    /// evaluation.path): the comparison at matched KL, not only at the last iteration.
+    /// </summary>
+    public double[] KlLevels { get; init; } = [1, 2, 4, 6];
 
     public sealed record GridConfig
     {
@@ -108,6 +113,8 @@ public sealed record ExperimentConfig
     {
         void Fail(string field, string message) => throw new ConfigException($"{path}: field '{field}': {message}");
         if (Grids.Length == 0) Fail("grids", "must list at least one grid");
+        foreach (var (k, i) in KlLevels.Select((k, i) => (k, i)))
+            if (!(k > 0) || double.IsInfinity(k)) Fail($"klLevels[{i}]", $"must be a positive KL (got {k})");
         for (var g = 0; g < Grids.Length; g++)
         {
             var grid = Grids[g];

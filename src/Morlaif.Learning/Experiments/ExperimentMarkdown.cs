@@ -15,7 +15,8 @@ public static class ExperimentMarkdown
     private static string Acc(Interval i) => string.Create(C, $"{i.Estimate:F3} [{i.Low:F3}, {i.High:F3}]");
 
     /// <summary>A seed-level interval: as <see cref="Pct"/> or <see cref="Acc"/>, or "one seed" where it has no bounds.</summary>
-    private static string BySeed(Interval? i, Func<Interval, string> format) => i is null ? "-" : double.IsNaN(i.Low) ? "one seed" : format(i);
+    private static string BySeed(Interval? i, Func<Interval, string> format) =>
+        i is null || double.IsNaN(i.Estimate) ? "-" : double.IsNaN(i.Low) ? "one seed" : format(i);
 
     private static string P(double p) => p < 0.001 ? "<0.001" : p.ToString("F3", C);
 
@@ -46,6 +47,26 @@ public static class ExperimentMarkdown
         {
             sb.AppendLine("The control: `baseline-human` is the baseline's PM trained on its AI labels plus the same human labels MORLAIF fits its weights on.").AppendLine();
             Comparisons(sb, r.Controls, holm: false);
+        }
+
+        if (r.Paths.Count > 0)
+        {
+            sb.AppendLine("### Along the optimisation path: true preference against KL from the SFT policy").AppendLine();
+            sb.AppendLine("Each arm's policy at the end of every PPO chunk, on the same held-out prompts (iteration 0 is the SFT policy); "
+                + "KL per response, the mean over seeds; true preference and its difference from SFT with the t interval over seeds.").AppendLine();
+            sb.AppendLine("| arm | seeds | iteration | KL | true preference | minus SFT |").AppendLine("|---|---|---|---|---|---|");
+            foreach (var path in r.Paths)
+                foreach (var p in path.Points)
+                    sb.AppendLine(string.Create(C, $"| {path.Arm}{(p == path.Peak ? " (peak)" : "")} | {path.Seeds} | {p.Iteration} | {p.Kl:F2} | {BySeed(p.Truth, Acc)} | {BySeed(p.VsSft, Acc)} |"));
+            sb.AppendLine();
+        }
+        if (r.AtMatchedKl.Count > 0)
+        {
+            sb.AppendLine("At matched KL (each seed's two paths read at the same KL, linear between evaluated points; seeds where an arm never reached it are left out):").AppendLine();
+            sb.AppendLine("| X | against | KL | seeds | not reached | X - Y true preference (by seed) | verdict |").AppendLine("|---|---|---|---|---|---|---|");
+            foreach (var c in r.AtMatchedKl)
+                sb.AppendLine(string.Create(C, $"| {c.X} | {c.Y} | {c.Kl} | {c.Seeds} | {c.NotReached} | {BySeed(c.Difference, Acc)} | {c.Verdict} |"));
+            sb.AppendLine();
         }
 
         sb.AppendLine("## 2. The scalarization functions at the policy level").AppendLine();

@@ -86,6 +86,10 @@ public sealed record ExperimentReport
     public PairedComparison? Finding1Unseen { get; init; }
     /// <summary>MORLAIF against the control (the baseline given the human labels too), and the control against the baseline.</summary>
     public IReadOnlyList<PairedComparison> Controls { get; init; } = [];
+    /// <summary>Each compared arm's true preference along its optimisation path (where the cells evaluated it), with its peak.</summary>
+    public IReadOnlyList<ArmPath> Paths { get; init; } = [];
+    /// <summary>Finding 1 and the controls at matched KL: each pair of arms read off their paths at each of the experiment's KL levels.</summary>
+    public IReadOnlyList<MatchedKlComparison> AtMatchedKl { get; init; } = [];
     public required IReadOnlyList<PairedComparison> Finding2VsBaseline { get; init; }
     /// <summary>Every two scalarization functions against each other, paired on the same seeds and prompts.</summary>
     public IReadOnlyList<PairedComparison> Finding2Pairs { get; init; } = [];
@@ -140,6 +144,16 @@ public sealed record ExperimentReport
         var finding1 = Compare(run.Scalarization, B, seeds);
         var finding1Unseen = Compare(run.Scalarization, B, seeds, unseenOnly: true);
         List<PairedComparison> controlRows = [.. new[] { Compare(run.Scalarization, Control, seeds), Compare(Control, B, seeds) }.OfType<PairedComparison>()];
+
+        // The optimisation path, where the cells evaluated it: each arm against SFT point by point, and the arms against each
+        // other at matched KL.
+        var sftOf = seeds.ToDictionary(s => s, s => Policy(s, EvaluationStage.Sft));
+        List<ArmPath> paths = [.. new[] { run.Scalarization, B, Control }.Select(arm => PathReport.Summarise(arm,
+            [.. seeds.Where(s => Policy(s, arm) is not null && sftOf[s] is not null).Select(s => (Policy(s, arm)!, sftOf[s]!))])).OfType<ArmPath>()];
+        List<MatchedKlComparison> atKl = [.. new[] { (run.Scalarization, B), (run.Scalarization, Control), (Control, B) }.SelectMany(pair =>
+            experiment.KlLevels.Select(kl => PathReport.AtKl(pair.Item1, pair.Item2, kl, [.. seeds
+                .Where(s => Policy(s, pair.Item1) is not null && Policy(s, pair.Item2) is not null && sftOf[s] is not null)
+                .Select(s => (Policy(s, pair.Item1)!, Policy(s, pair.Item2)!, sftOf[s]!))]))).OfType<MatchedKlComparison>()];
 
         var scalarizers = experiment.Grids.SelectMany(g => g.Scalarizations ?? []).Distinct().ToList();
         var matrixSeeds = seeds.Where(s => Policy(s, ScalarizationStage.BaselineArm) is not null && scalarizers.All(a => Policy(s, a) is not null)).ToList();
@@ -208,6 +222,8 @@ public sealed record ExperimentReport
             Finding1 = finding1,
             Finding1Unseen = finding1Unseen,
             Controls = controlRows,
+            Paths = paths,
+            AtMatchedKl = atKl,
             Finding2VsBaseline = vsBaseline,
             Finding2Pairs = pairs,
             Finding2WinRates = winRates,

@@ -178,6 +178,13 @@ public sealed record RunConfig
         public double UnseenTemplates { get; init; } = 0.25;
         /// <summary>Differences in true preference at most this large count as ties.</summary>
         public double TieTolerance { get; init; } = 0.05;
+        /// <summary>
+        /// World: also answer the prompts with every arm's policy as it stood at the end of each earlier PPO chunk (its
+        /// checkpoint), so the report has each arm's true preference along its optimisation path, against its KL, not only
+        /// at the last iteration (an experiment compares arms there at matched KL). Off by default: it costs one evaluation
+        /// per arm and chunk.
+        /// </summary>
+        public bool Path { get; init; }
     }
 
     public static readonly JsonSerializerOptions Json = new()
@@ -376,6 +383,7 @@ public sealed record RunConfig
         if (Evaluation.UnseenTemplates is < 0 or > 1 || double.IsNaN(Evaluation.UnseenTemplates))
             Fail("evaluation.unseenTemplates", $"must be a share in [0, 1] (got {Evaluation.UnseenTemplates})");
         NonNegative("evaluation.tieTolerance", Evaluation.TieTolerance);
+        if (Evaluation.Path && text) Fail("evaluation.path", "is for task 'world' (the path is scored by its truth)");
 
         // The world's own model must hold its longest demonstration; a text run's limits come from its model folder.
         if (text) return;

@@ -22,7 +22,18 @@ public sealed record EvaluationSet<TPrompt>(IReadOnlyList<TPrompt> Prompts, int 
 /// Every evaluated policy's answers scored by the true preference, item by item (<paramref name="Samples"/> answers per
 /// prompt; the last <paramref name="Unseen"/> prompts asked with unseen templates): what an experiment compares its arms on.
 /// </summary>
-public sealed record PolicyTruths(int Samples, int Unseen, IReadOnlyDictionary<string, IReadOnlyList<double>> Truth);
+public sealed record PolicyTruths(int Samples, int Unseen, IReadOnlyDictionary<string, IReadOnlyList<double>> Truth)
+{
+    /// <summary>Where the run asked for it (evaluation.path): each arm's policy at the end of each earlier PPO chunk, scored the same way.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, IReadOnlyList<PathPoint>>? Path { get; init; }
+}
+
+/// <summary>
+/// An arm's policy after <paramref name="Iteration"/> PPO iterations: its KL to the SFT policy (per response, on its
+/// rollouts) and its answers' true preference prompt by prompt, each the mean of the prompt's samples.
+/// </summary>
+public sealed record PathPoint(int Iteration, double Kl, IReadOnlyList<double> Truth);
 
 /// <summary>The evaluation's judge: the MORLAIF policy's answer against the baseline policy's, item by item, asked in both orders.</summary>
 public interface IEvaluationJudge

@@ -36,6 +36,16 @@ public static class WorldEvaluation
     }
 
     /// <summary>
+    /// One policy's answers' true preference, item by item, on the run's evaluation prompts and random numbers (the same
+    /// as <see cref="Evaluate"/> gives it): a point of an arm's optimisation path.
+    /// </summary>
+    public static IReadOnlyList<double> TruePreferenceOf(WorldRun ctx, PolicyModel policy)
+    {
+        var set = Prompts(ctx);
+        return [.. Responses(ctx, set.Items, policy).Select((r, i) => GroundTruth.Score(Principle.Overall, set.Items[i], r))];
+    }
+
+    /// <summary>
     /// The held-out evaluation prompts of a run: evaluation.prompts drawn from the training templates' distribution,
     /// the last evaluation.unseenTemplates share of them asked with templates no training stage saw.
     /// </summary>

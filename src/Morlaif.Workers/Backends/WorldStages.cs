@@ -112,12 +112,43 @@ public sealed class WorldStages(RunArtifacts artifacts, StageCheckpoints checkpo
                 policy.to(ctx.Device);
             }
             var (result, truths) = WorldEvaluation.Evaluate(ctx, sft, policies, compared.Morlaif.Name, compared.Baseline.Name);
+            if (ctx.Config.Evaluation.Path) truths = truths with { Path = await PathAsync(m, ctx, truths, cancel) };
             return new Evaluated(result, World: world, Truths: truths);
         }
         finally
         {
             foreach (var policy in policies.Values) policy.Dispose(); // loaded for this evaluation only
         }
+    }
+
+    /// <summary>
+    /// Each arm's policy at the end of each of its PPO chunks (the chunk's checkpoint; the last is the arm's policy the
+    /// evaluation already answered with), scored on the evaluation prompts, prompt by prompt as the mean of its samples.
+    /// The KL of a point is that of the next iteration's rollouts, the first drawn from that very policy; the last point
+    /// has no next iteration and takes its own last iteration's (drawn one update earlier), as the report's final KL does.
+    /// </summary>
+    private async Task<Dictionary<string, IReadOnlyList<PathPoint>>> PathAsync(RunManifest m, WorldRun ctx, PolicyTruths truths, CancellationToken cancel)
+    {
+        IReadOnlyList<double> PerPrompt(IReadOnlyList<double> items) =>
+            [.. Enumerable.Range(0, items.Count / truths.Samples).Select(p => Enumerable.Range(p * truths.Samples, truths.Samples).Average(i => items[i]))];
+        var path = new Dictionary<string, IReadOnlyList<PathPoint>>();
+        foreach (var arm in ctx.Config.PolicyArms)
+        {
+            var starts = StageKeys.PpoChunkStarts(ctx.Config.ForArm(arm).Ppo).ToList();
+            var stats = PpoStage.StatsFromJson(await artifacts.BytesAsync(RunArtifacts.Output(m, StageKeys.FinalPpoChunk(ctx.Config, arm.Name), StageOutputs.Stats), cancel));
+            var points = new List<PathPoint>();
+            for (var c = 0; c < starts.Count - 1; c++)
+            {
+                var end = starts[c + 1];
+                using var policy = ctx.NewPolicy();
+                WorldPpoPolicy.LoadModel(await artifacts.BytesAsync(RunArtifacts.Output(m, StageKeys.PpoChunk(arm.Name, starts[c]), StageOutputs.Checkpoint), cancel), policy);
+                policy.to(ctx.Device);
+                points.Add(new PathPoint(end, stats[end].MeanKl, PerPrompt(WorldEvaluation.TruePreferenceOf(ctx, policy))));
+            }
+            points.Add(new PathPoint(stats.Count, stats[^1].MeanKl, PerPrompt(truths.Truth[arm.Name])));
+            path[arm.Name] = points;
+        }
+        return path;
     }
 
     public async Task<PreferenceModelStats> PmStatsAsync(RunManifest m, string question, CancellationToken cancel) =>

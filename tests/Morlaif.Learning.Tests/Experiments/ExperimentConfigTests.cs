@@ -21,6 +21,7 @@ public class ExperimentConfigTests
     [InlineData("""{ "grids": [ { "algorithms": ["grpo"], "ppo": { "fast": { "algorithm": "rloo" } } } ] }""", "grids[0].ppo.fast.algorithm")]
     [InlineData("""{ "grids": [ { "algorithms": ["ppo", "grpo"], "ppo": { "wide": { "rolloutsPerIteration": 30 } } } ] }""", "grids[0].ppo.wide")]
     [InlineData("""{ "grids": [ { "seeds": [1] }, { "algorithms": ["rloo"], "ppo": { "g1": { "groupSize": 1 } } } ] }""", "grids[1].ppo.g1")]
+    [InlineData("""{ "klLevels": [1, 0], "grids": [ { "seeds": [1] } ] }""", "klLevels[1]")]
     public void A_bad_experiment_file_names_the_field(string json, string field)
     {
         var path = Path.Combine(Directory.CreateTempSubdirectory("morlaif-experiment-").FullName, "experiment.json");
