@@ -38,6 +38,10 @@ public sealed record PolicyResult(long Seed, int Budget, string Baseline, string
 
     public int Prompts => Truth.Count / Samples;
 
+    /// <summary>Each prompt's true preference as the mean of its samples (a prompt's samples are not independent: it counts once).</summary>
+    public double[] PerPrompt(Func<int, double>? value = null) =>
+        [.. Enumerable.Range(0, Prompts).Select(p => Enumerable.Range(p * Samples, Samples).Average(value ?? (i => Truth[i])))];
+
     /// <summary>Per prompt, the outcome of each sample against <paramref name="other"/>'s same sample (+1, 0, -1).</summary>
     public List<int[]> Against(PolicyResult other, double tolerance, bool unseenOnly = false) =>
     [

@@ -268,19 +268,17 @@ public sealed record ExperimentReport
     public static AlgorithmRow Algorithm(string algorithm, string arm, string? settings, int rolloutsPerIteration,
         IReadOnlyList<(PolicyResult Policy, PolicyResult Sft)> seeds)
     {
-        static IReadOnlyList<double> PerPrompt(PolicyResult p, Func<int, double> value) =>
-            [.. Enumerable.Range(0, p.Prompts).Select(prompt => Enumerable.Range(prompt * p.Samples, p.Samples).Average(value))];
         var checks = seeds.Select(s => RewardHackingCheck.Of(s.Policy.Ppo)).OfType<RewardHackingCheck>().ToList();
         var monitors = seeds.Select(s => Runs.ArmMonitor.Of(s.Policy.Ppo)).OfType<Runs.ArmMonitor>().ToList();
         return new AlgorithmRow(algorithm, arm, settings, seeds[0].Policy.Budget, seeds[0].Policy.Baseline, seeds.Count, seeds.Average(s => s.Policy.Seconds),
             seeds.Average(s => s.Policy.Ppo.Sum(i => rolloutsPerIteration * i.MeanResponseTokens)), seeds.Average(s => Proxy(s.Policy.Ppo, last: true)),
             seeds.Average(s => s.Policy.Ppo[^1].MeanKl),
-            HierarchicalBootstrap.Mean([.. seeds.Select(s => PerPrompt(s.Policy, i => s.Policy.Truth[i]))], Resamples),
-            HierarchicalBootstrap.Mean([.. seeds.Select(s => PerPrompt(s.Policy, i => s.Policy.Truth[i] - s.Sft.Truth[i]))], Resamples),
+            HierarchicalBootstrap.Mean([.. seeds.Select(s => s.Policy.PerPrompt())], Resamples),
+            HierarchicalBootstrap.Mean([.. seeds.Select(s => s.Policy.PerPrompt(i => s.Policy.Truth[i] - s.Sft.Truth[i]))], Resamples),
             checks.Count(c => c.Flagged), checks.Count)
         {
             MonitorFlagged = monitors.Count(m => m.Flagged), MonitorAgrees = monitors.Count(m => m.AgreesWithTruth == true), Watched = monitors.Count,
-            VsSftBySeed = SeedLevel.T([.. seeds.Select(s => PerPrompt(s.Policy, i => s.Policy.Truth[i] - s.Sft.Truth[i]).Average())]),
+            VsSftBySeed = SeedLevel.T([.. seeds.Select(s => s.Policy.PerPrompt(i => s.Policy.Truth[i] - s.Sft.Truth[i]).Average())]),
         };
     }
 

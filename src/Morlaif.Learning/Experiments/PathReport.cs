@@ -33,7 +33,7 @@ public static class PathReport
     public static IReadOnlyList<(int Iteration, double Kl, double Truth, double VsSft)>? SeedPath(PolicyResult arm, PolicyResult sft)
     {
         if (arm.Path is not { Count: > 0 } path) return null;
-        var sftPerPrompt = PerPrompt(sft);
+        var sftPerPrompt = sft.PerPrompt();
         var sftMean = sftPerPrompt.Average();
         return
         [
@@ -83,7 +83,4 @@ public static class PathReport
         }
         return null;
     }
-
-    private static double[] PerPrompt(PolicyResult p) =>
-        [.. Enumerable.Range(0, p.Prompts).Select(prompt => Enumerable.Range(prompt * p.Samples, p.Samples).Average(i => p.Truth[i]))];
 }
