@@ -60,6 +60,15 @@ public static class ExperimentMarkdown
                     sb.AppendLine(string.Create(C, $"| {path.Arm}{(p == path.Peak ? " (peak)" : "")} | {path.Seeds} | {p.Iteration} | {p.Kl:F2} | {BySeed(p.Truth, Acc)} | {BySeed(p.VsSft, Acc)} |"));
             sb.AppendLine();
         }
+        if (r.Paths.Count > 0)
+        {
+            sb.AppendLine("Reward hacking against where each arm started and its own peak (t intervals over seeds; the peak is the iteration "
+                + "of highest mean true preference, chosen on the same seeds, so \"final minus peak\" leans negative):").AppendLine();
+            sb.AppendLine("| arm | seeds | peak iteration | peak minus SFT | final minus SFT | final minus peak | verdict |").AppendLine("|---|---|---|---|---|---|---|");
+            foreach (var path in r.Paths)
+                sb.AppendLine(string.Create(C, $"| {path.Arm} | {path.Seeds} | {path.Peak.Iteration} | {BySeed(path.Peak.VsSft, Acc)} | {BySeed(path.Final.VsSft, Acc)} | {BySeed(path.FinalVsPeak, Acc)} | {path.Verdict} |"));
+            sb.AppendLine();
+        }
         if (r.AtMatchedKl.Count > 0)
         {
             sb.AppendLine("At matched KL (each seed's two paths read at the same KL, linear between evaluated points; seeds where an arm never reached it are left out):").AppendLine();

@@ -10,10 +10,30 @@ namespace Morlaif.Learning.Experiments;
 /// </summary>
 public sealed record PathRow(int Iteration, double Kl, Interval Truth, Interval VsSft);
 
-/// <summary>An arm's path over the seeds that evaluated it (evaluation.path), and its peak: the point of highest mean true preference.</summary>
-public sealed record ArmPath(string Arm, int Seeds, IReadOnlyList<PathRow> Points)
+/// <summary>
+/// An arm's path over the seeds that evaluated it (evaluation.path), and its peak: the point of highest mean true
+/// preference. <paramref name="FinalVsPeak"/>: each seed's last point minus its point at that peak iteration, with the t
+/// interval over seeds; the peak is chosen on the same seeds, so this leans negative (a fall must clear that to count).
+/// </summary>
+public sealed record ArmPath(string Arm, int Seeds, IReadOnlyList<PathRow> Points, Interval FinalVsPeak)
 {
     public PathRow Peak => Points.MaxBy(p => p.Truth.Estimate)!;
+
+    public PathRow Final => Points[^1];
+
+    /// <summary>
+    /// Reward hacking read against where the arm started and its own peak: "falls from its peak" where the last point is
+    /// below the peak by more than the seeds' spread, and whether it then ends above or below the SFT policy (or neither).
+    /// </summary>
+    public string Verdict
+    {
+        get
+        {
+            var fall = FinalVsPeak.High < 0 ? "falls from its peak" : "holds its peak";
+            var end = Final.VsSft.Low > 0 ? "ends above SFT" : Final.VsSft.High < 0 ? "ends below SFT" : "ends level with SFT";
+            return $"{fall}, {end}";
+        }
+    }
 }
 
 /// <summary>
@@ -47,9 +67,11 @@ public static class PathReport
     {
         var paths = seeds.Select(s => SeedPath(s.Arm, s.Sft)).OfType<IReadOnlyList<(int Iteration, double Kl, double Truth, double VsSft)>>().ToList();
         if (paths.Count == 0) return null;
-        var points = Enumerable.Range(0, paths.Min(p => p.Count)).Select(i => new PathRow(paths[0][i].Iteration, paths.Average(p => p[i].Kl),
+        var count = paths.Min(p => p.Count);
+        var points = Enumerable.Range(0, count).Select(i => new PathRow(paths[0][i].Iteration, paths.Average(p => p[i].Kl),
             SeedLevel.T([.. paths.Select(p => p[i].Truth)]), SeedLevel.T([.. paths.Select(p => p[i].VsSft)]))).ToList();
-        return new ArmPath(arm, paths.Count, points);
+        var peak = points.IndexOf(points.MaxBy(p => p.Truth.Estimate)!);
+        return new ArmPath(arm, paths.Count, points, SeedLevel.T([.. paths.Select(p => p[count - 1].Truth - p[peak].Truth)]));
     }
 
     /// <summary>X against Y at <paramref name="kl"/>, seed by seed (both paths from the same seed's cell).</summary>

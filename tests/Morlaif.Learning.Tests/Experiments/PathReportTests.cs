@@ -53,5 +53,13 @@ public class PathReportTests
         Assert.Equal(0.6, path.Points[1].Truth.Estimate, 12);
         Assert.Equal(0.5, path.Points[1].VsSft.Estimate, 12);
         Assert.Equal(10, path.Peak.Iteration);
+        // Each seed's last point minus its point at the peak iteration: 0.3 - 0.5 and 0.3 - 0.7, mean -0.3, sd 0.1414, t(1).
+        Assert.Equal(-0.3, path.FinalVsPeak.Estimate, 12);
+        Assert.Equal(-0.3 + 12.706205 * 0.1, path.FinalVsPeak.High, 4);
+        Assert.Equal("holds its peak, ends above SFT", path.Verdict); // t(1) is too wide for the fall; both seeds end 0.2 above SFT exactly
+
+        // Five seeds that rise by 0.4 over SFT and end 0.1 above it, each a little differently: a clear fall, still above SFT.
+        var five = PathReport.Summarise("baseline", [.. Enumerable.Range(0, 5).Select(i => Seed(0.1, (10, 2, 0.5 + 0.01 * i), (20, 4, 0.2 + 0.01 * i)))])!;
+        Assert.Equal("falls from its peak, ends above SFT", five.Verdict);
     }
 }
