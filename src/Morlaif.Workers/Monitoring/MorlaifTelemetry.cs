@@ -57,6 +57,12 @@ public static class MorlaifTelemetry
             outcome = "done";
             return result;
         }
+        catch (OperationCanceledException)
+        {
+            // The worker is stopping (SIGTERM): the attempt hands its message back, not a failure.
+            outcome = "cancelled";
+            throw;
+        }
         catch (Exception e)
         {
             span?.SetStatus(ActivityStatusCode.Error, e.Message);
