@@ -84,7 +84,7 @@ public sealed class DistributedRun : IAsyncDisposable
                      ["OTEL_METRIC_EXPORT_INTERVAL"] = "1000",
                  })
         {
-            _settings[name] = value;
+            Set(name, value);
             Processes.SetEnvironment(name, value);
         }
     }

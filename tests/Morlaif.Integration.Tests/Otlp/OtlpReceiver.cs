@@ -39,7 +39,25 @@ public sealed class OtlpReceiver : IAsyncDisposable
         Endpoint = new Uri(_app.Urls.First());
     }
 
+    /// <summary>Released once per export request answered: a test waits for the next one rather than for a time.</summary>
+    private readonly SemaphoreSlim _exports = new(0);
+
+    /// <summary>Waits for the next export request (any signal, decoded or refused); false when none came within <paramref name="timeout"/>.</summary>
+    public Task<bool> NextExportAsync(TimeSpan timeout) => _exports.WaitAsync(timeout < TimeSpan.Zero ? TimeSpan.Zero : timeout);
+
     private async Task Receive(HttpContext http, Action<ReadOnlyMemory<byte>> decode)
+    {
+        try
+        {
+            await Answer(http, decode);
+        }
+        finally
+        {
+            _exports.Release();
+        }
+    }
+
+    private async Task Answer(HttpContext http, Action<ReadOnlyMemory<byte>> decode)
     {
         if (http.Request.ContentType != "application/x-protobuf")
         {
