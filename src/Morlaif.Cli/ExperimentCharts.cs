@@ -43,6 +43,12 @@ public static class ExperimentCharts
             var controlled = r.Finding3.Where(b => b.Control is not null).ToList();
             if (controlled.Count > 0)
                 Points(plot, [.. controlled.Select(b => b.Control!)], [.. controlled.Select(b => Math.Log10(b.Budget) + 0.04)], 2, "single PM + human labels");
+            foreach (var (arm, i) in r.Finding3.SelectMany(b => b.Matched.Select(m => m.Arm)).Distinct().Select((a, i) => (a, i)))
+            {
+                var matched = r.Finding3.Where(b => b.Matched.Any(m => m.Arm == arm)).ToList();
+                Points(plot, [.. matched.Select(b => b.Matched.Single(m => m.Arm == arm).Accuracy)], [.. matched.Select(b => Math.Log10(b.Budget) + 0.06 + 0.02 * i)], 3 + i,
+                    arm == Learning.Stages.ScalarizationStage.PooledArm ? "one PM, matched budget" : "ensemble, matched budget");
+            }
             plot.Axes.Bottom.SetTicks(xs, [.. r.Finding3.Select(b => b.Budget.ToString())]);
             plot.Title("Objective accuracy against the noise-free truth, by label budget");
             plot.XLabel("judge-labelled training pairs");

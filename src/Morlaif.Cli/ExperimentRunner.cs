@@ -72,7 +72,7 @@ public sealed class ExperimentRunner(RunConfig run, string root, string device, 
         var fit = ObjectiveFit.FromJson(await pipeline.Store.GetAsync(manifest.Stages[StageKeys.Scalarize].Outputs[StageOutputs.Objective], cancel));
         var files = new CellFiles(root, cell);
 
-        var control = ScalarizationStage.ControlQuestion(cell.Baseline);
+        var control = PmQuestions.Control(cell.Baseline);
         // An arm's own PPO time, its chunks' wall times summed: the report's timing spans the arm's first chunk to its last,
         // which holds the other arms' chunks run in between (one PPO message at a time, the arms' chunks in turn).
         double PpoSeconds(string arm) => arm == EvaluationStage.Sft ? 0
@@ -124,6 +124,7 @@ public sealed class ExperimentRunner(RunConfig run, string root, string device, 
         .. cells.GroupBy(c => c.Id).Select(g => g.First() with
         {
             Scalarizations = [.. g.SelectMany(c => c.Scalarizations).Distinct()],
+            BaselineArms = [.. g.SelectMany(c => c.BaselineArms).Distinct()],
             PpoVariants = g.Any(c => c.PpoVariants is not null)
                 ? g.SelectMany(c => c.PpoVariants ?? new Dictionary<string, Learning.Ppo.PpoSettings>()).DistinctBy(v => v.Key).ToDictionary()
                 : null,

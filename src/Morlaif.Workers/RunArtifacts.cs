@@ -74,12 +74,11 @@ public sealed class RunArtifacts(IArtifactStore store, IManifestStore manifests,
     public Task<TrainedPreferenceModel> PreferenceModelAsync(RunManifest manifest, WorldRun ctx, string question, CancellationToken cancel) =>
         CachedAsync(manifest.RunId, Output(manifest, StageKeys.TrainPm(question), StageOutputs.Model), bytes => Task.FromResult(TrainedPreferenceModel.FromBytes(bytes, ctx)), cancel);
 
-    /// <summary>Every question's PM, and the control PM where the run trains one.</summary>
+    /// <summary>Every PM the run trains (<see cref="PmQuestions.All"/>): each question's, and the control and pooled PMs where it trains them.</summary>
     public async Task<Dictionary<string, TrainedPreferenceModel>> PreferenceModelsAsync(RunManifest manifest, WorldRun ctx, CancellationToken cancel)
     {
         var pms = new Dictionary<string, TrainedPreferenceModel>();
-        IEnumerable<string> questions = ctx.Config.TrainsControlPm ? [.. ctx.Questions, ScalarizationStage.ControlQuestion(ctx.Config.Baseline)] : ctx.Questions;
-        foreach (var q in questions) pms[q] = await PreferenceModelAsync(manifest, ctx, q, cancel);
+        foreach (var q in PmQuestions.All(ctx.Config)) pms[q] = await PreferenceModelAsync(manifest, ctx, q, cancel);
         return pms;
     }
 

@@ -29,7 +29,7 @@ public static class RunStarter
         var configRef = await store.PutAsync(runId, "config", json, cancel);
         // A text run's model folders and data go into the store first: nothing is started that a worker could not read.
         var inputs = await Backends.RunTasks.For(config).PutInputsAsync(store, config, cancel);
-        var manifest = new RunManifest { RunId = runId, Config = configRef, Questions = [.. config.Principles, config.Baseline], Inputs = inputs };
+        var manifest = new RunManifest { RunId = runId, Config = configRef, Questions = [.. Learning.Stages.PmQuestions.Labelled(config)], Inputs = inputs };
         if (!await manifests.CreateAsync(manifest, cancel)) throw new RunExistsException(runId);
         try
         {

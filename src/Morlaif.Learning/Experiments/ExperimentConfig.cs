@@ -33,6 +33,12 @@ public sealed record ExperimentConfig
         public string[]? Scalarizations { get; init; }
         /// <summary>Baselines; absent: the run config's.</summary>
         public string[]? Baselines { get; init; }
+        /// <summary>
+        /// The baseline policies trained beside MORLAIF's: "baseline", "baseline-human" (the control), "baseline-pooled" and
+        /// "baseline-ensemble" (the matched budgets, whose PMs any grid naming them trains and measures, policies or not).
+        /// Absent: the baseline and the control, or the baseline alone where the grid compares PPO settings or algorithms.
+        /// </summary>
+        public string[]? BaselineArms { get; init; }
         /// <summary>false: stop at the objective fit (PMs, weights, accuracies, ablation), without PPO or evaluation.</summary>
         public bool Policies { get; init; } = true;
         /// <summary>
@@ -126,6 +132,15 @@ public sealed record ExperimentConfig
                 if (Scalarizers.Find(s) is null) Fail($"grids[{g}].scalarizations[{i}]", $"unknown scalarization function '{s}' (known: {string.Join(", ", Scalarizers.Names)})");
             foreach (var (s, i) in (grid.Baselines ?? []).Select((s, i) => (s, i)))
                 if (s is not (Constitution.Question or Principle.Overall)) Fail($"grids[{g}].baselines[{i}]", $"unknown baseline '{s}' (known: {Constitution.Question}, {Principle.Overall})");
+            string[] baselineArms = [Stages.ScalarizationStage.BaselineArm, .. Stages.ScalarizationStage.WorldBaselineArms];
+            foreach (var (a, i) in (grid.BaselineArms ?? []).Select((a, i) => (a, i)))
+            {
+                if (!baselineArms.Contains(a)) Fail($"grids[{g}].baselineArms[{i}]", $"unknown baseline arm '{a}' (known: {string.Join(", ", baselineArms)})");
+                if (Array.IndexOf(grid.BaselineArms!, a) != i) Fail($"grids[{g}].baselineArms[{i}]", $"lists '{a}' twice");
+            }
+            // The evaluation compares MORLAIF with the baseline: every policy cell trains it.
+            if (grid.BaselineArms is { } named && grid.Policies && !named.Contains(Stages.ScalarizationStage.BaselineArm))
+                Fail($"grids[{g}].baselineArms", $"must list '{Stages.ScalarizationStage.BaselineArm}' (the evaluation compares MORLAIF with it)");
             if (grid.Algorithms is not { } algorithms) continue;
             if (algorithms.Length == 0) Fail($"grids[{g}].algorithms", "must list at least one algorithm (or be left out: the run config's)");
             for (var i = 0; i < algorithms.Length; i++)
@@ -152,9 +167,14 @@ public sealed record ExperimentConfig
             return from seed in grid.Seeds
                 from budget in grid.Budgets ?? [run.Pairs.Train]
                 from baseline in grid.Baselines ?? [run.Baseline]
-                select new ExperimentCell(seed, budget, baseline, grid.Policies ? [.. grid.Scalarizations ?? [run.Scalarization]] : [], variants);
+                select new ExperimentCell(seed, budget, baseline, grid.Policies ? [.. grid.Scalarizations ?? [run.Scalarization]] : [], variants)
+                {
+                    BaselineArms = grid.BaselineArms ?? (variants is null ? DefaultBaselineArms : [Stages.ScalarizationStage.BaselineArm]),
+                };
         }),
     ];
+
+    private static readonly string[] DefaultBaselineArms = [Stages.ScalarizationStage.BaselineArm, Stages.ScalarizationStage.ControlArm];
 
     /// <summary>The run's PPO settings with <paramref name="overrides"/> laid over them, validated as a run config's would be.</summary>
     private static PpoSettings Variant(RunConfig run, JsonObject overrides, string where)
@@ -175,8 +195,9 @@ public sealed record ExperimentConfig
 }
 
 /// <summary>
-/// One (seed, label budget, baseline): SFT, pairs, labels, PMs, the objective fit and the control PM, then, when any
-/// scalarization is asked, the SFT, baseline and control policies and one MORLAIF policy per scalarization, all evaluated on the same prompts.
+/// One (seed, label budget, baseline): SFT, pairs, labels, PMs, the objective fit, the control PM and, where a grid asks for
+/// them, the matched-budget PMs; then, when any scalarization is asked, the SFT policy, each baseline arm's and one MORLAIF
+/// policy per scalarization, all evaluated on the same prompts.
 /// </summary>
 public sealed record ExperimentCell(long Seed, int Budget, string Baseline, IReadOnlyList<string> Scalarizations,
     IReadOnlyDictionary<string, PpoSettings>? PpoVariants = null)
@@ -185,27 +206,34 @@ public sealed record ExperimentCell(long Seed, int Budget, string Baseline, IRea
 
     public bool HasPolicies => Scalarizations.Count > 0;
 
-    /// <summary>The policies the cell evaluates: the SFT policy, the baseline's, the control's, and MORLAIF's under each scalarization.</summary>
+    /// <summary>The baseline policies trained beside MORLAIF's (<see cref="ExperimentConfig.GridConfig.BaselineArms"/>), in that order.</summary>
+    public IReadOnlyList<string> BaselineArms { get; init; } = [Stages.ScalarizationStage.BaselineArm, Stages.ScalarizationStage.ControlArm];
+
+    /// <summary>Whether the cell trains the matched-budget PMs: a grid asks for a policy on them.</summary>
+    public bool MatchedBudget => BaselineArms.Any(a => a is Stages.ScalarizationStage.PooledArm or Stages.ScalarizationStage.EnsembleArm);
+
+    /// <summary>The policies the cell evaluates: the SFT policy, each baseline arm's, and MORLAIF's under each scalarization (under each PPO variant where it has them).</summary>
     public IReadOnlyList<string> Arms => !HasPolicies ? []
-        : PpoVariants is null ? [Stages.EvaluationStage.Sft, Stages.ScalarizationStage.BaselineArm, Stages.ScalarizationStage.ControlArm, .. Scalarizations]
-        : [Stages.EvaluationStage.Sft, .. PpoVariants.Keys.SelectMany(v => Scalarizations.Prepend(Stages.ScalarizationStage.BaselineArm).Select(a => $"{a}@{v}"))];
+        : PpoVariants is null ? [Stages.EvaluationStage.Sft, .. BaselineArms, .. Scalarizations]
+        : [Stages.EvaluationStage.Sft, .. PpoVariants.Keys.SelectMany(v => BaselineArms.Concat(Scalarizations).Select(a => $"{a}@{v}"))];
 
     /// <summary>An arm's policy (sft, baseline, baseline-human or a scalarization) and its PPO settings' name, if any.</summary>
     public static (string Policy, string? Variant) ParseArm(string arm) => arm.Split('@') is [var policy, var variant] ? (policy, variant) : (arm, null);
 
     /// <summary>
-    /// The cell as one pipeline run: the grid's run config with the cell's seed, budget and baseline, the control PM, and
-    /// one PPO arm per policy but SFT (none when the grid stops at the objective fit).
+    /// The cell as one pipeline run: the grid's run config with the cell's seed, budget and baseline, the control PM, the
+    /// matched-budget PMs where asked, and one PPO arm per policy but SFT (none when the grid stops at the objective fit).
     /// </summary>
     public RunConfig PipelineConfig(RunConfig run) => Config(run) with
     {
         ControlPm = true,
+        MatchedBudget = MatchedBudget,
         Arms =
         [
             .. Arms.Where(a => a != Stages.EvaluationStage.Sft).Select(arm =>
             {
                 var (policy, variant) = ParseArm(arm);
-                var morlaif = policy is not (Stages.ScalarizationStage.BaselineArm or Stages.ScalarizationStage.ControlArm);
+                var morlaif = !BaselineArms.Contains(policy);
                 return new RunConfig.ArmConfig
                 {
                     Name = arm, Reward = morlaif ? Stages.ScalarizationStage.MorlaifArm : policy, Scalarization = morlaif ? policy : null,

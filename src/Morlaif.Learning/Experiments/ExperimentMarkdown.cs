@@ -45,7 +45,10 @@ public static class ExperimentMarkdown
         else sb.AppendLine("No seed has both policies yet.").AppendLine();
         if (r.Controls.Count > 0)
         {
-            sb.AppendLine("The control: `baseline-human` is the baseline's PM trained on its AI labels plus the same human labels MORLAIF fits its weights on.").AppendLine();
+            sb.AppendLine("The other baselines: `baseline-human` (the control) is the baseline's PM trained on its AI labels plus the same human labels "
+                + "MORLAIF fits its weights on. With matched budgets, each pair is judged on as many drawn constitution principles as MORLAIF "
+                + "has principles, so the baseline gets as many judge calls as MORLAIF: `baseline-pooled` is one PM on all those labels, "
+                + "`baseline-ensemble` the mean of one PM per draw (as many PMs as MORLAIF's).").AppendLine();
             Comparisons(sb, r.Controls, holm: false);
         }
 
@@ -109,6 +112,17 @@ public static class ExperimentMarkdown
             sb.AppendLine("|---|---|---|---|---|---|---|");
             foreach (var b in r.Finding3.Where(b => b.Control is not null))
                 sb.AppendLine($"| {b.Budget} | {b.Seeds} | {Acc(b.Control!)} | {Acc(b.ControlDifference!)} | {BySeed(b.ControlDifferenceBySeed, Acc)} | {b.OnlyLinearRightVsControl} / {b.OnlyControlRight} | {P(b.McNemarControlP ?? double.NaN)} |");
+            sb.AppendLine();
+        }
+
+        if (r.Finding3.Any(b => b.Matched.Count > 0))
+        {
+            sb.AppendLine("The same against the matched-budget baselines (as many judge calls as MORLAIF: one pooled PM, or the ensemble of one PM per draw):").AppendLine();
+            sb.AppendLine("| training pairs | seeds | baseline | accuracy | linear - it | by seed | only linear right / only it right | McNemar p |");
+            sb.AppendLine("|---|---|---|---|---|---|---|---|");
+            foreach (var b in r.Finding3)
+                foreach (var m in b.Matched)
+                    sb.AppendLine($"| {b.Budget} | {b.Seeds} | {m.Arm} | {Acc(m.Accuracy)} | {Acc(m.LinearMinus)} | {BySeed(m.LinearMinusBySeed, Acc)} | {m.OnlyLinearRight} / {m.OnlyBaselineRight} | {P(m.McNemarP)} |");
             sb.AppendLine();
         }
 

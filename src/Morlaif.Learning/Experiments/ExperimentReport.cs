@@ -34,7 +34,16 @@ public sealed record BudgetPoint(int Budget, int Seeds, int Pairs, Interval Line
 
     /// <summary>Linear minus control PM accuracy, the same way, where measured.</summary>
     public Interval? ControlDifferenceBySeed { get; init; }
+
+    /// <summary>The matched-budget baselines, where every seed measured them: the pooled PM and the ensemble against the linear objective.</summary>
+    public IReadOnlyList<BaselineAccuracy> Matched { get; init; } = [];
 }
+
+/// <summary>
+/// One more baseline's accuracy on the same truth-decided pairs as the linear objective's, and linear minus it: pooled, with
+/// McNemar's counts and p, and seed by seed with the t interval.
+/// </summary>
+public sealed record BaselineAccuracy(string Arm, Interval Accuracy, Interval LinearMinus, Interval? LinearMinusBySeed, int OnlyLinearRight, int OnlyBaselineRight, double McNemarP);
 
 /// <summary>The ablation at one number of principles kept: the mean over random removal orders, then over seeds.</summary>
 public sealed record AblationSummary(int Principles, int Seeds, Interval Accuracy);
@@ -140,17 +149,20 @@ public sealed record ExperimentReport
             return outcomes.Count == 0 ? null : Paired(x, y, outcomes);
         }
 
-        const string B = ScalarizationStage.BaselineArm, Control = ScalarizationStage.ControlArm;
+        const string B = ScalarizationStage.BaselineArm;
         var finding1 = Compare(run.Scalarization, B, seeds);
         var finding1Unseen = Compare(run.Scalarization, B, seeds, unseenOnly: true);
-        List<PairedComparison> controlRows = [.. new[] { Compare(run.Scalarization, Control, seeds), Compare(Control, B, seeds) }.OfType<PairedComparison>()];
+        // MORLAIF against each other baseline (the control, the matched budgets), and each of them against the baseline.
+        var others = ScalarizationStage.WorldBaselineArms;
+        (string X, string Y)[] pairings = [(run.Scalarization, B), .. others.Select(o => (run.Scalarization, o)), .. others.Select(o => (o, B))];
+        List<PairedComparison> controlRows = [.. pairings.Skip(1).Select(p => Compare(p.X, p.Y, seeds)).OfType<PairedComparison>()];
 
         // The optimisation path, where the cells evaluated it: each arm against SFT point by point, and the arms against each
         // other at matched KL.
         var sftOf = seeds.ToDictionary(s => s, s => Policy(s, EvaluationStage.Sft));
-        List<ArmPath> paths = [.. new[] { run.Scalarization, B, Control }.Select(arm => PathReport.Summarise(arm,
+        List<ArmPath> paths = [.. ((string[])[run.Scalarization, B, .. others]).Select(arm => PathReport.Summarise(arm,
             [.. seeds.Where(s => Policy(s, arm) is not null && sftOf[s] is not null).Select(s => (Policy(s, arm)!, sftOf[s]!))])).OfType<ArmPath>()];
-        List<MatchedKlComparison> atKl = [.. new[] { (run.Scalarization, B), (run.Scalarization, Control), (Control, B) }.SelectMany(pair =>
+        List<MatchedKlComparison> atKl = [.. pairings.SelectMany(pair =>
             experiment.KlLevels.Select(kl => PathReport.AtKl(pair.Item1, pair.Item2, kl, [.. seeds
                 .Where(s => Policy(s, pair.Item1) is not null && Policy(s, pair.Item2) is not null && sftOf[s] is not null)
                 .Select(s => (Policy(s, pair.Item1)!, Policy(s, pair.Item2)!, sftOf[s]!))]))).OfType<MatchedKlComparison>()];
@@ -178,7 +190,7 @@ public sealed record ExperimentReport
             return new AblationSummary(k, perSeed.Count, HierarchicalBootstrap.Mean([.. perSeed.Select(v => (IReadOnlyList<double>)[v])], Resamples));
         }).ToList();
 
-        var ppo = new[] { B, Control, run.Scalarization }.Select(arm =>
+        var ppo = ((string[])[B, .. others, run.Scalarization]).Select(arm =>
         {
             var runs = seeds.Select(s => Policy(s, arm)).OfType<PolicyResult>().Where(p => p.Ppo.Count > 0).ToList();
             var checks = runs.Select(p => RewardHackingCheck.Of(p.Ppo)).OfType<RewardHackingCheck>().ToList();
@@ -308,6 +320,18 @@ public sealed record ExperimentReport
         var (single, onlyLinear, onlySingle, singleP) = Versus(linear, [.. fits.Select(f => f.Correct["single"])]);
         var point = new BudgetPoint(budget, fits.Count, linear.Sum(l => l.Length), Accuracy(linear), Accuracy([.. fits.Select(f => f.Correct["single"])]),
             single, onlyLinear, onlySingle, singleP) { DifferenceBySeed = BySeed(linear, [.. fits.Select(f => f.Correct["single"])]) };
+        point = point with
+        {
+            Matched =
+            [
+                .. new[] { ScalarizationStage.PooledArm, ScalarizationStage.EnsembleArm }.Where(arm => fits.All(f => f.Correct.ContainsKey(arm))).Select(arm =>
+                {
+                    List<string> other = [.. fits.Select(f => f.Correct[arm])];
+                    var (difference, onlyLinearM, onlyOther, p) = Versus(linear, other);
+                    return new BaselineAccuracy(arm, Accuracy(other), difference, BySeed(linear, other), onlyLinearM, onlyOther, p);
+                }),
+            ],
+        };
         if (controls is null || controls.Count != fits.Count) return point;
         var (control, onlyLinearC, onlyControl, controlP) = Versus(linear, [.. controls.Select(c => c.Correct)]);
         return point with { Control = Accuracy([.. controls.Select(c => c.Correct)]), ControlDifference = control,

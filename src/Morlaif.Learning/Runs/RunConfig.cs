@@ -46,13 +46,24 @@ public sealed record RunConfig
     /// </summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public bool ControlPm { get; init; }
+    /// <summary>
+    /// World: also match the baseline's label budget to MORLAIF's: judge each pair on as many drawn constitution principles
+    /// as MORLAIF has principles, and train a PM per draw (their mean is <see cref="Stages.ScalarizationStage.EnsembleArm"/>'s
+    /// reward) and one PM on all the draws' labels (<see cref="Stages.ScalarizationStage.PooledArm"/>'s); an arm rewarded
+    /// by either implies it.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool MatchedBudget { get; init; }
     public EvaluationConfig Evaluation { get; init; } = new();
 
     /// <summary>One policy PPO trains: its name (a record key), its reward, and what it sets apart from the run's settings.</summary>
     public sealed record ArmConfig
     {
         public string Name { get; init; } = "";
-        /// <summary>"morlaif" (the principle PMs, scalarized), "baseline" (the single PM) or "baseline-human" (world: the control PM).</summary>
+        /// <summary>
+        /// "morlaif" (the principle PMs, scalarized), "baseline" (the single PM), or, world only, "baseline-human" (the control
+        /// PM), "baseline-pooled" (one PM on the matched budget's labels) or "baseline-ensemble" (the mean of its draws' PMs).
+        /// </summary>
         public string Reward { get; init; } = Stages.ScalarizationStage.MorlaifArm;
         /// <summary>The morlaif reward's scalarization function; absent: the run's.</summary>
         public string? Scalarization { get; init; }
@@ -85,6 +96,10 @@ public sealed record RunConfig
     /// <summary>Whether the run trains the control PM.</summary>
     [JsonIgnore]
     public bool TrainsControlPm => ControlPm || PolicyArms.Any(a => a.Reward == Stages.ScalarizationStage.ControlArm);
+
+    /// <summary>Whether the run trains the matched-budget PMs (<see cref="MatchedBudget"/>).</summary>
+    [JsonIgnore]
+    public bool TrainsMatchedPms => MatchedBudget || PolicyArms.Any(a => a.Reward is Stages.ScalarizationStage.PooledArm or Stages.ScalarizationStage.EnsembleArm);
 
     public sealed record JudgeConfig
     {
@@ -373,6 +388,7 @@ public sealed record RunConfig
         ValidatePpo("ppo", Ppo);
         if (Arms is not null) ValidateArms(Fail, ValidatePpo, text);
         if (ControlPm && text) Fail("controlPm", "is for task 'world' (its control PM learns from the simulated human raters)");
+        if (MatchedBudget && text) Fail("matchedBudget", "is for task 'world' (its judge draws the constitution's principles)");
 
         Positive("evaluation.prompts", Evaluation.Prompts);
         if (Evaluation.Samples is { } samples)
@@ -404,10 +420,10 @@ public sealed record RunConfig
             if (!System.Text.RegularExpressions.Regex.IsMatch(arm.Name ?? "", "^[a-z0-9][a-z0-9._@-]*$") || arm.Name == Stages.EvaluationStage.Sft)
                 fail($"arms[{i}].name", $"'{arm.Name}' must be lower-case letters, digits, '.', '_', '@' or '-', and not 'sft'");
             if (Array.FindIndex(Arms, a => a.Name == arm.Name) != i) fail($"arms[{i}].name", $"'{arm.Name}' is listed twice");
-            string[] rewards = [Stages.ScalarizationStage.MorlaifArm, Stages.ScalarizationStage.BaselineArm, Stages.ScalarizationStage.ControlArm];
+            string[] rewards = [Stages.ScalarizationStage.MorlaifArm, Stages.ScalarizationStage.BaselineArm, .. Stages.ScalarizationStage.WorldBaselineArms];
             if (!rewards.Contains(arm.Reward)) fail($"arms[{i}].reward", $"unknown reward '{arm.Reward}' (known: {string.Join(", ", rewards)})");
-            if (arm.Reward == Stages.ScalarizationStage.ControlArm && text)
-                fail($"arms[{i}].reward", "'baseline-human' is for task 'world' (its control PM learns from the simulated human raters)");
+            if (Stages.ScalarizationStage.WorldBaselineArms.Contains(arm.Reward) && text)
+                fail($"arms[{i}].reward", $"'{arm.Reward}' is for task 'world' (its PMs learn from the simulated human raters or the constitution's drawn principles)");
             if (arm.Scalarization is { } s)
             {
                 if (arm.Reward != Stages.ScalarizationStage.MorlaifArm) fail($"arms[{i}].scalarization", "is for reward 'morlaif'");

@@ -11,11 +11,22 @@ public static class LabellingStage
         var rng = new Random(ctx.Seed("judge", question));
         var judge = ctx.Judge;
         Func<int, SyntheticPrompt, string, double> score = (_, prompt, text) => GroundTruth.Score(question, prompt, text);
-        if (question == Constitution.Question)
+        var baseline = ctx.Config.Baseline;
+        if (PmQuestions.DrawOf(question, baseline) is { } draw)
         {
-            // The paper's baseline: each pair (train, then test) judged on one general principle drawn for it.
-            var drawn = Constitution.Draw(new Random(ctx.Seed("constitution-draw")), pairs.Train.Count + pairs.Test.Count);
-            score = (i, prompt, text) => Constitution.Score(drawn[i], prompt, ParsedResponse.Parse(prompt, text));
+            if (baseline == Constitution.Question)
+            {
+                // The paper's baseline: each pair (train, then test) judged on one general principle drawn for it; with matched
+                // budgets, on as many distinct ones as MORLAIF has principles, one per draw.
+                var drawn = Constitution.Draw(new Random(ctx.Seed("constitution-draw")), new Random(ctx.Seed("constitution-draw", "more")),
+                    pairs.Train.Count + pairs.Test.Count, draw);
+                score = (i, prompt, text) => Constitution.Score(drawn[i], prompt, ParsedResponse.Parse(prompt, text));
+            }
+            else
+            {
+                // The "overall" baseline asked again: the same question, the judge's noise drawn afresh (its own stream above).
+                score = (_, prompt, text) => GroundTruth.Score(baseline, prompt, text);
+            }
         }
         PreferenceLabel[] Ask(IReadOnlyList<ResponsePair<SyntheticPrompt>> split, int offset) => split
             .Select((p, i) => judge.Label(score(offset + i, p.Prompt, p.TextA), score(offset + i, p.Prompt, p.TextB), rng))

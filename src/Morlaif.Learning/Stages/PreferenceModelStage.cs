@@ -12,25 +12,27 @@ namespace Morlaif.Learning.Stages;
 /// </summary>
 public static class PreferenceModelStage
 {
-    public static TrainedPreferenceModel Train(WorldRun ctx, PolicyModel sft, PairSet<SyntheticPrompt> pairs, LabelSet labels)
+    /// <summary>Trains <paramref name="question"/>'s PM on <paramref name="labels"/>: <see cref="PmQuestions.TrainedOn"/>'s, in its order.</summary>
+    public static TrainedPreferenceModel Train(WorldRun ctx, PolicyModel sft, PairSet<SyntheticPrompt> pairs, string question, IReadOnlyList<LabelSet> labels)
     {
-        using var trainer = Start(ctx, sft, pairs, labels);
+        using var trainer = Start(ctx, sft, pairs, question, labels);
         while (!trainer.Done) trainer.RunEpoch();
-        return Finish(trainer, pairs, labels);
+        return Finish(trainer, pairs, question, labels);
     }
 
     /// <summary>
-    /// The trainer of a fresh PM from the SFT trunk, or of one restored from <paramref name="checkpoint"/>
-    /// (written by its SaveCheckpoint; InvalidDataException when it does not fit). Labels whose question is the control
-    /// PM's (<see cref="ScalarizationStage.ControlQuestion"/>, the baseline's labels renamed) train the control PM: the
-    /// baseline's AI labels and, mixed in, the human pairs as the raters label them (hard labels, no margin).
+    /// The trainer of <paramref name="question"/>'s fresh PM from the SFT trunk, or of one restored from
+    /// <paramref name="checkpoint"/> (written by its SaveCheckpoint; InvalidDataException when it does not fit), on every
+    /// set of <paramref name="labels"/> (one, or every draw's for the pooled PM) and, for the control PM, the human pairs
+    /// as the raters label them (hard labels, no margin) mixed in.
     /// </summary>
-    public static PreferenceModelTrainer<PreferenceModel> Start(WorldRun ctx, PolicyModel sft, PairSet<SyntheticPrompt> pairs, LabelSet labels, byte[]? checkpoint = null)
+    public static PreferenceModelTrainer<PreferenceModel> Start(WorldRun ctx, PolicyModel sft, PairSet<SyntheticPrompt> pairs, string question,
+        IReadOnlyList<LabelSet> labels, byte[]? checkpoint = null)
     {
-        var train = Pairs(pairs.Train, labels.Train);
-        if (ScalarizationStage.AskedQuestion(labels.Question) != labels.Question)
+        var train = labels.SelectMany(l => Pairs(pairs.Train, l.Train)).ToList();
+        if (PmQuestions.TrainedOn(question, ctx.Config).Human)
             train.AddRange(ScalarizationStage.HumanLabelled(ctx, pairs).Select(h => new PreferencePair(h.A, h.B, h.AWins ? 1 : 0, 0)));
-        var trainer = Trainer(ctx, sft, train, labels.Question);
+        var trainer = Trainer(ctx, sft, train, question);
         if (checkpoint is null) return trainer;
         try
         {
@@ -51,17 +53,17 @@ public static class PreferenceModelStage
         return new PreferenceModelTrainer<PreferenceModel>(PreferenceModel.FromPolicy(sft), train, new PmSettings(c.Epochs, c.BatchSize, c.LearningRate), ctx.Seed("pm", question));
     }
 
-    /// <summary>The trained PM with its held-out accuracies and score normaliser.</summary>
-    public static TrainedPreferenceModel Finish(PreferenceModelTrainer<PreferenceModel> trainer, PairSet<SyntheticPrompt> pairs, LabelSet labels)
+    /// <summary>The trained PM with its held-out accuracies (against every set of its judge's labels) and score normaliser.</summary>
+    public static TrainedPreferenceModel Finish(PreferenceModelTrainer<PreferenceModel> trainer, PairSet<SyntheticPrompt> pairs, string question, IReadOnlyList<LabelSet> labels)
     {
-        if (!trainer.Done) throw new InvalidOperationException($"PM {labels.Question} has trained {trainer.Epoch} epochs, not all of them");
-        var question = labels.Question;
+        if (!trainer.Done) throw new InvalidOperationException($"PM {question} has trained {trainer.Epoch} epochs, not all of them");
         var pm = trainer.Model;
         var train = trainer.Pairs;
-        var judgeAccuracy = PreferenceModelTraining.Accuracy(pm, Pairs(pairs.Test, labels.Test));
-        // A principle's PM against its scorer; the constitution's, whose labels mix many meanings, against what it stands in for: the true preference.
-        var asked = ScalarizationStage.AskedQuestion(question);
-        var truthQuestion = asked == Constitution.Question ? Principle.Overall : asked;
+        var judgeAccuracy = PreferenceModelTraining.Accuracy(pm, [.. labels.SelectMany(l => Pairs(pairs.Test, l.Test))]);
+        // A principle's PM against its scorer; the baseline's (its draws, the control, the pooled PM) against what it stands
+        // in for: the true preference (a constitution's labels mix many meanings; "overall" is the true preference).
+        var truthQuestion = labels.Count == 1 && PmQuestions.DrawOf(labels[0].Question, Constitution.Question) is null
+            && PmQuestions.DrawOf(labels[0].Question, Principle.Overall) is null ? labels[0].Question : Principle.Overall;
         var truth = pairs.Test
             .Select(p => (p, d: GroundTruth.Score(truthQuestion, p.Prompt, p.TextA) - GroundTruth.Score(truthQuestion, p.Prompt, p.TextB)))
             .Where(x => Math.Abs(x.d) > 1e-9)

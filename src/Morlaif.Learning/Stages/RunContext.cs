@@ -13,8 +13,8 @@ public class RunContext(RunConfig config, Device device)
     public RunConfig Config { get; } = config;
     public Device Device { get; } = device;
 
-    /// <summary>The MORLAIF principles, then the single-objective baseline's question ("constitution" or "overall").</summary>
-    public IReadOnlyList<string> Questions => [.. Config.Principles, Config.Baseline];
+    /// <summary>The MORLAIF principles, then the single-objective baseline's question ("constitution" or "overall") and its further draws where the run matches budgets (<see cref="PmQuestions.Labelled"/>).</summary>
+    public IReadOnlyList<string> Questions => PmQuestions.Labelled(Config);
 
     /// <summary>A seed per purpose, so changing one stage's sizes does not reshuffle another stage's data.</summary>
     public int Seed(params object[] purpose) => Seeds.Derive(Config.Seed, purpose);

@@ -22,13 +22,14 @@ public static class ScalarizationStage
     /// </summary>
     public const string ControlArm = "baseline-human";
 
-    /// <summary>The control PM's question: the baseline's, with the human labels.</summary>
-    public static string ControlQuestion(string baseline) => baseline + HumanSuffix;
+    /// <summary>
+    /// The matched-budget baselines (<see cref="RunConfig.MatchedBudget"/>): as many judge calls as MORLAIF's, as one PM on
+    /// the pooled labels ("as many labels"), or as the mean of one PM per draw ("an ensemble" of as many PMs as MORLAIF's).
+    /// </summary>
+    public const string PooledArm = "baseline-pooled", EnsembleArm = "baseline-ensemble";
 
-    /// <summary>The judge's question behind a PM's: the baseline's for the control PM, else the question itself.</summary>
-    public static string AskedQuestion(string question) => question.EndsWith(HumanSuffix, StringComparison.Ordinal) ? question[..^HumanSuffix.Length] : question;
-
-    private const string HumanSuffix = "+human";
+    /// <summary>The baselines only a world run has: their PMs learn from its simulated raters or its drawn principles.</summary>
+    public static readonly string[] WorldBaselineArms = [ControlArm, PooledArm, EnsembleArm];
 
     /// <summary>How many random removal orders the ablation averages over.</summary>
     public const int AblationOrders = 20;
@@ -36,10 +37,11 @@ public static class ScalarizationStage
     public static ObjectiveFit Fit(WorldRun ctx, PairSet<SyntheticPrompt> pairs, IReadOnlyDictionary<string, TrainedPreferenceModel> pms)
     {
         var pm = Scorers(pms);
-        // The control PM, where the run trains one, is measured on the same pairs as the objectives.
-        var control = pms.ContainsKey(ControlQuestion(ctx.Config.Baseline)) ? Reward(ControlArm, ctx.Config, null, pm) : null;
+        // The other baselines the run trains (the control, the matched budgets) are measured on the same pairs as the objectives.
+        var baselines = WorldBaselineArms.Where(arm => RewardQuestions(arm, ctx.Config).All(pms.ContainsKey))
+            .ToDictionary(arm => arm, arm => (IRewardModel)Reward(arm, ctx.Config, null, pm));
         return Fit(ctx.Config.Principles, PrincipleScores(ctx.Config.Principles, pm), Reward(BaselineArm, ctx.Config, null, pm),
-            HumanLabelled(ctx, pairs), TruthDecided(pairs), ctx.Seed("ablation"), control);
+            HumanLabelled(ctx, pairs), TruthDecided(pairs), ctx.Seed("ablation"), baselines);
     }
 
     /// <summary>The principle PMs with weight 1 each: what the fit reads their normalised scores from.</summary>
@@ -84,9 +86,10 @@ public static class ScalarizationStage
     /// <param name="single">the single-objective baseline's reward</param>
     /// <param name="fitOn">the pairs the weights are fitted on, with who won</param>
     /// <param name="testOn">the pairs every objective's accuracy is measured on</param>
-    /// <param name="control">the control PM's reward, measured as <see cref="ControlArm"/> where the run has one</param>
+    /// <param name="baselines">the other baselines' rewards by arm (<see cref="WorldBaselineArms"/>), each measured under its arm's name</param>
     public static ObjectiveFit Fit(IReadOnlyList<string> principles, PreferenceModelReward principleScores, IRewardModel single,
-        IReadOnlyList<(int[] A, int[] B, bool AWins)> fitOn, IReadOnlyList<(int[] A, int[] B, bool AWins)> testOn, int ablationSeed, IRewardModel? control = null)
+        IReadOnlyList<(int[] A, int[] B, bool AWins)> fitOn, IReadOnlyList<(int[] A, int[] B, bool AWins)> testOn, int ablationSeed,
+        IReadOnlyDictionary<string, IRewardModel>? baselines = null)
     {
         (double[][] A, double[][] B, bool[] AWins) Scored(IReadOnlyList<(int[] A, int[] B, bool AWins)> set)
         {
@@ -101,7 +104,7 @@ public static class ScalarizationStage
         var weights = PrincipleWeights.Fit(principles, fitA, fitB, fitW);
         var correct = Scalarizers.All.ToDictionary(s => s.Name, s => ObjectiveAccuracy.Correct(new ScalarizedReward(weights.Weights, s), testA, testB, testW));
         correct["single"] = Correct(single, testOn);
-        if (control is not null) correct[ControlArm] = Correct(control, testOn);
+        foreach (var (arm, reward) in baselines ?? new Dictionary<string, IRewardModel>()) correct[arm] = Correct(reward, testOn);
         var accuracy = correct.ToDictionary(kv => kv.Key, kv => kv.Value.Average(c => c ? 1.0 : 0.0));
 
         var ablation = ObjectiveAccuracy.Ablation(principles, (fitA, fitB, fitW), (testA, testB, testW), AblationOrders, new Random(ablationSeed));
@@ -111,7 +114,8 @@ public static class ScalarizationStage
     /// <summary>
     /// The reward of an arm, whatever the model family (<paramref name="pm"/> gives a question's PM as a scorer): MORLAIF
     /// combines the principle PMs with the fitted weights and the configured function; the baseline is the single-objective
-    /// PM (constitution or overall), weight 1; the experiment's control is the baseline's PM trained with the human labels.
+    /// PM (constitution or overall), weight 1, as are the control (the baseline's PM trained with the human labels too) and
+    /// the pooled PM; the ensemble is the mean of its draws' PMs (each PM's score normalised, as MORLAIF's are).
     /// </summary>
     public static PreferenceModelReward Reward(string arm, RunConfig config, ObjectiveFit? fit, Func<string, PrincipleScorer> pm)
     {
@@ -119,7 +123,7 @@ public static class ScalarizationStage
         return new(scorers, arm == MorlaifArm
             ? new ScalarizedReward(fit?.Weights ?? throw new ArgumentNullException(nameof(fit), "the MORLAIF reward needs the fitted weights"),
                 Scalarizers.Get(config.Scalarization))
-            : new ScalarizedReward([1.0], new WeightedLinear()));
+            : new ScalarizedReward([.. scorers.Select(_ => 1.0 / scorers.Length)], new WeightedLinear()));
     }
 
     /// <summary>The questions whose PMs an arm's reward (<see cref="Reward(string, RunConfig, ObjectiveFit?, Func{string, PrincipleScorer})"/>) scores with, in order.</summary>
@@ -127,8 +131,10 @@ public static class ScalarizationStage
     {
         MorlaifArm => config.Principles,
         BaselineArm => [config.Baseline],
-        ControlArm => [ControlQuestion(config.Baseline)],
-        _ => throw new ArgumentException($"unknown arm '{arm}' (known: {MorlaifArm}, {BaselineArm}, {ControlArm})", nameof(arm)),
+        ControlArm => [PmQuestions.Control(config.Baseline)],
+        PooledArm => [PmQuestions.Pooled(config.Baseline)],
+        EnsembleArm => [.. Enumerable.Range(1, config.Principles.Length).Select(k => PmQuestions.Draw(config.Baseline, k))],
+        _ => throw new ArgumentException($"unknown arm '{arm}' (known: {MorlaifArm}, {BaselineArm}, {string.Join(", ", WorldBaselineArms)})", nameof(arm)),
     };
 
     /// <summary>The world's reward of an arm, from its trained PMs.</summary>

@@ -47,4 +47,26 @@ public static class Constitution
     /// <summary>The general principle of each of <paramref name="count"/> pairs, drawn with <paramref name="rng"/>.</summary>
     public static Meaning[] Draw(Random rng, int count) =>
         [.. Enumerable.Range(0, count).Select(_ => Principles[rng.Next(Principles.Count)])];
+
+    /// <summary>
+    /// The <paramref name="draw"/>-th general principle of each pair (1-based), when each pair is judged on several: the
+    /// first is <paramref name="first"/>'s (the baseline's own draw, unchanged), every later one a principle not drawn for
+    /// that pair before, from one shuffle per pair of the other 15 with <paramref name="rest"/>. A draw does not depend on
+    /// how many draws the run makes, so the matched budget's draws 2..K extend the baseline's labels, never change them.
+    /// </summary>
+    public static Meaning[] Draw(Random first, Random rest, int count, int draw)
+    {
+        var firsts = Draw(first, count);
+        if (draw == 1) return firsts;
+        if (draw < 1 || draw > Principles.Count) throw new ArgumentOutOfRangeException(nameof(draw), $"must be 1 to {Principles.Count} (got {draw})");
+        return
+        [
+            .. firsts.Select(f =>
+            {
+                var others = Principles.Where(p => p != f).ToArray();
+                rest.Shuffle(others);
+                return others[draw - 2];
+            }),
+        ];
+    }
 }

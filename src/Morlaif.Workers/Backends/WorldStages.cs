@@ -50,11 +50,12 @@ public sealed class WorldStages(RunArtifacts artifacts, StageCheckpoints checkpo
         var ctx = World(run);
         var sft = await artifacts.SftPolicyAsync(m, ctx, cancel);
         var pairs = await artifacts.PairsAsync<SyntheticPrompt>(m, cancel);
-        // The control PM's labels are the baseline's, under its own question (PreferenceModelStage.Start adds the human pairs).
-        var labels = await artifacts.LabelsAsync(m, ScalarizationStage.AskedQuestion(question), cancel) with { Question = question };
-        using var trainer = await PmEpochs.TrainAsync(checkpoints, m, StageKeys.TrainPm(question), PmEpochs.Inputs(m, question),
-            checkpoint => PreferenceModelStage.Start(ctx, sft, pairs, labels, checkpoint), log, cancel);
-        var pm = PreferenceModelStage.Finish(trainer, pairs, labels);
+        // The control PM learns from the baseline's labels, the pooled PM from every draw's (PmQuestions.TrainedOn).
+        List<LabelSet> labels = [];
+        foreach (var q in PmQuestions.TrainedOn(question, ctx.Config).Labels) labels.Add(await artifacts.LabelsAsync(m, q, cancel));
+        using var trainer = await PmEpochs.TrainAsync(checkpoints, m, StageKeys.TrainPm(question), PmEpochs.Inputs(m, ctx.Config, question),
+            checkpoint => PreferenceModelStage.Start(ctx, sft, pairs, question, labels, checkpoint), log, cancel);
+        var pm = PreferenceModelStage.Finish(trainer, pairs, question, labels);
         using var model = pm.Model; // stored below; the worker keeps no copy
         log.LogInformation("run {RunId}: PM {Question} held-out accuracy {Accuracy:F3}", m.RunId, question, pm.Stats.HeldOutAccuracy);
         await checkpoints.ProgressAsync(m.RunId, StageKeys.TrainPm(question), PmEpochs.Progress(trainer.Epoch, trainer.Epochs, pm.Stats.FinalTrainLoss, pm.Stats.HeldOutAccuracy), cancel);

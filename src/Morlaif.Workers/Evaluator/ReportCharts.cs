@@ -219,7 +219,7 @@ public static class ReportCharts
         : $"accuracy on {r.AccuracyMeasuredOn} held-out human-labelled pairs";
 
     /// <summary>Objectives that are one PM's score rather than the principle PMs combined.</summary>
-    private static bool SinglePm(string objective) => objective is "single" or ScalarizationStage.ControlArm;
+    private static bool SinglePm(string objective) => objective == "single" || ScalarizationStage.WorldBaselineArms.Contains(objective);
 
     /// <summary>Each combined objective's accuracy (the principle PMs under each scalarization function) beside the single PMs', with chance at 0.5.</summary>
     private static ReportChart Objectives(RunReport r)

@@ -31,11 +31,12 @@ public static class PipelineDefinition
         Inputs = (_, _) => [StageKeys.Sft],
         CommandFor = (runId, key) => new LabelPairs { RunId = runId, Principle = Segment(key, 1) },
         KeyOf = m => m is LabelPairs { Principle: { } p } ? StageKeys.Label(p) : null,
-        // The control PM learns from the baseline's labels: their record starts it too.
+        // A PM that learns from other questions' labels (the control's, the pooled one's) is started by the last of them.
         Announce = (runId, key, o, plan) =>
         [
             new PrincipleLabelled { RunId = runId, Principle = Segment(key, 1), Labels = o[StageOutputs.Labels] },
-            .. plan.ControlQuestion is { } control && Segment(key, 1) == plan.Questions[^1] ? [new TrainPreferenceModel { RunId = runId, Principle = control }] : Array.Empty<object>(),
+            .. (plan.Derived ?? new Dictionary<string, IReadOnlyList<string>>()).Where(d => d.Value[^1] == Segment(key, 1))
+                .Select(d => new TrainPreferenceModel { RunId = runId, Principle = d.Key }),
         ],
     };
 
@@ -45,7 +46,7 @@ public static class PipelineDefinition
         Command = typeof(TrainPreferenceModel), Triggers = [typeof(PrincipleLabelled), typeof(TrainPreferenceModel)],
         Event = typeof(PreferenceModelTrained), Outputs = [StageOutputs.Model], Long = true, PerQuestion = true,
         Keys = plan => plan.PmQuestions.Select(StageKeys.TrainPm),
-        Inputs = (plan, key) => [StageKeys.Sft, StageKeys.Label(Segment(key, 1) == plan.ControlQuestion ? plan.Questions[^1] : Segment(key, 1))],
+        Inputs = (plan, key) => [StageKeys.Sft, .. plan.LabelsOf(Segment(key, 1)).Select(StageKeys.Label)],
         CommandFor = (runId, key) => new TrainPreferenceModel { RunId = runId, Principle = Segment(key, 1) },
         KeyOf = m => m switch
         {
@@ -84,8 +85,8 @@ public static class PipelineDefinition
             var (arm, start) = Chunk(key);
             var starts = plan.Arm(arm).ChunkStarts.ToList();
             var index = starts.IndexOf(start);
-            // The control arm's reward is the control PM, which the objective does not wait for.
-            List<string> inputs = [StageKeys.Sft, StageKeys.Scalarize, .. plan.ControlQuestion is { } control ? [StageKeys.TrainPm(control)] : Array.Empty<string>()];
+            // The objective waits for every PM, so it holds each arm's reward.
+            List<string> inputs = [StageKeys.Sft, StageKeys.Scalarize];
             return index <= 0 ? inputs : [.. inputs, StageKeys.PpoChunk(arm, starts[index - 1])];
         },
         ReplayKeys = (manifest, plan) => plan.Arms

@@ -80,17 +80,22 @@ public sealed record PipelineStage
 }
 
 /// <summary>
-/// The shape of one run that the stage keys depend on: its questions (principles and the baseline's), the control
-/// PM's question where it trains one, and each PPO arm with the first iteration of each of its chunks.
+/// The shape of one run that the stage keys depend on: its labelled questions (principles and the baseline's draws), the
+/// PMs that learn from other questions' labels (the control's, the pooled one's) with those questions, and each PPO arm
+/// with the first iteration of each of its chunks.
 /// </summary>
-public sealed record RunPlan(IReadOnlyList<string> Questions, IReadOnlyList<PlannedArm> Arms, string? ControlQuestion = null)
+public sealed record RunPlan(IReadOnlyList<string> Questions, IReadOnlyList<PlannedArm> Arms, IReadOnlyDictionary<string, IReadOnlyList<string>>? Derived = null)
 {
     public static RunPlan Of(RunManifest manifest, Learning.Runs.RunConfig config) => new(manifest.Questions,
         [.. config.PolicyArms.Select(a => new PlannedArm(a.Name, [.. StageKeys.PpoChunkStarts(config.ForArm(a).Ppo)]))],
-        config.TrainsControlPm ? Learning.Stages.ScalarizationStage.ControlQuestion(config.Baseline) : null);
+        Learning.Stages.PmQuestions.All(config).Except(manifest.Questions)
+            .ToDictionary(pm => pm, pm => Learning.Stages.PmQuestions.TrainedOn(pm, config).Labels));
 
-    /// <summary>The questions a PM is trained for: every labelled one, and the control PM's.</summary>
-    public IEnumerable<string> PmQuestions => ControlQuestion is null ? Questions : [.. Questions, ControlQuestion];
+    /// <summary>The questions a PM is trained for: every labelled one, then those that learn from others' labels.</summary>
+    public IEnumerable<string> PmQuestions => Derived is null ? Questions : [.. Questions, .. Derived.Keys];
+
+    /// <summary>The labelled questions whose labels train <paramref name="pm"/>: its own, or a derived PM's.</summary>
+    public IReadOnlyList<string> LabelsOf(string pm) => Derived?.GetValueOrDefault(pm) ?? [pm];
 
     public PlannedArm Arm(string name) => Arms.FirstOrDefault(a => a.Name == name) ?? throw new ArgumentException($"run has no arm '{name}'", nameof(name));
 

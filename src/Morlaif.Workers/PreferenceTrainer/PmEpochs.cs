@@ -11,10 +11,13 @@ namespace Morlaif.Workers.PreferenceTrainer;
 /// </summary>
 public static class PmEpochs
 {
-    /// <summary>The fingerprint of what a question's PM trains from: the config, the SFT stage's policy and pairs, its labels.</summary>
-    public static string Inputs(RunManifest m, string question) => StageCheckpoints.Fingerprint(m.Config,
-        RunArtifacts.Output(m, StageKeys.Sft, Pipeline.StageOutputs.Policy), RunArtifacts.Output(m, StageKeys.Sft, Pipeline.StageOutputs.Pairs),
-        RunArtifacts.Output(m, StageKeys.Label(Learning.Stages.ScalarizationStage.AskedQuestion(question)), Pipeline.StageOutputs.Labels));
+    /// <summary>The fingerprint of what a question's PM trains from: the config, the SFT stage's policy and pairs, its labels (<see cref="Learning.Stages.PmQuestions.TrainedOn"/>).</summary>
+    public static string Inputs(RunManifest m, Learning.Runs.RunConfig config, string question) => StageCheckpoints.Fingerprint(
+        [
+            m.Config,
+            RunArtifacts.Output(m, StageKeys.Sft, Pipeline.StageOutputs.Policy), RunArtifacts.Output(m, StageKeys.Sft, Pipeline.StageOutputs.Pairs),
+            .. Learning.Stages.PmQuestions.TrainedOn(question, config).Labels.Select(q => RunArtifacts.Output(m, StageKeys.Label(q), Pipeline.StageOutputs.Labels)),
+        ]);
 
     /// <summary>A PM's progress: its epochs, the last one's loss, and once trained its held-out accuracy against the judge.</summary>
     public static StageProgress Progress(int epoch, int epochs, double loss, double? heldOutAccuracy = null) =>

@@ -92,7 +92,7 @@ public sealed class TextStages(RunArtifacts artifacts, TextRunStore inputs, Stag
         using var model = run.LoadPmBase();
         using var pms = new HfPreferenceModel(model);
         var initialLoss = double.NaN;
-        using var trainer = await PreferenceTrainer.PmEpochs.TrainAsync(checkpoints, m, StageKeys.TrainPm(question), PreferenceTrainer.PmEpochs.Inputs(m, question),
+        using var trainer = await PreferenceTrainer.PmEpochs.TrainAsync(checkpoints, m, StageKeys.TrainPm(question), PreferenceTrainer.PmEpochs.Inputs(m, ctx.Config, question),
             checkpoint =>
             {
                 // A checkpoint that does not fit is passed over and a fresh PM started: take the rejected adapter off first.

@@ -79,6 +79,21 @@ public class ExperimentAggregationTests
         Assert.Equal(0.5, c.Control!.Estimate, 12);
         Assert.Equal(0.5, c.ControlDifference!.Estimate, 12);
         Assert.Equal(0.5, c.McNemarControlP!.Value, 12);
+        Assert.Empty(c.Matched);
+
+        // The matched-budget baselines, where every seed measured them, the same way: the ensemble right where linear is on
+        // seed 1 and on one pair of seed 2; the pooled PM measured on one seed only is left out.
+        FitResult Matched(long seed, string ensemble, string? pooled = null)
+        {
+            var correct = new Dictionary<string, string> { ["linear"] = "11", ["single"] = "00", ["baseline-ensemble"] = ensemble };
+            if (pooled is not null) correct["baseline-pooled"] = pooled;
+            return Fit(seed, "11", "00") with { Correct = correct };
+        }
+        var m = Assert.Single(ExperimentReport.Budget(100, [Matched(1, "11", "00"), Matched(2, "01")])!.Matched);
+        Assert.Equal(("baseline-ensemble", 1, 0), (m.Arm, m.OnlyLinearRight, m.OnlyBaselineRight));
+        Assert.Equal((0.75, 0.25), (m.Accuracy.Estimate, m.LinearMinus.Estimate));
+        // By seed: differences 0 and 0.5.
+        Assert.Equal(0.25, m.LinearMinusBySeed!.Estimate, 12);
     }
 
     [Fact]

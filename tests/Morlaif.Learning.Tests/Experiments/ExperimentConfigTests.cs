@@ -22,6 +22,9 @@ public class ExperimentConfigTests
     [InlineData("""{ "grids": [ { "algorithms": ["ppo", "grpo"], "ppo": { "wide": { "rolloutsPerIteration": 30 } } } ] }""", "grids[0].ppo.wide")]
     [InlineData("""{ "grids": [ { "seeds": [1] }, { "algorithms": ["rloo"], "ppo": { "g1": { "groupSize": 1 } } } ] }""", "grids[1].ppo.g1")]
     [InlineData("""{ "klLevels": [1, 0], "grids": [ { "seeds": [1] } ] }""", "klLevels[1]")]
+    [InlineData("""{ "grids": [ { "baselineArms": ["baseline", "baseline-pool"] } ] }""", "grids[0].baselineArms[1]")]
+    [InlineData("""{ "grids": [ { "baselineArms": ["baseline", "baseline-pooled", "baseline-pooled"] } ] }""", "grids[0].baselineArms[2]")]
+    [InlineData("""{ "grids": [ { "baselineArms": ["baseline-pooled"] } ] }""", "grids[0].baselineArms")]
     public void A_bad_experiment_file_names_the_field(string json, string field)
     {
         var path = Path.Combine(Directory.CreateTempSubdirectory("morlaif-experiment-").FullName, "experiment.json");
@@ -49,6 +52,32 @@ public class ExperimentConfigTests
         Assert.Equal((run.Ppo.LearningRate, 80, ScalarizationStage.BaselineArm), (longBaseline.Ppo.LearningRate, longBaseline.Ppo.Iterations, config.Arm("baseline@long").Reward));
         Assert.Equal(("linear", "slow"), ExperimentCell.ParseArm("linear@slow"));
         Assert.Equal(("baseline-human", (string?)null), ExperimentCell.ParseArm("baseline-human"));
+    }
+
+    [Fact]
+    public void Matched_budget_baselines_are_arms_of_their_cell_and_their_pms_are_trained_even_without_policies()
+    {
+        var path = Path.Combine(Directory.CreateTempSubdirectory("morlaif-experiment-").FullName, "experiment.json");
+        File.WriteAllText(path, """
+            { "grids": [ { "seeds": [7], "baselineArms": ["baseline", "baseline-pooled", "baseline-ensemble", "baseline-human"] },
+                         { "seeds": [8], "baselineArms": ["baseline-ensemble"], "policies": false },
+                         { "seeds": [9], "baselineArms": ["baseline", "baseline-pooled"], "ppo": { "slow": { "learningRate": 5e-5 } } } ] }
+            """);
+        var (experiment, run) = ExperimentConfig.Load(path);
+        var (policies, fitOnly, tuned) = (experiment.Cells(run)[0], experiment.Cells(run)[1], experiment.Cells(run)[2]);
+        Assert.Equal(["sft", "baseline", "baseline-pooled", "baseline-ensemble", "baseline-human", "linear"], policies.Arms);
+        var config = policies.PipelineConfig(run);
+        Assert.True(config.TrainsMatchedPms && config.TrainsControlPm);
+        Assert.Equal([ScalarizationStage.PooledArm, ScalarizationStage.EnsembleArm], config.PolicyArms.Skip(1).Take(2).Select(a => a.Reward));
+        Assert.Null(config.Arm("baseline-pooled").Scalarization);
+        Assert.Equal(7, PmQuestions.Draws(config).Count);
+
+        Assert.Empty(fitOnly.Arms);
+        Assert.True(fitOnly.PipelineConfig(run).MatchedBudget);
+        Assert.Equal(["sft", "baseline@slow", "baseline-pooled@slow", "linear@slow"], tuned.Arms);
+        Assert.Equal(ScalarizationStage.PooledArm, tuned.PipelineConfig(run).Arm("baseline-pooled@slow").Reward);
+        // Without baselineArms, as before: the baseline and the control, or the baseline alone under named settings.
+        Assert.False(new ExperimentCell(1, 100, "constitution", ["linear"]).MatchedBudget);
     }
 
     [Fact]

@@ -35,10 +35,10 @@ public sealed class ReferenceRun(RunConfig config, Device device, Action<string>
         var pms = new Dictionary<string, TrainedPreferenceModel>();
         Time("train-pm", () =>
         {
-            foreach (var q in ctx.Questions)
+            foreach (var q in PmQuestions.All(config))
             {
                 cancel.ThrowIfCancellationRequested();
-                var pm = PreferenceModelStage.Train(ctx, sft, pairs, labels[q]);
+                var pm = PreferenceModelStage.Train(ctx, sft, pairs, q, [.. PmQuestions.TrainedOn(q, config).Labels.Select(l => labels[l])]);
                 pms[q] = pm;
                 _log($"PM {q}: held-out accuracy {pm.Stats.HeldOutAccuracy:F3} (vs ground truth {pm.Stats.GroundTruthAccuracy:F3})");
             }

@@ -90,6 +90,9 @@ public class RunConfigTests
     [InlineData("""{ "task": "text", "model": { "path": "m", "lora": { "pmTopLayers": 0 } }, "data": { "prompts": "p", "human": "h" }, "judge": { "kind": "openai", "endpoint": "http://x", "model": "j" } }""",
         "model.lora.pmTopLayers", "positive")]
     [InlineData("""{ "ppo": { "monitor": { "prompts": -3 } } }""", "ppo.monitor.prompts", "positive")]
+    [InlineData("""{ "task": "text", "matchedBudget": true, "model": { "path": "m" }, "data": { "prompts": "p", "human": "h" }, "judge": { "kind": "openai", "endpoint": "http://x", "model": "j" } }""",
+        "matchedBudget", "task 'world'")]
+    [InlineData("""{ "task": "text", "model": { "path": "m" }, "data": { "prompts": "p", "human": "h" }, "judge": { "kind": "openai", "endpoint": "http://x", "model": "j" }, "arms": [ { "name": "m" }, { "name": "b", "reward": "baseline" }, { "name": "e", "reward": "baseline-ensemble" } ] }""", "arms[2].reward", "'baseline-ensemble' is for task 'world'")]
     public void Bad_values_name_the_field(string json, string field, string detail)
     {
         var message = Error(json);

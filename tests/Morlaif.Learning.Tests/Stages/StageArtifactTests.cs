@@ -65,7 +65,7 @@ public class StageArtifactTests
         var pairs = SomePairs();
         var sft = Ctx.NewPolicy();
         var labels = LabellingStage.Label(Ctx, pairs, "conciseness");
-        var pm = PreferenceModelStage.Train(Ctx, sft, pairs, labels);
+        var pm = PreferenceModelStage.Train(Ctx, sft, pairs, "conciseness", [labels]);
         var back = TrainedPreferenceModel.FromBytes(pm.ToBytes(), Ctx);
         Assert.Equal(pm.Question, back.Question);
         Assert.Equal(pm.Normalizer, back.Normalizer);

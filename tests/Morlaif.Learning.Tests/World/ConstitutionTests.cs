@@ -16,6 +16,20 @@ public class ConstitutionTests
     }
 
     [Fact]
+    public void A_matched_budget_judges_each_pair_on_distinct_principles_and_keeps_the_baselines_own_draw()
+    {
+        const int pairs = 500, draws = 7;
+        // Each draw computed on its own, as each label record does, from the same two seeds.
+        var drawn = Enumerable.Range(1, draws).Select(k => Constitution.Draw(new Random(3), new Random(4), pairs, k)).ToList();
+        Assert.Equal(Constitution.Draw(new Random(3), pairs), drawn[0]);
+        for (var i = 0; i < pairs; i++)
+            Assert.Equal(draws, drawn.Select(d => d[i].Name).Distinct().Count());
+        // Every principle turns up at every later draw: a uniform draw from the other 15, not a fixed order.
+        Assert.All(drawn.Skip(1), d => Assert.Equal(Constitution.Principles.Count, d.Select(m => m.Name).Distinct().Count()));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Constitution.Draw(new Random(3), new Random(4), pairs, Constitution.Principles.Count + 1));
+    }
+
+    [Fact]
     public void Its_labels_follow_the_true_preference_less_often_than_the_oracles_and_more_often_than_chance()
     {
         // Pairs of the demonstrator's responses, labelled three ways by the same noisy judge: the constitution (one general
