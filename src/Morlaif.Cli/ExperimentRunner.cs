@@ -125,6 +125,9 @@ public sealed class ExperimentRunner(RunConfig run, string root, string device, 
         {
             Scalarizations = [.. g.SelectMany(c => c.Scalarizations).Distinct()],
             BaselineArms = [.. g.SelectMany(c => c.BaselineArms).Distinct()],
+            ArmPpo = g.Any(c => c.ArmPpo is not null)
+                ? g.SelectMany(c => c.ArmPpo ?? new Dictionary<string, Learning.Ppo.PpoSettings>()).DistinctBy(v => v.Key).ToDictionary()
+                : null,
             PpoVariants = g.Any(c => c.PpoVariants is not null)
                 ? g.SelectMany(c => c.PpoVariants ?? new Dictionary<string, Learning.Ppo.PpoSettings>()).DistinctBy(v => v.Key).ToDictionary()
                 : null,

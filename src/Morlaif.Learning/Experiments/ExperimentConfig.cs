@@ -52,6 +52,11 @@ public sealed record ExperimentConfig
         /// arms ARM@ALGORITHM, or ARM@NAME-ALGORITHM with named settings. Absent: the run config's algorithm.
         /// </summary>
         public string[]? Algorithms { get; init; }
+        /// <summary>
+        /// Each policy's own PPO settings (a scalarization or a baseline arm: overrides of the run config's "ppo"), as a tuning
+        /// run chose them per arm (<see cref="ExperimentReport.ChoosePpoSettingsPerArm"/>); a policy not named keeps the run's.
+        /// </summary>
+        public Dictionary<string, JsonObject>? ArmPpo { get; init; }
 
         /// <summary>
         /// The PPO settings grid <paramref name="g"/> trains every policy under, each with the overrides laid over the run
@@ -141,6 +146,14 @@ public sealed record ExperimentConfig
             // The evaluation compares MORLAIF with the baseline: every policy cell trains it.
             if (grid.BaselineArms is { } named && grid.Policies && !named.Contains(Stages.ScalarizationStage.BaselineArm))
                 Fail($"grids[{g}].baselineArms", $"must list '{Stages.ScalarizationStage.BaselineArm}' (the evaluation compares MORLAIF with it)");
+            foreach (var policy in (grid.ArmPpo ?? []).Keys)
+            {
+                if (grid.Ppo is not null || grid.Algorithms is not null)
+                    Fail($"grids[{g}].armPpo", "cannot be combined with the grid's \"ppo\" or \"algorithms\" (each policy is trained once, under its own settings)");
+                if (!baselineArms.Contains(policy) && Scalarizers.Find(policy) is null)
+                    Fail($"grids[{g}].armPpo.{policy}", $"is neither a scalarization function nor a baseline arm (known: {string.Join(", ", [.. Scalarizers.Names, .. baselineArms])})");
+                if (grid.ArmPpo![policy].ContainsKey("algorithm")) Fail($"grids[{g}].armPpo.{policy}.algorithm", "is not tuned per arm: set it in the run config");
+            }
             if (grid.Algorithms is not { } algorithms) continue;
             if (algorithms.Length == 0) Fail($"grids[{g}].algorithms", "must list at least one algorithm (or be left out: the run config's)");
             for (var i = 0; i < algorithms.Length; i++)
@@ -164,12 +177,14 @@ public sealed record ExperimentConfig
         .. Grids.SelectMany((grid, g) =>
         {
             var variants = grid.Variants(g)?.ToDictionary(v => v.Variant.Key, v => Variant(run, v.Overrides, $"{source}: {v.Field}"));
+            var armPpo = grid.ArmPpo?.ToDictionary(kv => kv.Key, kv => Variant(run, kv.Value, $"{source}: field 'grids[{g}].armPpo.{kv.Key}'"));
             return from seed in grid.Seeds
                 from budget in grid.Budgets ?? [run.Pairs.Train]
                 from baseline in grid.Baselines ?? [run.Baseline]
                 select new ExperimentCell(seed, budget, baseline, grid.Policies ? [.. grid.Scalarizations ?? [run.Scalarization]] : [], variants)
                 {
                     BaselineArms = grid.BaselineArms ?? (variants is null ? DefaultBaselineArms : [Stages.ScalarizationStage.BaselineArm]),
+                    ArmPpo = armPpo,
                 };
         }),
     ];
@@ -209,6 +224,9 @@ public sealed record ExperimentCell(long Seed, int Budget, string Baseline, IRea
     /// <summary>The baseline policies trained beside MORLAIF's (<see cref="ExperimentConfig.GridConfig.BaselineArms"/>), in that order.</summary>
     public IReadOnlyList<string> BaselineArms { get; init; } = [Stages.ScalarizationStage.BaselineArm, Stages.ScalarizationStage.ControlArm];
 
+    /// <summary>Each policy's own PPO settings (<see cref="ExperimentConfig.GridConfig.ArmPpo"/>), where a grid sets them.</summary>
+    public IReadOnlyDictionary<string, PpoSettings>? ArmPpo { get; init; }
+
     /// <summary>Whether the cell trains the matched-budget PMs: a grid asks for a policy on them.</summary>
     public bool MatchedBudget => BaselineArms.Any(a => a is Stages.ScalarizationStage.PooledArm or Stages.ScalarizationStage.EnsembleArm);
 
@@ -237,7 +255,7 @@ public sealed record ExperimentCell(long Seed, int Budget, string Baseline, IRea
                 return new RunConfig.ArmConfig
                 {
                     Name = arm, Reward = morlaif ? Stages.ScalarizationStage.MorlaifArm : policy, Scalarization = morlaif ? policy : null,
-                    Ppo = variant is null ? null : PpoVariants![variant],
+                    Ppo = variant is null ? ArmPpo?.GetValueOrDefault(policy) : PpoVariants![variant],
                 };
             }),
         ],

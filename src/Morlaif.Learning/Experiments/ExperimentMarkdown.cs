@@ -141,6 +141,8 @@ public static class ExperimentMarkdown
                 + (algorithms.Count == 1 ? $". Chosen: {Chosen(algorithms[0])}"
                     : ", within each RL algorithm. Chosen: " + string.Join(", ", algorithms.Select(a => $"{Chosen(a)} ({a})")))
                 + ".").AppendLine();
+            if (r.PpoSettingsChosenPerArm is { Count: > 0 } perArm)
+                sb.AppendLine("The same rule for each arm alone (TUNING.md): " + string.Join(", ", perArm.Select(kv => $"{kv.Key} `{kv.Value}`")) + ".").AppendLine();
             sb.AppendLine("| settings | algorithm | arm | seeds | final proxy reward | proxy change | final KL | final approx KL | final KL coefficient |");
             sb.AppendLine("|---|---|---|---|---|---|---|---|---|");
             foreach (var p in r.PpoSettings)

@@ -110,6 +110,8 @@ public sealed record ExperimentReport
     /// <summary>The named PPO settings a grid compared, per arm, and per RL algorithm the one the rule picks (<see cref="ChoosePpoSettings"/>).</summary>
     public IReadOnlyList<PpoSettingsRow> PpoSettings { get; init; } = [];
     public IReadOnlyDictionary<string, string>? PpoSettingsChosen { get; init; }
+    /// <summary>The same rule applied to each arm alone (<see cref="ChoosePpoSettingsPerArm"/>): what each policy of the next run is trained with.</summary>
+    public IReadOnlyDictionary<string, string>? PpoSettingsChosenPerArm { get; init; }
     /// <summary>The RL algorithms a grid compared (its "algorithms"), per arm: "RL algorithms at a matched number of generated tokens".</summary>
     public IReadOnlyList<AlgorithmRow> Algorithms { get; init; } = [];
     public required int Cells { get; init; }
@@ -229,6 +231,7 @@ public sealed record ExperimentReport
         {
             PpoSettings = settingsRows,
             PpoSettingsChosen = ChoosePpoSettings(settingsRows, run.Ppo.KlTarget),
+            PpoSettingsChosenPerArm = settingsRows.Count == 0 ? null : ChoosePpoSettingsPerArm(settingsRows, run.Ppo.KlTarget),
             Algorithms = algorithmRows,
             Run = run,
             Finding1 = finding1,
@@ -266,6 +269,16 @@ public sealed record ExperimentReport
             .SelectMany(arm => arm.OrderByDescending(r => r.FinalProxy).Select((r, rank) => (r.Settings, rank)))
             .GroupBy(x => x.Settings).OrderBy(g => g.Average(x => x.rank)).ThenBy(g => g.Key, StringComparer.Ordinal).Select(g => g.Key).FirstOrDefault();
     }
+
+    /// <summary>
+    /// The rule of <see cref="ChoosePpoSettings"/> for each arm alone (TUNING.md): among the settings under which the arm ends
+    /// within the KL target, the best final proxy reward, ties to the name first in ordinal order. Keyed by arm, with the
+    /// algorithm after it in parentheses where it is not PPO; an arm none of whose settings stays within the target has none.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> ChoosePpoSettingsPerArm(IReadOnlyList<PpoSettingsRow> rows, double klTarget) =>
+        rows.GroupBy(r => (r.Algorithm, r.Arm)).OrderBy(g => AlgorithmOrder(g.Key.Algorithm)).ThenBy(g => g.Key.Arm, StringComparer.Ordinal)
+            .Select(g => (Key: g.Key.Algorithm == RlAlgorithm.Ppo ? g.Key.Arm : $"{g.Key.Arm} ({g.Key.Algorithm})", Chosen: Choose([.. g], klTarget)))
+            .Where(x => x.Chosen is not null).ToDictionary(x => x.Key, x => x.Chosen!);
 
     /// <summary>ppo, grpo, rloo: the order <see cref="RlAlgorithm.All"/> lists them in.</summary>
     private static int AlgorithmOrder(string algorithm) => Array.IndexOf(RlAlgorithm.All, algorithm);

@@ -46,16 +46,17 @@ public static class WorldEvaluation
     }
 
     /// <summary>
-    /// The held-out evaluation prompts of a run: evaluation.prompts drawn from the training templates' distribution,
-    /// the last evaluation.unseenTemplates share of them asked with templates no training stage saw.
+    /// The held-out evaluation prompts of a run, none of which any training stage asks: evaluation.prompts, the first
+    /// drawn from the training templates' held-out combinations (<see cref="World.Prompts.HeldOut"/>), the last
+    /// evaluation.unseenTemplates share of them asked with templates no training stage saw.
     /// </summary>
     public static EvaluationSet<SyntheticPrompt> Prompts(WorldRun ctx)
     {
         var e = ctx.Config.Evaluation;
         var unseen = (int)Math.Round(e.Prompts * e.UnseenTemplates);
         var rng = new Random(ctx.Seed("evaluation"));
-        var prompts = World.Prompts.Sample(rng, e.Prompts - unseen);
-        prompts.AddRange(Enumerable.Range(0, unseen).Select(_ => World.Prompts.Sample(rng, unseen: true)));
+        var prompts = World.Prompts.Sample(rng, e.Prompts - unseen, PromptSet.HeldOut);
+        prompts.AddRange(World.Prompts.Sample(rng, unseen, PromptSet.UnseenTemplates));
         return new EvaluationSet<SyntheticPrompt>(prompts, unseen, ctx.Config.EvaluationSamples);
     }
 

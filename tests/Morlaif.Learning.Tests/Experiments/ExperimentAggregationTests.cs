@@ -111,6 +111,8 @@ public class ExperimentAggregationTests
             Row("c", "baseline", 1, 1), Row("c", "linear", 10, 1),
         ];
         Assert.Equal(new Dictionary<string, string> { ["ppo"] = "a" }, ExperimentReport.ChoosePpoSettings(rows, klTarget: 6));
+        // Each arm alone: the baseline's "hot" ends past the target, so "b", its best within it; linear's "hot" is within it.
+        Assert.Equal(new Dictionary<string, string> { ["baseline"] = "b", ["linear"] = "hot" }, ExperimentReport.ChoosePpoSettingsPerArm(rows, klTarget: 6));
         Assert.Equal(new Dictionary<string, string> { ["ppo"] = "hot" }, ExperimentReport.ChoosePpoSettings(rows, klTarget: 8));
         Assert.Empty(ExperimentReport.ChoosePpoSettings(rows, klTarget: 0.5));
     }

@@ -25,6 +25,10 @@ public class ExperimentConfigTests
     [InlineData("""{ "grids": [ { "baselineArms": ["baseline", "baseline-pool"] } ] }""", "grids[0].baselineArms[1]")]
     [InlineData("""{ "grids": [ { "baselineArms": ["baseline", "baseline-pooled", "baseline-pooled"] } ] }""", "grids[0].baselineArms[2]")]
     [InlineData("""{ "grids": [ { "baselineArms": ["baseline-pooled"] } ] }""", "grids[0].baselineArms")]
+    [InlineData("""{ "grids": [ { "armPpo": { "nash": { "learningRate": 1e-4 } } } ] }""", "grids[0].armPpo.nash")]
+    [InlineData("""{ "grids": [ { "armPpo": { "linear": { "learningRate": -1 } } } ] }""", "grids[0].armPpo.linear")]
+    [InlineData("""{ "grids": [ { "armPpo": { "linear": { "algorithm": "grpo" } } } ] }""", "grids[0].armPpo.linear.algorithm")]
+    [InlineData("""{ "grids": [ { "algorithms": ["ppo"], "armPpo": { "linear": { "learningRate": 1e-4 } } } ] }""", "grids[0].armPpo")]
     public void A_bad_experiment_file_names_the_field(string json, string field)
     {
         var path = Path.Combine(Directory.CreateTempSubdirectory("morlaif-experiment-").FullName, "experiment.json");
@@ -76,6 +80,14 @@ public class ExperimentConfigTests
         Assert.True(fitOnly.PipelineConfig(run).MatchedBudget);
         Assert.Equal(["sft", "baseline@slow", "baseline-pooled@slow", "linear@slow"], tuned.Arms);
         Assert.Equal(ScalarizationStage.PooledArm, tuned.PipelineConfig(run).Arm("baseline-pooled@slow").Reward);
+        // Each policy its own PPO settings where the grid names them, the run's otherwise.
+        File.WriteAllText(path, """{ "grids": [ { "seeds": [7], "scalarizations": ["linear", "worst-case"], "armPpo": { "linear": { "learningRate": 4e-4 }, "baseline-human": { "learningRate": 1e-4 } } } ] }""");
+        (experiment, run) = ExperimentConfig.Load(path);
+        config = experiment.Cells(run)[0].PipelineConfig(run);
+        Assert.Equal((4e-4, run.Ppo.LearningRate, 1e-4, run.Ppo.LearningRate),
+            (config.ForArm(config.Arm("linear")).Ppo.LearningRate, config.ForArm(config.Arm("worst-case")).Ppo.LearningRate,
+             config.ForArm(config.Arm("baseline-human")).Ppo.LearningRate, config.ForArm(config.Arm("baseline")).Ppo.LearningRate));
+        Assert.Equal(run.Ppo with { LearningRate = 4e-4 }, config.ForArm(config.Arm("linear")).Ppo);
         // Without baselineArms, as before: the baseline and the control, or the baseline alone under named settings.
         Assert.False(new ExperimentCell(1, 100, "constitution", ["linear"]).MatchedBudget);
     }

@@ -43,7 +43,9 @@ public class UnseenTemplatesTests
         var config = RunConfig.Parse("""{ "evaluation": { "prompts": 200, "unseenTemplates": 0.3, "samples": 3 } }""");
         var set = WorldEvaluation.Prompts(new WorldRun(config, torch.CPU));
         Assert.Equal((200, 60, 3, 600), (set.Prompts.Count, set.Unseen, set.Samples, set.Items.Count));
-        Assert.All(set.Prompts.Take(140), p => Assert.DoesNotContain(p.Text, unseenTexts));
+        // The others are the training templates' held-out combinations: no evaluation prompt is a training prompt.
+        var heldOut = Prompts.Enumerate(PromptSet.HeldOut).Select(p => p.Text).ToHashSet();
+        Assert.All(set.Prompts.Take(140), p => Assert.Contains(p.Text, heldOut));
         Assert.All(set.Prompts.Skip(140), p => Assert.Contains(p.Text, unseenTexts));
         Assert.All(set.UnseenItems, i => Assert.True(i / set.Samples >= 140, $"item {i} is of a seen prompt"));
         Assert.Equal(180, set.UnseenItems.Count());
