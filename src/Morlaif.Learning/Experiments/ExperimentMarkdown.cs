@@ -142,7 +142,11 @@ public static class ExperimentMarkdown
                     : ", within each RL algorithm. Chosen: " + string.Join(", ", algorithms.Select(a => $"{Chosen(a)} ({a})")))
                 + ".").AppendLine();
             if (r.PpoSettingsChosenPerArm is { Count: > 0 } perArm)
-                sb.AppendLine("The same rule for each arm alone (TUNING.md): " + string.Join(", ", perArm.Select(kv => $"{kv.Key} `{kv.Value}`")) + ".").AppendLine();
+            {
+                var outside = ExperimentReport.OutsideKlTarget(r.PpoSettings, r.Run.Ppo.KlTarget);
+                sb.AppendLine("The same rule for each arm alone (TUNING.md): " + string.Join(", ", perArm.Select(kv => $"{kv.Key} `{kv.Value}`")) + "."
+                    + (outside.Count == 0 ? "" : $" No setting kept {string.Join(", ", outside)} within the KL target: each takes the setting with the lowest final KL.")).AppendLine();
+            }
             sb.AppendLine("| settings | algorithm | arm | seeds | final proxy reward | proxy change | final KL | final approx KL | final KL coefficient |");
             sb.AppendLine("|---|---|---|---|---|---|---|---|---|");
             foreach (var p in r.PpoSettings)

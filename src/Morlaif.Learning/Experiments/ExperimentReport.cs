@@ -272,13 +272,20 @@ public sealed record ExperimentReport
 
     /// <summary>
     /// The rule of <see cref="ChoosePpoSettings"/> for each arm alone (TUNING.md): among the settings under which the arm ends
-    /// within the KL target, the best final proxy reward, ties to the name first in ordinal order. Keyed by arm, with the
-    /// algorithm after it in parentheses where it is not PPO; an arm none of whose settings stays within the target has none.
+    /// within the KL target, the best final proxy reward, ties to the name first in ordinal order. An arm none of whose
+    /// settings ends within the target takes the one that comes closest, the lowest final KL (<see cref="OutsideKlTarget"/>
+    /// names them). Keyed by arm, with the algorithm after it in parentheses where it is not PPO.
     /// </summary>
     public static IReadOnlyDictionary<string, string> ChoosePpoSettingsPerArm(IReadOnlyList<PpoSettingsRow> rows, double klTarget) =>
         rows.GroupBy(r => (r.Algorithm, r.Arm)).OrderBy(g => AlgorithmOrder(g.Key.Algorithm)).ThenBy(g => g.Key.Arm, StringComparer.Ordinal)
-            .Select(g => (Key: g.Key.Algorithm == RlAlgorithm.Ppo ? g.Key.Arm : $"{g.Key.Arm} ({g.Key.Algorithm})", Chosen: Choose([.. g], klTarget)))
-            .Where(x => x.Chosen is not null).ToDictionary(x => x.Key, x => x.Chosen!);
+            .ToDictionary(g => ArmKey(g.Key.Algorithm, g.Key.Arm),
+                g => Choose([.. g], klTarget) ?? g.OrderBy(r => r.FinalKl).ThenBy(r => r.Settings, StringComparer.Ordinal).First().Settings);
+
+    /// <summary>The arms (keyed as <see cref="ChoosePpoSettingsPerArm"/> keys them) none of whose settings ends within the KL target.</summary>
+    public static IReadOnlyList<string> OutsideKlTarget(IReadOnlyList<PpoSettingsRow> rows, double klTarget) =>
+        [.. rows.GroupBy(r => (r.Algorithm, r.Arm)).Where(g => g.All(r => r.FinalKl > klTarget)).Select(g => ArmKey(g.Key.Algorithm, g.Key.Arm)).Order(StringComparer.Ordinal)];
+
+    private static string ArmKey(string algorithm, string arm) => algorithm == RlAlgorithm.Ppo ? arm : $"{arm} ({algorithm})";
 
     /// <summary>ppo, grpo, rloo: the order <see cref="RlAlgorithm.All"/> lists them in.</summary>
     private static int AlgorithmOrder(string algorithm) => Array.IndexOf(RlAlgorithm.All, algorithm);

@@ -113,6 +113,10 @@ public class ExperimentAggregationTests
         Assert.Equal(new Dictionary<string, string> { ["ppo"] = "a" }, ExperimentReport.ChoosePpoSettings(rows, klTarget: 6));
         // Each arm alone: the baseline's "hot" ends past the target, so "b", its best within it; linear's "hot" is within it.
         Assert.Equal(new Dictionary<string, string> { ["baseline"] = "b", ["linear"] = "hot" }, ExperimentReport.ChoosePpoSettingsPerArm(rows, klTarget: 6));
+        Assert.Empty(ExperimentReport.OutsideKlTarget(rows, klTarget: 6));
+        // With a target no baseline setting meets (KL 1 everywhere but "hot"'s 7 > 0.5), the baseline takes its lowest KL: "a" (ties by name).
+        Assert.Equal(new Dictionary<string, string> { ["baseline"] = "a", ["linear"] = "a" }, ExperimentReport.ChoosePpoSettingsPerArm(rows, klTarget: 0.5));
+        Assert.Equal(["baseline", "linear"], ExperimentReport.OutsideKlTarget(rows, klTarget: 0.5));
         Assert.Equal(new Dictionary<string, string> { ["ppo"] = "hot" }, ExperimentReport.ChoosePpoSettings(rows, klTarget: 8));
         Assert.Empty(ExperimentReport.ChoosePpoSettings(rows, klTarget: 0.5));
     }
