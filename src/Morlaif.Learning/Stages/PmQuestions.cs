@@ -51,8 +51,4 @@ public static class PmQuestions
         pm == Control(config.Baseline) ? ([config.Baseline], true)
         : pm == Pooled(config.Baseline) ? (Draws(config), false)
         : ([pm], false);
-
-    /// <summary>Whether <paramref name="pm"/>'s labels were asked about the baseline's question (its draws, the control, the pooled PM): its truth is the true preference.</summary>
-    public static bool IsBaselines(string pm, string baseline) =>
-        DrawOf(pm, baseline) is not null || pm == Control(baseline) || pm == Pooled(baseline);
 }
