@@ -6,13 +6,16 @@ using Morlaif.Workers.Tests;
 
 namespace Morlaif.Cli.Tests;
 
-/// <summary>The experiment's charts drawn from the committed paper-findings report (experiment.json), with no run.</summary>
+/// <summary>
+/// The experiment's charts drawn from a committed paper-findings report (experiment.json), with no run: the earlier run's,
+/// which no longer changes (the new run's report grows as its cells are committed).
+/// </summary>
 public class ExperimentChartsTests
 {
     [Fact]
     public void The_paper_findings_charts_have_their_sizes_and_draw_every_series()
     {
-        var json = File.ReadAllText(Path.Combine(Processes.RepoRoot, "experiments", "paper-findings", "results", "experiment.json"));
+        var json = File.ReadAllText(Path.Combine(Processes.RepoRoot, "experiments", "paper-findings", "results-before-issue-24", "experiment.json"));
         var report = JsonSerializer.Deserialize<ExperimentReport>(json, RunConfig.Json)!;
         var dir = Directory.CreateTempSubdirectory("morlaif-cli-charts-").FullName;
         var written = ExperimentCharts.Write(report, dir).ToDictionary(p => Path.GetFileName(p), File.ReadAllBytes);
