@@ -62,8 +62,7 @@ public static class PreferenceModelStage
         var judgeAccuracy = PreferenceModelTraining.Accuracy(pm, [.. labels.SelectMany(l => Pairs(pairs.Test, l.Test))]);
         // A principle's PM against its scorer; the baseline's (its draws, the control, the pooled PM) against what it stands
         // in for: the true preference (a constitution's labels mix many meanings; "overall" is the true preference).
-        var truthQuestion = labels.Count == 1 && PmQuestions.DrawOf(labels[0].Question, Constitution.Question) is null
-            && PmQuestions.DrawOf(labels[0].Question, Principle.Overall) is null ? labels[0].Question : Principle.Overall;
+        var truthQuestion = labels.Count == 1 && GroundTruth.Find(labels[0].Question) is not null ? labels[0].Question : Principle.Overall;
         var truth = pairs.Test
             .Select(p => (p, d: GroundTruth.Score(truthQuestion, p.Prompt, p.TextA) - GroundTruth.Score(truthQuestion, p.Prompt, p.TextB)))
             .Where(x => Math.Abs(x.d) > 1e-9)
