@@ -176,7 +176,7 @@ public sealed class ExperimentRunTests : IDisposable
         runJson["ppo"]!["iterationsPerChunk"] = 2;
         runJson["evaluation"]!["path"] = true;
         File.WriteAllText(Path.Combine(dir, "run.json"), runJson.ToJsonString());
-        File.WriteAllText(Path.Combine(dir, "experiment.json"), """{ "run": "run.json", "klLevels": [0.01, 1000], "grids": [ { "seeds": [1, 2] } ] }""");
+        File.WriteAllText(Path.Combine(dir, "experiment.json"), """{ "run": "run.json", "klLevels": [0.01, 1000], "grids": [ { "seeds": [1, 2], "scalarizations": ["linear", "worst-case"] } ] }""");
         var (experiment, run) = ExperimentConfig.Load(Path.Combine(dir, "experiment.json"));
         var results = Path.Combine(dir, "results");
         var cells = experiment.Cells(run);
@@ -197,7 +197,8 @@ public sealed class ExperimentRunTests : IDisposable
         }
 
         var report = ExperimentReport.Build(experiment, run, results);
-        Assert.Equal(["linear", ScalarizationStage.BaselineArm, ScalarizationStage.ControlArm], report.Paths.Select(p => p.Arm));
+        // Finding 1's arms, then finding 2's other scalarization functions.
+        Assert.Equal(["linear", ScalarizationStage.BaselineArm, ScalarizationStage.ControlArm, "worst-case"], report.Paths.Select(p => p.Arm));
         Assert.All(report.Paths, p => Assert.Equal([0, 2, 4], p.Points.Select(x => x.Iteration)));
         Assert.All(report.Paths, p => Assert.Equal(0, p.Points[0].VsSft.Estimate));
         // KL 0.01 is reached on every seed by every arm; KL 1000 by none.
@@ -205,7 +206,12 @@ public sealed class ExperimentRunTests : IDisposable
         Assert.Equal(3, low.Count);
         Assert.All(low, c => Assert.Equal((2, 0), (c.Seeds, c.NotReached)));
         Assert.All(report.AtMatchedKl.Where(c => c.Kl == 1000), c => Assert.Equal((0, 2, "inconclusive"), (c.Seeds, c.NotReached, c.Verdict)));
+        // Finding 2 at matched KL: MORLAIF's function against the other one, at each level, on both seeds where reached.
+        Assert.Equal([("linear", "worst-case", 0.01, 2), ("linear", "worst-case", 1000, 0)],
+            report.Finding2AtMatchedKl.Select(c => (c.X, c.Y, c.Kl, c.Seeds)));
         ExperimentReport.Write(report, results);
-        Assert.Contains("### Along the optimisation path", File.ReadAllText(Path.Combine(results, "experiment.md")));
+        var markdown = File.ReadAllText(Path.Combine(results, "experiment.md"));
+        Assert.Contains("### Along the optimisation path", markdown);
+        Assert.Contains("| linear | worst-case | 0.01 | 2 | 0 |", markdown);
     }
 }

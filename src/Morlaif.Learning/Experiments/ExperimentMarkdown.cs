@@ -18,6 +18,14 @@ public static class ExperimentMarkdown
     private static string BySeed(Interval? i, Func<Interval, string> format) =>
         i is null || double.IsNaN(i.Estimate) ? "-" : double.IsNaN(i.Low) ? "one seed" : format(i);
 
+    private static void MatchedKl(StringBuilder sb, IEnumerable<MatchedKlComparison> rows)
+    {
+        sb.AppendLine("| X | against | KL | seeds | not reached | X - Y true preference (by seed) | verdict |").AppendLine("|---|---|---|---|---|---|---|");
+        foreach (var c in rows)
+            sb.AppendLine(string.Create(C, $"| {c.X} | {c.Y} | {c.Kl} | {c.Seeds} | {c.NotReached} | {BySeed(c.Difference, Acc)} | {c.Verdict} |"));
+        sb.AppendLine();
+    }
+
     private static string P(double p) => p < 0.001 ? "<0.001" : p.ToString("F3", C);
 
     public static string Render(ExperimentReport r)
@@ -75,10 +83,7 @@ public static class ExperimentMarkdown
         if (r.AtMatchedKl.Count > 0)
         {
             sb.AppendLine("At matched KL (each seed's two paths read at the same KL, linear between evaluated points; seeds where an arm never reached it are left out):").AppendLine();
-            sb.AppendLine("| X | against | KL | seeds | not reached | X - Y true preference (by seed) | verdict |").AppendLine("|---|---|---|---|---|---|---|");
-            foreach (var c in r.AtMatchedKl)
-                sb.AppendLine(string.Create(C, $"| {c.X} | {c.Y} | {c.Kl} | {c.Seeds} | {c.NotReached} | {BySeed(c.Difference, Acc)} | {c.Verdict} |"));
-            sb.AppendLine();
+            MatchedKl(sb, r.AtMatchedKl);
         }
 
         sb.AppendLine("## 2. The scalarization functions at the policy level").AppendLine();
@@ -96,6 +101,12 @@ public static class ExperimentMarkdown
             {
                 sb.AppendLine("Every two scalarization functions against each other (the same seeds and prompts):").AppendLine();
                 Comparisons(sb, r.Finding2Pairs, holm: false);
+            }
+            if (r.Finding2AtMatchedKl.Count > 0)
+            {
+                sb.AppendLine("MORLAIF's function against each other one at matched KL (read off the paths as in finding 1; each function's own "
+                    + "path is in finding 1's path tables):").AppendLine();
+                MatchedKl(sb, r.Finding2AtMatchedKl);
             }
         }
 

@@ -100,6 +100,8 @@ public sealed record ExperimentReport
     /// <summary>Finding 1 and the controls at matched KL: each pair of arms read off their paths at each of the experiment's KL levels.</summary>
     public IReadOnlyList<MatchedKlComparison> AtMatchedKl { get; init; } = [];
     public required IReadOnlyList<PairedComparison> Finding2VsBaseline { get; init; }
+    /// <summary>MORLAIF's scalarization function against each other one at matched KL, read off their paths as <see cref="AtMatchedKl"/>.</summary>
+    public IReadOnlyList<MatchedKlComparison> Finding2AtMatchedKl { get; init; } = [];
     /// <summary>Every two scalarization functions against each other, paired on the same seeds and prompts.</summary>
     public IReadOnlyList<PairedComparison> Finding2Pairs { get; init; } = [];
     /// <summary>Row beats column: the share of prompts won, ties counted half, pooled over seeds and prompts.</summary>
@@ -159,17 +161,22 @@ public sealed record ExperimentReport
         (string X, string Y)[] pairings = [(run.Scalarization, B), .. others.Select(o => (run.Scalarization, o)), .. others.Select(o => (o, B))];
         List<PairedComparison> controlRows = [.. pairings.Skip(1).Select(p => Compare(p.X, p.Y, seeds)).OfType<PairedComparison>()];
 
-        // The optimisation path, where the cells evaluated it: each arm against SFT point by point, and the arms against each
-        // other at matched KL.
-        var sftOf = seeds.ToDictionary(s => s, s => Policy(s, EvaluationStage.Sft));
-        List<ArmPath> paths = [.. ((string[])[run.Scalarization, B, .. others]).Select(arm => PathReport.Summarise(arm,
-            [.. seeds.Where(s => Policy(s, arm) is not null && sftOf[s] is not null).Select(s => (Policy(s, arm)!, sftOf[s]!))])).OfType<ArmPath>()];
-        List<MatchedKlComparison> atKl = [.. pairings.SelectMany(pair =>
-            experiment.KlLevels.Select(kl => PathReport.AtKl(pair.Item1, pair.Item2, kl, [.. seeds
-                .Where(s => Policy(s, pair.Item1) is not null && Policy(s, pair.Item2) is not null && sftOf[s] is not null)
-                .Select(s => (Policy(s, pair.Item1)!, Policy(s, pair.Item2)!, sftOf[s]!))]))).OfType<MatchedKlComparison>()];
-
         var scalarizers = experiment.Grids.SelectMany(g => g.Scalarizations ?? []).Distinct().ToList();
+        var otherScalarizers = scalarizers.Where(a => a != run.Scalarization).ToList();
+
+        // The optimisation path, where the cells evaluated it: each arm against SFT point by point, and the arms against each
+        // other at matched KL: finding 1's pairings, and finding 2's (MORLAIF's function against each other one), because
+        // the arms end at different KLs and a comparison at the last iteration alone mixes the reward with how far it moved.
+        var sftOf = seeds.ToDictionary(s => s, s => Policy(s, EvaluationStage.Sft));
+        List<ArmPath> paths = [.. ((string[])[run.Scalarization, B, .. others, .. otherScalarizers]).Select(arm => PathReport.Summarise(arm,
+            [.. seeds.Where(s => Policy(s, arm) is not null && sftOf[s] is not null).Select(s => (Policy(s, arm)!, sftOf[s]!))])).OfType<ArmPath>()];
+        List<MatchedKlComparison> AtKl(IEnumerable<(string X, string Y)> pairs) => [.. pairs.SelectMany(pair =>
+            experiment.KlLevels.Select(kl => PathReport.AtKl(pair.X, pair.Y, kl, [.. seeds
+                .Where(s => Policy(s, pair.X) is not null && Policy(s, pair.Y) is not null && sftOf[s] is not null)
+                .Select(s => (Policy(s, pair.X)!, Policy(s, pair.Y)!, sftOf[s]!))]))).OfType<MatchedKlComparison>()];
+        var atKl = AtKl(pairings);
+        var finding2AtKl = AtKl(otherScalarizers.Select(a => (run.Scalarization, a)));
+
         var matrixSeeds = seeds.Where(s => Policy(s, ScalarizationStage.BaselineArm) is not null && scalarizers.All(a => Policy(s, a) is not null)).ToList();
         var vsBaseline = scalarizers.Count < 2 || matrixSeeds.Count == 0 ? [] : scalarizers.Select(a => Compare(a, ScalarizationStage.BaselineArm, matrixSeeds)!).ToList();
         var holm = PairedTests.Holm([.. vsBaseline.Select(c => c.SignTestP)]);
@@ -239,6 +246,7 @@ public sealed record ExperimentReport
             Controls = controlRows,
             Paths = paths,
             AtMatchedKl = atKl,
+            Finding2AtMatchedKl = finding2AtKl,
             Finding2VsBaseline = vsBaseline,
             Finding2Pairs = pairs,
             Finding2WinRates = winRates,
