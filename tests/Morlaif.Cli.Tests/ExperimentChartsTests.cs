@@ -7,8 +7,8 @@ using Morlaif.Workers.Tests;
 namespace Morlaif.Cli.Tests;
 
 /// <summary>
-/// The experiment's charts drawn from a committed paper-findings report (experiment.json), with no run: the earlier run's,
-/// which no longer changes (the new run's report grows as its cells are committed).
+/// The experiment's charts drawn from a committed paper-findings report (experiment.json), with no run: the earlier run's
+/// (results-before-issue-24), whose figures are fixed, so the sizes and series below do not follow a rerun of the current one.
 /// </summary>
 public class ExperimentChartsTests
 {
